@@ -1,0 +1,105 @@
+/* Logs go to stderr, one line each, so that under systemd they land in the journal
+ * with the unit's name and when run by hand they show in the terminal. */
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *log_progname = "clawgate";
+static enum log_level log_max_level = LOG_LEVEL_INFO;
+
+void
+log_init(const char *progname, enum log_level level)
+{
+	log_progname = progname;
+	log_max_level = level;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_max_level = level;
+}
+
+int
+log_level_parse(const char *name, enum log_level *out)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(name, names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+log_vwrite(enum log_level level, const char *fmt, va_list ap, int errnum)
+{
+	static const char *const tags[] = { "error", "warning", "info", "debug" };
+	char msg[1024];
+
+	if (level > log_max_level)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (errnum)
+		fprintf(stderr, "%s: %s: %s: %s\n", log_progname, tags[level], msg,
+		    strerror(errnum));
+	else
+		fprintf(stderr, "%s: %s: %s\n", log_progname, tags[level], msg);
+}
+
+#define LOG_BODY(level, errnum)                   \
+	do {                                      \
+		va_list ap;                       \
+		va_start(ap, fmt);                \
+		log_vwrite(level, fmt, ap, errnum); \
+		va_end(ap);                       \
+	} while (0)
+
+void
+log_warn(const char *fmt, ...)
+{
+	int saved = errno;
+
+	LOG_BODY(LOG_LEVEL_WARN, saved);
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_WARN, 0);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_INFO, 0);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_DEBUG, 0);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	int saved = errno;
+
+	LOG_BODY(LOG_LEVEL_ERROR, saved);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, 0);
+	exit(1);
+}

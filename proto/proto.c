@@ -1,0 +1,543 @@
+#include "proto/proto.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "proto/pval.h"
+#include "common/utf8.h"
+
+void
+pbuf_init(struct pbuf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+pbuf_free(struct pbuf *b)
+{
+	free(b->data);
+	pbuf_init(b);
+}
+
+void
+pbuf_reset(struct pbuf *b)
+{
+	b->len = 0;
+}
+
+void
+pbuf_add(struct pbuf *b, const void *data, size_t len)
+{
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		b->data = xrealloc(b->data, cap);
+		b->cap = cap;
+	}
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+}
+
+static void
+put_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put_u32(uint8_t *p, uint32_t v)
+{
+	put_u16(p, (uint16_t)(v >> 16));
+	put_u16(p + 2, (uint16_t)v);
+}
+
+static void
+put_u64(uint8_t *p, uint64_t v)
+{
+	put_u32(p, (uint32_t)(v >> 32));
+	put_u32(p + 4, (uint32_t)v);
+}
+
+static uint16_t
+get_u16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static uint32_t
+get_u32(const uint8_t *p)
+{
+	return ((uint32_t)get_u16(p) << 16) | get_u16(p + 2);
+}
+
+static uint64_t
+get_u64(const uint8_t *p)
+{
+	return ((uint64_t)get_u32(p) << 32) | get_u32(p + 4);
+}
+
+enum proto_frame_status
+proto_hdr_parse(const uint8_t *data, size_t avail, uint32_t max_payload, struct proto_hdr *hdr)
+{
+	if (avail < PROTO_HDR_LEN)
+		return PROTO_FRAME_NEED_MORE;
+	hdr->len = get_u32(data);
+	hdr->type = get_u16(data + 4);
+	hdr->version = get_u16(data + 6);
+	hdr->id = get_u32(data + 8);
+	hdr->flags = get_u32(data + 12);
+	if (hdr->flags != 0 || hdr->len > max_payload)
+		return PROTO_FRAME_BAD;
+	return PROTO_FRAME_OK;
+}
+
+/* ---- message layouts ---- */
+
+enum proto_kind { PK_U8, PK_U16, PK_U32, PK_U64, PK_I64, PK_STR, PK_SCOPES, PK_BLOB, PK_BINDS };
+
+struct proto_field {
+	enum proto_kind kind;
+	size_t off;
+	size_t max;		/* strings: longest value in bytes */
+	enum proto_charset cs;
+};
+
+#define F_INT(kind, st, f) { kind, offsetof(st, f), 0, PROTO_CS_ATOM }
+#define F_STR(st, f, cs) { PK_STR, offsetof(st, f), sizeof(((st *)0)->f) - 1, cs }
+#define F_SCOPES(st, f) { PK_SCOPES, offsetof(st, f), 0, PROTO_CS_ATOM }
+#define F_BLOB(st, f) { PK_BLOB, offsetof(st, f), 0, PROTO_CS_ATOM }
+#define F_ERROR(st, f)                                                          \
+	F_STR(st, f.code, PROTO_CS_ATOM), F_STR(st, f.message, PROTO_CS_TEXT),  \
+	    F_BLOB(st, f.details), F_INT(PK_U8, st, f.retryable),               \
+	    F_INT(PK_I64, st, f.retry_after_ms)
+
+static const struct proto_field fields_gw_hello[] = {
+	F_INT(PK_U32, struct proto_gw_hello, pid),
+	F_INT(PK_U32, struct proto_gw_hello, worker),
+};
+
+static const struct proto_field fields_br_hello[] = {
+	F_STR(struct proto_br_hello, version, PROTO_CS_TEXT),
+	F_INT(PK_U16, struct proto_br_hello, port),
+	{ PK_BINDS, offsetof(struct proto_br_hello, nbind), 0, PROTO_CS_ATOM },
+	F_INT(PK_U32, struct proto_br_hello, tick_interval_ms),
+	F_INT(PK_U32, struct proto_br_hello, handshake_timeout_ms),
+	F_INT(PK_U32, struct proto_br_hello, max_payload),
+	F_INT(PK_U32, struct proto_br_hello, max_buffered),
+};
+
+static const struct proto_field fields_conn_ref[] = {
+	F_INT(PK_U64, struct proto_conn_ref, conn),
+};
+
+static const struct proto_field fields_challenge[] = {
+	F_INT(PK_U64, struct proto_challenge, conn),
+	F_STR(struct proto_challenge, nonce, PROTO_CS_ATOM),
+	F_INT(PK_I64, struct proto_challenge, ts),
+};
+
+#define C struct proto_connect
+static const struct proto_field fields_connect[] = {
+	F_INT(PK_U64, C, conn),
+	F_STR(C, peer_ip, PROTO_CS_ATOM),
+	F_INT(PK_U8, C, proxy_headers),
+	F_STR(C, origin, PROTO_CS_TEXT),
+	F_STR(C, host, PROTO_CS_TEXT),
+	F_INT(PK_I64, C, min_protocol),
+	F_INT(PK_I64, C, max_protocol),
+	F_STR(C, client_id, PROTO_CS_ATOM),
+	F_STR(C, client_mode, PROTO_CS_ATOM),
+	F_STR(C, client_version, PROTO_CS_TEXT),
+	F_STR(C, client_platform, PROTO_CS_TEXT),
+	F_STR(C, client_device_family, PROTO_CS_TEXT),
+	F_STR(C, client_display_name, PROTO_CS_TEXT),
+	F_STR(C, role, PROTO_CS_TEXT),
+	F_SCOPES(C, scopes),
+	F_INT(PK_U8, C, auth_present),
+	F_STR(C, token, PROTO_CS_TEXT),
+	F_STR(C, password, PROTO_CS_TEXT),
+	F_STR(C, device_token, PROTO_CS_TEXT),
+	F_STR(C, bootstrap_token, PROTO_CS_TEXT),
+	F_INT(PK_U8, C, has_device),
+	F_STR(C, device_id, PROTO_CS_TEXT),
+	F_STR(C, public_key, PROTO_CS_TEXT),
+	F_STR(C, signature, PROTO_CS_TEXT),
+	F_STR(C, device_nonce, PROTO_CS_TEXT),
+	F_INT(PK_I64, C, signed_at),
+};
+#undef C
+
+#define A struct proto_accept
+static const struct proto_field fields_accept[] = {
+	F_INT(PK_U64, A, conn),
+	F_STR(A, role, PROTO_CS_ATOM),
+	F_SCOPES(A, scopes),
+	F_STR(A, method, PROTO_CS_ATOM),
+	F_STR(A, device_id, PROTO_CS_ATOM),
+	F_STR(A, device_token, PROTO_CS_ATOM),
+	F_INT(PK_I64, A, issued_at_ms),
+	F_STR(A, recovery_scope, PROTO_CS_ATOM),
+	F_INT(PK_U8, A, flags),
+};
+#undef A
+
+static const struct proto_field fields_reject[] = {
+	F_INT(PK_U64, struct proto_reject, conn),
+	F_INT(PK_U16, struct proto_reject, close_code),
+	F_STR(struct proto_reject, close_reason, PROTO_CS_TEXT),
+	F_INT(PK_U8, struct proto_reject, has_error),
+	F_ERROR(struct proto_reject, error),
+};
+
+#define R struct proto_rpc
+static const struct proto_field fields_rpc[] = {
+	F_INT(PK_U64, R, conn),
+	F_STR(R, id, PROTO_CS_TEXT),
+	F_STR(R, method, PROTO_CS_ATOM),
+	F_INT(PK_U32, R, params),
+	F_STR(R, request_id, PROTO_CS_TEXT),
+	F_STR(R, device_id, PROTO_CS_TEXT),
+	F_STR(R, role, PROTO_CS_TEXT),
+	F_STR(R, label, PROTO_CS_TEXT),
+	F_SCOPES(R, scopes),
+};
+#undef R
+
+static const struct proto_field fields_rpc_result[] = {
+	F_INT(PK_U64, struct proto_rpc_result, conn),
+	F_STR(struct proto_rpc_result, id, PROTO_CS_TEXT),
+	F_INT(PK_U8, struct proto_rpc_result, ok),
+	F_BLOB(struct proto_rpc_result, payload),
+	F_ERROR(struct proto_rpc_result, error),
+};
+
+static const struct proto_field fields_event[] = {
+	F_INT(PK_U8, struct proto_event, audience),
+	F_INT(PK_U64, struct proto_event, conn),
+	F_STR(struct proto_event, event, PROTO_CS_ATOM),
+	F_BLOB(struct proto_event, payload),
+};
+
+static const struct proto_field fields_close[] = {
+	F_INT(PK_U64, struct proto_close, conn),
+	F_INT(PK_U16, struct proto_close, code),
+	F_STR(struct proto_close, reason, PROTO_CS_TEXT),
+};
+
+static const struct proto_field fields_ctl_target[] = {
+	F_STR(struct proto_ctl_target, id, PROTO_CS_TEXT),
+	F_INT(PK_U8, struct proto_ctl_target, latest),
+};
+
+static const struct proto_field fields_ctl_result[] = {
+	F_INT(PK_U8, struct proto_ctl_result, ok),
+	F_BLOB(struct proto_ctl_result, payload),
+	F_ERROR(struct proto_ctl_result, error),
+};
+
+struct proto_layout {
+	uint16_t type;
+	const char *name;
+	const struct proto_field *fields;
+	size_t nfields;
+	size_t size;
+};
+
+#define LAYOUT(t, f, st) { t, #t, f, sizeof(f) / sizeof(f[0]), sizeof(st) }
+#define LAYOUT_EMPTY(t) { t, #t, NULL, 0, 0 }
+
+static const struct proto_layout layouts[] = {
+	LAYOUT(PROTO_GW_HELLO, fields_gw_hello, struct proto_gw_hello),
+	LAYOUT(PROTO_GW_CHALLENGE, fields_conn_ref, struct proto_conn_ref),
+	LAYOUT(PROTO_GW_CONNECT, fields_connect, struct proto_connect),
+	LAYOUT(PROTO_GW_RPC, fields_rpc, struct proto_rpc),
+	LAYOUT(PROTO_GW_CLOSED, fields_conn_ref, struct proto_conn_ref),
+	LAYOUT(PROTO_BR_HELLO, fields_br_hello, struct proto_br_hello),
+	LAYOUT(PROTO_BR_CHALLENGE, fields_challenge, struct proto_challenge),
+	LAYOUT(PROTO_BR_ACCEPT, fields_accept, struct proto_accept),
+	LAYOUT(PROTO_BR_REJECT, fields_reject, struct proto_reject),
+	LAYOUT(PROTO_BR_RPC_RESULT, fields_rpc_result, struct proto_rpc_result),
+	LAYOUT(PROTO_BR_EVENT, fields_event, struct proto_event),
+	LAYOUT(PROTO_BR_CLOSE, fields_close, struct proto_close),
+	LAYOUT_EMPTY(PROTO_CTL_LIST),
+	LAYOUT(PROTO_CTL_APPROVE, fields_ctl_target, struct proto_ctl_target),
+	LAYOUT(PROTO_CTL_REJECT, fields_ctl_target, struct proto_ctl_target),
+	LAYOUT(PROTO_CTL_REMOVE, fields_ctl_target, struct proto_ctl_target),
+	LAYOUT_EMPTY(PROTO_CTL_TOKEN_GENERATE),
+	LAYOUT_EMPTY(PROTO_CTL_STATUS),
+	LAYOUT(PROTO_CTL_RESULT, fields_ctl_result, struct proto_ctl_result),
+};
+
+static const struct proto_layout *
+proto_layout_find(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (layouts[i].type == type)
+			return &layouts[i];
+	return NULL;
+}
+
+const char *
+proto_type_name(uint16_t type)
+{
+	const struct proto_layout *l = proto_layout_find(type);
+
+	return l ? l->name : "unknown";
+}
+
+int
+proto_str_ok(const char *s, size_t len, size_t max, enum proto_charset cs)
+{
+	if (len > max)
+		return 0;
+	if (cs == PROTO_CS_ATOM) {
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+				return 0;
+		return 1;
+	}
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return utf8_valid((const uint8_t *)s, len);
+}
+
+/* ---- encoding ---- */
+
+static void
+enc_u32(struct pbuf *b, uint32_t v)
+{
+	uint8_t p[4];
+
+	put_u32(p, v);
+	pbuf_add(b, p, 4);
+}
+
+static int
+enc_str(struct pbuf *b, const char *s, size_t max, enum proto_charset cs)
+{
+	size_t len = strnlen(s, max + 1);
+
+	if (!proto_str_ok(s, len, max, cs))
+		return -1;
+	enc_u32(b, (uint32_t)len);
+	pbuf_add(b, s, len);
+	return 0;
+}
+
+static int
+enc_field(struct pbuf *b, const struct proto_field *f, const uint8_t *base)
+{
+	const void *p = base + f->off;
+	uint8_t tmp[8];
+
+	switch (f->kind) {
+	case PK_U8:
+		pbuf_add(b, p, 1);
+		return 0;
+	case PK_U16:
+		put_u16(tmp, *(const uint16_t *)p);
+		pbuf_add(b, tmp, 2);
+		return 0;
+	case PK_U32:
+		enc_u32(b, *(const uint32_t *)p);
+		return 0;
+	case PK_U64:
+	case PK_I64:
+		put_u64(tmp, *(const uint64_t *)p);
+		pbuf_add(b, tmp, 8);
+		return 0;
+	case PK_STR:
+		return enc_str(b, p, f->max, f->cs);
+	case PK_SCOPES: {
+		const struct proto_scopes *sc = p;
+
+		if (sc->n > PROTO_MAX_SCOPES)
+			return -1;
+		enc_u32(b, sc->n);
+		for (uint32_t i = 0; i < sc->n; i++)
+			if (enc_str(b, sc->v[i], PROTO_NAME_MAX, PROTO_CS_TEXT) < 0)
+				return -1;
+		return 0;
+	}
+	case PK_BINDS: {
+		const struct proto_br_hello *h =
+		    (const void *)(base + f->off - offsetof(struct proto_br_hello, nbind));
+
+		if (h->nbind > PROTO_MAX_BINDS)
+			return -1;
+		enc_u32(b, h->nbind);
+		for (uint32_t i = 0; i < h->nbind; i++)
+			if (enc_str(b, h->bind[i], PROTO_ADDR_MAX, PROTO_CS_ATOM) < 0)
+				return -1;
+		return 0;
+	}
+	case PK_BLOB: {
+		const struct proto_blob *bl = p;
+
+		enc_u32(b, bl->len);
+		pbuf_add(b, bl->data, bl->len);
+		return 0;
+	}
+	}
+	return -1;
+}
+
+int
+proto_encode(struct pbuf *b, uint16_t type, uint32_t id, const void *msg)
+{
+	const struct proto_layout *l = proto_layout_find(type);
+	size_t start = b->len;
+	uint8_t hdr[PROTO_HDR_LEN];
+
+	if (l == NULL)
+		return -1;
+	memset(hdr, 0, sizeof(hdr));
+	pbuf_add(b, hdr, sizeof(hdr));
+	for (size_t i = 0; i < l->nfields; i++) {
+		if (enc_field(b, &l->fields[i], msg) < 0) {
+			b->len = start;
+			return -1;
+		}
+	}
+	put_u32(b->data + start, (uint32_t)(b->len - start - PROTO_HDR_LEN));
+	put_u16(b->data + start + 4, type);
+	put_u16(b->data + start + 6, PROTO_VERSION);
+	put_u32(b->data + start + 8, id);
+	return 0;
+}
+
+/* ---- decoding ---- */
+
+struct pcur {
+	const uint8_t *p;
+	size_t left;
+};
+
+static const uint8_t *
+cur_take(struct pcur *c, size_t n)
+{
+	const uint8_t *p = c->p;
+
+	if (c->left < n)
+		return NULL;
+	c->p += n;
+	c->left -= n;
+	return p;
+}
+
+static int
+dec_str(struct pcur *c, char *dst, size_t max, enum proto_charset cs)
+{
+	const uint8_t *lp = cur_take(c, 4), *s;
+	uint32_t len;
+
+	if (lp == NULL)
+		return -1;
+	len = get_u32(lp);
+	if (len > max || (s = cur_take(c, len)) == NULL)
+		return -1;
+	if (memchr(s, '\0', len) != NULL || !proto_str_ok((const char *)s, len, max, cs))
+		return -1;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+static int
+dec_count(struct pcur *c, uint32_t max, uint32_t *n)
+{
+	const uint8_t *p = cur_take(c, 4);
+
+	if (p == NULL || (*n = get_u32(p)) > max)
+		return -1;
+	return 0;
+}
+
+static int
+dec_field(struct pcur *c, const struct proto_field *f, uint8_t *base)
+{
+	void *dst = base + f->off;
+	const uint8_t *p;
+
+	switch (f->kind) {
+	case PK_U8:
+		if ((p = cur_take(c, 1)) == NULL)
+			return -1;
+		*(uint8_t *)dst = *p;
+		return 0;
+	case PK_U16:
+		if ((p = cur_take(c, 2)) == NULL)
+			return -1;
+		*(uint16_t *)dst = get_u16(p);
+		return 0;
+	case PK_U32:
+		if ((p = cur_take(c, 4)) == NULL)
+			return -1;
+		*(uint32_t *)dst = get_u32(p);
+		return 0;
+	case PK_U64:
+	case PK_I64:
+		if ((p = cur_take(c, 8)) == NULL)
+			return -1;
+		*(uint64_t *)dst = get_u64(p);
+		return 0;
+	case PK_STR:
+		return dec_str(c, dst, f->max, f->cs);
+	case PK_SCOPES: {
+		struct proto_scopes *sc = dst;
+
+		if (dec_count(c, PROTO_MAX_SCOPES, &sc->n) < 0)
+			return -1;
+		for (uint32_t i = 0; i < sc->n; i++)
+			if (dec_str(c, sc->v[i], PROTO_NAME_MAX, PROTO_CS_TEXT) < 0)
+				return -1;
+		return 0;
+	}
+	case PK_BINDS: {
+		struct proto_br_hello *h =
+		    (void *)(base + f->off - offsetof(struct proto_br_hello, nbind));
+
+		if (dec_count(c, PROTO_MAX_BINDS, &h->nbind) < 0)
+			return -1;
+		for (uint32_t i = 0; i < h->nbind; i++)
+			if (dec_str(c, h->bind[i], PROTO_ADDR_MAX, PROTO_CS_ATOM) < 0)
+				return -1;
+		return 0;
+	}
+	case PK_BLOB: {
+		struct proto_blob *bl = dst;
+
+		if ((p = cur_take(c, 4)) == NULL)
+			return -1;
+		bl->len = get_u32(p);
+		if ((bl->data = cur_take(c, bl->len)) == NULL)
+			return -1;
+		return bl->len == 0 || pval_check(bl->data, bl->len) == 0 ? 0 : -1;
+	}
+	}
+	return -1;
+}
+
+int
+proto_decode(uint16_t type, const uint8_t *data, size_t len, void *msg)
+{
+	const struct proto_layout *l = proto_layout_find(type);
+	struct pcur c = { data, len };
+
+	if (l == NULL)
+		return -1;
+	if (l->size)
+		memset(msg, 0, l->size);
+	for (size_t i = 0; i < l->nfields; i++)
+		if (dec_field(&c, &l->fields[i], msg) < 0)
+			return -1;
+	return c.left == 0 ? 0 : -1;
+}

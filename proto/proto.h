@@ -1,0 +1,276 @@
+/*
+ * The internal wire protocol: gatewayd <-> brokerd and gatewayctl <-> brokerd.
+ *
+ * Every frame is a 16-byte header in network byte order followed by the payload:
+ *   u32 payload length | u16 type | u16 version | u32 request id | u32 flags (0)
+ * Payloads are sequences of fields laid out by one descriptor table per message
+ * type (proto.c). Integers are big-endian; a string is a u32 length then bytes,
+ * checked against a per-field maximum and charset; a blob is a u32 length then a
+ * pval value tree (pval.h). The decoder fails on a short read, an over-long or
+ * badly-charactered string, a malformed blob, or bytes left over.
+ *
+ * No JSON crosses this link. Bump PROTO_VERSION whenever anything here changes;
+ * peers exchange a hello first and refuse a different version.
+ */
+#ifndef CLAWGATE_PROTO_H
+#define CLAWGATE_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_VERSION 1
+#define PROTO_HDR_LEN 16
+/* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
+#define PROTO_MAX_PAYLOAD (16u << 20)
+/* Largest payload the broker accepts from a gateway or a control client. */
+#define PROTO_MAX_REQUEST (64u << 10)
+
+enum proto_type {
+	/* gateway -> broker requests */
+	PROTO_GW_HELLO = 0x0101,
+	PROTO_GW_CHALLENGE = 0x0102,
+	PROTO_GW_CONNECT = 0x0103,
+	PROTO_GW_RPC = 0x0104,
+	PROTO_GW_CLOSED = 0x0105,
+	/* broker -> gateway answers */
+	PROTO_BR_HELLO = 0x0201,
+	PROTO_BR_CHALLENGE = 0x0202,
+	PROTO_BR_ACCEPT = 0x0203,
+	PROTO_BR_REJECT = 0x0204,
+	PROTO_BR_RPC_RESULT = 0x0205,
+	/* broker -> gateway pushes */
+	PROTO_BR_EVENT = 0x0301,
+	PROTO_BR_CLOSE = 0x0302,
+	/* gatewayctl -> broker commands */
+	PROTO_CTL_LIST = 0x0401,
+	PROTO_CTL_APPROVE = 0x0402,
+	PROTO_CTL_REJECT = 0x0403,
+	PROTO_CTL_REMOVE = 0x0404,
+	PROTO_CTL_TOKEN_GENERATE = 0x0405,
+	PROTO_CTL_STATUS = 0x0406,
+	/* broker -> gatewayctl answer */
+	PROTO_CTL_RESULT = 0x0501,
+};
+
+/* Per-field maxima in bytes (each array below has room for the NUL as well). */
+#define PROTO_NAME_MAX 64	/* enums, roles, scopes, method names, error codes */
+#define PROTO_ID_MAX 128	/* request ids, device ids, nonces, rpc ids */
+#define PROTO_TEXT_MAX 256	/* versions, platforms, display names, labels, origin, host */
+#define PROTO_KEY_MAX 512	/* public keys and signatures in whatever encoding was sent */
+#define PROTO_TOKEN_MAX 512	/* shared tokens, passwords, device tokens */
+#define PROTO_REASON_MAX 123	/* RFC 6455: a close reason fits 123 bytes */
+#define PROTO_MESSAGE_MAX 512	/* error messages */
+#define PROTO_ADDR_MAX 64	/* textual IPv4/IPv6 address */
+#define PROTO_MAX_SCOPES 32
+#define PROTO_MAX_BINDS 4
+
+enum proto_charset {
+	PROTO_CS_ATOM,	/* printable ASCII, no space: enums, ids, scopes */
+	PROTO_CS_TEXT,	/* valid UTF-8 without control characters */
+};
+
+/* A borrowed view of a pval blob inside a decoded frame. */
+struct proto_blob {
+	const uint8_t *data;
+	uint32_t len;
+};
+
+struct proto_scopes {
+	uint32_t n;
+	char v[PROTO_MAX_SCOPES][PROTO_NAME_MAX + 1];
+};
+
+struct proto_gw_hello {
+	uint32_t pid;
+	uint32_t worker;
+};
+
+/* The non-secret settings the broker read from the config, for gatewayd. */
+struct proto_br_hello {
+	char version[PROTO_TEXT_MAX + 1];
+	uint16_t port;
+	uint32_t nbind;
+	char bind[PROTO_MAX_BINDS][PROTO_ADDR_MAX + 1];
+	uint32_t tick_interval_ms;
+	uint32_t handshake_timeout_ms;
+	uint32_t max_payload;
+	uint32_t max_buffered;
+};
+
+struct proto_conn_ref {
+	uint64_t conn;
+};
+
+struct proto_challenge {
+	uint64_t conn;
+	char nonce[PROTO_ID_MAX + 1];
+	int64_t ts;
+};
+
+/* Which auth.* members were present: "" counts as present for the signed token slot. */
+#define PROTO_AUTH_TOKEN 0x01
+#define PROTO_AUTH_PASSWORD 0x02
+#define PROTO_AUTH_DEVICE_TOKEN 0x04
+#define PROTO_AUTH_BOOTSTRAP 0x08
+
+/* The fields of a schema-valid connect request, plus what gatewayd saw of the peer. */
+struct proto_connect {
+	uint64_t conn;
+	char peer_ip[PROTO_ADDR_MAX + 1];
+	uint8_t proxy_headers;	/* Forwarded, X-Forwarded-*, X-Real-IP or tailscale-* seen */
+	char origin[PROTO_TEXT_MAX + 1];
+	char host[PROTO_TEXT_MAX + 1];
+	int64_t min_protocol;
+	int64_t max_protocol;
+	char client_id[PROTO_NAME_MAX + 1];
+	char client_mode[PROTO_NAME_MAX + 1];
+	char client_version[PROTO_TEXT_MAX + 1];
+	char client_platform[PROTO_TEXT_MAX + 1];
+	char client_device_family[PROTO_TEXT_MAX + 1];
+	char client_display_name[PROTO_TEXT_MAX + 1];
+	char role[PROTO_NAME_MAX + 1];	/* empty: absent, meaning operator */
+	struct proto_scopes scopes;	/* exactly as sent: order and duplicates kept */
+	uint8_t auth_present;
+	char token[PROTO_TOKEN_MAX + 1];
+	char password[PROTO_TOKEN_MAX + 1];
+	char device_token[PROTO_TOKEN_MAX + 1];
+	char bootstrap_token[PROTO_TOKEN_MAX + 1];
+	uint8_t has_device;
+	char device_id[PROTO_ID_MAX + 1];
+	char public_key[PROTO_KEY_MAX + 1];
+	char signature[PROTO_KEY_MAX + 1];
+	char device_nonce[PROTO_ID_MAX + 1];
+	int64_t signed_at;
+};
+
+#define PROTO_ACCEPT_PAIRING_EVENTS 0x01	/* session may receive device.pair.* events */
+#define PROTO_ACCEPT_RECOVERY_MIGRATION 0x02	/* hello-ok auth.recoveryMigrationAllowed */
+
+struct proto_accept {
+	uint64_t conn;
+	char role[PROTO_NAME_MAX + 1];
+	struct proto_scopes scopes;
+	char method[PROTO_NAME_MAX + 1];
+	char device_id[PROTO_ID_MAX + 1];	/* empty for a device-less session */
+	char device_token[PROTO_TOKEN_MAX + 1];	/* empty unless one was minted now */
+	int64_t issued_at_ms;
+	char recovery_scope[PROTO_ID_MAX + 1];
+	uint8_t flags;
+};
+
+/* An OpenClaw error object: {code, message, details?, retryable?, retryAfterMs?}. */
+struct proto_error {
+	char code[PROTO_NAME_MAX + 1];
+	char message[PROTO_MESSAGE_MAX + 1];
+	struct proto_blob details;	/* empty: no details */
+	uint8_t retryable;		/* 0 absent, 1 false, 2 true */
+	int64_t retry_after_ms;		/* < 0: absent */
+};
+
+struct proto_reject {
+	uint64_t conn;
+	uint16_t close_code;
+	char close_reason[PROTO_REASON_MAX + 1];
+	uint8_t has_error;		/* send a res frame before the close */
+	struct proto_error error;
+};
+
+/* Which RPC params were present. */
+#define PROTO_RPC_REQUEST_ID 0x01
+#define PROTO_RPC_DEVICE_ID 0x02
+#define PROTO_RPC_ROLE 0x04
+#define PROTO_RPC_LABEL 0x08
+#define PROTO_RPC_SCOPES 0x10
+
+struct proto_rpc {
+	uint64_t conn;
+	char id[PROTO_ID_MAX + 1];
+	char method[PROTO_NAME_MAX + 1];
+	uint32_t params;
+	char request_id[PROTO_ID_MAX + 1];
+	char device_id[PROTO_ID_MAX + 1];
+	char role[PROTO_NAME_MAX + 1];
+	char label[PROTO_TEXT_MAX + 1];
+	struct proto_scopes scopes;
+};
+
+struct proto_rpc_result {
+	uint64_t conn;
+	char id[PROTO_ID_MAX + 1];
+	uint8_t ok;
+	struct proto_blob payload;	/* when ok */
+	struct proto_error error;	/* when not ok */
+};
+
+enum proto_audience {
+	PROTO_AUDIENCE_ALL = 0,		/* every authenticated session */
+	PROTO_AUDIENCE_PAIRING = 1,	/* sessions accepted with PROTO_ACCEPT_PAIRING_EVENTS */
+	PROTO_AUDIENCE_CONN = 2,	/* one session */
+};
+
+struct proto_event {
+	uint8_t audience;
+	uint64_t conn;
+	char event[PROTO_NAME_MAX + 1];
+	struct proto_blob payload;
+};
+
+struct proto_close {
+	uint64_t conn;
+	uint16_t code;
+	char reason[PROTO_REASON_MAX + 1];
+};
+
+/* approve / reject / remove: a request id or device id; approve may ask for --latest. */
+struct proto_ctl_target {
+	char id[PROTO_ID_MAX + 1];
+	uint8_t latest;
+};
+
+struct proto_ctl_result {
+	uint8_t ok;
+	struct proto_blob payload;
+	struct proto_error error;
+};
+
+/* A growable output buffer for encoding. */
+struct pbuf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+};
+
+void pbuf_init(struct pbuf *b);
+void pbuf_free(struct pbuf *b);
+void pbuf_reset(struct pbuf *b);
+void pbuf_add(struct pbuf *b, const void *data, size_t len);
+
+struct proto_hdr {
+	uint32_t len;
+	uint16_t type;
+	uint16_t version;
+	uint32_t id;
+	uint32_t flags;
+};
+
+enum proto_frame_status { PROTO_FRAME_NEED_MORE, PROTO_FRAME_OK, PROTO_FRAME_BAD };
+
+/* Reads a header from the first bytes of a stream; BAD if flags are set or the
+ * payload exceeds max_payload. The version is the caller's to check. */
+enum proto_frame_status proto_hdr_parse(const uint8_t *data, size_t avail,
+    uint32_t max_payload, struct proto_hdr *hdr);
+
+const char *proto_type_name(uint16_t type);
+
+/* Appends one frame of the given type with msg laid out by that type's table.
+ * msg may be NULL for types without fields. Returns -1 if a string in msg is
+ * too long or has characters its field does not allow (nothing is appended). */
+int proto_encode(struct pbuf *b, uint16_t type, uint32_t id, const void *msg);
+/* Decodes a payload into msg (the struct for that type, zeroed first). Blobs in
+ * msg point into data. Returns -1 on any violation; msg is then unspecified. */
+int proto_decode(uint16_t type, const uint8_t *data, size_t len, void *msg);
+
+/* Whether s[0..len) fits a field of that maximum and charset. */
+int proto_str_ok(const char *s, size_t len, size_t max, enum proto_charset cs);
+
+#endif
