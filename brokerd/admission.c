@@ -1,0 +1,650 @@
+#include "brokerd/admission.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "brokerd/broker.h"
+#include "brokerd/devproof.h"
+#include "brokerd/devtoken.h"
+#include "brokerd/locality.h"
+#include "brokerd/pairing.h"
+#include "brokerd/scopes.h"
+#include "brokerd/secret.h"
+#include "common/log.h"
+#include "proto/pval.h"
+
+#define PROTOCOL_VERSION 4
+#define PROTOCOL_MIN_PROBE 3
+#define CLOSE_PROTOCOL_ERROR 1002
+#define CLOSE_POLICY 1008
+#define CLOSE_TRY_AGAIN_LATER 1013
+#define CLOSE_REASON_BYTES 120
+/* How long a client refused for a full pairing queue should wait. */
+#define PAIRING_QUEUE_RETRY_MS 30000
+
+/* Copies between same-sized fields of proto and registry structs. */
+#define FIELD_COPY(dst, src)                                                 \
+	do {                                                                 \
+		_Static_assert(sizeof(dst) == sizeof(src), "field sizes differ"); \
+		memcpy((dst), (src), sizeof(dst));                           \
+	} while (0)
+
+/* The outcomes of the shared-secret and device-token steps, in §5's order. The
+ * token and password triples are laid out alike: base + AUTH_MISSING etc. */
+enum auth_reason {
+	AUTH_OK,
+	AUTH_TOKEN_MISSING,
+	AUTH_TOKEN_MISMATCH,
+	AUTH_TOKEN_NOT_CONFIGURED,
+	AUTH_PASSWORD_MISSING,
+	AUTH_PASSWORD_MISMATCH,
+	AUTH_PASSWORD_NOT_CONFIGURED,
+	AUTH_DEVICE_TOKEN_MISMATCH,
+	AUTH_SCOPE_MISMATCH,
+};
+#define AUTH_MISSING 0
+#define AUTH_MISMATCH 1
+#define AUTH_NOT_CONFIGURED 2
+
+static const struct {
+	const char *text;	/* the message, before " (<hint>)" if hinted */
+	int hinted;
+	const char *code;
+	const char *auth_reason;
+	const char *next_step;
+} unauthorized[] = {
+	[AUTH_TOKEN_MISSING] = { "unauthorized: gateway token missing", 1,
+	    "AUTH_TOKEN_MISSING", "token_missing", "update_auth_configuration" },
+	[AUTH_TOKEN_MISMATCH] = { "unauthorized: gateway token mismatch", 1,
+	    "AUTH_TOKEN_MISMATCH", "token_mismatch", "update_auth_credentials" },
+	[AUTH_TOKEN_NOT_CONFIGURED] = {
+	    "unauthorized: gateway token not configured on gateway (set gateway.auth.token)", 0,
+	    "AUTH_TOKEN_NOT_CONFIGURED", "token_missing_config", "update_auth_configuration" },
+	[AUTH_PASSWORD_MISSING] = { "unauthorized: gateway password missing", 1,
+	    "AUTH_PASSWORD_MISSING", "password_missing", "update_auth_configuration" },
+	[AUTH_PASSWORD_MISMATCH] = { "unauthorized: gateway password mismatch", 1,
+	    "AUTH_PASSWORD_MISMATCH", "password_mismatch", "update_auth_credentials" },
+	[AUTH_PASSWORD_NOT_CONFIGURED] = {
+	    "unauthorized: gateway password not configured on gateway (set gateway.auth.password)",
+	    0, "AUTH_PASSWORD_NOT_CONFIGURED", "password_missing_config",
+	    "update_auth_configuration" },
+	[AUTH_DEVICE_TOKEN_MISMATCH] = {
+	    "unauthorized: device token mismatch (rotate/reissue device token)", 0,
+	    "AUTH_DEVICE_TOKEN_MISMATCH", "device_token_mismatch", "update_auth_credentials" },
+	[AUTH_SCOPE_MISMATCH] = {
+	    "unauthorized: device token scope mismatch (re-pair or approve scope upgrade)", 0,
+	    "AUTH_SCOPE_MISMATCH", "scope_mismatch", "review_auth_configuration" },
+};
+
+/* The <hint> of §5 by client kind, secret kind (token, password) and whether the
+ * secret was missing or wrong. The password hints are §5's token hints with the
+ * password's key names; §5 gives only the token ones. */
+enum hint_kind { HINT_LOCAL_CLI, HINT_REMOTE_CLI, HINT_UI, HINT_OTHER };
+static const char *const hints[4][2][2] = {
+	[HINT_LOCAL_CLI] = {
+	    { "use this gateway's gateway.auth.token or pair the device",
+	      "use this gateway's gateway.auth.token or pair the device" },
+	    { "use this gateway's gateway.auth.password or pair the device",
+	      "use this gateway's gateway.auth.password or pair the device" } },
+	[HINT_REMOTE_CLI] = {
+	    { "set gateway.remote.token to match gateway.auth.token",
+	      "set gateway.remote.token to match gateway.auth.token" },
+	    { "set gateway.remote.password to match gateway.auth.password",
+	      "set gateway.remote.password to match gateway.auth.password" } },
+	[HINT_UI] = {
+	    { "paste in Control UI settings or openclaw doctor --generate-gateway-token; restart",
+	      "open the dashboard URL and paste the token in Control UI settings" },
+	    { "enter the password in Control UI settings",
+	      "enter the password in Control UI settings" } },
+	[HINT_OTHER] = {
+	    { "provide gateway auth token", "provide gateway auth token" },
+	    { "provide gateway auth password", "provide gateway auth password" } },
+};
+
+static const struct {
+	const char *text;	/* close reason and message */
+	const char *code;
+	const char *reason;
+} devproof_rejects[] = {
+	[DEVPROOF_ID_MISMATCH] = { "device identity mismatch",
+	    "DEVICE_AUTH_DEVICE_ID_MISMATCH", "device-id-mismatch" },
+	[DEVPROOF_EXPIRED] = { "device signature expired",
+	    "DEVICE_AUTH_SIGNATURE_EXPIRED", "device-signature-stale" },
+	[DEVPROOF_NONCE_REQUIRED] = { "device nonce required",
+	    "DEVICE_AUTH_NONCE_REQUIRED", "device-nonce-missing" },
+	[DEVPROOF_NONCE_MISMATCH] = { "device nonce mismatch",
+	    "DEVICE_AUTH_NONCE_MISMATCH", "device-nonce-mismatch" },
+	[DEVPROOF_SIGNATURE_INVALID] = { "device signature invalid",
+	    "DEVICE_AUTH_SIGNATURE_INVALID", "device-signature" },
+};
+
+enum pair_reason { PAIR_NOT_PAIRED, PAIR_ROLE_UPGRADE, PAIR_SCOPE_UPGRADE, PAIR_METADATA_UPGRADE,
+	PAIR_ADMITTED };
+
+static const struct {
+	const char *reason;
+	const char *requirement;
+	const char *hint;
+} pair_rows[] = {
+	[PAIR_NOT_PAIRED] = { "not-paired", "device is not approved yet",
+	    "Approve this device from the pending pairing requests." },
+	[PAIR_ROLE_UPGRADE] = { "role-upgrade",
+	    "device is asking for a higher role than currently approved",
+	    "Review the requested role upgrade, then approve the pending request." },
+	[PAIR_SCOPE_UPGRADE] = { "scope-upgrade",
+	    "device is asking for more scopes than currently approved",
+	    "Review the requested scopes, then approve the pending upgrade." },
+	[PAIR_METADATA_UPGRADE] = { "metadata-upgrade",
+	    "device identity changed and must be re-approved",
+	    "Review the refreshed device details, then approve the pending request." },
+};
+
+/* One connect being decided. */
+struct adm {
+	struct broker *br;
+	const struct proto_connect *c;
+	struct admission *a;
+	const char *nonce;
+	int64_t now;
+	enum role role;
+	int browser;			/* Control UI or webchat */
+	enum locality loc;
+	enum auth_reason auth;
+	const char *method;		/* set once auth is AUTH_OK */
+	int shared_ok;			/* proved the shared token or password */
+	int offered;			/* sent a non-empty shared secret */
+	int from_token;			/* the compared secret came in auth.token */
+	char key[DEVPROOF_KEY_LEN + 1];	/* canonical key, once the proof passed */
+};
+
+static int
+client_is(const struct proto_connect *c, const char *id)
+{
+	return strcmp(c->client_id, id) == 0;
+}
+
+void
+admission_close_reason(char out[PROTO_REASON_MAX + 1], const char *text)
+{
+	size_t n;
+
+	if (text[0] == '\0')
+		text = "invalid handshake";
+	n = strlen(text);
+	if (n > CLOSE_REASON_BYTES) {
+		n = CLOSE_REASON_BYTES;
+		/* Step back over continuation bytes: the cut must fall between characters. */
+		while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(out, text, n);
+	out[n] = '\0';
+}
+
+static void
+adm_reject(struct adm *x, uint16_t close_code, const char *reason, const char *code,
+    const char *message)
+{
+	struct proto_reject *r = &x->a->reject;
+
+	x->a->accepted = 0;
+	r->conn = x->c->conn;
+	r->close_code = close_code;
+	admission_close_reason(r->close_reason, reason);
+	r->has_error = code != NULL;
+	r->error.retry_after_ms = -1;
+	if (code != NULL) {
+		snprintf(r->error.code, sizeof(r->error.code), "%s", code);
+		snprintf(r->error.message, sizeof(r->error.message), "%s", message);
+	}
+}
+
+/* The close reason doubles as the message for most rows of §5. */
+static void
+adm_reject_ir(struct adm *x, const char *text, const char *detail_code, const char *detail_reason)
+{
+	if (detail_code != NULL) {
+		pval_obj_begin(&x->a->details);
+		pval_kv_str(&x->a->details, "code", detail_code);
+		pval_kv_str_opt(&x->a->details, "reason", detail_reason);
+		pval_obj_end(&x->a->details);
+	}
+	adm_reject(x, CLOSE_POLICY, text, "INVALID_REQUEST", text);
+}
+
+static void
+adm_accept(struct adm *x, const struct proto_scopes *scopes, const char *device_id,
+    const char *minted)
+{
+	struct proto_accept *ac = &x->a->accept;
+
+	x->a->accepted = 1;
+	ac->conn = x->c->conn;
+	snprintf(ac->role, sizeof(ac->role), "%s", role_name(x->role));
+	ac->scopes = *scopes;
+	snprintf(ac->method, sizeof(ac->method), "%s", x->method);
+	snprintf(ac->device_id, sizeof(ac->device_id), "%s", device_id);
+	if (minted != NULL) {
+		snprintf(ac->device_token, sizeof(ac->device_token), "%s", minted);
+		ac->issued_at_ms = x->now;
+	}
+	snprintf(ac->recovery_scope, sizeof(ac->recovery_scope), "%s", x->br->reg->recovery_scope);
+	if (x->role == ROLE_OPERATOR && scopes_mask_allows(scopes_mask(scopes), SCOPE_PAIRING))
+		ac->flags |= PROTO_ACCEPT_PAIRING_EVENTS;
+	if (device_id[0] != '\0')
+		ac->flags |= PROTO_ACCEPT_RECOVERY_MIGRATION;
+}
+
+static void
+adm_protocol_mismatch(struct adm *x)
+{
+	struct pbuf *d = &x->a->details;
+
+	pval_obj_begin(d);
+	pval_kv_str(d, "code", "PROTOCOL_MISMATCH");
+	pval_kv_int(d, "clientMinProtocol", x->c->min_protocol);
+	pval_kv_int(d, "clientMaxProtocol", x->c->max_protocol);
+	pval_kv_int(d, "expectedProtocol", PROTOCOL_VERSION);
+	pval_kv_int(d, "minimumProbeProtocol", PROTOCOL_MIN_PROBE);
+	pval_obj_end(d);
+	adm_reject(x, CLOSE_PROTOCOL_ERROR, "protocol mismatch", "INVALID_REQUEST",
+	    "protocol mismatch");
+}
+
+/* §4.1 step 6 for modes token, password and none (trusted-proxy is refused at
+ * start-up). Token mode compares auth.token, or auth.password when auth.token is
+ * absent; password mode the other way round. */
+static void
+adm_shared_secret(struct adm *x)
+{
+	const struct proto_connect *c = x->c;
+	const struct config *cfg = x->br->cfg;
+	int pw = cfg->auth_mode == AUTH_MODE_PASSWORD;
+	const char *secret = pw ? cfg->password : cfg->token;
+	const char *cand = NULL;
+	enum auth_reason base = pw ? AUTH_PASSWORD_MISSING : AUTH_TOKEN_MISSING;
+
+	if (cfg->auth_mode == AUTH_MODE_NONE) {
+		x->auth = AUTH_OK;
+		x->method = "none";
+		return;
+	}
+	if (c->auth_present & (pw ? PROTO_AUTH_PASSWORD : PROTO_AUTH_TOKEN)) {
+		cand = pw ? c->password : c->token;
+		x->from_token = !pw;
+	} else if (c->auth_present & (pw ? PROTO_AUTH_TOKEN : PROTO_AUTH_PASSWORD)) {
+		cand = pw ? c->token : c->password;
+		x->from_token = pw;
+	}
+	x->offered = cand != NULL && cand[0] != '\0';
+	if (secret == NULL)
+		x->auth = base + AUTH_NOT_CONFIGURED;
+	else if (!x->offered)
+		x->auth = base + AUTH_MISSING;
+	else if (!secret_equal(secret, cand))
+		x->auth = base + AUTH_MISMATCH;
+	else {
+		x->auth = AUTH_OK;
+		x->method = pw ? "password" : "token";
+		x->shared_ok = 1;
+	}
+}
+
+static const char *
+adm_hint(const struct adm *x)
+{
+	int pw = x->br->cfg->auth_mode == AUTH_MODE_PASSWORD;
+	int mismatch = x->auth == AUTH_TOKEN_MISMATCH || x->auth == AUTH_PASSWORD_MISMATCH;
+	enum hint_kind kind;
+
+	if (strcmp(x->c->client_mode, "cli") == 0)
+		kind = x->loc == LOCALITY_DIRECT_LOCAL ? HINT_LOCAL_CLI : HINT_REMOTE_CLI;
+	else
+		kind = x->browser ? HINT_UI : HINT_OTHER;
+	return hints[kind][pw][mismatch];
+}
+
+/* §4.1 step 10. */
+static void
+adm_unauthorized(struct adm *x)
+{
+	const char *next = unauthorized[x->auth].next_step;
+	struct pbuf *d = &x->a->details;
+	char msg[PROTO_MESSAGE_MAX + 1];
+	/* A device that sent the shared secret in auth.token and no device token may
+	 * have a device token stored: tell it to retry with that. */
+	int retry = x->auth == AUTH_TOKEN_MISMATCH && x->c->has_device && x->from_token &&
+	    !(x->c->auth_present & PROTO_AUTH_DEVICE_TOKEN);
+
+	if (unauthorized[x->auth].hinted)
+		snprintf(msg, sizeof(msg), "%s (%s)", unauthorized[x->auth].text, adm_hint(x));
+	else
+		snprintf(msg, sizeof(msg), "%s", unauthorized[x->auth].text);
+	pval_obj_begin(d);
+	pval_kv_str(d, "code", unauthorized[x->auth].code);
+	pval_kv_str(d, "authReason", unauthorized[x->auth].auth_reason);
+	pval_kv_bool(d, "canRetryWithDeviceToken", retry);
+	pval_kv_str(d, "recommendedNextStep", retry ? "retry_with_device_token" : next);
+	pval_obj_end(d);
+	adm_reject(x, CLOSE_POLICY, msg, "INVALID_REQUEST", msg);
+}
+
+/* §4.1 step 7: no device block. */
+static void
+adm_deviceless(struct adm *x)
+{
+	static const struct proto_scopes no_scopes;
+	const struct proto_connect *c = x->c;
+	int ok = x->auth == AUTH_OK;
+	int no_origin = c->origin[0] == '\0';
+	int local = x->loc == LOCALITY_DIRECT_LOCAL;
+	int admin_cli;
+
+	/* OpenClaw's own backend client on this host keeps its scopes (§4.4). */
+	if (client_is(c, "gateway-client") && strcmp(c->client_mode, "backend") == 0 && local &&
+	    ok && no_origin) {
+		adm_accept(x, &c->scopes, "", NULL);
+		return;
+	}
+	if (client_is(c, "openclaw-control-ui") || client_is(c, "openclaw-tui")) {
+		adm_reject_ir(x, "control ui requires device identity (use HTTPS or localhost "
+		    "secure context)", "CONTROL_UI_DEVICE_IDENTITY_REQUIRED", NULL);
+		return;
+	}
+	if (x->role == ROLE_OPERATOR && ok) {
+		/* §4.4: only the admin CLI on this host keeps its requested scopes; any
+		 * other device-less operator gets none. */
+		admin_cli = client_is(c, "cli") && strcmp(c->client_mode, "cli") == 0 &&
+		    x->shared_ok && no_origin && local;
+		adm_accept(x, admin_cli ? &c->scopes : &no_scopes, "", NULL);
+		return;
+	}
+	if (!ok && x->offered) {
+		adm_unauthorized(x);
+		return;
+	}
+	pval_obj_begin(&x->a->details);
+	pval_kv_str(&x->a->details, "code", "DEVICE_IDENTITY_REQUIRED");
+	pval_obj_end(&x->a->details);
+	adm_reject(x, CLOSE_POLICY, "device identity required", "NOT_PAIRED",
+	    "device identity required");
+}
+
+/* §4.1 step 9: the shared secret failed but the device is present. The candidate
+ * is auth.deviceToken, else auth.token (bootstrap tokens, i.e. setup codes, are
+ * not supported and are ignored). */
+static void
+adm_device_credential(struct adm *x)
+{
+	const struct proto_connect *c = x->c;
+	struct reg_device *d;
+	const char *cand;
+	int explicit;
+	enum devtoken_result r;
+
+	if ((c->auth_present & PROTO_AUTH_DEVICE_TOKEN) && c->device_token[0] != '\0') {
+		cand = c->device_token;
+		explicit = 1;
+	} else if ((c->auth_present & PROTO_AUTH_TOKEN) && c->token[0] != '\0') {
+		cand = c->token;
+		explicit = 0;
+	} else {
+		return;
+	}
+	d = registry_device_find(x->br->reg, c->device_id);
+	r = d != NULL ? devtoken_verify(x->br->reg, d, x->role, cand, &c->scopes, x->now) :
+	    DEVTOKEN_MISMATCH;
+	if (r == DEVTOKEN_OK) {
+		x->auth = AUTH_OK;
+		x->method = "device-token";
+	} else if (r == DEVTOKEN_SCOPE_MISMATCH) {
+		x->auth = AUTH_SCOPE_MISMATCH;
+	} else if (explicit) {
+		x->auth = AUTH_DEVICE_TOKEN_MISMATCH;
+	}
+	/* A shared secret that is not a device token either keeps its own failure. */
+}
+
+/* Whether a platform or device family changed since approval (§4.5), compared
+ * in the v3 normal form. */
+static int
+adm_norm_differs(const char *now, const char *pinned)
+{
+	char a[PROTO_TEXT_MAX + 1], b[PROTO_TEXT_MAX + 1];
+
+	devproof_norm(now, a, sizeof(a));
+	devproof_norm(pinned, b, sizeof(b));
+	return strcmp(a, b) != 0;
+}
+
+/* §4.5: whether a device whose proof passed is admitted as paired. The record's
+ * key is the presented one: both hash to the device id, which the proof and
+ * registry_load check. */
+static enum pair_reason
+adm_pair_reason(const struct adm *x, const struct reg_device *d)
+{
+	if (d == NULL)
+		return PAIR_NOT_PAIRED;
+	if (adm_norm_differs(x->c->client_platform, d->client.platform) ||
+	    adm_norm_differs(x->c->client_device_family, d->client.device_family))
+		return PAIR_METADATA_UPGRADE;
+	if (!(d->roles & ROLE_BIT(x->role)))
+		return PAIR_ROLE_UPGRADE;
+	if (x->c->scopes.n > 0 && !scopes_covers(&d->scopes, &x->c->scopes, NULL))
+		return PAIR_SCOPE_UPGRADE;
+	return PAIR_ADMITTED;
+}
+
+/*
+ * §4.5 step 2: whether this connect may be approved silently (the pending
+ * request's own silent flag is AND-ed in by pairing_request). §4.5 also allows
+ * scope-upgrade only for none/token/password sessions; a device-token session
+ * never gets here with a scope-upgrade, because step 9 already required its
+ * token, which lies within the approved scopes, to cover the requested ones.
+ */
+static int
+adm_silent(const struct adm *x, const struct reg_device *d, enum pair_reason why)
+{
+	if (!x->br->cfg->auto_approve_local || x->loc == LOCALITY_REMOTE)
+		return 0;
+	if (x->c->origin[0] != '\0' && !x->browser)
+		return 0;
+	if (why == PAIR_METADATA_UPGRADE && (x->browser || x->loc != LOCALITY_DIRECT_LOCAL))
+		return 0;
+	return d == NULL || x->role == ROLE_OPERATOR;
+}
+
+static void
+adm_client(const struct adm *x, struct reg_client *cl)
+{
+	const struct proto_connect *c = x->c;
+
+	memset(cl, 0, sizeof(*cl));
+	FIELD_COPY(cl->display_name, c->client_display_name);
+	FIELD_COPY(cl->platform, c->client_platform);
+	FIELD_COPY(cl->device_family, c->client_device_family);
+	FIELD_COPY(cl->client_id, c->client_id);
+	FIELD_COPY(cl->client_mode, c->client_mode);
+	if (x->browser)
+		FIELD_COPY(cl->browser_origin, c->origin);
+	/* §6.1: remoteIp only for non-loopback clients. */
+	if (!locality_ip_loopback(c->peer_ip))
+		FIELD_COPY(cl->remote_ip, c->peer_ip);
+}
+
+static void
+adm_pairing_required(struct adm *x, const struct reg_pending *p, const struct reg_device *d,
+    enum pair_reason why)
+{
+	struct pbuf *b = &x->a->details;
+	char msg[PROTO_MESSAGE_MAX + 1], reason[PROTO_MESSAGE_MAX + 64];
+
+	snprintf(msg, sizeof(msg), "pairing required: %s", pair_rows[why].requirement);
+	snprintf(reason, sizeof(reason), "%s (requestId: %s)", msg, p->request_id);
+	pval_obj_begin(b);
+	pval_kv_str(b, "code", "PAIRING_REQUIRED");
+	pval_kv_str(b, "reason", pair_rows[why].reason);
+	pval_kv_str(b, "requestId", p->request_id);
+	pval_kv_str(b, "remediationHint", pair_rows[why].hint);
+	/* Only this trio keeps the Control UI polling until the admin approves. */
+	if (x->browser && x->role == ROLE_OPERATOR) {
+		pval_kv_str(b, "recommendedNextStep", "wait_then_retry");
+		pval_kv_bool(b, "retryable", 1);
+		pval_kv_bool(b, "pauseReconnect", 0);
+	}
+	pval_kv_str(b, "deviceId", x->c->device_id);
+	pval_kv_str(b, "requestedRole", role_name(x->role));
+	pval_kv_scopes(b, "requestedScopes", &x->c->scopes);
+	if (d != NULL) {
+		pval_key(b, "approvedRoles");
+		registry_roles_pval(b, d->roles);
+		pval_kv_scopes(b, "approvedScopes", &d->scopes);
+	}
+	pval_obj_end(b);
+	adm_reject(x, CLOSE_POLICY, reason, "NOT_PAIRED", msg);
+}
+
+/* §4.5 "when pairing is required". Returns the record if the request was approved
+ * silently, else NULL with the rejection set. */
+static struct reg_device *
+adm_pair_request(struct adm *x, struct reg_device *d, enum pair_reason why)
+{
+	struct pairing_ask ask;
+	struct reg_pending *p;
+	struct reg_device *approved;
+	const char *missing;
+	int created;
+
+	memset(&ask, 0, sizeof(ask));
+	/* Cannot fail: cleaning never yields more scopes than were sent. */
+	scopes_merge(&ask.scopes, &x->c->scopes);
+	ask.device_id = x->c->device_id;
+	ask.public_key = x->key;
+	adm_client(x, &ask.client);
+	ask.role = x->role;
+	ask.is_repair = d != NULL;
+	ask.silent = adm_silent(x, d, why);
+	if ((p = pairing_request(x->br->reg, &ask, x->now, &created)) == NULL) {
+		adm_reject(x, CLOSE_TRY_AGAIN_LATER, "too many pending pairing requests",
+		    "UNAVAILABLE", "too many pending pairing requests; retry later");
+		x->a->reject.error.retryable = 2;
+		x->a->reject.error.retry_after_ms = PAIRING_QUEUE_RETRY_MS;
+		return NULL;
+	}
+	/* Only a merged scope set too large to store can stop an owner's approval;
+	 * the request then waits for the admin like any other. */
+	if (p->silent && pairing_approve(x->br->reg, p->request_id, &pairing_owner,
+	    REG_VIA_SILENT, x->now, &approved, &missing) == PAIRING_OK)
+		return approved;
+	if (created)
+		pairing_announce(p);
+	adm_pairing_required(x, p, d, why);
+	return NULL;
+}
+
+/* §4.1 steps 8-12 for a connect with a device block. */
+static void
+adm_device(struct adm *x)
+{
+	const struct proto_connect *c = x->c;
+	enum devproof_result proof = devproof_check(c, x->nonce, x->now, x->key);
+	char minted[SECRET_TOKEN_LEN + 1];
+	struct reg_client seen;
+	struct reg_device *d;
+	enum pair_reason why;
+
+	if (proof != DEVPROOF_OK) {
+		adm_reject_ir(x, devproof_rejects[proof].text, devproof_rejects[proof].code,
+		    devproof_rejects[proof].reason);
+		return;
+	}
+	if (x->auth != AUTH_OK)
+		adm_device_credential(x);
+	if (x->auth != AUTH_OK) {
+		adm_unauthorized(x);
+		return;
+	}
+	d = registry_device_find(x->br->reg, c->device_id);
+	if ((why = adm_pair_reason(x, d)) != PAIR_ADMITTED &&
+	    (d = adm_pair_request(x, d, why)) == NULL)
+		return;
+	/* Admitted: remember how the device was last seen, without a disk write.
+	 * Platform and device family stay as pinned at approval. */
+	adm_client(x, &seen);
+	if (seen.display_name[0] != '\0')
+		FIELD_COPY(d->client.display_name, seen.display_name);
+	FIELD_COPY(d->client.remote_ip, seen.remote_ip);
+	d->last_seen_at_ms = x->now;
+	registry_mark_unsaved(x->br->reg);
+	/* §4.1 step 12 and DESIGN.md §1: only the hash is stored, so a device that
+	 * came with the shared secret gets a fresh token, one on its token none. */
+	if (strcmp(x->method, "device-token") == 0) {
+		adm_accept(x, &c->scopes, d->device_id, NULL);
+		return;
+	}
+	devtoken_issue(d, x->role, x->now, minted);
+	registry_save(x->br->reg);
+	adm_accept(x, &c->scopes, d->device_id, minted);
+	OPENSSL_cleanse(minted, sizeof(minted));
+}
+
+static void
+adm_run(struct adm *x)
+{
+	const struct proto_connect *c = x->c;
+	int role;
+
+	/* Step 2, readiness: the broker answers only once its state is loaded and
+	 * exits rather than drains, so it is always ready when it decides. */
+	if (c->min_protocol > PROTOCOL_VERSION || c->max_protocol < PROTOCOL_VERSION) {
+		adm_protocol_mismatch(x);
+		return;
+	}
+	if ((role = role_parse(c->role[0] != '\0' ? c->role : "operator")) < 0) {
+		adm_reject_ir(x, "invalid role", NULL, NULL);
+		return;
+	}
+	x->role = (enum role)role;
+	x->browser = client_is(c, "openclaw-control-ui") || client_is(c, "webchat-ui") ||
+	    client_is(c, "webchat") || strcmp(c->client_mode, "webchat") == 0;
+	/*
+	 * SEAM(origin-check): §4.1 step 5 / §4.7, the Origin check for Control UI and
+	 * webchat clients and any connect with an Origin, belongs here (a later
+	 * issue). Until it lands no connect is refused for its Origin.
+	 *
+	 * SEAM(rate-limit): §4.6 wraps the shared-secret step below (a later issue).
+	 */
+	adm_shared_secret(x);
+	x->loc = locality_of(c, x->browser, x->shared_ok);
+	if (c->has_device)
+		adm_device(x);
+	else
+		adm_deviceless(x);
+}
+
+void
+admission_decide(struct broker *br, const struct proto_connect *c, const char *nonce,
+    int64_t now_ms, struct admission *a)
+{
+	struct adm x;
+
+	memset(a, 0, sizeof(*a));
+	pbuf_init(&a->details);
+	memset(&x, 0, sizeof(x));
+	x.br = br;
+	x.c = c;
+	x.a = a;
+	x.nonce = nonce;
+	x.now = now_ms;
+	adm_run(&x);
+	if (!a->accepted && a->details.len > 0)
+		a->reject.error.details = pval_blob(&a->details);
+}
+
+void
+admission_free(struct admission *a)
+{
+	OPENSSL_cleanse(a->accept.device_token, sizeof(a->accept.device_token));
+	pbuf_free(&a->details);
+}

@@ -1,0 +1,19 @@
+/* The broker's process-wide state, handed to the modules that serve gatewayd
+ * links and the control socket. */
+#ifndef BROKERD_BROKER_H
+#define BROKERD_BROKER_H
+
+#include <stdint.h>
+
+#include "brokerd/config.h"
+#include "brokerd/registry.h"
+
+struct broker {
+	struct config *cfg;		/* includes the shared secret in use */
+	struct registry *reg;
+	const char *state_dir;
+	int state_fd;
+	int64_t started_mono_ms;
+};
+
+#endif

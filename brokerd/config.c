@@ -1,0 +1,276 @@
+#include "brokerd/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#include "brokerd/fileio.h"
+#include "brokerd/secret.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#define CONFIG_FILE_MAX (1u << 20)
+/* OPENCLAW_HANDSHAKE_TIMEOUT_MS may raise the timeout, up to this. */
+#define CONFIG_HANDSHAKE_TIMEOUT_MAX_MS 600000
+
+/* The file being read, for messages. */
+static const char *config_file;
+
+enum config_kind { CK_OBJECT, CK_STRING, CK_INT, CK_BOOL };
+
+/* Looks up a path below the root; NULL if any part is absent. A part that exists
+ * with the wrong type is fatal, so a mistyped value never silently means "default". */
+static yajl_val
+config_get(yajl_val root, const char *const path[], enum config_kind kind, const char *what)
+{
+	static const char *const kind_names[] = { "an object", "a string", "an integer",
+		"true or false" };
+	yajl_val v;
+	int ok;
+
+	if (root == NULL || (v = yajl_tree_get(root, (const char **)path, yajl_t_any)) == NULL)
+		return NULL;
+	switch (kind) {
+	case CK_OBJECT:
+		ok = YAJL_IS_OBJECT(v);
+		break;
+	case CK_STRING:
+		ok = YAJL_IS_STRING(v);
+		break;
+	case CK_INT:
+		ok = YAJL_IS_INTEGER(v);
+		break;
+	default:
+		ok = YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v);
+		break;
+	}
+	if (!ok)
+		fatalx("%s: %s must be %s", config_file, what, kind_names[kind]);
+	return v;
+}
+
+#define GW(...) ((const char *const[]){ "gateway", __VA_ARGS__, NULL })
+
+static const char *
+config_str(yajl_val root, const char *const path[], const char *what)
+{
+	yajl_val v = config_get(root, path, CK_STRING, what);
+
+	return v ? YAJL_GET_STRING(v) : NULL;
+}
+
+/* Strict decimal in [min, max]; -1 if s is anything else. */
+static long long
+config_parse_int(const char *s, long long min, long long max)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	return v;
+}
+
+static void
+config_add_bind(struct config *cfg, const char *addr)
+{
+	snprintf(cfg->bind[cfg->nbind++], sizeof(cfg->bind[0]), "%s", addr);
+}
+
+static void
+config_binds(struct config *cfg, yajl_val root)
+{
+	const char *bind = config_str(root, GW("bind"), "gateway.bind");
+	const char *host;
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	/* clawgate runs on a host, not in OpenClaw's container image: auto = loopback. */
+	if (bind == NULL || strcmp(bind, "loopback") == 0 || strcmp(bind, "auto") == 0) {
+		config_add_bind(cfg, "127.0.0.1");
+		config_add_bind(cfg, "::1");
+	} else if (strcmp(bind, "lan") == 0) {
+		config_add_bind(cfg, "0.0.0.0");
+	} else if (strcmp(bind, "custom") == 0) {
+		host = config_str(root, GW("customBindHost"), "gateway.customBindHost");
+		if (host == NULL)
+			fatalx("%s: gateway.bind is \"custom\" but gateway.customBindHost is not set: "
+			    "set it to the IP address to listen on", config_file);
+		if (strlen(host) > PROTO_ADDR_MAX || (inet_pton(AF_INET, host, addr) != 1 &&
+		    inet_pton(AF_INET6, host, addr) != 1))
+			fatalx("%s: gateway.customBindHost \"%s\" is not an IPv4 or IPv6 address",
+			    config_file, host);
+		config_add_bind(cfg, host);
+	} else if (strcmp(bind, "tailnet") == 0) {
+		fatalx("%s: gateway.bind \"tailnet\" is not supported by clawgate yet: use "
+		    "\"custom\" with gateway.customBindHost set to the tailnet address",
+		    config_file);
+	} else {
+		fatalx("%s: gateway.bind \"%s\" is not one of loopback, lan, auto, custom",
+		    config_file, bind);
+	}
+	for (uint32_t i = 0; i < cfg->nbind; i++)
+		if (strcmp(cfg->bind[i], "127.0.0.1") != 0 && strcmp(cfg->bind[i], "::1") != 0)
+			log_warnx("gateway.bind listens on %s: the gateway is reachable from the "
+			    "network; keep the shared token secret", cfg->bind[i]);
+}
+
+static void
+config_port(struct config *cfg, yajl_val root)
+{
+	yajl_val v = config_get(root, GW("port"), CK_INT, "gateway.port");
+	const char *env = getenv("OPENCLAW_GATEWAY_PORT");
+	long long port = v != NULL ? YAJL_GET_INTEGER(v) : CONFIG_DEFAULT_PORT;
+
+	if (port < 1 || port > 65535)
+		fatalx("%s: gateway.port %lld is not a TCP port (1-65535)", config_file, port);
+	if (env != NULL && env[0] != '\0' && (port = config_parse_int(env, 1, 65535)) < 0)
+		fatalx("OPENCLAW_GATEWAY_PORT=\"%s\" is not a TCP port (1-65535): fix or unset it",
+		    env);
+	cfg->port = (uint16_t)port;
+}
+
+static void
+config_handshake_timeout(struct config *cfg)
+{
+	const char *env = getenv("OPENCLAW_HANDSHAKE_TIMEOUT_MS");
+	long long ms;
+
+	cfg->handshake_timeout_ms = CONFIG_HANDSHAKE_TIMEOUT_MS;
+	if (env == NULL || env[0] == '\0')
+		return;
+	ms = config_parse_int(env, 1, CONFIG_HANDSHAKE_TIMEOUT_MAX_MS);
+	if (ms < 0)
+		fatalx("OPENCLAW_HANDSHAKE_TIMEOUT_MS=\"%s\" is not a number of milliseconds "
+		    "(at most %d): fix or unset it", env, CONFIG_HANDSHAKE_TIMEOUT_MAX_MS);
+	/* The variable may only raise the timeout (PROTOCOL.md §1). */
+	if (ms < CONFIG_HANDSHAKE_TIMEOUT_MS)
+		log_warnx("OPENCLAW_HANDSHAKE_TIMEOUT_MS=%lld is below the %d ms minimum: "
+		    "using %d", ms, CONFIG_HANDSHAKE_TIMEOUT_MS, CONFIG_HANDSHAKE_TIMEOUT_MS);
+	else
+		cfg->handshake_timeout_ms = (uint32_t)ms;
+}
+
+/* A secret from the config file if configured there, else from the environment. */
+static char *
+config_secret(yajl_val root, const char *key, const char *what, const char *envname,
+    enum secret_source *src)
+{
+	const char *v = config_str(root, GW("auth", key), what);
+
+	*src = SECRET_SOURCE_NONE;
+	if (secret_configured(v)) {
+		*src = SECRET_SOURCE_CONFIG;
+		return xstrdup(v);
+	}
+	v = getenv(envname);
+	if (secret_configured(v)) {
+		*src = SECRET_SOURCE_ENV;
+		return xstrdup(v);
+	}
+	return NULL;
+}
+
+static void
+config_auth(struct config *cfg, yajl_val root)
+{
+	const char *mode = config_str(root, GW("auth", "mode"), "gateway.auth.mode");
+
+	cfg->token = config_secret(root, "token", "gateway.auth.token", "OPENCLAW_GATEWAY_TOKEN",
+	    &cfg->token_source);
+	cfg->password = config_secret(root, "password", "gateway.auth.password",
+	    "OPENCLAW_GATEWAY_PASSWORD", &cfg->password_source);
+	if (mode == NULL) {
+		/* OpenClaw's rule: password if only a password is set; explicit if both. */
+		if (cfg->token != NULL && cfg->password != NULL)
+			fatalx("%s: both a gateway token and a gateway password are set: choose "
+			    "one with gateway.auth.mode (\"token\" or \"password\")", config_file);
+		cfg->auth_mode = cfg->password != NULL ? AUTH_MODE_PASSWORD : AUTH_MODE_TOKEN;
+	} else if (strcmp(mode, "token") == 0) {
+		cfg->auth_mode = AUTH_MODE_TOKEN;
+	} else if (strcmp(mode, "password") == 0) {
+		cfg->auth_mode = AUTH_MODE_PASSWORD;
+	} else if (strcmp(mode, "none") == 0) {
+		cfg->auth_mode = AUTH_MODE_NONE;
+		log_warnx("%s: gateway.auth.mode is \"none\": anyone who can reach the gateway "
+		    "can connect", config_file);
+	} else if (strcmp(mode, "trusted-proxy") == 0) {
+		fatalx("%s: gateway.auth.mode \"trusted-proxy\" is not supported yet: use "
+		    "\"token\" or \"password\"", config_file);
+	} else {
+		fatalx("%s: gateway.auth.mode \"%s\" is not one of token, password, none",
+		    config_file, mode);
+	}
+	if (cfg->auth_mode == AUTH_MODE_PASSWORD && cfg->password == NULL)
+		log_warnx("%s: gateway.auth.mode is \"password\" but no password is set "
+		    "(gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD): every connect will "
+		    "be refused", config_file);
+}
+
+void
+config_load(struct config *cfg, const char *path)
+{
+	const char *file = path != NULL ? path : CONFIG_DEFAULT_PATH;
+	char errbuf[256];
+	yajl_val root = NULL, v;
+	size_t len;
+	char *text;
+
+	memset(cfg, 0, sizeof(*cfg));
+	config_file = file;
+	text = fileio_read(AT_FDCWD, file, CONFIG_FILE_MAX, &len);
+	if (text == NULL && errno == ENOENT && path == NULL) {
+		log_info("no configuration file at %s: using defaults", file);
+	} else if (text == NULL) {
+		fatal("cannot read configuration file %s", file);
+	} else {
+		root = yajl_tree_parse(text, errbuf, sizeof(errbuf));
+		free(text);
+		/* yajl's message spans lines; the first one says what went wrong. */
+		errbuf[strcspn(errbuf, "\n")] = '\0';
+		if (root == NULL)
+			fatalx("%s: not valid JSON: %s", file, errbuf);
+		if (!YAJL_IS_OBJECT(root))
+			fatalx("%s: the top level must be a JSON object", file);
+		config_get(root, GW(NULL), CK_OBJECT, "gateway");
+		cfg->path = xstrdup(file);
+	}
+	config_port(cfg, root);
+	config_binds(cfg, root);
+	config_handshake_timeout(cfg);
+	config_auth(cfg, root);
+	v = config_get(root, GW("nodes", "pairing", "autoApproveLocal"), CK_BOOL,
+	    "gateway.nodes.pairing.autoApproveLocal");
+	cfg->auto_approve_local = v != NULL && YAJL_IS_TRUE(v);
+	yajl_tree_free(root);
+}
+
+void
+config_free(struct config *cfg)
+{
+	secret_free(cfg->token);
+	secret_free(cfg->password);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *
+config_auth_mode_name(enum auth_mode mode)
+{
+	static const char *const names[] = { "token", "password", "none" };
+
+	return names[mode];
+}
+
+const char *
+config_secret_source_name(enum secret_source src)
+{
+	static const char *const names[] = { "none", "config", "env", "file", "generated" };
+
+	return names[src];
+}

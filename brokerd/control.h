@@ -1,0 +1,12 @@
+/* The control socket (control.sock): gatewayctl's commands, answered with the
+ * same pairing functions the RPC handlers use, acting as the owner. */
+#ifndef BROKERD_CONTROL_H
+#define BROKERD_CONTROL_H
+
+struct broker;
+struct event_base;
+
+void control_init(struct event_base *base, int listen_fd, struct broker *br);
+void control_shutdown(void);
+
+#endif

@@ -1,0 +1,233 @@
+#include "brokerd/devproof.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "common/log.h"
+
+#define DEVPROOF_SIG_BYTES 64
+
+int
+devproof_key_decode(const char *text, uint8_t key[DEVPROOF_KEY_BYTES],
+    char canon[DEVPROOF_KEY_LEN + 1])
+{
+	/* One spare byte so an over-long key fails on its length, not on overflow. */
+	uint8_t buf[DEVPROOF_KEY_BYTES + 1];
+	long n = b64_decode(text, strlen(text), buf, sizeof(buf));
+
+	if (n != DEVPROOF_KEY_BYTES)
+		return -1;
+	memcpy(key, buf, DEVPROOF_KEY_BYTES);
+	if (canon != NULL)
+		b64url_encode(key, DEVPROOF_KEY_BYTES, canon, DEVPROOF_KEY_LEN + 1);
+	return 0;
+}
+
+void
+devproof_device_id(const uint8_t key[DEVPROOF_KEY_BYTES], char out[DEVPROOF_ID_LEN + 1])
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+
+	SHA256(key, DEVPROOF_KEY_BYTES, md);
+	hex_encode(md, sizeof(md), out);
+}
+
+/* JavaScript's String.prototype.trim for the ASCII whitespace clients send. */
+static void
+devproof_trim(const char *s, const char **start, size_t *len)
+{
+	const char *end = s + strlen(s);
+
+	while (*s != '\0' && isspace((unsigned char)*s))
+		s++;
+	while (end > s && isspace((unsigned char)end[-1]))
+		end--;
+	*start = s;
+	*len = (size_t)(end - s);
+}
+
+/* A bounded string builder: once out of room it stays failed. */
+struct devproof_buf {
+	char *p;
+	size_t len, cap;
+	int overflow;
+};
+
+static void
+devproof_add(struct devproof_buf *b, const char *s, size_t n)
+{
+	if (b->overflow || b->cap - b->len <= n) {
+		b->overflow = 1;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+devproof_field(struct devproof_buf *b, const char *s)
+{
+	devproof_add(b, "|", 1);
+	devproof_add(b, s, strlen(s));
+}
+
+void
+devproof_norm(const char *s, char *out, size_t outsz)
+{
+	const char *t;
+	size_t n, i;
+
+	devproof_trim(s, &t, &n);
+	for (i = 0; i < n && i + 1 < outsz; i++)
+		out[i] = t[i] >= 'A' && t[i] <= 'Z' ? (char)(t[i] - 'A' + 'a') : t[i];
+	if (outsz > 0)
+		out[i] = '\0';
+}
+
+static void
+devproof_field_norm(struct devproof_buf *b, const char *s)
+{
+	char norm[PROTO_TEXT_MAX + 1];
+
+	devproof_norm(s, norm, sizeof(norm));
+	devproof_field(b, norm);
+}
+
+/* The token slot: the first of auth.token, auth.deviceToken, auth.bootstrapToken
+ * that was present, "" included; auth.password is never signed. */
+static const char *
+devproof_token_slot(const struct proto_connect *c)
+{
+	if (c->auth_present & PROTO_AUTH_TOKEN)
+		return c->token;
+	if (c->auth_present & PROTO_AUTH_DEVICE_TOKEN)
+		return c->device_token;
+	if (c->auth_present & PROTO_AUTH_BOOTSTRAP)
+		return c->bootstrap_token;
+	return "";
+}
+
+int
+devproof_payload(const struct proto_connect *c, int version, char *out, size_t outsz)
+{
+	struct devproof_buf b = { out, 0, outsz, outsz == 0 };
+	char num[24];
+	const char *nonce;
+	size_t nonce_len;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	devproof_add(&b, version == 3 ? "v3" : "v2", 2);
+	devproof_field(&b, c->device_id);
+	devproof_field(&b, c->client_id);
+	devproof_field(&b, c->client_mode);
+	devproof_field(&b, c->role[0] != '\0' ? c->role : "operator");
+	/* Scopes exactly as sent: order and duplicates are part of what was signed. */
+	devproof_add(&b, "|", 1);
+	for (uint32_t i = 0; i < c->scopes.n; i++) {
+		if (i > 0)
+			devproof_add(&b, ",", 1);
+		devproof_add(&b, c->scopes.v[i], strlen(c->scopes.v[i]));
+	}
+	snprintf(num, sizeof(num), "%lld", (long long)c->signed_at);
+	devproof_field(&b, num);
+	devproof_field(&b, devproof_token_slot(c));
+	devproof_trim(c->device_nonce, &nonce, &nonce_len);
+	devproof_add(&b, "|", 1);
+	devproof_add(&b, nonce, nonce_len);
+	if (version == 3) {
+		devproof_field_norm(&b, c->client_platform);
+		devproof_field_norm(&b, c->client_device_family);
+	}
+	return b.overflow ? -1 : (int)b.len;
+}
+
+static int
+devproof_verify_raw(EVP_PKEY *pkey, const char *msg, size_t len, const uint8_t *sig)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok;
+
+	if (ctx == NULL)
+		fatalx("out of memory allocating a digest context");
+	/* Ed25519 is one-shot: no digest is named, the whole message is signed. */
+	ok = EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
+	    EVP_DigestVerify(ctx, sig, DEVPROOF_SIG_BYTES, (const unsigned char *)msg, len) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/* Verifies sig over each message in turn with one key object; 1 if any passes. */
+static int
+devproof_verify_any(const uint8_t key[DEVPROOF_KEY_BYTES], const char *const msgs[],
+    const size_t lens[], size_t n, const char *signature)
+{
+	uint8_t sig[DEVPROOF_SIG_BYTES + 1];
+	EVP_PKEY *pkey;
+	int ok = 0;
+
+	if (b64_decode(signature, strlen(signature), sig, sizeof(sig)) != DEVPROOF_SIG_BYTES)
+		return 0;
+	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key, DEVPROOF_KEY_BYTES);
+	if (pkey == NULL)
+		return 0;
+	for (size_t i = 0; i < n && !ok; i++)
+		ok = devproof_verify_raw(pkey, msgs[i], lens[i], sig);
+	EVP_PKEY_free(pkey);
+	return ok;
+}
+
+int
+devproof_verify(const uint8_t key[DEVPROOF_KEY_BYTES], const char *msg, size_t len,
+    const char *signature)
+{
+	return devproof_verify_any(key, &msg, &len, 1, signature);
+}
+
+/*
+ * §3.3 lists a sixth step, "key normalises to 32 valid bytes", after the
+ * signature. Here the id is derived only from a key that decodes to exactly 32
+ * bytes (§3.1), so an unusable key already fails step 1 and the sixth step can
+ * never be the first failure; it has no code of its own.
+ */
+enum devproof_result
+devproof_check(const struct proto_connect *c, const char *issued_nonce, int64_t now_ms,
+    char canon_key[DEVPROOF_KEY_LEN + 1])
+{
+	uint8_t key[DEVPROOF_KEY_BYTES];
+	char id[DEVPROOF_ID_LEN + 1], v3[DEVPROOF_PAYLOAD_MAX], v2[DEVPROOF_PAYLOAD_MAX];
+	const char *nonce;
+	size_t nonce_len;
+	int n3, n2;
+
+	if (devproof_key_decode(c->public_key, key, canon_key) < 0)
+		return DEVPROOF_ID_MISMATCH;
+	devproof_device_id(key, id);
+	if (strcmp(id, c->device_id) != 0)
+		return DEVPROOF_ID_MISMATCH;
+	/* Written as two comparisons so a hostile signedAt cannot overflow. */
+	if (c->signed_at < now_ms - DEVPROOF_MAX_SKEW_MS ||
+	    c->signed_at > now_ms + DEVPROOF_MAX_SKEW_MS)
+		return DEVPROOF_EXPIRED;
+	devproof_trim(c->device_nonce, &nonce, &nonce_len);
+	if (nonce_len == 0)
+		return DEVPROOF_NONCE_REQUIRED;
+	if (strlen(issued_nonce) != nonce_len ||
+	    memcmp(nonce, issued_nonce, nonce_len) != 0)
+		return DEVPROOF_NONCE_MISMATCH;
+	n3 = devproof_payload(c, 3, v3, sizeof(v3));
+	n2 = devproof_payload(c, 2, v2, sizeof(v2));
+	if (n3 < 0 || n2 < 0)
+		fatalx("devproof: payload buffer too small for a decoded connect");
+	/* The CLI signs v3 and the Control UI v2: try v3 first (§3.2). */
+	const char *const msgs[] = { v3, v2 };
+	const size_t lens[] = { (size_t)n3, (size_t)n2 };
+
+	if (!devproof_verify_any(key, msgs, lens, 2, c->signature))
+		return DEVPROOF_SIGNATURE_INVALID;
+	return DEVPROOF_OK;
+}

@@ -1,0 +1,552 @@
+/*
+ * gatewayctl: the admin's command line for brokerd. It sends one command over
+ * the control socket, waits for the answer and prints it for a person (tables)
+ * or, with --json, as the JSON of the answer's payload.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/clock.h"
+#include "common/xmalloc.h"
+#include "proto/proto.h"
+#include "proto/pval.h"
+
+#define DEFAULT_SOCKET "/run/clawgate/control.sock"
+#define TIMEOUT_S 30
+#define REQUEST_ID 1
+
+static const char usage_text[] =
+    "usage: gatewayctl [--socket PATH] <command>\n"
+    "commands:\n"
+    "  devices list [--json]              pending pairing requests and paired devices\n"
+    "  devices approve <requestId>        approve a pending request\n"
+    "  devices approve --latest           approve the only pending request\n"
+    "  devices reject <requestId>         reject a pending request\n"
+    "  devices remove <deviceId>          unpair a device and disconnect it\n"
+    "  token generate                     install a new shared gateway token and print it\n"
+    "  status [--json]                    what brokerd is doing\n"
+    "PATH defaults to $CLAWGATE_CONTROL_SOCKET, else " DEFAULT_SOCKET ".\n";
+
+static void __attribute__((noreturn))
+usage(const char *problem)
+{
+	if (problem != NULL)
+		fprintf(stderr, "gatewayctl: %s\n", problem);
+	fputs(usage_text, stderr);
+	exit(2);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("gatewayctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* ---- talking to brokerd ---- */
+
+static int
+ctl_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = { TIMEOUT_S, 0 };
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		die("the socket path %s is longer than %zu bytes", path, sizeof(sun.sun_path) - 1);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		die("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		die("cannot reach brokerd at %s: %s; start it with: brokerd (or systemctl start "
+		    "clawgate-brokerd), or pass --socket PATH", path, strerror(errno));
+	/* A broker that stops answering must not hang the admin's shell. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void
+ctl_io(int fd, void *buf, size_t len, int writing, const char *path)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			die("brokerd at %s did not answer within %d s: check its log", path,
+			    TIMEOUT_S);
+		if (n <= 0)
+			die("brokerd at %s closed the connection%s%s: check its log", path,
+			    n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Sends one command and returns the answer's payload as JSON text (malloc'd),
+ * or exits with the broker's error message. */
+static char *
+ctl_call(const char *path, uint16_t type, const struct proto_ctl_target *target, int pretty)
+{
+	uint8_t hdrbuf[PROTO_HDR_LEN], *payload;
+	struct proto_ctl_result res;
+	struct proto_hdr hdr;
+	struct pbuf b;
+	char *json;
+	int fd = ctl_connect(path);
+
+	pbuf_init(&b);
+	if (proto_encode(&b, type, REQUEST_ID, target) < 0)
+		die("the request id or device id is too long or has spaces");
+	ctl_io(fd, b.data, b.len, 1, path);
+	pbuf_free(&b);
+	ctl_io(fd, hdrbuf, sizeof(hdrbuf), 0, path);
+	if (proto_hdr_parse(hdrbuf, sizeof(hdrbuf), PROTO_MAX_PAYLOAD, &hdr) != PROTO_FRAME_OK ||
+	    hdr.type != PROTO_CTL_RESULT || hdr.id != REQUEST_ID)
+		die("brokerd at %s sent an unexpected answer", path);
+	if (hdr.version != PROTO_VERSION)
+		die("brokerd speaks protocol version %u, this gatewayctl %u: install matching "
+		    "versions", hdr.version, PROTO_VERSION);
+	payload = xmalloc(hdr.len + 1);
+	ctl_io(fd, payload, hdr.len, 0, path);
+	close(fd);
+	if (proto_decode(PROTO_CTL_RESULT, payload, hdr.len, &res) < 0)
+		die("brokerd at %s sent a malformed answer", path);
+	if (!res.ok)
+		die("%s", res.error.message);
+	if ((json = pval_to_json_string(res.payload.data, res.payload.len, pretty)) == NULL)
+		die("brokerd at %s sent an answer that is not valid JSON", path);
+	free(payload);
+	return json;
+}
+
+/* ---- reading the answer ---- */
+
+static yajl_val
+j_get(yajl_val obj, const char *key)
+{
+	const char *path[] = { key, NULL };
+
+	return obj != NULL ? yajl_tree_get(obj, path, yajl_t_any) : NULL;
+}
+
+static const char *
+j_str(yajl_val obj, const char *key)
+{
+	const char *s = YAJL_GET_STRING(j_get(obj, key));
+
+	return s != NULL ? s : "";
+}
+
+static long long
+j_int(yajl_val obj, const char *key)
+{
+	yajl_val v = j_get(obj, key);
+
+	return v != NULL && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
+}
+
+static size_t
+j_len(yajl_val arr)
+{
+	return arr != NULL && YAJL_IS_ARRAY(arr) ? arr->u.array.len : 0;
+}
+
+static const char *
+j_item(yajl_val arr, size_t i)
+{
+	const char *s = YAJL_GET_STRING(arr->u.array.values[i]);
+
+	return s != NULL ? s : "";
+}
+
+/* A string array joined with ", "; "-" when empty. */
+static char *
+j_join(yajl_val arr)
+{
+	size_t n = j_len(arr), len = 2;
+	char *out;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(j_item(arr, i)) + 2;
+	out = xcalloc(1, len);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(out, ", ");
+		strcat(out, j_item(arr, i));
+	}
+	if (n == 0)
+		strcpy(out, "-");
+	return out;
+}
+
+static yajl_val
+j_parse(const char *json)
+{
+	char err[256];
+	yajl_val root = yajl_tree_parse(json, err, sizeof(err));
+
+	if (root == NULL)
+		die("cannot read brokerd's answer: %s", err);
+	return root;
+}
+
+/* DESIGN.md §1: the first 6 hex digits of the device id in two groups. */
+static char *
+verification_code(const char *device_id)
+{
+	char *s = xmalloc(8);
+
+	snprintf(s, 8, "%.3s %.3s", device_id, strlen(device_id) > 3 ? device_id + 3 : "");
+	return s;
+}
+
+static char *
+age_text(long long ms)
+{
+	char *s = xmalloc(32);
+	long long sec = ms > 0 ? ms / 1000 : 0;
+
+	if (sec < 60)
+		snprintf(s, 32, "%llds", sec);
+	else if (sec < 3600)
+		snprintf(s, 32, "%lldm", sec / 60);
+	else if (sec < 86400)
+		snprintf(s, 32, "%lldh", sec / 3600);
+	else
+		snprintf(s, 32, "%lldd", sec / 86400);
+	return s;
+}
+
+static char *
+xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+xprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		die("out of memory");
+	va_end(ap);
+	return s;
+}
+
+/* ---- tables ---- */
+
+#define TABLE_MAX_COLS 8
+
+struct table {
+	size_t ncols, nrows;
+	const char *head[TABLE_MAX_COLS];
+	char **cells;		/* nrows * ncols, owned */
+};
+
+/* Display width: one column per UTF-8 character. */
+static size_t
+text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+static void
+table_row(struct table *t, char **cells)
+{
+	t->cells = xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(char *));
+	memcpy(t->cells + t->nrows * t->ncols, cells, t->ncols * sizeof(char *));
+	t->nrows++;
+}
+
+static void
+table_print(struct table *t)
+{
+	size_t width[TABLE_MAX_COLS];
+
+	for (size_t c = 0; c < t->ncols; c++) {
+		width[c] = text_width(t->head[c]);
+		for (size_t r = 0; r < t->nrows; r++)
+			if (text_width(t->cells[r * t->ncols + c]) > width[c])
+				width[c] = text_width(t->cells[r * t->ncols + c]);
+	}
+	for (size_t r = 0; r <= t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *s = r == 0 ? t->head[c] : t->cells[(r - 1) * t->ncols + c];
+
+			if (c + 1 == t->ncols)
+				printf("%s\n", s);
+			else
+				printf("%s%*s", s, (int)(width[c] - text_width(s) + 2), "");
+		}
+	}
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+}
+
+/* What a person recognises a device by: its name, else its platform. */
+static char *
+device_label(yajl_val d)
+{
+	const char *name = j_str(d, "displayName"), *family = j_str(d, "deviceFamily");
+
+	if (name[0] != '\0')
+		return xstrdup(name);
+	if (family[0] != '\0' && strcmp(family, j_str(d, "platform")) != 0)
+		return xprintf("%s (%s)", j_str(d, "platform"), family);
+	return xstrdup(j_str(d, "platform")[0] != '\0' ? j_str(d, "platform") : "-");
+}
+
+static char *
+client_label(yajl_val d)
+{
+	return xprintf("%s/%s", j_str(d, "clientId")[0] ? j_str(d, "clientId") : "-",
+	    j_str(d, "clientMode")[0] ? j_str(d, "clientMode") : "-");
+}
+
+static const char pair_hint[] = "A device asks to pair when it connects to the gateway with "
+    "the shared token;\nits request shows up here. Approve it with: gatewayctl devices "
+    "approve <requestId>\n";
+
+static void
+print_pending(yajl_val list, int64_t now)
+{
+	struct table t = { 7, 0, { "REQUEST", "DEVICE", "CODE", "CLIENT", "ROLE / SCOPES", "AGE",
+	    "REMOTE IP" }, NULL };
+	size_t n = j_len(list);
+
+	if (n == 0) {
+		printf("No pending requests.\n");
+		return;
+	}
+	printf("Pending (%zu)\n", n);
+	for (size_t i = 0; i < n; i++) {
+		yajl_val p = list->u.array.values[i];
+		char *scopes = j_join(j_get(p, "scopes"));
+		char *row[7] = {
+			xstrdup(j_str(p, "requestId")), device_label(p),
+			verification_code(j_str(p, "deviceId")), client_label(p),
+			xprintf("%s: %s", j_str(p, "role"), scopes),
+			age_text(now - j_int(p, "ts")),
+			xstrdup(j_str(p, "remoteIp")[0] ? j_str(p, "remoteIp") : "local"),
+		};
+
+		free(scopes);
+		table_row(&t, row);
+	}
+	table_print(&t);
+	printf("Approve one with: gatewayctl devices approve <requestId> (or --latest if it is "
+	    "the only one)\n");
+}
+
+static void
+print_paired(yajl_val list, int64_t now)
+{
+	struct table t = { 6, 0, { "DEVICE", "CODE", "CLIENT", "ROLES", "SCOPES", "LAST SEEN" },
+	    NULL };
+	size_t n = j_len(list);
+
+	if (n == 0) {
+		printf("No paired devices.\n%s", pair_hint);
+		return;
+	}
+	printf("Paired (%zu)\n", n);
+	for (size_t i = 0; i < n; i++) {
+		yajl_val d = list->u.array.values[i];
+		long long seen = j_int(d, "lastSeenAtMs");
+		char *label = device_label(d), *client = client_label(d), *age;
+		char *row[6] = {
+			xstrdup(j_str(d, "deviceId")), verification_code(j_str(d, "deviceId")),
+			xprintf("%s %s", client, label), j_join(j_get(d, "roles")),
+			j_join(j_get(d, "scopes")), NULL,
+		};
+
+		if (YAJL_IS_TRUE(j_get(d, "connected")))
+			row[5] = xstrdup("connected");
+		else if (seen == 0)
+			row[5] = xstrdup("never");
+		else {
+			age = age_text(now - seen);
+			row[5] = xprintf("%s ago", age);
+			free(age);
+		}
+		free(label);
+		free(client);
+		table_row(&t, row);
+	}
+	table_print(&t);
+}
+
+static void
+print_list(yajl_val root)
+{
+	int64_t now = clock_wall_ms();
+
+	print_pending(j_get(root, "pending"), now);
+	printf("\n");
+	print_paired(j_get(root, "paired"), now);
+}
+
+static void
+print_status(yajl_val s)
+{
+	char *up = age_text(j_int(s, "uptimeMs"));
+
+	printf("brokerd %s (pid %lld), up %s\n", j_str(s, "version"), j_int(s, "pid"), up);
+	printf("state directory: %s\n", j_str(s, "stateDir"));
+	if (strcmp(j_str(s, "authMode"), "token") == 0)
+		printf("auth: token (from %s)\n", j_str(s, "tokenSource"));
+	else
+		printf("auth: %s\n", j_str(s, "authMode"));
+	printf("gateways: %lld, sessions: %lld\n", j_int(s, "gateways"), j_int(s, "sessions"));
+	printf("pending requests: %lld, paired devices: %lld\n", j_int(s, "pending"),
+	    j_int(s, "paired"));
+	free(up);
+}
+
+static void
+print_approved(yajl_val r)
+{
+	const char *id = j_str(j_get(r, "device"), "deviceId");
+	char *code = verification_code(id);
+
+	printf("Approved %s (request %s), verification code %s\n", id, j_str(r, "requestId"),
+	    code);
+	free(code);
+}
+
+static void
+print_rejected(yajl_val r)
+{
+	printf("Rejected request %s of device %s\n", j_str(r, "requestId"), j_str(r, "deviceId"));
+}
+
+static void
+print_removed(yajl_val r)
+{
+	printf("Removed %s; its sessions were closed\n", j_str(r, "deviceId"));
+}
+
+static void
+print_token(yajl_val r)
+{
+	printf("%s\n", j_str(r, "token"));
+	fprintf(stderr, "gatewayctl: brokerd now uses this shared token (shown only this once) "
+	    "and closed the sessions that used the old one; give it to your clients\n");
+}
+
+static const struct command {
+	const char *words[2];	/* the second may be NULL */
+	int takes_id;		/* one more argument: a request or device id */
+	int latest_ok;		/* --latest may replace the id */
+	uint16_t type;
+	void (*print)(yajl_val answer);
+} commands[] = {
+	{ { "devices", "list" }, 0, 0, PROTO_CTL_LIST, print_list },
+	{ { "devices", "approve" }, 1, 1, PROTO_CTL_APPROVE, print_approved },
+	{ { "devices", "reject" }, 1, 0, PROTO_CTL_REJECT, print_rejected },
+	{ { "devices", "remove" }, 1, 0, PROTO_CTL_REMOVE, print_removed },
+	{ { "token", "generate" }, 0, 0, PROTO_CTL_TOKEN_GENERATE, print_token },
+	{ { "status", NULL }, 0, 0, PROTO_CTL_STATUS, print_status },
+};
+
+/* The command args name, or usage() if none matches with the right arguments. */
+static const struct command *
+command_find(char **args, int nargs, int latest, struct proto_ctl_target *target)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+		int nwords = c->words[1] != NULL ? 2 : 1;
+
+		if (nargs < nwords || strcmp(args[0], c->words[0]) != 0 ||
+		    (nwords == 2 && strcmp(args[1], c->words[1]) != 0))
+			continue;
+		if (latest && !c->latest_ok)
+			usage("--latest only goes with devices approve");
+		if (nargs != nwords + (c->takes_id && !latest))
+			usage(c->takes_id ? "this command takes one id (or, for approve, --latest)" :
+			    "this command takes no arguments");
+		memset(target, 0, sizeof(*target));
+		target->latest = (uint8_t)latest;
+		if (c->takes_id && !latest)
+			snprintf(target->id, sizeof(target->id), "%s", args[nwords]);
+		return c;
+	}
+	usage(nargs == 0 ? "no command given" : "unknown command");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "latest", no_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = getenv("CLAWGATE_CONTROL_SOCKET");
+	struct proto_ctl_target target;
+	const struct command *cmd;
+	int ch, json = 0, latest = 0;
+	yajl_val root;
+	char *out;
+
+	if (path == NULL || path[0] == '\0')
+		path = DEFAULT_SOCKET;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			path = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'L':
+			latest = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			usage(NULL);
+		}
+	}
+	cmd = command_find(argv + optind, argc - optind, latest, &target);
+	out = ctl_call(path, cmd->type, &target, json);
+	if (json) {
+		printf("%s\n", out);
+	} else {
+		root = j_parse(out);
+		cmd->print(root);
+		yajl_tree_free(root);
+	}
+	free(out);
+	return 0;
+}

@@ -1,0 +1,34 @@
+/* An intrusive chained hash table: records embed a struct htab_node and the
+ * caller supplies the hash and the key comparison. It backs the O(1) lookups on
+ * the connect path (devices by id, connections by conn number). */
+#ifndef BROKERD_HTAB_H
+#define BROKERD_HTAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct htab_node {
+	struct htab_node *next;
+	uint64_t hash;
+};
+
+struct htab {
+	struct htab_node **buckets;
+	size_t nbuckets;	/* a power of two */
+	size_t count;
+};
+
+typedef int (*htab_match_fn)(const struct htab_node *node, const void *key);
+
+void htab_init(struct htab *h);
+/* Frees the bucket array only; the records belong to the caller. */
+void htab_free(struct htab *h);
+void htab_insert(struct htab *h, struct htab_node *n, uint64_t hash);
+void htab_remove(struct htab *h, struct htab_node *n);
+struct htab_node *htab_lookup(const struct htab *h, uint64_t hash, htab_match_fn match,
+    const void *key);
+
+uint64_t htab_hash_str(const char *s);
+uint64_t htab_hash_u64(uint64_t v);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * brokerd: the process that alone holds clawgate's secrets and makes every
+ * admission decision. It reads the configuration, checks and opens its state
+ * directory, loads the registry, listens on gateway.sock (for gatewayd) and
+ * control.sock (for gatewayctl), and serves both from one libevent loop until
+ * SIGTERM or SIGINT, when it saves what is unsaved and exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <event2/event.h>
+
+#include "brokerd/broker.h"
+#include "brokerd/config.h"
+#include "brokerd/control.h"
+#include "brokerd/gwlink.h"
+#include "brokerd/registry.h"
+#include "brokerd/secret.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/clawgate"
+#define DEFAULT_SOCKET_DIR "/run/clawgate"
+#define GATEWAY_SOCKET "gateway.sock"
+#define CONTROL_SOCKET "control.sock"
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: brokerd [--config FILE] [--state-dir DIR] [--socket-dir DIR] "
+	    "[--log-level error|warn|info|debug]\n");
+	exit(2);
+}
+
+/* The state directory holds the secrets: it must be ours and closed to others. */
+static int
+state_dir_open(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		fatal("cannot create the state directory %s", path);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		fatal("cannot open the state directory %s", path);
+	if (fstat(fd, &st) < 0)
+		fatal("cannot stat the state directory %s", path);
+	if (st.st_uid != geteuid())
+		fatalx("the state directory %s belongs to uid %u, not to brokerd's uid %u: "
+		    "chown it to the broker's user", path, (unsigned)st.st_uid,
+		    (unsigned)geteuid());
+	if (st.st_mode & 077)
+		fatalx("the state directory %s is open to group or others (mode %04o): run "
+		    "chmod 700 %s", path, (unsigned)(st.st_mode & 07777), path);
+	return fd;
+}
+
+static void
+socket_dir_make(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		fatal("cannot create the socket directory %s", path);
+	if (stat(path, &st) < 0)
+		fatal("cannot stat the socket directory %s", path);
+	if (!S_ISDIR(st.st_mode))
+		fatalx("the socket directory %s is not a directory", path);
+}
+
+/* Listens on dir/name (mode 0660), replacing a stale socket left by a broker that
+ * died, but never one another broker still serves, nor anything but a socket. */
+static int
+socket_listen(const char *dir, const char *name, char *path, size_t pathsz)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(path, pathsz, "%s/%s", dir, name) >= sizeof(sun.sun_path))
+		fatalx("the socket path %s/%s is longer than %zu bytes: use a shorter "
+		    "--socket-dir", dir, name, sizeof(sun.sun_path) - 1);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		fatal("socket");
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			fatalx("%s exists and is not a socket: move it away", path);
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			fatalx("another brokerd is serving %s: stop it first", path);
+		if (unlink(path) < 0)
+			fatal("cannot remove the stale socket %s", path);
+	}
+	/* The umask makes the socket 0660 from the start, not after a chmod. */
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		fatal("cannot bind %s", path);
+	umask(old);
+	if (listen(fd, 128) < 0)
+		fatal("cannot listen on %s", path);
+	return fd;
+}
+
+/* The shared token when the config and environment name none: the state dir's
+ * gateway.token, or a new one saved there. */
+static void
+token_load(struct config *cfg, int state_fd, const char *state_dir)
+{
+	if (cfg->auth_mode != AUTH_MODE_TOKEN || cfg->token != NULL)
+		return;
+	if ((cfg->token = secret_token_load(state_fd)) != NULL) {
+		cfg->token_source = SECRET_SOURCE_FILE;
+		return;
+	}
+	if (errno == EINVAL)
+		fatalx("%s/%s holds no usable token: delete it to have a new one generated",
+		    state_dir, SECRET_TOKEN_FILE);
+	if (errno != ENOENT)
+		fatal("cannot read %s/%s", state_dir, SECRET_TOKEN_FILE);
+	cfg->token = xmalloc(SECRET_TOKEN_LEN + 1);
+	secret_mint(cfg->token);
+	if (secret_token_save(state_fd, cfg->token) < 0)
+		fatal("cannot save %s/%s", state_dir, SECRET_TOKEN_FILE);
+	cfg->token_source = SECRET_SOURCE_GENERATED;
+	log_info("generated a shared gateway token in %s/%s (show it with: cat %s/%s)",
+	    state_dir, SECRET_TOKEN_FILE, state_dir, SECRET_TOKEN_FILE);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("%s: saving and exiting", strsignal(sig));
+	event_base_loopbreak(arg);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "socket-dir", required_argument, NULL, 'S' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *state_dir = DEFAULT_STATE_DIR;
+	const char *socket_dir = DEFAULT_SOCKET_DIR;
+	char gw_path[4096], ctl_path[4096], err[1024];
+	struct event *sigterm, *sigint;
+	struct event_base *base;
+	struct registry reg;
+	struct config cfg;
+	struct broker br;
+	enum log_level level = LOG_LEVEL_INFO;
+	int ch, gw_fd, ctl_fd;
+
+	log_init("brokerd", level);
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'S':
+			socket_dir = optarg;
+			break;
+		case 'l':
+			if (log_level_parse(optarg, &level) < 0)
+				usage();
+			log_set_level(level);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	signal(SIGPIPE, SIG_IGN);
+
+	config_load(&cfg, config_path);
+	memset(&br, 0, sizeof(br));
+	br.cfg = &cfg;
+	br.reg = &reg;
+	br.state_dir = state_dir;
+	br.state_fd = state_dir_open(state_dir);
+	br.started_mono_ms = clock_mono_ms();
+	/* The registry first: refusing a broken one must leave the state dir as it was. */
+	registry_init(&reg, br.state_fd, state_dir);
+	if (registry_load(&reg, err, sizeof(err)) < 0)
+		fatalx("refusing to start: %s (brokerd never overwrites a registry it cannot "
+		    "read: fix the file or restore it from a backup)", err);
+	token_load(&cfg, br.state_fd, state_dir);
+	/* First start: create the file now, so an unwritable state dir shows at once. */
+	if (registry_flush(&reg) < 0)
+		fatalx("cannot write the registry in %s", state_dir);
+
+	socket_dir_make(socket_dir);
+	gw_fd = socket_listen(socket_dir, GATEWAY_SOCKET, gw_path, sizeof(gw_path));
+	ctl_fd = socket_listen(socket_dir, CONTROL_SOCKET, ctl_path, sizeof(ctl_path));
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	gwlink_init(base, gw_fd, &br);
+	control_init(base, ctl_fd, &br);
+	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	sigint = evsignal_new(base, SIGINT, on_signal, base);
+	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) < 0 ||
+	    evsignal_add(sigint, NULL) < 0)
+		fatalx("cannot install signal handlers");
+
+	log_info("ready: gateway socket %s, control socket %s, state %s, auth mode %s%s%s, "
+	    "%zu paired devices", gw_path, ctl_path, state_dir,
+	    config_auth_mode_name(cfg.auth_mode),
+	    cfg.auth_mode == AUTH_MODE_TOKEN ? ", token from " : "",
+	    cfg.auth_mode == AUTH_MODE_TOKEN ? config_secret_source_name(cfg.token_source) : "",
+	    reg.ndevices);
+	if (event_base_dispatch(base) < 0)
+		fatalx("the event loop failed");
+
+	registry_flush(&reg);
+	gwlink_shutdown();
+	control_shutdown();
+	unlink(gw_path);
+	unlink(ctl_path);
+	event_free(sigterm);
+	event_free(sigint);
+	event_base_free(base);
+	registry_free(&reg);
+	config_free(&cfg);
+	close(br.state_fd);
+	return 0;
+}

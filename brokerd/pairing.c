@@ -1,0 +1,327 @@
+#include "brokerd/pairing.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "brokerd/gwlink.h"
+#include "common/log.h"
+#include "common/random.h"
+#include "common/xmalloc.h"
+#include "proto/pval.h"
+
+const struct pairing_actor pairing_owner = { "", 0xffffffffu };
+
+static int
+pairing_actor_admin(const struct pairing_actor *a)
+{
+	return scopes_mask_allows(a->scope_mask, SCOPE_ADMIN);
+}
+
+/* Whether the actor may act on device_id at all (§7.1 bound callers). */
+static int
+pairing_actor_reaches(const struct pairing_actor *a, const char *device_id)
+{
+	return a->device_id[0] == '\0' || pairing_actor_admin(a) ||
+	    strcmp(a->device_id, device_id) == 0;
+}
+
+static void
+pairing_prune(struct registry *reg, int64_t now_ms)
+{
+	struct reg_pending *p, *next;
+
+	/* Expired requests simply vanish; the file keeps them until the next save. */
+	for (p = TAILQ_FIRST(&reg->pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (registry_pending_expired(p, now_ms))
+			registry_pending_delete(reg, p);
+	}
+}
+
+static void
+pairing_resolved(const char *request_id, const char *device_id, const char *decision,
+    int64_t now_ms)
+{
+	struct pbuf b;
+
+	pbuf_init(&b);
+	pval_obj_begin(&b);
+	pval_kv_str(&b, "requestId", request_id);
+	pval_kv_str(&b, "deviceId", device_id);
+	pval_kv_str(&b, "decision", decision);
+	pval_kv_int(&b, "ts", now_ms);
+	pval_obj_end(&b);
+	gwlink_publish(PROTO_AUDIENCE_PAIRING, "device.pair.resolved", &b);
+	pbuf_free(&b);
+}
+
+void
+pairing_announce(const struct reg_pending *p)
+{
+	struct pbuf b;
+
+	pbuf_init(&b);
+	registry_pending_pval(&b, p, REG_PV_PUBLIC);
+	gwlink_publish(PROTO_AUDIENCE_PAIRING, "device.pair.requested", &b);
+	pbuf_free(&b);
+}
+
+static struct reg_pending *
+pairing_pending_of(const struct registry *reg, const char *device_id)
+{
+	struct reg_pending *p;
+
+	TAILQ_FOREACH(p, &reg->pending, entry)
+		if (strcmp(p->device_id, device_id) == 0)
+			return p;
+	return NULL;
+}
+
+/* Deletes every pending request of a device, announcing each as rejected if asked
+ * (superseded requests are; those of a removed device simply go). */
+static void
+pairing_drop_pending_of(struct registry *reg, const char *device_id, int announce,
+    int64_t now_ms)
+{
+	struct reg_pending *p;
+
+	while ((p = pairing_pending_of(reg, device_id)) != NULL) {
+		if (announce)
+			pairing_resolved(p->request_id, p->device_id, "rejected", now_ms);
+		registry_pending_delete(reg, p);
+	}
+}
+
+struct reg_pending *
+pairing_request(struct registry *reg, const struct pairing_ask *ask, int64_t now_ms,
+    int *created)
+{
+	struct reg_pending *old, *p;
+
+	pairing_prune(reg, now_ms);
+	/* One live request per device (§6.1): this function keeps it so. */
+	old = pairing_pending_of(reg, ask->device_id);
+	if (old != NULL && strcmp(old->public_key, ask->public_key) == 0 &&
+	    (old->roles & ROLE_BIT(ask->role)) && scopes_covers(&old->scopes, &ask->scopes, NULL)) {
+		/* Refresh: same id and ts, so a retrying client keeps its request alive. */
+		old->refreshed_at_ms = now_ms;
+		old->client = ask->client;
+		old->is_repair |= ask->is_repair;
+		old->silent &= ask->silent;
+		registry_mark_unsaved(reg);
+		*created = 0;
+		return old;
+	}
+	if (reg->npending - (old != NULL) >= PAIRING_PENDING_MAX) {
+		log_warnx("pairing: %d requests are pending, the limit; refusing a new request "
+		    "from device %.12s: approve or reject some (gatewayctl devices list)",
+		    PAIRING_PENDING_MAX, ask->device_id);
+		return NULL;
+	}
+	p = xcalloc(1, sizeof(*p));
+	random_uuid4(p->request_id);
+	memcpy(p->device_id, ask->device_id, sizeof(p->device_id));
+	memcpy(p->public_key, ask->public_key, sizeof(p->public_key));
+	p->client = ask->client;
+	p->role = ask->role;
+	p->roles = ROLE_BIT(ask->role);
+	p->scopes = ask->scopes;
+	p->silent = ask->silent;
+	p->is_repair = ask->is_repair;
+	p->ts_ms = now_ms;
+	/* Replace: the new request asks for everything the superseded one did. If the
+	 * union does not fit, the new request asks for its own scopes only. */
+	if (old != NULL) {
+		p->roles |= old->roles;
+		scopes_merge(&p->scopes, &old->scopes);
+	}
+	pairing_drop_pending_of(reg, ask->device_id, 1, now_ms);
+	registry_pending_insert(reg, p);
+	/* Requests live 5 minutes and clients retry, so a crash that loses one costs a
+	 * retry; writing the whole registry for each one would let a flood of pairing
+	 * connects cost a disk write apiece. It is saved with the next real save. */
+	registry_mark_unsaved(reg);
+	*created = 1;
+	return p;
+}
+
+/* The part of a request's scopes a role's token carries (§6.3): operator.* for
+ * the operator role, the others for other roles. */
+static void
+pairing_role_scopes(const struct proto_scopes *all, enum role role, struct proto_scopes *out)
+{
+	out->n = 0;
+	for (uint32_t i = 0; i < all->n; i++)
+		if ((strncmp(all->v[i], "operator.", 9) == 0) == (role == ROLE_OPERATOR))
+			memcpy(out->v[out->n++], all->v[i], sizeof(out->v[0]));
+}
+
+/* Widens d's approval by p (a fresh d is all zeros): roles, scopes and one token
+ * entry per role, merged with what was approved before. The token itself is
+ * minted when the device next connects (DESIGN.md §1). -1, d untouched, if a
+ * merged set would not fit. */
+static int
+pairing_grant(struct reg_device *d, const struct reg_pending *p, int64_t now_ms)
+{
+	struct proto_scopes merged = d->scopes, tok[ROLE_COUNT], part;
+
+	if (scopes_union(&merged, &p->scopes) < 0)
+		return -1;
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		if (!(p->roles & ROLE_BIT(r)))
+			continue;
+		tok[r] = d->tokens[r].scopes;
+		pairing_role_scopes(&p->scopes, (enum role)r, &part);
+		if (scopes_union(&tok[r], &part) < 0)
+			return -1;
+	}
+	d->scopes = merged;
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		if (!(p->roles & ROLE_BIT(r)))
+			continue;
+		if (!(d->roles & ROLE_BIT(r)))
+			d->tokens[r].created_at_ms = now_ms;
+		d->tokens[r].scopes = tok[r];
+	}
+	d->roles |= p->roles;
+	return 0;
+}
+
+/* The first requested scope the actor does not cover, or NULL. Operator scopes
+ * follow implication; anything else, and any non-operator role, needs
+ * operator.admin (§7.1). */
+static const char *
+pairing_uncovered(const struct pairing_actor *a, const struct reg_pending *p)
+{
+	int admin = pairing_actor_admin(a);
+
+	for (uint32_t i = 0; i < p->scopes.n; i++) {
+		const char *s = p->scopes.v[i];
+
+		if (strncmp(s, "operator.", 9) == 0 ? !scopes_mask_allows(a->scope_mask, s) : !admin)
+			return s;
+	}
+	if ((p->roles & ~ROLE_BIT(ROLE_OPERATOR)) && !admin)
+		return SCOPE_ADMIN;
+	return NULL;
+}
+
+enum pairing_status
+pairing_approve(struct registry *reg, const char *request_id, const struct pairing_actor *actor,
+    enum reg_via via, int64_t now_ms, struct reg_device **out, const char **missing)
+{
+	struct reg_pending *p;
+	struct reg_device *d;
+	char rid[UUID_STR_LEN + 1];
+	int fresh;
+
+	pairing_prune(reg, now_ms);
+	if ((p = registry_pending_find(reg, request_id)) == NULL)
+		return PAIRING_UNKNOWN;
+	if (!pairing_actor_reaches(actor, p->device_id))
+		return PAIRING_DENIED;
+	if ((*missing = pairing_uncovered(actor, p)) != NULL)
+		return PAIRING_MISSING_SCOPE;
+	d = registry_device_find(reg, p->device_id);
+	if ((fresh = d == NULL)) {
+		d = xcalloc(1, sizeof(*d));
+		memcpy(d->device_id, p->device_id, sizeof(d->device_id));
+		memcpy(d->public_key, p->public_key, sizeof(d->public_key));
+		d->role = p->role;
+		d->created_at_ms = now_ms;
+	}
+	if (pairing_grant(d, p, now_ms) < 0) {
+		if (fresh)
+			free(d);
+		return PAIRING_TOO_MANY_SCOPES;
+	}
+	/* Pins platform and device family: a later change is a metadata-upgrade. */
+	d->client = p->client;
+	d->approved_via = via;
+	d->approved_at_ms = now_ms;
+	if (fresh)
+		registry_device_insert(reg, d);
+	memcpy(rid, p->request_id, sizeof(rid));
+	pairing_drop_pending_of(reg, d->device_id, 0, now_ms);
+	registry_save(reg);
+	log_info("pairing: approved device %s (request %s, %s)", d->device_id, rid,
+	    via == REG_VIA_SILENT ? "silently, local" : "by the owner");
+	pairing_resolved(rid, d->device_id, "approved", now_ms);
+	*out = d;
+	return PAIRING_OK;
+}
+
+enum pairing_status
+pairing_reject(struct registry *reg, const char *request_id, const struct pairing_actor *actor,
+    int64_t now_ms, char device_id[DEVPROOF_ID_LEN + 1])
+{
+	struct reg_pending *p;
+	char rid[UUID_STR_LEN + 1];
+
+	pairing_prune(reg, now_ms);
+	if ((p = registry_pending_find(reg, request_id)) == NULL)
+		return PAIRING_UNKNOWN;
+	if (!pairing_actor_reaches(actor, p->device_id))
+		return PAIRING_DENIED;
+	memcpy(rid, p->request_id, sizeof(rid));
+	memcpy(device_id, p->device_id, DEVPROOF_ID_LEN + 1);
+	registry_pending_delete(reg, p);
+	registry_save(reg);
+	log_info("pairing: rejected request %s of device %s", rid, device_id);
+	pairing_resolved(rid, device_id, "rejected", now_ms);
+	return PAIRING_OK;
+}
+
+enum pairing_status
+pairing_remove(struct registry *reg, const char *device_id, const struct pairing_actor *actor,
+    int64_t now_ms)
+{
+	struct reg_device *d;
+	char id[DEVPROOF_ID_LEN + 1];
+
+	pairing_prune(reg, now_ms);
+	if ((d = registry_device_find(reg, device_id)) == NULL)
+		return PAIRING_UNKNOWN;
+	if (!pairing_actor_reaches(actor, d->device_id))
+		return PAIRING_DENIED;
+	memcpy(id, d->device_id, sizeof(id));
+	pairing_drop_pending_of(reg, id, 0, now_ms);
+	registry_device_delete(reg, d);
+	registry_save(reg);
+	log_info("pairing: removed device %s", id);
+	gwlink_close_device(id, 1008, "device removed");
+	return PAIRING_OK;
+}
+
+void
+pairing_list_pval(struct pbuf *b, struct registry *reg, const struct pairing_actor *actor,
+    int64_t now_ms)
+{
+	struct reg_pending *p;
+	struct reg_device *d;
+
+	pairing_prune(reg, now_ms);
+	pval_obj_begin(b);
+	pval_key(b, "pending");
+	pval_arr_begin(b);
+	TAILQ_FOREACH(p, &reg->pending, entry)
+		if (pairing_actor_reaches(actor, p->device_id))
+			registry_pending_pval(b, p, REG_PV_PUBLIC);
+	pval_arr_end(b);
+	pval_key(b, "paired");
+	pval_arr_begin(b);
+	TAILQ_FOREACH(d, &reg->devices, entry)
+		if (pairing_actor_reaches(actor, d->device_id))
+			registry_device_pval(b, d, REG_PV_LIST,
+			    gwlink_device_connected(d->device_id));
+	pval_arr_end(b);
+	pval_obj_end(b);
+}
+
+size_t
+pairing_pending_count(struct registry *reg, int64_t now_ms, struct reg_pending **only)
+{
+	pairing_prune(reg, now_ms);
+	*only = reg->npending == 1 ? TAILQ_FIRST(&reg->pending) : NULL;
+	return reg->npending;
+}

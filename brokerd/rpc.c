@@ -1,0 +1,216 @@
+#include "brokerd/rpc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "brokerd/broker.h"
+#include "brokerd/gwlink.h"
+#include "brokerd/pairing.h"
+#include "brokerd/status.h"
+#include "common/clock.h"
+#include "proto/pval.h"
+
+static void __attribute__((format(printf, 3, 4)))
+rpc_error(struct rpc_reply *r, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->res.ok = 0;
+	snprintf(r->res.error.code, sizeof(r->res.error.code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(r->res.error.message, sizeof(r->res.error.message), fmt, ap);
+	va_end(ap);
+}
+
+/* §7.1's shape for a method the session's scopes do not allow. */
+static void
+rpc_missing_scope(struct rpc_reply *r, const char *scope)
+{
+	pval_obj_begin(&r->details);
+	pval_kv_str(&r->details, "code", "MISSING_SCOPE");
+	pval_kv_str(&r->details, "missingScope", scope);
+	pval_key(&r->details, "requiredScopes");
+	pval_arr_begin(&r->details);
+	pval_str(&r->details, scope);
+	pval_arr_end(&r->details);
+	pval_obj_end(&r->details);
+	rpc_error(r, "FORBIDDEN", "missing scope: %s", scope);
+}
+
+/* A required string param; answers the error itself when it is missing. */
+static const char *
+rpc_param(struct rpc_reply *r, const struct proto_rpc *req, uint32_t bit, const char *value,
+    const char *name)
+{
+	if ((req->params & bit) && value[0] != '\0')
+		return value;
+	rpc_error(r, "INVALID_REQUEST", "invalid %s params: must have required property '%s'",
+	    req->method, name);
+	return NULL;
+}
+
+struct rpc_call {
+	struct broker *br;
+	const struct proto_rpc *req;
+	struct pairing_actor actor;
+	int64_t now;
+};
+
+static void
+rpc_health(struct rpc_call *call, struct rpc_reply *r)
+{
+	pval_obj_begin(&r->payload);
+	pval_kv_bool(&r->payload, "ok", 1);
+	pval_kv_int(&r->payload, "ts", call->now);
+	/* Answered from memory: nothing to wait for. */
+	pval_kv_int(&r->payload, "durationMs", 0);
+	pval_obj_end(&r->payload);
+}
+
+static void
+rpc_status(struct rpc_call *call, struct rpc_reply *r)
+{
+	status_pval(&r->payload, call->br, 0);
+}
+
+static void
+rpc_pair_list(struct rpc_call *call, struct rpc_reply *r)
+{
+	pairing_list_pval(&r->payload, call->br->reg, &call->actor, call->now);
+}
+
+static void
+rpc_pair_approve(struct rpc_call *call, struct rpc_reply *r)
+{
+	const char *id = rpc_param(r, call->req, PROTO_RPC_REQUEST_ID, call->req->request_id,
+	    "requestId");
+	struct reg_device *d;
+	const char *missing;
+
+	if (id == NULL)
+		return;
+	switch (pairing_approve(call->br->reg, id, &call->actor, REG_VIA_OWNER, call->now, &d,
+	    &missing)) {
+	case PAIRING_OK:
+		pval_obj_begin(&r->payload);
+		pval_kv_str(&r->payload, "requestId", id);
+		pval_key(&r->payload, "device");
+		registry_device_pval(&r->payload, d, REG_PV_PUBLIC, 0);
+		pval_obj_end(&r->payload);
+		return;
+	case PAIRING_UNKNOWN:
+		rpc_error(r, "INVALID_REQUEST", "unknown requestId");
+		return;
+	case PAIRING_DENIED:
+		rpc_error(r, "INVALID_REQUEST", "device pairing approval denied");
+		return;
+	case PAIRING_MISSING_SCOPE:
+		rpc_error(r, "INVALID_REQUEST", "missing scope: %s", missing);
+		return;
+	case PAIRING_TOO_MANY_SCOPES:
+		rpc_error(r, "INVALID_REQUEST", "device pairing approval denied: the device "
+		    "would hold more than %d scopes", PROTO_MAX_SCOPES);
+		return;
+	}
+}
+
+static void
+rpc_pair_reject(struct rpc_call *call, struct rpc_reply *r)
+{
+	const char *id = rpc_param(r, call->req, PROTO_RPC_REQUEST_ID, call->req->request_id,
+	    "requestId");
+	char device_id[DEVPROOF_ID_LEN + 1];
+
+	if (id == NULL)
+		return;
+	switch (pairing_reject(call->br->reg, id, &call->actor, call->now, device_id)) {
+	case PAIRING_OK:
+		pval_obj_begin(&r->payload);
+		pval_kv_str(&r->payload, "requestId", id);
+		pval_kv_str(&r->payload, "deviceId", device_id);
+		pval_obj_end(&r->payload);
+		return;
+	case PAIRING_DENIED:
+		rpc_error(r, "INVALID_REQUEST", "device pairing rejection denied");
+		return;
+	default:
+		rpc_error(r, "INVALID_REQUEST", "unknown requestId");
+		return;
+	}
+}
+
+static void
+rpc_pair_remove(struct rpc_call *call, struct rpc_reply *r)
+{
+	const char *id = rpc_param(r, call->req, PROTO_RPC_DEVICE_ID, call->req->device_id,
+	    "deviceId");
+
+	if (id == NULL)
+		return;
+	switch (pairing_remove(call->br->reg, id, &call->actor, call->now)) {
+	case PAIRING_OK:
+		pval_obj_begin(&r->payload);
+		pval_kv_str(&r->payload, "deviceId", id);
+		pval_obj_end(&r->payload);
+		return;
+	case PAIRING_DENIED:
+		rpc_error(r, "INVALID_REQUEST", "device pairing removal denied");
+		return;
+	default:
+		rpc_error(r, "INVALID_REQUEST", "unknown deviceId");
+		return;
+	}
+}
+
+static const struct {
+	const char *method;
+	const char *scope;
+	void (*fn)(struct rpc_call *, struct rpc_reply *);
+} rpc_methods[] = {
+	{ "health", SCOPE_READ, rpc_health },
+	{ "status", SCOPE_READ, rpc_status },
+	{ "device.pair.list", SCOPE_PAIRING, rpc_pair_list },
+	{ "device.pair.approve", SCOPE_PAIRING, rpc_pair_approve },
+	{ "device.pair.reject", SCOPE_PAIRING, rpc_pair_reject },
+	{ "device.pair.remove", SCOPE_PAIRING, rpc_pair_remove },
+};
+
+void
+rpc_handle(struct broker *br, const struct session *s, const struct proto_rpc *req,
+    struct rpc_reply *out)
+{
+	struct rpc_call call = { br, req, { s->device_id, s->scope_mask }, clock_wall_ms() };
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	pbuf_init(&out->payload);
+	pbuf_init(&out->details);
+	out->res.conn = req->conn;
+	memcpy(out->res.id, req->id, sizeof(out->res.id));
+	out->res.ok = 1;
+	out->res.error.retry_after_ms = -1;
+	for (i = 0; i < sizeof(rpc_methods) / sizeof(rpc_methods[0]); i++)
+		if (strcmp(req->method, rpc_methods[i].method) == 0)
+			break;
+	if (s->closing)
+		rpc_error(out, "UNAVAILABLE", "this session is being closed (its device was "
+		    "removed or the gateway auth changed): reconnect");
+	else if (i == sizeof(rpc_methods) / sizeof(rpc_methods[0]))
+		rpc_error(out, "INVALID_REQUEST", "unknown method: %s", req->method);
+	else if (!scopes_mask_allows(s->scope_mask, rpc_methods[i].scope))
+		rpc_missing_scope(out, rpc_methods[i].scope);
+	else
+		rpc_methods[i].fn(&call, out);
+	if (out->res.ok)
+		out->res.payload = pval_blob(&out->payload);
+	else if (out->details.len > 0)
+		out->res.error.details = pval_blob(&out->details);
+}
+
+void
+rpc_reply_free(struct rpc_reply *r)
+{
+	pbuf_free(&r->payload);
+	pbuf_free(&r->details);
+}

@@ -1,0 +1,22 @@
+/* The RPC methods gatewayd forwards after hello-ok (PROTOCOL.md §7.1): health,
+ * status and device.pair.list/approve/reject/remove, authorised by the session the
+ * broker accepted for the conn. */
+#ifndef BROKERD_RPC_H
+#define BROKERD_RPC_H
+
+#include "proto/proto.h"
+
+struct broker;
+struct session;
+
+struct rpc_reply {
+	struct proto_rpc_result res;
+	struct pbuf payload;	/* res.payload points into it */
+	struct pbuf details;	/* res.error.details points into it */
+};
+
+void rpc_handle(struct broker *br, const struct session *s, const struct proto_rpc *req,
+    struct rpc_reply *out);
+void rpc_reply_free(struct rpc_reply *r);
+
+#endif

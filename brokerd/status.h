@@ -1,0 +1,13 @@
+/* The broker's status object: the `status` RPC and gatewayctl status. */
+#ifndef BROKERD_STATUS_H
+#define BROKERD_STATUS_H
+
+#include "proto/proto.h"
+
+struct broker;
+
+/* local adds what only the host's admin should see: the state directory and
+ * where the shared token comes from. */
+void status_pval(struct pbuf *b, struct broker *br, int local);
+
+#endif

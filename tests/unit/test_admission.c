@@ -1,0 +1,548 @@
+/* brokerd/admission: the decision order of PROTOCOL.md §4.1 (steps 2-12) with
+ * the exact close codes, reasons, error codes and details of §5, against a real
+ * registry in a temp dir and connects signed with a fresh Ed25519 key. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include "brokerd/admission.h"
+#include "brokerd/broker.h"
+#include "brokerd/pairing.h"
+#include "common/codec.h"
+#include "proto/pval.h"
+#include "testutil.h"
+
+#define TOKEN "shared-token-for-tests"
+#define NOW 1795511295036LL
+#define NONCE "d1fb90d0-671c-4cbf-950f-ddf281376c5e"
+#define LOCAL_CLI_HINT "use this gateway's gateway.auth.token or pair the device"
+
+#define SETF(field, value) snprintf((field), sizeof(field), "%s", (value))
+
+static struct config cfg;
+static struct registry reg;
+static struct broker br;
+static char dir[64];
+
+/* A device: an Ed25519 key with its id and text form. */
+struct device {
+	EVP_PKEY *key;
+	char id[DEVPROOF_ID_LEN + 1];
+	char pub[DEVPROOF_KEY_LEN + 1];
+};
+
+static void
+device_new(struct device *d)
+{
+	uint8_t raw[DEVPROOF_KEY_BYTES];
+	size_t len = sizeof(raw);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+
+	d->key = NULL;
+	if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &d->key) != 1 ||
+	    EVP_PKEY_get_raw_public_key(d->key, raw, &len) != 1)
+		abort();
+	EVP_PKEY_CTX_free(ctx);
+	devproof_device_id(raw, d->id);
+	b64url_encode(raw, sizeof(raw), d->pub, sizeof(d->pub));
+}
+
+/* A schema-valid connect of the local CLI with the shared token, no device. */
+static struct proto_connect
+cli(const char *scope)
+{
+	struct proto_connect c;
+
+	memset(&c, 0, sizeof(c));
+	c.conn = 7;
+	SETF(c.peer_ip, "127.0.0.1");
+	SETF(c.host, "127.0.0.1:18789");
+	c.min_protocol = c.max_protocol = 4;
+	SETF(c.client_id, "cli");
+	SETF(c.client_mode, "cli");
+	SETF(c.client_version, "2026.9.6");
+	SETF(c.client_platform, "linux");
+	SETF(c.client_device_family, "Linux");
+	SETF(c.role, "operator");
+	if (scope != NULL) {
+		c.scopes.n = 1;
+		SETF(c.scopes.v[0], scope);
+	}
+	c.auth_present = PROTO_AUTH_TOKEN;
+	SETF(c.token, TOKEN);
+	return c;
+}
+
+/* Adds d's device block, signed v3 over c's fields with the given nonce. */
+static void
+sign(struct proto_connect *c, const struct device *d, const char *nonce)
+{
+	char payload[DEVPROOF_PAYLOAD_MAX];
+	uint8_t sig[64];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int n;
+
+	c->has_device = 1;
+	SETF(c->device_id, d->id);
+	SETF(c->public_key, d->pub);
+	SETF(c->device_nonce, nonce);
+	c->signed_at = NOW;
+	n = devproof_payload(c, 3, payload, sizeof(payload));
+	if (n < 0 || EVP_DigestSignInit(ctx, NULL, NULL, NULL, d->key) != 1 ||
+	    EVP_DigestSign(ctx, sig, &siglen, (const uint8_t *)payload, (size_t)n) != 1)
+		abort();
+	EVP_MD_CTX_free(ctx);
+	b64url_encode(sig, siglen, c->signature, sizeof(c->signature));
+}
+
+/* The decision for c, with its details rendered as JSON for strstr checks. */
+struct outcome {
+	struct admission a;
+	char *details;
+};
+
+static void
+decide(struct outcome *o, const struct proto_connect *c)
+{
+	admission_decide(&br, c, NONCE, NOW, &o->a);
+	o->details = o->a.accepted || o->a.reject.error.details.len == 0 ? strdup("") :
+	    pval_to_json_string(o->a.reject.error.details.data, o->a.reject.error.details.len, 0);
+}
+
+static void
+done(struct outcome *o)
+{
+	admission_free(&o->a);
+	free(o->details);
+}
+
+#define CHECK_REJECT(o, want_close, want_reason, want_code)              \
+	do {                                                            \
+		CHECK(!(o)->a.accepted);                                \
+		CHECK_INT_EQ((o)->a.reject.close_code, (want_close));   \
+		CHECK_STR_EQ((o)->a.reject.close_reason, (want_reason)); \
+		CHECK_STR_EQ((o)->a.reject.error.code, (want_code));    \
+	} while (0)
+#define CHECK_DETAIL(o, text)                                                          \
+	testutil_check(strstr((o)->details, (text)) != NULL, __FILE__, __LINE__,        \
+	    "details %s contain %s", (o)->details, (text))
+
+/* 130 bytes of 'a' with a 3-byte character at byte at (or none if at < 0). */
+static const char *
+reason_text(int at)
+{
+	static char in[131];
+
+	memset(in, 'a', 130);
+	in[130] = '\0';
+	if (at >= 0)
+		memcpy(in + at, "\xe2\x82\xac", 3);
+	return in;
+}
+
+static void
+test_close_reason(void)
+{
+	char out[PROTO_REASON_MAX + 1];
+
+	admission_close_reason(out, reason_text(-1));
+	CHECK_INT_EQ(strlen(out), 120);
+	/* A character at bytes 119-121 or 118-120 does not fit: the cut falls before it. */
+	admission_close_reason(out, reason_text(119));
+	CHECK_INT_EQ(strlen(out), 119);
+	admission_close_reason(out, reason_text(118));
+	CHECK_INT_EQ(strlen(out), 118);
+	admission_close_reason(out, reason_text(117));	/* bytes 117-119 fit exactly */
+	CHECK_INT_EQ(strlen(out), 120);
+	admission_close_reason(out, "short");
+	CHECK_STR_EQ(out, "short");
+	admission_close_reason(out, "");
+	CHECK_STR_EQ(out, "invalid handshake");
+}
+
+static void
+test_protocol_and_role(void)
+{
+	struct proto_connect c = cli(NULL);
+	struct outcome o;
+
+	c.min_protocol = c.max_protocol = 3;
+	decide(&o, &c);
+	CHECK_REJECT(&o, 1002, "protocol mismatch", "INVALID_REQUEST");
+	CHECK_STR_EQ(o.details, "{\"code\":\"PROTOCOL_MISMATCH\",\"clientMinProtocol\":3,"
+	    "\"clientMaxProtocol\":3,\"expectedProtocol\":4,\"minimumProbeProtocol\":3}");
+	done(&o);
+	c = cli(NULL);
+	c.max_protocol = 9;	/* a range containing 4 is fine */
+	SETF(c.role, "admin");
+	decide(&o, &c);
+	CHECK_REJECT(&o, 1008, "invalid role", "INVALID_REQUEST");
+	done(&o);
+}
+
+/* §4.4 and §4.1 step 7. */
+static void
+test_deviceless(void)
+{
+	struct proto_connect c = cli("operator.pairing");
+	struct outcome o;
+
+	decide(&o, &c);
+	CHECK(o.a.accepted);
+	CHECK_STR_EQ(o.a.accept.method, "token");
+	CHECK_INT_EQ(o.a.accept.scopes.n, 1);
+	CHECK_STR_EQ(o.a.accept.device_id, "");
+	CHECK_INT_EQ(o.a.accept.flags, PROTO_ACCEPT_PAIRING_EVENTS);
+	CHECK_STR_EQ(o.a.accept.recovery_scope, reg.recovery_scope);
+	done(&o);
+	/* Not the local admin CLI: admitted, with no scopes. */
+	SETF(c.peer_ip, "203.0.113.4");
+	decide(&o, &c);
+	CHECK(o.a.accepted);
+	CHECK_INT_EQ(o.a.accept.scopes.n, 0);
+	done(&o);
+	c = cli("operator.pairing");
+	c.proxy_headers = 1;
+	decide(&o, &c);
+	CHECK_INT_EQ(o.a.accept.scopes.n, 0);
+	done(&o);
+	c = cli("operator.pairing");
+	SETF(c.origin, "http://127.0.0.1:18789");
+	decide(&o, &c);
+	CHECK_INT_EQ(o.a.accept.scopes.n, 0);
+	done(&o);
+	/* IPv4-mapped loopback is loopback. */
+	c = cli("operator.pairing");
+	SETF(c.peer_ip, "::ffff:127.0.0.1");
+	decide(&o, &c);
+	CHECK_INT_EQ(o.a.accept.scopes.n, 1);
+	done(&o);
+
+	c = cli(NULL);
+	SETF(c.client_id, "openclaw-control-ui");
+	SETF(c.client_mode, "webchat");
+	decide(&o, &c);
+	CHECK_REJECT(&o, 1008, "control ui requires device identity (use HTTPS or localhost "
+	    "secure context)", "INVALID_REQUEST");
+	CHECK_STR_EQ(o.details, "{\"code\":\"CONTROL_UI_DEVICE_IDENTITY_REQUIRED\"}");
+	done(&o);
+
+	c = cli(NULL);
+	SETF(c.token, "wrong");
+	decide(&o, &c);
+	CHECK_REJECT(&o, 1008, "unauthorized: gateway token mismatch (" LOCAL_CLI_HINT ")",
+	    "INVALID_REQUEST");
+	CHECK_STR_EQ(o.details, "{\"code\":\"AUTH_TOKEN_MISMATCH\",\"authReason\":"
+	    "\"token_mismatch\",\"canRetryWithDeviceToken\":false,\"recommendedNextStep\":"
+	    "\"update_auth_credentials\"}");
+	done(&o);
+	SETF(c.peer_ip, "198.51.100.9");
+	decide(&o, &c);
+	CHECK_STR_EQ(o.a.reject.close_reason, "unauthorized: gateway token mismatch (set "
+	    "gateway.remote.token to match gateway.auth.token)");
+	done(&o);
+	/* The secret in auth.password counts when auth.token is absent. */
+	c = cli("operator.read");
+	c.auth_present = PROTO_AUTH_PASSWORD;
+	SETF(c.password, TOKEN);
+	decide(&o, &c);
+	CHECK(o.a.accepted);
+	done(&o);
+
+	c = cli(NULL);
+	c.auth_present = 0;
+	decide(&o, &c);
+	CHECK_REJECT(&o, 1008, "device identity required", "NOT_PAIRED");
+	CHECK_STR_EQ(o.a.reject.error.message, "device identity required");
+	CHECK_STR_EQ(o.details, "{\"code\":\"DEVICE_IDENTITY_REQUIRED\"}");
+	done(&o);
+}
+
+static const char *
+request_id(const struct outcome *o)
+{
+	static char id[UUID_STR_LEN + 1];
+	const char *p = strstr(o->details, "\"requestId\":\"");
+
+	id[0] = '\0';
+	if (p != NULL)
+		snprintf(id, sizeof(id), "%.36s", p + 13);
+	return id;
+}
+
+static ino_t
+registry_inode(void)
+{
+	struct stat st;
+
+	return fstatat(reg.dirfd, REG_FILE, &st, 0) == 0 ? st.st_ino : 0;
+}
+
+/* Not paired -> pending request -> approval -> token -> device-token reconnect. */
+static void
+test_pairing_flow(void)
+{
+	struct device dev;
+	struct proto_connect c;
+	struct outcome o;
+	struct reg_device *d;
+	const char *missing;
+	char rid[UUID_STR_LEN + 1], reason[200], devtok[PROTO_TOKEN_MAX + 1];
+	ino_t ino;
+
+	device_new(&dev);
+	/* Without the shared secret an unpaired device never becomes a request. */
+	c = cli("operator.read");
+	c.auth_present = 0;
+	sign(&c, &dev, NONCE);
+	decide(&o, &c);
+	CHECK_REJECT(&o, 1008, "unauthorized: gateway token missing (" LOCAL_CLI_HINT ")",
+	    "INVALID_REQUEST");
+	CHECK_INT_EQ(reg.npending, 0);
+	done(&o);
+
+	c = cli("operator.read");
+	sign(&c, &dev, NONCE);
+	decide(&o, &c);
+	snprintf(rid, sizeof(rid), "%s", request_id(&o));
+	snprintf(reason, sizeof(reason), "pairing required: device is not approved yet "
+	    "(requestId: %s)", rid);
+	CHECK_REJECT(&o, 1008, reason, "NOT_PAIRED");
+	CHECK_STR_EQ(o.a.reject.error.message, "pairing required: device is not approved yet");
+	CHECK_DETAIL(&o, "\"code\":\"PAIRING_REQUIRED\",\"reason\":\"not-paired\"");
+	CHECK_DETAIL(&o, "\"remediationHint\":\"Approve this device from the pending pairing "
+	    "requests.\"");
+	CHECK_DETAIL(&o, "\"requestedRole\":\"operator\",\"requestedScopes\":[\"operator.read\"]");
+	CHECK(strstr(o.details, "wait_then_retry") == NULL);	/* not for the CLI */
+	CHECK(strstr(o.details, "approvedScopes") == NULL);
+	CHECK_INT_EQ(reg.npending, 1);
+	done(&o);
+	/* A retry refreshes the same request. */
+	decide(&o, &c);
+	CHECK_STR_EQ(request_id(&o), rid);
+	CHECK_INT_EQ(reg.npending, 1);
+	done(&o);
+
+	CHECK_INT_EQ(pairing_approve(&reg, rid, &pairing_owner, REG_VIA_OWNER, NOW, &d, &missing),
+	    PAIRING_OK);
+	CHECK_INT_EQ(reg.npending, 0);
+	/* Paired, on the shared token: a fresh device token, written to disk (hashed). */
+	ino = registry_inode();
+	decide(&o, &c);
+	CHECK(o.a.accepted);
+	CHECK_STR_EQ(o.a.accept.method, "token");
+	CHECK_STR_EQ(o.a.accept.device_id, dev.id);
+	CHECK_INT_EQ(strlen(o.a.accept.device_token), 43);
+	CHECK_INT_EQ(o.a.accept.issued_at_ms, NOW);
+	CHECK_INT_EQ(o.a.accept.flags, PROTO_ACCEPT_RECOVERY_MIGRATION);
+	CHECK(registry_inode() != ino);
+	snprintf(devtok, sizeof(devtok), "%s", o.a.accept.device_token);
+	done(&o);
+
+	/* On its device token: accepted, nothing minted, nothing written. */
+	c = cli("operator.read");
+	c.auth_present = PROTO_AUTH_DEVICE_TOKEN;
+	SETF(c.device_token, devtok);
+	sign(&c, &dev, NONCE);
+	ino = registry_inode();
+	decide(&o, &c);
+	CHECK(o.a.accepted);
+	CHECK_STR_EQ(o.a.accept.method, "device-token");
+	CHECK_STR_EQ(o.a.accept.device_token, "");
+	CHECK_INT_EQ(registry_inode(), ino);
+	CHECK_INT_EQ(reg.unsaved, 1);		/* lastUsed/lastSeen wait for the next save */
+	done(&o);
+	/* The device token in auth.token works too (step 9's second candidate). */
+	c = cli("operator.read");
+	SETF(c.token, devtok);
+	sign(&c, &dev, NONCE);
+	decide(&o, &c);
+	CHECK_STR_EQ(o.a.accept.method, "device-token");
+	done(&o);
+
+	/* Wrong device token; wider scopes on a device token. */
+	c = cli("operator.read");
+	c.auth_present = PROTO_AUTH_DEVICE_TOKEN;
+	SETF(c.device_token, "not-the-token");
+	sign(&c, &dev, NONCE);
+	decide(&o, &c);
+	CHECK_REJECT(&o, 1008, "unauthorized: device token mismatch (rotate/reissue device token)",
+	    "INVALID_REQUEST");
+	CHECK_DETAIL(&o, "\"code\":\"AUTH_DEVICE_TOKEN_MISMATCH\"");
+	done(&o);
+	c = cli("operator.admin");
+	c.auth_present = PROTO_AUTH_DEVICE_TOKEN;
+	SETF(c.device_token, devtok);
+	sign(&c, &dev, NONCE);
+	decide(&o, &c);
+	CHECK_REJECT(&o, 1008, "unauthorized: device token scope mismatch (re-pair or approve "
+	    "scope upgrade)", "INVALID_REQUEST");
+	CHECK_DETAIL(&o, "\"authReason\":\"scope_mismatch\"");
+	done(&o);
+
+	/* A wrong shared secret in auth.token with a device: told to use its token. */
+	c = cli("operator.read");
+	SETF(c.token, "wrong");
+	sign(&c, &dev, NONCE);
+	decide(&o, &c);
+	CHECK_DETAIL(&o, "\"canRetryWithDeviceToken\":true,\"recommendedNextStep\":"
+	    "\"retry_with_device_token\"");
+	done(&o);
+
+	/* A reused or foreign nonce fails even with a valid signature over it. */
+	c = cli("operator.read");
+	sign(&c, &dev, "8a0e4c55-3b0f-4c8e-9d7a-1f2e3d4c5b6a");
+	decide(&o, &c);
+	CHECK_REJECT(&o, 1008, "device nonce mismatch", "INVALID_REQUEST");
+	CHECK_STR_EQ(o.details, "{\"code\":\"DEVICE_AUTH_NONCE_MISMATCH\",\"reason\":"
+	    "\"device-nonce-mismatch\"}");
+	done(&o);
+
+	/* More scopes than approved: a scope-upgrade request, its reason cut at 120. */
+	c = cli("operator.read");
+	c.scopes.n = 2;
+	SETF(c.scopes.v[1], "operator.pairing");
+	sign(&c, &dev, NONCE);
+	decide(&o, &c);
+	CHECK_INT_EQ(strlen(o.a.reject.close_reason), 120);
+	CHECK(strncmp(o.a.reject.close_reason, "pairing required: device is asking for more "
+	    "scopes than currently approved (requestId: ", 85) == 0);
+	CHECK_STR_EQ(o.a.reject.error.code, "NOT_PAIRED");
+	CHECK_DETAIL(&o, "\"reason\":\"scope-upgrade\"");
+	CHECK_DETAIL(&o, "\"approvedRoles\":[\"operator\"],\"approvedScopes\":[\"operator.read\"]");
+	done(&o);
+	/* A node role for the paired device: role-upgrade. */
+	c = cli(NULL);
+	SETF(c.role, "node");
+	sign(&c, &dev, NONCE);
+	decide(&o, &c);
+	CHECK_DETAIL(&o, "\"reason\":\"role-upgrade\"");
+	done(&o);
+	/* A changed platform: metadata-upgrade. */
+	c = cli("operator.read");
+	SETF(c.client_platform, "macos");
+	sign(&c, &dev, NONCE);
+	decide(&o, &c);
+	CHECK_DETAIL(&o, "\"reason\":\"metadata-upgrade\"");
+	done(&o);
+	EVP_PKEY_free(dev.key);
+}
+
+/* The Control UI gets the wait_then_retry trio; with autoApproveLocal a local
+ * connect is approved silently and gets its token at once, a remote one not. */
+static void
+test_browser_and_silent(void)
+{
+	struct device ui, far;
+	struct proto_connect c;
+	struct outcome o;
+
+	device_new(&ui);
+	c = cli("operator.admin");
+	SETF(c.client_id, "openclaw-control-ui");
+	SETF(c.client_mode, "webchat");
+	SETF(c.origin, "http://127.0.0.1:18789");
+	sign(&c, &ui, NONCE);
+	decide(&o, &c);
+	CHECK_STR_EQ(o.a.reject.error.code, "NOT_PAIRED");
+	CHECK_DETAIL(&o, "\"recommendedNextStep\":\"wait_then_retry\",\"retryable\":true,"
+	    "\"pauseReconnect\":false");
+	/* The request shows the scopes as asked for: operator.admin alone. */
+	CHECK_INT_EQ(TAILQ_LAST(&reg.pending, reg_pending_q)->scopes.n, 1);
+	done(&o);
+	/* Its request is not silent, so it stays pending even once auto-approval is on. */
+	cfg.auto_approve_local = 1;
+	decide(&o, &c);
+	CHECK(!o.a.accepted);
+	done(&o);
+
+	device_new(&far);
+	c = cli("operator.read");
+	SETF(c.peer_ip, "203.0.113.7");
+	sign(&c, &far, NONCE);
+	decide(&o, &c);
+	CHECK_STR_EQ(o.a.reject.error.code, "NOT_PAIRED");
+	done(&o);
+	SETF(c.peer_ip, "127.0.0.1");
+	decide(&o, &c);		/* AND-ed: the remote request was not silent */
+	CHECK(!o.a.accepted);
+	done(&o);
+	EVP_PKEY_free(far.key);
+	device_new(&far);
+	c = cli("operator.read");
+	sign(&c, &far, NONCE);
+	decide(&o, &c);
+	CHECK(o.a.accepted);
+	CHECK_INT_EQ(strlen(o.a.accept.device_token), 43);
+	CHECK_INT_EQ(registry_device_find(&reg, far.id)->approved_via, REG_VIA_SILENT);
+	done(&o);
+	cfg.auto_approve_local = 0;
+	EVP_PKEY_free(ui.key);
+	EVP_PKEY_free(far.key);
+}
+
+static void
+test_password_mode(void)
+{
+	struct proto_connect c = cli(NULL);
+	struct outcome o;
+
+	cfg.auth_mode = AUTH_MODE_PASSWORD;
+	decide(&o, &c);
+	CHECK_REJECT(&o, 1008, "unauthorized: gateway password not configured on gateway (set "
+	    "gateway.auth.password)", "INVALID_REQUEST");
+	CHECK_DETAIL(&o, "\"code\":\"AUTH_PASSWORD_NOT_CONFIGURED\"");
+	done(&o);
+	cfg.password = strdup("pw");
+	decide(&o, &c);		/* the token field is compared when no password is sent */
+	CHECK_STR_EQ(o.a.reject.close_reason, "unauthorized: gateway password mismatch (use this "
+	    "gateway's gateway.auth.password or pair the device)");
+	done(&o);
+	c.auth_present = PROTO_AUTH_TOKEN | PROTO_AUTH_PASSWORD;
+	SETF(c.password, "pw");
+	decide(&o, &c);
+	CHECK(o.a.accepted);
+	CHECK_STR_EQ(o.a.accept.method, "password");
+	done(&o);
+	free(cfg.password);
+	cfg.password = NULL;
+	cfg.auth_mode = AUTH_MODE_TOKEN;
+}
+
+int
+main(void)
+{
+	char err[256];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "/tmp/clawgate-test-admission.XXXXXX");
+	if (mkdtemp(dir) == NULL || (fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		return 2;
+	cfg.auth_mode = AUTH_MODE_TOKEN;
+	cfg.token = strdup(TOKEN);
+	registry_init(&reg, fd, dir);
+	if (registry_load(&reg, err, sizeof(err)) < 0)
+		return 2;
+	br.cfg = &cfg;
+	br.reg = &reg;
+	br.state_dir = dir;
+	br.state_fd = fd;
+	TEST_RUN(test_close_reason);
+	TEST_RUN(test_protocol_and_role);
+	TEST_RUN(test_deviceless);
+	TEST_RUN(test_pairing_flow);
+	TEST_RUN(test_browser_and_silent);
+	TEST_RUN(test_password_mode);
+	registry_free(&reg);
+	free(cfg.token);
+	unlinkat(fd, REG_FILE, 0);
+	close(fd);
+	rmdir(dir);
+	return test_exit();
+}
