@@ -1,0 +1,54 @@
+/*
+ * The HTTP/1.1 side of the gateway port: parse one request head, answer it
+ * with the WebSocket upgrade (RFC 6455 §4.2), the small status page or an error.
+ *
+ * Hand-written on purpose: Debian 12 packages no C HTTP parser, and libevent
+ * 2.1's evhttp cannot hand an upgraded socket over to a WebSocket library. Only
+ * the head is read; no request bodies, no keep-alive: every answer but the 101
+ * closes the connection.
+ */
+#ifndef GATEWAYD_HTTP_H
+#define GATEWAYD_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/proto.h"
+
+#define HTTP_HEAD_MAX 8192	/* request line + headers + blank line; more: 431 */
+#define HTTP_HEADERS_MAX 64	/* more: 431 */
+#define HTTP_WS_KEY_LEN 24	/* base64 of 16 bytes */
+
+struct http_request {
+	size_t head_len;	/* bytes up to and including the blank line */
+	int status;		/* parse error: 400 or 431; else 0 */
+	const char *problem;	/* what was wrong, for the error page */
+	uint8_t is_get;
+	uint8_t http11;
+	uint8_t root;		/* the target's path is "/" */
+	uint8_t upgrade;	/* Upgrade lists "websocket" */
+	uint8_t connection_upgrade;	/* Connection lists "upgrade" */
+	uint8_t version13;	/* Sec-WebSocket-Version: 13 */
+	uint8_t version_other;	/* a Sec-WebSocket-Version other than 13 */
+	uint8_t key_ok;		/* one Sec-WebSocket-Key of 16 base64 bytes */
+	uint8_t proxy_headers;	/* Forwarded, X-Forwarded-*, X-Real-IP, tailscale-* */
+	char key[HTTP_WS_KEY_LEN + 1];
+	char origin[PROTO_TEXT_MAX + 1];	/* "" when absent */
+	char host[PROTO_TEXT_MAX + 1];	/* "" when absent */
+};
+
+enum http_parse_status { HTTP_PARSE_MORE, HTTP_PARSE_DONE, HTTP_PARSE_ERROR };
+
+/* Parses the head at the start of buf[0..len). MORE: no blank line yet (and
+ * fewer than HTTP_HEAD_MAX bytes); ERROR: req->status and req->problem say why.
+ * Pure, so that a fuzz target can call it. */
+enum http_parse_status http_parse(const uint8_t *buf, size_t len, struct http_request *req);
+
+enum http_action { HTTP_ACTION_UPGRADE, HTTP_ACTION_CLOSE };
+
+/* Appends the response to a parsed request (or to a parse error) to out.
+ * UPGRADE: a 101 was written and the socket now speaks WebSocket; CLOSE: close
+ * once it is sent. */
+enum http_action http_respond(const struct http_request *req, struct pbuf *out);
+
+#endif

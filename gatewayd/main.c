@@ -1,0 +1,144 @@
+/*
+ * gatewayd: the unprivileged network process of clawgate. It holds no secret
+ * and decides no admission; brokerd does both (DESIGN.md §1).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "gatewayd/brokerlink.h"
+#include "gatewayd/gatewayd.h"
+#include "gatewayd/listener.h"
+#include "gatewayd/render.h"
+#include "gatewayd/session.h"
+
+#define MAIN_SHUTDOWN_GRACE_S 3	/* for close frames to reach clients */
+
+struct gateway gw;
+
+static unsigned long main_port;	/* 0: the broker's */
+static struct event *main_grace;
+
+static void __attribute__((noreturn))
+main_usage(void)
+{
+	fprintf(stderr, "usage: gatewayd [--socket-dir DIR] [--port N] "
+	    "[--log-level error|warn|info|debug]\n");
+	exit(2);
+}
+
+/* BR_HELLO is in: only now is it known what to listen on. */
+static void
+main_ready(void)
+{
+	uint16_t port = main_port ? (uint16_t)main_port : gw.settings.port;
+
+	if (port == 0)
+		fatalx("brokerd sent port 0: set gateway.port or pass --port");
+	session_init();
+	listener_open_all(&gw.settings, port);
+}
+
+static void
+main_done(void)
+{
+	event_base_loopexit(gw.base, NULL);
+}
+
+static void
+main_grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	main_done();
+}
+
+static void
+main_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct timeval grace = { MAIN_SHUTDOWN_GRACE_S, 0 };
+
+	if (main_grace != NULL)
+		return;
+	log_info("shutting down (%s)", strsignal((int)sig));
+	listener_close_all();
+	if ((main_grace = evtimer_new(gw.base, main_grace_cb, NULL)) == NULL ||
+	    evtimer_add(main_grace, &grace) < 0)
+		fatalx("cannot arm the shutdown timer");
+	session_shutdown(main_done);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket-dir", required_argument, NULL, 's' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *socket_dir = "/run/clawgate";
+	enum log_level level = LOG_LEVEL_INFO;
+	struct event *sigterm, *sigint;
+	char *end;
+	int c;
+
+	log_init("gatewayd", level);
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			socket_dir = optarg;
+			break;
+		case 'p':
+			main_port = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || main_port == 0 || main_port > 65535) {
+				fprintf(stderr, "gatewayd: --port wants 1-65535, not \"%s\"\n",
+				    optarg);
+				main_usage();
+			}
+			break;
+		case 'l':
+			if (log_level_parse(optarg, &level) < 0) {
+				fprintf(stderr, "gatewayd: unknown log level \"%s\"\n", optarg);
+				main_usage();
+			}
+			log_set_level(level);
+			break;
+		default:
+			main_usage();
+		}
+	}
+	if (optind != argc)
+		main_usage();
+
+	/* A peer that vanishes must cost an error return, not the process. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((gw.base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	gw.started_ms = clock_mono_ms();
+	if ((sigterm = evsignal_new(gw.base, SIGTERM, main_signal_cb, NULL)) == NULL ||
+	    (sigint = evsignal_new(gw.base, SIGINT, main_signal_cb, NULL)) == NULL ||
+	    evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0)
+		fatalx("cannot watch SIGTERM and SIGINT");
+
+	brokerlink_open(socket_dir, main_ready);
+	if (event_base_dispatch(gw.base) < 0)
+		fatalx("the event loop failed");
+
+	listener_close_all();
+	session_free_all();
+	brokerlink_close();
+	render_free();
+	if (main_grace != NULL)
+		event_free(main_grace);
+	event_free(sigterm);
+	event_free(sigint);
+	event_base_free(gw.base);
+	libevent_global_shutdown();
+	log_info("stopped");
+	return 0;
+}

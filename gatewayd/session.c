@@ -1,0 +1,855 @@
+#include "gatewayd/session.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/random.h"
+#include "common/xmalloc.h"
+#include "gatewayd/brokerlink.h"
+#include "gatewayd/conntab.h"
+#include "gatewayd/gatewayd.h"
+#include "gatewayd/handshake.h"
+#include "gatewayd/http.h"
+#include "gatewayd/render.h"
+#include "gatewayd/rpc.h"
+#include "gatewayd/ws.h"
+#include "proto/pval.h"
+
+#define SESSION_PREAUTH_MAX_MESSAGE 65536	/* PROTOCOL.md §1; more: 1009 */
+#define SESSION_PENDING_MAX 15	/* frames queued behind the connect; one more: 1008 */
+#define SESSION_LINGER_MS 2000	/* how long a closing socket may take to finish */
+
+enum session_state {
+	SESSION_HTTP,		/* reading the request head */
+	SESSION_CHALLENGE,	/* upgraded, GW_CHALLENGE sent, no nonce yet */
+	SESSION_CHALLENGED,	/* connect.challenge sent, waiting for the connect */
+	SESSION_CONNECTING,	/* GW_CONNECT sent, waiting for the verdict */
+	SESSION_AUTHED,		/* hello-ok sent */
+	SESSION_CLOSING,	/* close sent (or HTTP answered): flushing, then gone */
+};
+
+/* A frame received before the verdict, kept to be handled after it. */
+struct session_frame {
+	struct session_frame *next;
+	size_t len;
+	uint8_t data[];
+};
+
+/* What a session needs only until its verdict: freed at hello-ok so that an
+ * idle authenticated session costs little. */
+struct session_pre {
+	char origin[PROTO_TEXT_MAX + 1];
+	char host[PROTO_TEXT_MAX + 1];
+	uint8_t proxy_headers;
+	char connect_id[PROTO_ID_MAX + 1];
+	/* for the admission or rejection log line */
+	char client_id[PROTO_NAME_MAX + 1];
+	char client_mode[PROTO_NAME_MAX + 1];
+	char device_id[PROTO_ID_MAX + 1];
+	struct session_frame *queue, **queue_tail;
+	unsigned nqueued;
+};
+
+struct session {
+	TAILQ_ENTRY(session) entry;		/* session_all */
+	TAILQ_ENTRY(session) authed_entry;	/* session_authed, while SESSION_AUTHED */
+	struct bufferevent *bev;
+	struct ws *ws;				/* from the upgrade on */
+	struct session_pre *pre;		/* from the upgrade to the verdict */
+	/* The handshake deadline, then the closing linger; an authenticated
+	 * session has none (the shared tick serves them all). */
+	struct event *timer;
+	uint64_t conn;				/* nonzero while the broker knows it */
+	uint64_t seq;				/* events sent since hello-ok */
+	enum session_state state;
+	uint8_t pairing_events;
+	uint8_t shut;				/* shutdown(SHUT_WR) done */
+	char peer[PROTO_ADDR_MAX + 1];
+};
+
+TAILQ_HEAD(session_list, session);
+static struct session_list session_all = TAILQ_HEAD_INITIALIZER(session_all);
+static struct session_list session_authed = TAILQ_HEAD_INITIALIZER(session_authed);
+static uint64_t session_next_conn = 1;
+static struct event *session_tick;
+static struct pbuf session_out;		/* HTTP responses, event frames */
+static struct pbuf session_event;	/* an event rendered once for many sockets */
+static struct pbuf session_tick_payload;
+static void (*session_shutdown_done)(void);
+
+static void session_message_cb(void *arg, const uint8_t *msg, size_t len);
+
+static void
+session_timer_set(struct session *s, void (*cb)(evutil_socket_t, short, void *), uint32_t ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (s->timer == NULL) {
+		s->timer = evtimer_new(gw.base, cb, s);
+	} else {
+		/* event_assign must not touch a pending event. */
+		evtimer_del(s->timer);
+		event_assign(s->timer, gw.base, -1, 0, cb, s);
+	}
+	if (s->timer == NULL || evtimer_add(s->timer, &tv) < 0)
+		fatalx("cannot arm a session timer");
+}
+
+static void
+session_queue_free(struct session_frame *f)
+{
+	while (f != NULL) {
+		struct session_frame *next = f->next;
+
+		free(f);
+		f = next;
+	}
+}
+
+static void
+session_pre_free(struct session *s)
+{
+	if (s->pre == NULL)
+		return;
+	session_queue_free(s->pre->queue);
+	free(s->pre);
+	s->pre = NULL;
+}
+
+/* The broker forgets the connection (CONTRACT.md §7) and so do broker answers:
+ * from here on they find no session, which is the race they may lose. */
+static void
+session_forget(struct session *s)
+{
+	struct proto_conn_ref ref;
+
+	if (s->state == SESSION_AUTHED)
+		TAILQ_REMOVE(&session_authed, s, authed_entry);
+	if (s->conn == 0)
+		return;
+	conntab_del(s->conn);
+	ref.conn = s->conn;
+	brokerlink_send(PROTO_GW_CLOSED, &ref);
+	s->conn = 0;
+}
+
+static void
+session_free(struct session *s)
+{
+	if (s->state != SESSION_CLOSING)
+		session_forget(s);
+	TAILQ_REMOVE(&session_all, s, entry);
+	session_pre_free(s);
+	if (s->timer != NULL)
+		event_free(s->timer);
+	ws_free(s->ws);
+	bufferevent_free(s->bev);
+	free(s);
+	if (session_shutdown_done != NULL && TAILQ_EMPTY(&session_all))
+		session_shutdown_done();
+}
+
+/* Once everything (the close frame last) is written, half-close and wait for
+ * the peer's FIN: closing at once with unread input would send a RST, which
+ * can destroy the close frame before the peer reads it. */
+static void
+session_check_drained(struct session *s)
+{
+	uint16_t code;
+	int by_peer;
+
+	if (s->state != SESSION_CLOSING || s->shut)
+		return;
+	if (s->ws != NULL && !ws_closed(s->ws, &code, &by_peer))
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
+		return;
+	shutdown(bufferevent_getfd(s->bev), SHUT_WR);
+	s->shut = 1;
+}
+
+static void
+session_linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	session_free(arg);
+}
+
+static void
+session_closing(struct session *s)
+{
+	if (s->state == SESSION_CLOSING)
+		return;
+	session_forget(s);
+	session_pre_free(s);
+	s->state = SESSION_CLOSING;
+	session_timer_set(s, session_linger_cb, SESSION_LINGER_MS);
+	session_check_drained(s);
+}
+
+/* RFC 6455 §7.4: codes an endpoint may send. */
+static uint16_t
+session_code_ok(uint16_t code)
+{
+	if ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+	    (code >= 3000 && code <= 4999))
+		return code;
+	return 1011;
+}
+
+static void
+session_close(struct session *s, uint16_t code, const char *reason)
+{
+	if (s->state == SESSION_CLOSING)
+		return;
+	if (s->ws != NULL)
+		ws_close(s->ws, session_code_ok(code), reason);
+	session_closing(s);
+}
+
+static const char *
+session_or_dash(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : "-";
+}
+
+/* The one log line of a refused handshake. No token, password or signature
+ * ever reaches it; names from the client were checked or sanitized. */
+static void
+session_reject(struct session *s, uint16_t code, const char *reason, const char *why)
+{
+	char cut[WS_REASON_MAX + 4];
+
+	snprintf(cut, sizeof(cut), "%s", reason);
+	ws_reason_cut(cut);
+	log_info("rejected %s (%s): client %s/%s, device %s, close %u \"%s\"", s->peer, why,
+	    session_or_dash(s->pre ? s->pre->client_id : NULL),
+	    session_or_dash(s->pre ? s->pre->client_mode : NULL),
+	    session_or_dash(s->pre ? s->pre->device_id : NULL), code, cut);
+	session_close(s, code, reason);
+}
+
+/* Sends one frame, and closes a session whose peer does not read: the backlog
+ * limit is what hello-ok promised (policy.maxBufferedBytes). */
+static void
+session_send(struct session *s, const uint8_t *data, size_t len)
+{
+	size_t backlog;
+
+	if (s->state == SESSION_CLOSING)
+		return;
+	ws_send_text(s->ws, data, len);
+	backlog = evbuffer_get_length(bufferevent_get_output(s->bev));
+	if (backlog > gw.settings.max_buffered) {
+		log_info("closing %s: slow consumer (%zu bytes unsent)", s->peer, backlog);
+		session_close(s, 1008, "slow consumer");
+	}
+}
+
+static void
+session_send_rendered(struct session *s, const struct render_out *out)
+{
+	session_send(s, out->data, out->len);
+}
+
+/* An event after hello: the shared rendering plus this socket's own seq. */
+static void
+session_send_event(struct session *s, const struct pbuf *open)
+{
+	char tail[32];
+	int n = snprintf(tail, sizeof(tail), ",\"seq\":%llu}", (unsigned long long)++s->seq);
+	struct pbuf *b = &session_out;
+
+	pbuf_reset(b);
+	pbuf_add(b, open->data, open->len);
+	pbuf_add(b, tail, (size_t)n);
+	session_send(s, b->data, b->len);
+}
+
+static void
+session_queue(struct session *s, const uint8_t *msg, size_t len, unsigned limit)
+{
+	struct session_frame *f;
+
+	if (s->pre->nqueued >= limit) {
+		session_reject(s, 1008, "too many pending handshake frames", "flood");
+		return;
+	}
+	f = xmalloc(sizeof(*f) + len);
+	f->next = NULL;
+	f->len = len;
+	memcpy(f->data, msg, len);
+	*s->pre->queue_tail = f;
+	s->pre->queue_tail = &f->next;
+	s->pre->nqueued++;
+}
+
+static struct session_frame *
+session_queue_take(struct session *s)
+{
+	struct session_frame *f = s->pre->queue;
+
+	if (f != NULL) {
+		s->pre->queue = f->next;
+		if (s->pre->queue == NULL)
+			s->pre->queue_tail = &s->pre->queue;
+		s->pre->nqueued--;
+	}
+	return f;
+}
+
+/* Acts on the parsed first frame: forward it, or refuse it here. */
+static void
+session_connect_result(struct session *s, struct handshake_result *hs)
+{
+	struct render_out out;
+	struct proto_connect *c = &hs->connect;
+	struct session_pre *pre = s->pre;
+
+	snprintf(pre->client_id, sizeof(pre->client_id), "%s", c->client_id);
+	snprintf(pre->client_mode, sizeof(pre->client_mode), "%s", c->client_mode);
+	snprintf(pre->device_id, sizeof(pre->device_id), "%s", c->device_id);
+	switch (hs->outcome) {
+	case HANDSHAKE_CONNECT:
+		break;
+	case HANDSHAKE_NOT_JSON:
+		session_reject(s, 1000, "", "first frame is not JSON");
+		return;
+	case HANDSHAKE_NOT_REQUEST:
+		session_reject(s, 1008, "invalid request frame", "not a request frame");
+		return;
+	case HANDSHAKE_NOT_CONNECT:
+	case HANDSHAKE_BAD_PARAMS:
+		render_res_invalid(hs->id, hs->error, &out);
+		session_send_rendered(s, &out);
+		session_reject(s, 1008, hs->error, hs->outcome == HANDSHAKE_NOT_CONNECT ?
+		    "first request is not connect" : "invalid connect params");
+		return;
+	}
+	snprintf(pre->connect_id, sizeof(pre->connect_id), "%s", hs->id);
+	c->conn = s->conn;
+	snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", s->peer);
+	c->proxy_headers = pre->proxy_headers;
+	snprintf(c->origin, sizeof(c->origin), "%s", pre->origin);
+	snprintf(c->host, sizeof(c->host), "%s", pre->host);
+	/* handshake_parse checked every field against its layout: a refusal here
+	 * is a bug, and the client must not wait for a verdict that never comes. */
+	if (brokerlink_send(PROTO_GW_CONNECT, c) < 0) {
+		session_reject(s, 1011, "internal error", "GW_CONNECT not encodable");
+		return;
+	}
+	s->state = SESSION_CONNECTING;
+}
+
+static void
+session_connect_frame(struct session *s, const uint8_t *msg, size_t len)
+{
+	/* Static: a connect is a few KiB and the loop is single-threaded. */
+	static struct handshake_result hs;
+
+	handshake_parse(msg, len, &hs);
+	session_connect_result(s, &hs);
+	/* It held the client's token or password: gatewayd keeps no secret. */
+	OPENSSL_cleanse(&hs, sizeof(hs));
+}
+
+static void
+session_rpc_frame(struct session *s, const uint8_t *msg, size_t len)
+{
+	static struct rpc_result r;
+	struct render_out out;
+
+	rpc_parse(msg, len, &r);
+	switch (r.outcome) {
+	case RPC_FORWARD:
+		r.rpc.conn = s->conn;
+		if (brokerlink_send(PROTO_GW_RPC, &r.rpc) == 0)
+			return;
+		/* rpc_parse checked the layout; answer rather than leave it hanging. */
+		render_res_invalid(r.rpc.id, "internal error: request not forwarded", &out);
+		session_send_rendered(s, &out);
+		return;
+	case RPC_UNKNOWN_METHOD:
+	case RPC_BAD_PARAMS:
+		render_res_invalid(r.rpc.id, r.error, &out);
+		session_send_rendered(s, &out);
+		return;
+	case RPC_BAD_FRAME:
+		log_info("closing %s: invalid request frame after hello", s->peer);
+		session_close(s, 1008, "invalid request frame");
+		return;
+	}
+}
+
+/* A complete text message from the client (inside ws_read: no freeing). */
+static void
+session_message_cb(void *arg, const uint8_t *msg, size_t len)
+{
+	struct session *s = arg;
+
+	switch (s->state) {
+	case SESSION_CHALLENGE:
+		/* The connect may arrive before the broker's nonce does: it waits,
+		 * and so may the usual 15 behind it. */
+		session_queue(s, msg, len, SESSION_PENDING_MAX + 1);
+		break;
+	case SESSION_CHALLENGED:
+		session_connect_frame(s, msg, len);
+		break;
+	case SESSION_CONNECTING:
+		session_queue(s, msg, len, SESSION_PENDING_MAX);
+		break;
+	case SESSION_AUTHED:
+		session_rpc_frame(s, msg, len);
+		break;
+	case SESSION_HTTP:
+	case SESSION_CLOSING:
+		break;
+	}
+}
+
+/* Why wslay (or ws.c) closed a WebSocket by itself. */
+static const char *
+session_ws_close_why(uint16_t code)
+{
+	switch (code) {
+	case 1002:
+		return "WebSocket protocol error";
+	case 1003:
+		return "binary message";
+	case 1007:
+		return "text message not UTF-8";
+	case 1009:
+		return "message too big";
+	}
+	return "WebSocket failure";
+}
+
+/* After wslay ran: notice a close it sent by itself (1002, 1007, 1009, 1003 or
+ * the echo of the peer's close) and finish once everything is out. */
+static void
+session_after_ws(struct session *s)
+{
+	uint16_t code;
+	int by_peer;
+
+	if (s->state != SESSION_CLOSING && ws_closed(s->ws, &code, &by_peer)) {
+		if (by_peer)
+			log_debug("%s closed the WebSocket (%u)", s->peer, code);
+		else if (s->state == SESSION_AUTHED)
+			log_info("closing %s: %s (close %u)", s->peer,
+			    session_ws_close_why(code), code);
+		else
+			log_info("rejected %s (%s): client %s/%s, device %s, close %u \"\"",
+			    s->peer, session_ws_close_why(code),
+			    session_or_dash(s->pre->client_id),
+			    session_or_dash(s->pre->client_mode),
+			    session_or_dash(s->pre->device_id), code);
+		session_closing(s);
+	}
+	session_check_drained(s);
+}
+
+static void
+session_handshake_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state == SESSION_HTTP) {
+		log_debug("%s sent no complete request head in time", s->peer);
+		session_free(s);
+		return;
+	}
+	/* PROTOCOL.md §5: close 1000, empty reason, no res. */
+	session_reject(s, 1000, "", "handshake timeout");
+}
+
+/* Reads frames; the session may be gone afterwards (the caller returns). */
+static void
+session_read_ws(struct session *s)
+{
+	if (ws_read(s->ws) < 0) {
+		session_free(s);
+		return;
+	}
+	session_after_ws(s);
+}
+
+static void
+session_upgrade(struct session *s, const struct http_request *req)
+{
+	struct proto_conn_ref ref;
+
+	s->pre = xcalloc(1, sizeof(*s->pre));
+	s->pre->queue_tail = &s->pre->queue;
+	snprintf(s->pre->origin, sizeof(s->pre->origin), "%s", req->origin);
+	snprintf(s->pre->host, sizeof(s->pre->host), "%s", req->host);
+	s->pre->proxy_headers = req->proxy_headers;
+	s->ws = ws_new(s->bev, SESSION_PREAUTH_MAX_MESSAGE, session_message_cb, s);
+	s->conn = session_next_conn++;
+	conntab_add(s->conn, s);
+	s->state = SESSION_CHALLENGE;
+	ref.conn = s->conn;
+	brokerlink_send(PROTO_GW_CHALLENGE, &ref);
+	/* The handshake timeout runs from the upgrade (PROTOCOL.md §1). */
+	session_timer_set(s, session_handshake_timeout_cb, gw.settings.handshake_timeout_ms);
+	/* Frames may have come right behind the request head. */
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		session_read_ws(s);
+}
+
+static void
+session_http(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t avail = evbuffer_get_length(in);
+	size_t n = avail < HTTP_HEAD_MAX ? avail : HTTP_HEAD_MAX;
+	struct http_request req;
+
+	if (http_parse(evbuffer_pullup(in, (ssize_t)n), n, &req) == HTTP_PARSE_MORE)
+		return;
+	pbuf_reset(&session_out);
+	if (http_respond(&req, &session_out) == HTTP_ACTION_CLOSE) {
+		log_debug("%s: HTTP request answered and closed", s->peer);
+		bufferevent_write(s->bev, session_out.data, session_out.len);
+		session_closing(s);
+		return;
+	}
+	bufferevent_write(s->bev, session_out.data, session_out.len);
+	evbuffer_drain(in, req.head_len);
+	session_upgrade(s, &req);
+}
+
+static void
+session_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	switch (s->state) {
+	case SESSION_HTTP:
+		session_http(s);
+		break;
+	case SESSION_CLOSING:
+		/* Whatever still comes is not read: only the FIN is awaited. */
+		evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(
+		    bufferevent_get_input(bev)));
+		break;
+	default:
+		session_read_ws(s);
+		break;
+	}
+}
+
+static void
+session_write_cb(struct bufferevent *bev, void *arg)
+{
+	session_check_drained(arg);
+}
+
+static void
+session_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state != SESSION_CLOSING && s->state != SESSION_HTTP)
+		log_debug("%s went away (%s)", s->peer,
+		    events & BEV_EVENT_EOF ? "end of stream" : "socket error");
+	session_free(s);
+}
+
+/* Textual peer address; an IPv4-mapped IPv6 address shows as IPv4 (CONTRACT §3). */
+static void
+session_peer(const struct sockaddr *sa, char *out, size_t outsz)
+{
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+		    (socklen_t)outsz);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)outsz);
+		else
+			inet_ntop(AF_INET6, a, out, (socklen_t)outsz);
+	} else {
+		snprintf(out, outsz, "unknown");
+	}
+}
+
+void
+session_accept(int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	struct session *s;
+	int one = 1;
+
+	/* Frames are small and latency is what a handshake feels. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	s = xcalloc(1, sizeof(*s));
+	session_peer(sa, s->peer, sizeof(s->peer));
+	if ((s->bev = bufferevent_socket_new(gw.base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		log_warnx("cannot set up a connection from %s: out of memory", s->peer);
+		close(fd);
+		free(s);
+		return;
+	}
+	s->state = SESSION_HTTP;
+	TAILQ_INSERT_TAIL(&session_all, s, entry);
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
+	if (bufferevent_enable(s->bev, EV_READ) < 0) {
+		log_warnx("cannot watch a connection from %s", s->peer);
+		session_free(s);
+		return;
+	}
+	/* The same deadline bounds a client that never finishes its request. */
+	session_timer_set(s, session_handshake_timeout_cb, gw.settings.handshake_timeout_ms);
+}
+
+static struct session *
+session_find(uint64_t conn)
+{
+	struct session *s = conntab_find(conn);
+
+	if (s == NULL)
+		log_debug("broker message for connection %llu, which is gone",
+		    (unsigned long long)conn);
+	return s;
+}
+
+static int
+session_out_of_state(const struct session *s, const char *what)
+{
+	log_warnx("brokerd sent %s for connection %llu in state %d", what,
+	    (unsigned long long)s->conn, (int)s->state);
+	return -1;
+}
+
+int
+session_broker_challenge(const struct proto_challenge *m)
+{
+	struct session *s = session_find(m->conn);
+	struct session_frame *f;
+	struct render_out out;
+
+	if (s == NULL)
+		return 0;
+	if (s->state != SESSION_CHALLENGE)
+		return session_out_of_state(s, "BR_CHALLENGE");
+	render_challenge(m, &out);
+	session_send_rendered(s, &out);
+	s->state = SESSION_CHALLENGED;
+	/* A connect that arrived early is handled now; what followed it stays. */
+	if ((f = session_queue_take(s)) != NULL) {
+		session_connect_frame(s, f->data, f->len);
+		free(f);
+	}
+	session_check_drained(s);
+	return 0;
+}
+
+int
+session_broker_accept(const struct proto_accept *m)
+{
+	struct session *s = session_find(m->conn);
+	struct session_frame *queue, *f;
+	char conn_id[UUID_STR_LEN + 1];
+	struct render_out out;
+
+	if (s == NULL)
+		return 0;
+	if (s->state != SESSION_CONNECTING)
+		return session_out_of_state(s, "BR_ACCEPT");
+	random_uuid4(conn_id);
+	render_hello_ok(s->pre->connect_id, m, conn_id, clock_mono_ms() - gw.started_ms, &out);
+	session_send_rendered(s, &out);
+	if (s->state == SESSION_CLOSING)
+		return 0;
+	log_info("admitted %s: client %s/%s, device %s, role %s, %u scope(s), method %s%s",
+	    s->peer, s->pre->client_id, s->pre->client_mode, session_or_dash(m->device_id),
+	    m->role, m->scopes.n, m->method, m->device_token[0] ? ", device token issued" : "");
+	s->pairing_events = (m->flags & PROTO_ACCEPT_PAIRING_EVENTS) != 0;
+	ws_set_max_message(s->ws, gw.settings.max_payload);
+	event_free(s->timer);
+	s->timer = NULL;
+	s->state = SESSION_AUTHED;
+	TAILQ_INSERT_TAIL(&session_authed, s, authed_entry);
+	/* Frames that came while the connect was processed are requests now. */
+	queue = s->pre->queue;
+	s->pre->queue = NULL;
+	session_pre_free(s);
+	while ((f = queue) != NULL) {
+		queue = f->next;
+		if (s->state == SESSION_AUTHED)
+			session_rpc_frame(s, f->data, f->len);
+		free(f);
+	}
+	session_check_drained(s);
+	return 0;
+}
+
+int
+session_broker_reject(const struct proto_reject *m)
+{
+	struct session *s = session_find(m->conn);
+	struct render_out out;
+
+	if (s == NULL)
+		return 0;
+	/* CHALLENGE: no nonce to be had ("gateway busy"); CONNECTING: the verdict. */
+	if (s->state != SESSION_CHALLENGE && s->state != SESSION_CONNECTING)
+		return session_out_of_state(s, "BR_REJECT");
+	if (m->has_error && s->state == SESSION_CONNECTING) {
+		render_res_error(s->pre->connect_id, &m->error, &out);
+		session_send_rendered(s, &out);
+	}
+	session_reject(s, m->close_code, m->close_reason, "refused by brokerd");
+	return 0;
+}
+
+int
+session_broker_rpc_result(const struct proto_rpc_result *m)
+{
+	struct session *s = session_find(m->conn);
+	struct render_out out;
+
+	if (s == NULL)
+		return 0;
+	if (s->state != SESSION_AUTHED)
+		return session_out_of_state(s, "BR_RPC_RESULT");
+	if (m->ok)
+		render_res_ok(m->id, &m->payload, &out);
+	else
+		render_res_error(m->id, &m->error, &out);
+	session_send_rendered(s, &out);
+	return 0;
+}
+
+/* Renders an event for session_send_event into session_event. */
+static void
+session_event_render(const char *event, const struct proto_blob *payload)
+{
+	struct render_out out;
+
+	render_event_open(event, payload, &out);
+	pbuf_reset(&session_event);
+	pbuf_add(&session_event, out.data, out.len);
+}
+
+/* Renders the event once and sends it to each session in the audience. */
+static void
+session_broadcast(const char *event, const struct proto_blob *payload, int pairing_only)
+{
+	struct session *s, *next;
+
+	session_event_render(event, payload);
+	/* Sending may close a slow session, which leaves the list: step first. */
+	for (s = TAILQ_FIRST(&session_authed); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, authed_entry);
+		if (!pairing_only || s->pairing_events)
+			session_send_event(s, &session_event);
+	}
+}
+
+int
+session_broker_event(const struct proto_event *m)
+{
+	struct session *s;
+
+	switch (m->audience) {
+	case PROTO_AUDIENCE_ALL:
+	case PROTO_AUDIENCE_PAIRING:
+		session_broadcast(m->event, &m->payload, m->audience == PROTO_AUDIENCE_PAIRING);
+		return 0;
+	case PROTO_AUDIENCE_CONN:
+		if ((s = session_find(m->conn)) == NULL)
+			return 0;
+		if (s->state != SESSION_AUTHED)
+			return session_out_of_state(s, "BR_EVENT");
+		session_event_render(m->event, &m->payload);
+		session_send_event(s, &session_event);
+		return 0;
+	}
+	log_warnx("brokerd sent BR_EVENT for audience %u, which does not exist", m->audience);
+	return -1;
+}
+
+int
+session_broker_close(const struct proto_close *m)
+{
+	struct session *s = session_find(m->conn);
+
+	if (s == NULL)
+		return 0;
+	log_info("closing %s at brokerd's request: close %u \"%s\"", s->peer, m->code, m->reason);
+	session_close(s, m->code, m->reason);
+	return 0;
+}
+
+/* One timer for every authenticated session (PROTOCOL.md §2.5). */
+static void
+session_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proto_blob blob;
+
+	pbuf_reset(&session_tick_payload);
+	pval_obj_begin(&session_tick_payload);
+	pval_kv_int(&session_tick_payload, "ts", clock_wall_ms());
+	pval_obj_end(&session_tick_payload);
+	blob = pval_blob(&session_tick_payload);
+	session_broadcast("tick", &blob, 0);
+}
+
+void
+session_init(void)
+{
+	struct timeval tv = { gw.settings.tick_interval_ms / 1000,
+	    (gw.settings.tick_interval_ms % 1000) * 1000 };
+
+	if ((session_tick = event_new(gw.base, -1, EV_PERSIST, session_tick_cb, NULL)) == NULL ||
+	    evtimer_add(session_tick, &tv) < 0)
+		fatalx("cannot arm the tick timer");
+}
+
+void
+session_shutdown(void (*done)(void))
+{
+	struct session *s, *next;
+
+	session_shutdown_done = done;
+	for (s = TAILQ_FIRST(&session_all); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->state == SESSION_HTTP)
+			session_free(s);
+		else
+			session_close(s, 1012, "service restart");
+	}
+	if (TAILQ_EMPTY(&session_all))
+		done();
+}
+
+void
+session_free_all(void)
+{
+	struct session *s;
+
+	session_shutdown_done = NULL;
+	while ((s = TAILQ_FIRST(&session_all)) != NULL)
+		session_free(s);
+	if (session_tick != NULL)
+		event_free(session_tick);
+	session_tick = NULL;
+	pbuf_free(&session_out);
+	pbuf_free(&session_event);
+	pbuf_free(&session_tick_payload);
+	conntab_free();
+}

@@ -1,0 +1,46 @@
+/*
+ * RFC 6455 framing through wslay's event API, over a bufferevent that already
+ * spoke the HTTP upgrade. wslay answers pings, checks UTF-8, enforces the
+ * message size limit (close 1009) and protocol rules (close 1002); this module
+ * refuses binary messages (close 1003) and hands complete text messages on.
+ */
+#ifndef GATEWAYD_WS_H
+#define GATEWAYD_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct bufferevent;
+struct ws;
+
+/* A complete text message; valid only during the call. The callback may send
+ * and close but must not free the ws. */
+typedef void (*ws_message_cb)(void *arg, const uint8_t *msg, size_t len);
+
+/* The longest close reason clawgate sends: PROTOCOL.md §5.1. */
+#define WS_REASON_MAX 120
+
+struct ws *ws_new(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb, void *arg);
+void ws_free(struct ws *ws);
+void ws_set_max_message(struct ws *ws, uint64_t max_message);
+
+/* Handles every complete frame in the bufferevent's input, then writes what
+ * that queued (pongs, replies, closes). -1 if the connection is beyond saving
+ * (out of memory in wslay): drop it without a close frame. */
+int ws_read(struct ws *ws);
+
+/* Queue a text message / a close frame and write it out. A close reason longer
+ * than WS_REASON_MAX bytes is cut at a character boundary; after a close,
+ * nothing more is read or sent. */
+void ws_send_text(struct ws *ws, const void *msg, size_t len);
+void ws_close(struct ws *ws, uint16_t code, const char *reason);
+
+/* Whether a close frame has gone out (ours, wslay's, or the reply to the
+ * peer's); then *code is the code it carried and *by_peer whether the peer
+ * closed first. */
+int ws_closed(struct ws *ws, uint16_t *code, int *by_peer);
+
+/* Cuts a reason to at most WS_REASON_MAX bytes at a UTF-8 boundary (in place). */
+void ws_reason_cut(char *reason);
+
+#endif
