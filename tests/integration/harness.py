@@ -1,0 +1,304 @@
+"""Runs the real daemons for a test: brokerd and gatewayd from the build tree on a
+private state dir, socket dir and free loopback port, plus gatewayctl.
+
+The build dir is $CLAWGATE_BUILD (default <repo>/build). Daemon logs go to files in
+the gateway's root dir; when a daemon fails to start or exits badly, the error
+quotes the end of its log. Sanitizer reports in a log fail the stop."""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("CLAWGATE_BUILD", REPO / "build")).resolve()
+BROKERD = BUILD / "brokerd" / "brokerd"
+GATEWAYD = BUILD / "gatewayd" / "gatewayd"
+GATEWAYCTL = BUILD / "brokerd" / "gatewayctl"
+
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+CTL_TIMEOUT = 10.0
+
+# Daemons stop at the first sanitizer error. Leak checking is for the unit tests:
+# a daemon killed by SIGTERM need not free everything, and LeakSanitizer cannot run
+# under strace (both use ptrace).
+SANITIZER_ENV = {
+    "ASAN_OPTIONS": "halt_on_error=1:abort_on_error=1:detect_leaks=0",
+    "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
+}
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "SUMMARY: UndefinedBehaviorSanitizer")
+# The environment a daemon must not inherit from whoever runs the tests.
+SCRUBBED_ENV = ("OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PORT", "OPENCLAW_GATEWAY_PASSWORD",
+                "OPENCLAW_HANDSHAKE_TIMEOUT_MS", "CLAWGATE_CONTROL_SOCKET")
+
+
+def require_binaries():
+    missing = [str(p) for p in (BROKERD, GATEWAYD, GATEWAYCTL) if not os.access(p, os.X_OK)]
+    if missing:
+        raise AssertionError("not built: %s (build with `ninja -C %s`, or point CLAWGATE_BUILD "
+                             "at a build dir)" % (", ".join(missing), BUILD))
+
+
+def daemon_env(extra=None):
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+    env.update(SANITIZER_ENV)
+    env.update(extra or {})
+    return env
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_accepts(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def log_tail(path, lines=40):
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return "(no log at %s)" % path
+    return "\n".join(text.splitlines()[-lines:]) or "(empty log %s)" % path
+
+
+class CtlResult:
+    def __init__(self, args, proc, want_json):
+        self.args = args
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.json = None
+        if want_json and self.rc == 0:
+            try:
+                self.json = json.loads(self.stdout)
+            except ValueError as exc:
+                raise AssertionError("gatewayctl %s printed no JSON (%s):\n%s" % (
+                    " ".join(args), exc, self.stdout)) from None
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+    def __repr__(self):
+        return "gatewayctl %s -> rc %d\nstdout: %s\nstderr: %s" % (
+            " ".join(self.args), self.rc, self.stdout, self.stderr)
+
+
+def run_gatewayctl(*args, socket_path=None, json_output=False, env=None):
+    """Runs gatewayctl [--socket socket_path] args [--json]."""
+    argv = [str(GATEWAYCTL)]
+    if socket_path is not None:
+        argv += ["--socket", str(socket_path)]
+    argv += list(args)
+    if json_output:
+        argv.append("--json")
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=CTL_TIMEOUT,
+                          env=daemon_env(env), stdin=subprocess.DEVNULL)
+    return CtlResult(list(args) + (["--json"] if json_output else []), proc, json_output)
+
+
+class Daemon:
+    """One daemon process. With a wrapper (e.g. strace) the daemon is the wrapper's
+    child; signals go to the daemon itself and the wrapper passes on its exit."""
+
+    def __init__(self, name, argv, log_path, env, cwd, wrapper=()):
+        self.name = name
+        self.log_path = log_path
+        self.wrapped = bool(wrapper)
+        with open(log_path, "ab") as log:
+            self.proc = subprocess.Popen(list(wrapper) + argv, stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         env=env, cwd=cwd)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    @property
+    def pid(self):
+        """The daemon's own pid (not the wrapper's)."""
+        if not self.wrapped:
+            return self.proc.pid
+        deadline = time.monotonic() + START_TIMEOUT
+        path = "/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)
+        while time.monotonic() < deadline:
+            try:
+                children = Path(path).read_text().split()
+            except OSError:
+                children = []
+            if children:
+                return int(children[0])
+            time.sleep(0.02)
+        raise AssertionError("%s: no child of the wrapper appeared" % self.name)
+
+    def fail(self, what):
+        raise AssertionError("%s %s; end of its log:\n%s" % (self.name, what,
+                                                            log_tail(self.log_path)))
+
+    def stop(self):
+        """SIGTERM, then the daemon must exit 0 within STOP_TIMEOUT."""
+        if self.alive():
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        try:
+            rc = self.proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            self.fail("did not exit within %.0f s of SIGTERM" % STOP_TIMEOUT)
+        if rc != 0:
+            self.fail("exited with status %d (want 0 after SIGTERM)" % rc)
+        self.check_sanitizers()
+
+    def kill(self):
+        if self.alive():
+            self.proc.kill()
+        self.proc.wait()
+
+    def check_sanitizers(self):
+        text = Path(self.log_path).read_text(errors="replace")
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                self.fail("reported a sanitizer error (%r)" % mark)
+
+
+class Gateway:
+    """brokerd + gatewayd on a private root dir:
+        <root>/clawgate.json   config (gateway.port, gateway.auth.token if config_token)
+        <root>/state/          brokerd's state dir (brokerd creates it)
+        <root>/run/            socket dir: gateway.sock, control.sock (brokerd creates it)
+        <root>/brokerd.log, <root>/gatewayd.log
+    The root is short (under /tmp) so socket paths stay below the 108-byte limit."""
+
+    def __init__(self, *, config_token=True, config_extra=None):
+        require_binaries()
+        self.root = Path(tempfile.mkdtemp(prefix="clawgate-"))
+        self.state_dir = self.root / "state"
+        self.sock_dir = self.root / "run"
+        self.config_path = self.root / "clawgate.json"
+        self.control_socket = self.sock_dir / "control.sock"
+        self.port = free_port()
+        self.configured_token = secrets.token_urlsafe(32) if config_token else None
+        gateway = {
+            "port": self.port,
+            "bind": "loopback",
+            "auth": {"mode": "token"},
+            "nodes": {"pairing": {"autoApproveLocal": False}},
+        }
+        if self.configured_token:
+            gateway["auth"]["token"] = self.configured_token
+        config = {"gateway": gateway}
+        for key, value in (config_extra or {}).items():
+            config["gateway"][key] = value
+        self.config_path.write_text(json.dumps(config, indent=2))
+        self.broker = None
+        self.gatewayd = None
+
+    @property
+    def url(self):
+        return "ws://127.0.0.1:%d/" % self.port
+
+    @property
+    def token(self):
+        """The shared token in force: the configured one, else the one brokerd keeps."""
+        if self.configured_token:
+            return self.configured_token
+        return self.token_file_contents()
+
+    def token_file_contents(self):
+        return (self.state_dir / "gateway.token").read_text().strip()
+
+    def start(self, gatewayd_wrapper=()):
+        self.start_broker()
+        self.start_gatewayd(gatewayd_wrapper)
+
+    def start_broker(self):
+        self.broker = Daemon("brokerd", [
+            str(BROKERD), "--config", str(self.config_path), "--state-dir", str(self.state_dir),
+            "--socket-dir", str(self.sock_dir), "--log-level", "debug",
+        ], self.root / "brokerd.log", daemon_env(), self.root)
+        gw_sock = self.sock_dir / "gateway.sock"
+        self._wait("brokerd to create %s and %s" % (gw_sock, self.control_socket),
+                   lambda: gw_sock.is_socket() and self.control_socket.is_socket(),
+                   self.broker)
+
+    def start_gatewayd(self, wrapper=()):
+        self.gatewayd = Daemon("gatewayd", [
+            str(GATEWAYD), "--socket-dir", str(self.sock_dir), "--log-level", "debug",
+        ], self.root / "gatewayd.log", daemon_env(), self.root, wrapper)
+        self._wait("gatewayd to accept on 127.0.0.1:%d" % self.port,
+                   lambda: port_accepts(self.port), self.gatewayd)
+
+    def _wait(self, what, ready, daemon):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            if not daemon.alive():
+                daemon.fail("exited with status %s while waiting for %s" % (
+                    daemon.proc.returncode, what))
+            time.sleep(0.05)
+        daemon.fail("not ready after %.0f s: waited for %s" % (START_TIMEOUT, what))
+
+    def stop(self):
+        """Stops gatewayd, then brokerd; both must exit cleanly. Both are stopped
+        even if the first fails."""
+        errors = []
+        for name in ("gatewayd", "broker"):
+            daemon = getattr(self, name)
+            setattr(self, name, None)
+            if daemon is None:
+                continue
+            try:
+                daemon.stop()
+            except AssertionError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise AssertionError("\n\n".join(errors))
+
+    def kill(self):
+        for daemon in (self.gatewayd, self.broker):
+            if daemon is not None:
+                daemon.kill()
+        self.gatewayd = self.broker = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def ctl(self, *args, json_output=False, env=None):
+        """gatewayctl --socket <run>/control.sock args [--json]."""
+        return run_gatewayctl(*args, socket_path=self.control_socket, json_output=json_output,
+                              env=env)
+
+    def ctl_ok(self, *args, json_output=False):
+        result = self.ctl(*args, json_output=json_output)
+        assert result.rc == 0, result
+        return result
+
+    def devices(self):
+        """`gatewayctl devices list --json`: {"pending": [...], "paired": [...]}."""
+        return self.ctl_ok("devices", "list", json_output=True).json
+
+    def logs(self):
+        return "\n".join(log_tail(self.root / name, 60)
+                         for name in ("brokerd.log", "gatewayd.log"))
+
+    def remove_root(self):
+        shutil.rmtree(self.root, ignore_errors=True)
