@@ -45,17 +45,8 @@ struct ctl_reply {
 	struct pbuf payload;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-ctl_fail(struct ctl_reply *r, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	r->res.ok = 0;
-	snprintf(r->res.error.code, sizeof(r->res.error.code), "%s", code);
-	va_start(ap, fmt);
-	vsnprintf(r->res.error.message, sizeof(r->res.error.message), fmt, ap);
-	va_end(ap);
-}
+#define ctl_fail(r, code, ...) \
+	((r)->res.ok = 0, proto_error_set(&(r)->res.error, code, __VA_ARGS__))
 
 static void
 ctl_unknown_request(struct ctl_reply *r, const char *id)

@@ -11,17 +11,8 @@
 #include "common/clock.h"
 #include "proto/pval.h"
 
-static void __attribute__((format(printf, 3, 4)))
-rpc_error(struct rpc_reply *r, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	r->res.ok = 0;
-	snprintf(r->res.error.code, sizeof(r->res.error.code), "%s", code);
-	va_start(ap, fmt);
-	vsnprintf(r->res.error.message, sizeof(r->res.error.message), fmt, ap);
-	va_end(ap);
-}
+#define rpc_error(r, code, ...) \
+	((r)->res.ok = 0, proto_error_set(&(r)->res.error, code, __VA_ARGS__))
 
 /* §7.1's shape for a method the session's scopes do not allow. */
 static void

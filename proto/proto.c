@@ -1,12 +1,25 @@
 #include "proto/proto.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xmalloc.h"
 #include "proto/pval.h"
 #include "common/utf8.h"
+
+void
+proto_error_set(struct proto_error *e, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(e->code, sizeof(e->code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
 
 void
 pbuf_init(struct pbuf *b)
@@ -100,19 +113,27 @@ proto_hdr_parse(const uint8_t *data, size_t avail, uint32_t max_payload, struct 
 
 /* ---- message layouts ---- */
 
-enum proto_kind { PK_U8, PK_U16, PK_U32, PK_U64, PK_I64, PK_STR, PK_SCOPES, PK_BLOB, PK_BINDS };
+/* PK_STRLIST: a u32 count at `off` directly followed by `cnt` char arrays of max+1
+ * bytes each (struct proto_scopes, proto_br_hello's bind list). */
+enum proto_kind { PK_U8, PK_U16, PK_U32, PK_U64, PK_I64, PK_STR, PK_STRLIST, PK_BLOB };
 
 struct proto_field {
 	enum proto_kind kind;
 	size_t off;
 	size_t max;		/* strings: longest value in bytes */
 	enum proto_charset cs;
+	uint32_t cnt;		/* string lists: most entries */
 };
 
-#define F_INT(kind, st, f) { kind, offsetof(st, f), 0, PROTO_CS_ATOM }
-#define F_STR(st, f, cs) { PK_STR, offsetof(st, f), sizeof(((st *)0)->f) - 1, cs }
-#define F_SCOPES(st, f) { PK_SCOPES, offsetof(st, f), 0, PROTO_CS_ATOM }
-#define F_BLOB(st, f) { PK_BLOB, offsetof(st, f), 0, PROTO_CS_ATOM }
+#define F_INT(kind, st, f) { kind, offsetof(st, f), 0, PROTO_CS_ATOM, 0 }
+#define F_STR(st, f, cs) { PK_STR, offsetof(st, f), sizeof(((st *)0)->f) - 1, cs, 0 }
+#define F_SCOPES(st, f) { PK_STRLIST, offsetof(st, f), PROTO_NAME_MAX, PROTO_CS_TEXT, PROTO_MAX_SCOPES }
+#define F_BLOB(st, f) { PK_BLOB, offsetof(st, f), 0, PROTO_CS_ATOM, 0 }
+
+/* The string lists' layout that PK_STRLIST relies on. */
+_Static_assert(offsetof(struct proto_scopes, v) == sizeof(uint32_t), "scopes layout");
+_Static_assert(offsetof(struct proto_br_hello, bind) ==
+    offsetof(struct proto_br_hello, nbind) + sizeof(uint32_t), "bind list layout");
 #define F_ERROR(st, f)                                                          \
 	F_STR(st, f.code, PROTO_CS_ATOM), F_STR(st, f.message, PROTO_CS_TEXT),  \
 	    F_BLOB(st, f.details), F_INT(PK_U8, st, f.retryable),               \
@@ -126,7 +147,8 @@ static const struct proto_field fields_gw_hello[] = {
 static const struct proto_field fields_br_hello[] = {
 	F_STR(struct proto_br_hello, version, PROTO_CS_TEXT),
 	F_INT(PK_U16, struct proto_br_hello, port),
-	{ PK_BINDS, offsetof(struct proto_br_hello, nbind), 0, PROTO_CS_ATOM },
+	{ PK_STRLIST, offsetof(struct proto_br_hello, nbind), PROTO_ADDR_MAX, PROTO_CS_ATOM,
+	    PROTO_MAX_BINDS },
 	F_INT(PK_U32, struct proto_br_hello, tick_interval_ms),
 	F_INT(PK_U32, struct proto_br_hello, handshake_timeout_ms),
 	F_INT(PK_U32, struct proto_br_hello, max_payload),
@@ -356,26 +378,15 @@ enc_field(struct pbuf *b, const struct proto_field *f, const uint8_t *base)
 		return 0;
 	case PK_STR:
 		return enc_str(b, p, f->max, f->cs);
-	case PK_SCOPES: {
-		const struct proto_scopes *sc = p;
+	case PK_STRLIST: {
+		uint32_t n = *(const uint32_t *)p;
+		const char *v = (const char *)p + sizeof(uint32_t);
 
-		if (sc->n > PROTO_MAX_SCOPES)
+		if (n > f->cnt)
 			return -1;
-		enc_u32(b, sc->n);
-		for (uint32_t i = 0; i < sc->n; i++)
-			if (enc_str(b, sc->v[i], PROTO_NAME_MAX, PROTO_CS_TEXT) < 0)
-				return -1;
-		return 0;
-	}
-	case PK_BINDS: {
-		const struct proto_br_hello *h =
-		    (const void *)(base + f->off - offsetof(struct proto_br_hello, nbind));
-
-		if (h->nbind > PROTO_MAX_BINDS)
-			return -1;
-		enc_u32(b, h->nbind);
-		for (uint32_t i = 0; i < h->nbind; i++)
-			if (enc_str(b, h->bind[i], PROTO_ADDR_MAX, PROTO_CS_ATOM) < 0)
+		enc_u32(b, n);
+		for (uint32_t i = 0; i < n; i++)
+			if (enc_str(b, v + i * (f->max + 1), f->max, f->cs) < 0)
 				return -1;
 		return 0;
 	}
@@ -491,24 +502,14 @@ dec_field(struct pcur *c, const struct proto_field *f, uint8_t *base)
 		return 0;
 	case PK_STR:
 		return dec_str(c, dst, f->max, f->cs);
-	case PK_SCOPES: {
-		struct proto_scopes *sc = dst;
+	case PK_STRLIST: {
+		uint32_t *n = dst;
+		char *v = (char *)dst + sizeof(uint32_t);
 
-		if (dec_count(c, PROTO_MAX_SCOPES, &sc->n) < 0)
+		if (dec_count(c, f->cnt, n) < 0)
 			return -1;
-		for (uint32_t i = 0; i < sc->n; i++)
-			if (dec_str(c, sc->v[i], PROTO_NAME_MAX, PROTO_CS_TEXT) < 0)
-				return -1;
-		return 0;
-	}
-	case PK_BINDS: {
-		struct proto_br_hello *h =
-		    (void *)(base + f->off - offsetof(struct proto_br_hello, nbind));
-
-		if (dec_count(c, PROTO_MAX_BINDS, &h->nbind) < 0)
-			return -1;
-		for (uint32_t i = 0; i < h->nbind; i++)
-			if (dec_str(c, h->bind[i], PROTO_ADDR_MAX, PROTO_CS_ATOM) < 0)
+		for (uint32_t i = 0; i < *n; i++)
+			if (dec_str(c, v + i * (f->max + 1), f->max, f->cs) < 0)
 				return -1;
 		return 0;
 	}

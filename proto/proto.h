@@ -233,6 +233,10 @@ struct proto_ctl_result {
 	struct proto_error error;
 };
 
+/* Fills code and message (printf-style, truncated to fit); details etc. untouched. */
+void proto_error_set(struct proto_error *e, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* A growable output buffer for encoding. */
 struct pbuf {
 	uint8_t *data;
