@@ -1,0 +1,63 @@
+"""Fixtures for the compat suite: the real openclaw CLI against real clawgate daemons.
+
+  openclaw      installs Node 24 + openclaw 2026.9.6 once (skips the suite, loudly,
+                only when the npm registry cannot be reached)
+  local_alias   an /etc/hosts alias `clawgate-test.local` for 127.0.0.1, so the CLI
+                sends its device identity (PROTOCOL.md §9.3); /etc/hosts is restored
+  gateway       brokerd + gatewayd from tests/integration/harness.py"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+
+import openclaw_cli  # noqa: E402
+from harness import Gateway  # noqa: E402
+
+HOSTS = Path("/etc/hosts")
+ALIAS = "clawgate-test.local"
+
+
+@pytest.fixture(scope="session")
+def openclaw():
+    try:
+        openclaw_cli.install()
+    except openclaw_cli.RegistryUnreachable as exc:
+        message = "COMPAT SUITE SKIPPED: %s" % exc
+        print("\n" + "!" * 78 + "\n" + message + "\n" + "!" * 78, file=sys.stderr)
+        pytest.skip(message)
+    return openclaw_cli
+
+
+@pytest.fixture(scope="session")
+def local_alias():
+    original = HOSTS.read_bytes()
+    if not any(line.split()[1:2] == [ALIAS] for line in original.decode().splitlines()
+               if line.strip() and not line.startswith("#")):
+        HOSTS.write_bytes(original + b"\n127.0.0.1 %s\n" % ALIAS.encode())
+    yield ALIAS
+    HOSTS.write_bytes(original)
+
+
+@pytest.fixture
+def gateway(request):
+    gw = Gateway()
+    gw.start()
+    yield gw
+    try:
+        gw.stop()
+    finally:
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            print("daemon logs in %s:\n%s" % (gw.root, gw.logs()))
+        else:
+            gw.remove_root()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)
