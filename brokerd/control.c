@@ -1,11 +1,13 @@
 #include "brokerd/control.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -26,10 +28,17 @@
 
 /* gatewayctl sends one command per connection; a few may overlap. */
 #define CONTROL_MAX_CLIENTS 16
+/* DESIGN.md §1: besides root, the members of this group administer clawgate. */
+#define CONTROL_ADMIN_GROUP "clawgate-admin"
+/* More supplementary groups than this and the peer is judged by its uid and
+ * primary group alone. */
+#define CONTROL_MAX_PEER_GROUPS 256
 
 struct ctlconn {
 	TAILQ_ENTRY(ctlconn) entry;
 	struct bufferevent *bev;
+	struct ucred cred;		/* the peer, as the kernel saw it connect */
+	int admin;			/* root, brokerd's own user or in the admin group */
 };
 
 static struct {
@@ -37,6 +46,8 @@ static struct {
 	struct evconnlistener *listener;
 	TAILQ_HEAD(, ctlconn) conns;
 	size_t nconns;
+	int have_admin_gid;
+	gid_t admin_gid;
 } ctl;
 
 /* A command's answer under construction. */
@@ -183,6 +194,17 @@ ctl_status(struct ctl_reply *r, const struct proto_ctl_target *t)
 	status_pval(&r->payload, ctl.br, 1);
 }
 
+static void
+ctl_forbidden(struct ctl_reply *r, const struct ucred *cred)
+{
+	ctl_fail(r, "FORBIDDEN", "permission denied: uid %u is neither root nor a member of the "
+	    "%s group, which alone may administer clawgate%s: run gatewayctl as root (sudo "
+	    "gatewayctl ...), or add the user to the group with: sudo usermod -aG %s <user> "
+	    "(then log in again)", (unsigned)cred->uid, CONTROL_ADMIN_GROUP,
+	    ctl.have_admin_gid ? "" : " (the group does not exist yet: create it with: "
+	    "sudo groupadd --system " CONTROL_ADMIN_GROUP ")", CONTROL_ADMIN_GROUP);
+}
+
 static const struct {
 	uint16_t type;
 	void (*fn)(struct ctl_reply *, const struct proto_ctl_target *);
@@ -226,7 +248,14 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 	pbuf_init(&r.payload);
 	r.res.ok = 1;
 	r.res.error.retry_after_ms = -1;
-	ctl_commands[i].fn(&r, &t);
+	if (cc->admin) {
+		ctl_commands[i].fn(&r, &t);
+	} else {
+		log_warnx("control: refused %s from uid %u (pid %d): not root, not brokerd's "
+		    "user, not in the %s group", proto_type_name(hdr->type),
+		    (unsigned)cc->cred.uid, (int)cc->cred.pid, CONTROL_ADMIN_GROUP);
+		ctl_forbidden(&r, &cc->cred);
+	}
 	if (r.res.ok)
 		r.res.payload = pval_blob(&r.payload);
 	proto_link_send(cc->bev, PROTO_CTL_RESULT, hdr->id, &r.res);
@@ -252,24 +281,56 @@ ctl_event(struct bufferevent *bev, short what, void *arg)
 	ctlconn_free(arg);
 }
 
+/*
+ * DESIGN.md §1: root, the admin group, and brokerd's own user (an unprivileged
+ * brokerd, as ./quickstart runs it, is administered by whoever runs it). The
+ * credentials are the kernel's, taken when the client connected, not anything
+ * the client says; the socket's mode is only a first gate.
+ */
+static int
+ctl_peer_is_admin(int fd, const struct ucred *cred)
+{
+	gid_t groups[CONTROL_MAX_PEER_GROUPS];
+	socklen_t len = sizeof(groups);
+
+	if (cred->uid == 0 || cred->uid == geteuid())
+		return 1;
+	if (!ctl.have_admin_gid)
+		return 0;
+	if (cred->gid == ctl.admin_gid)
+		return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		log_warn("control: cannot read the groups of uid %u", (unsigned)cred->uid);
+		return 0;
+	}
+	for (size_t i = 0; i < len / sizeof(groups[0]); i++)
+		if (groups[i] == ctl.admin_gid)
+			return 1;
+	return 0;
+}
+
 static void
 ctl_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
 {
 	struct ctlconn *cc;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
 
-	/*
-	 * SEAM(peercred): DESIGN.md §1, the SO_PEERCRED check (root or the
-	 * clawgate-admin group) on every control client, belongs here (a later
-	 * issue). Until it lands the socket's mode 0660 is the only gate.
-	 */
 	if (ctl.nconns >= CONTROL_MAX_CLIENTS) {
 		log_warnx("control: %d clients are connected, the limit: refusing another",
 		    CONTROL_MAX_CLIENTS);
 		close(fd);
 		return;
 	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn("control: cannot read a client's credentials; dropping it");
+		close(fd);
+		return;
+	}
 	cc = xcalloc(1, sizeof(*cc));
+	cc->cred = cred;
+	cc->admin = ctl_peer_is_admin(fd, &cred);
 	cc->bev = bufferevent_socket_new(evconnlistener_get_base(lis), fd, BEV_OPT_CLOSE_ON_FREE);
 	if (cc->bev == NULL)
 		fatalx("control: cannot allocate a bufferevent");
@@ -282,7 +343,14 @@ ctl_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, 
 void
 control_init(struct event_base *base, int listen_fd, struct broker *br)
 {
+	struct group *gr;
+
 	ctl.br = br;
+	/* Looked up now: the sandbox lets brokerd read no file later. */
+	if ((gr = getgrnam(CONTROL_ADMIN_GROUP)) != NULL) {
+		ctl.have_admin_gid = 1;
+		ctl.admin_gid = gr->gr_gid;
+	}
 	TAILQ_INIT(&ctl.conns);
 	ctl.listener = evconnlistener_new(base, ctl_accept, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);

@@ -74,9 +74,16 @@ ctl_connect(const char *path)
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		die("socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		/* The socket's mode (group clawgate-admin) turned us away, not a dead broker. */
+		if (errno == EACCES)
+			die("cannot reach brokerd at %s: permission denied: only root and members "
+			    "of the clawgate-admin group may administer clawgate: run gatewayctl "
+			    "as root (sudo gatewayctl ...), or add the user to the group with: "
+			    "sudo usermod -aG clawgate-admin <user> (then log in again)", path);
 		die("cannot reach brokerd at %s: %s; start it with: brokerd (or systemctl start "
-		    "clawgate-brokerd), or pass --socket PATH", path, strerror(errno));
+		    "brokerd), or pass --socket PATH", path, strerror(errno));
+	}
 	/* A broker that stops answering must not hang the admin's shell. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));

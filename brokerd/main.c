@@ -5,9 +5,11 @@
  * control.sock (for gatewayctl), and serves both from one libevent loop until
  * SIGTERM or SIGINT, when it saves what is unsaved and exits.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 
+#include "brokerd/allowlist.h"
 #include "brokerd/broker.h"
 #include "brokerd/config.h"
 #include "brokerd/control.h"
@@ -26,12 +29,18 @@
 #include "brokerd/secret.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/random.h"
+#include "common/sandbox.h"
 #include "common/xmalloc.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/clawgate"
 #define DEFAULT_SOCKET_DIR "/run/clawgate"
 #define GATEWAY_SOCKET "gateway.sock"
 #define CONTROL_SOCKET "control.sock"
+/* The accounts of DESIGN.md §1, as systemd/clawgate.sysusers creates them. */
+#define BROKER_USER "clawgate-broker"
+#define GATEWAY_GROUP "clawgate-gw"
+#define ADMIN_GROUP "clawgate-admin"
 
 static void __attribute__((noreturn))
 usage(void)
@@ -41,36 +50,68 @@ usage(void)
 	exit(2);
 }
 
-/* The state directory holds the secrets: it must be ours and closed to others. */
+/* The state directory holds the secrets: it must belong to the user brokerd
+ * runs as once sandboxed (the one root drops to) and be closed to others. */
 static int
-state_dir_open(const char *path)
+state_dir_open(const char *path, const struct sandbox_user *u)
 {
 	struct stat st;
-	int fd;
+	int fd, made;
 
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+	if (!(made = mkdir(path, 0700) == 0) && errno != EEXIST)
 		fatal("cannot create the state directory %s", path);
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		fatal("cannot open the state directory %s", path);
+	if (made && u->drop && fchown(fd, u->uid, u->gid) < 0)
+		fatal("cannot give the new state directory %s to %s", path, u->name);
 	if (fstat(fd, &st) < 0)
 		fatal("cannot stat the state directory %s", path);
-	if (st.st_uid != geteuid())
-		fatalx("the state directory %s belongs to uid %u, not to brokerd's uid %u: "
-		    "chown it to the broker's user", path, (unsigned)st.st_uid,
-		    (unsigned)geteuid());
+	if (st.st_uid != u->uid)
+		fatalx("the state directory %s belongs to uid %u, not to brokerd's uid %u (%s): "
+		    "run chown -R %u %s", path, (unsigned)st.st_uid, (unsigned)u->uid,
+		    u->drop ? u->name : "the user running it", (unsigned)u->uid, path);
 	if (st.st_mode & 077)
 		fatalx("the state directory %s is open to group or others (mode %04o): run "
 		    "chmod 700 %s", path, (unsigned)(st.st_mode & 07777), path);
 	return fd;
 }
 
+/* A socket dir brokerd creates as root goes to the broker's account, so that it
+ * can remove its sockets when it stops. */
+/* What brokerd wrote as root before the drop (the registry, a generated token)
+ * goes to the broker's account too, so that the files in its directory are its
+ * own. Only root and the broker can have put anything there (checked above). */
 static void
-socket_dir_make(const char *path)
+state_dir_give_files(int state_fd, const char *path, const struct sandbox_user *u)
+{
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	if (!u->drop)
+		return;
+	if ((fd = dup(state_fd)) < 0 || (d = fdopendir(fd)) == NULL)
+		fatal("cannot list the state directory %s", path);
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fchownat(state_fd, e->d_name, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			fatal("cannot give %s/%s to %s", path, e->d_name, u->name);
+	}
+	closedir(d);
+}
+
+static void
+socket_dir_make(const char *path, const struct sandbox_user *u)
 {
 	struct stat st;
 
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+	if (mkdir(path, 0755) == 0) {
+		if (u->drop && chown(path, u->uid, u->gid) < 0)
+			fatal("cannot give the new socket directory %s to %s", path, u->name);
+	} else if (errno != EEXIST) {
 		fatal("cannot create the socket directory %s", path);
+	}
 	if (stat(path, &st) < 0)
 		fatal("cannot stat the socket directory %s", path);
 	if (!S_ISDIR(st.st_mode))
@@ -113,6 +154,33 @@ socket_listen(const char *dir, const char *name, char *path, size_t pathsz)
 	return fd;
 }
 
+/*
+ * Started as root, the sockets go to the broker's account and to the group
+ * that may use them (mode 0660): clawgate-gw for gateway.sock, clawgate-admin
+ * for control.sock (the broker still checks every control client's
+ * credentials). A missing admin group leaves control.sock to root alone.
+ */
+static void
+socket_give(const char *path, const struct sandbox_user *u, const char *group, int required)
+{
+	struct group *gr;
+	gid_t gid = u->gid;
+
+	if (!u->drop)
+		return;
+	if ((gr = getgrnam(group)) != NULL)
+		gid = gr->gr_gid;
+	else if (required)
+		fatalx("started as root, but the group %s for %s does not exist: create it with: "
+		    "systemd-sysusers (the clawgate sysusers.d file is installed), or "
+		    "groupadd --system %s", group, path, group);
+	else
+		log_info("the group %s does not exist, so only root can use %s (create it with: "
+		    "groupadd --system %s, then add admins to it)", group, path, group);
+	if (chown(path, u->uid, gid) < 0)
+		fatal("cannot give %s to %s", path, u->name);
+}
+
 /* The shared token when the config and environment name none: the state dir's
  * gateway.token, or a new one saved there. */
 static void
@@ -153,9 +221,11 @@ main(int argc, char *argv[])
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "socket-dir", required_argument, NULL, 'S' },
 		{ "log-level", required_argument, NULL, 'l' },
+		/* Hidden: the sandbox's negative test (sandbox_selftest). */
+		{ "sandbox-selftest", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL, *state_dir = DEFAULT_STATE_DIR;
+	const char *config_path = NULL, *state_dir = DEFAULT_STATE_DIR, *selftest = NULL;
 	const char *socket_dir = DEFAULT_SOCKET_DIR;
 	char gw_path[4096], ctl_path[4096], err[1024];
 	struct event *sigterm, *sigint;
@@ -163,6 +233,7 @@ main(int argc, char *argv[])
 	struct registry reg;
 	struct config cfg;
 	struct broker br;
+	struct sandbox_user user;
 	enum log_level level = LOG_LEVEL_INFO;
 	int ch, gw_fd, ctl_fd;
 
@@ -183,6 +254,9 @@ main(int argc, char *argv[])
 				usage();
 			log_set_level(level);
 			break;
+		case 'T':
+			selftest = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -191,12 +265,13 @@ main(int argc, char *argv[])
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 
+	sandbox_user_lookup(&user, BROKER_USER);
 	config_load(&cfg, config_path);
 	memset(&br, 0, sizeof(br));
 	br.cfg = &cfg;
 	br.reg = &reg;
 	br.state_dir = state_dir;
-	br.state_fd = state_dir_open(state_dir);
+	br.state_fd = state_dir_open(state_dir, &user);
 	br.started_mono_ms = clock_mono_ms();
 	/* The registry first: refusing a broken one must leave the state dir as it was. */
 	registry_init(&reg, br.state_fd, state_dir);
@@ -207,10 +282,13 @@ main(int argc, char *argv[])
 	/* First start: create the file now, so an unwritable state dir shows at once. */
 	if (registry_flush(&reg) < 0)
 		fatalx("cannot write the registry in %s", state_dir);
+	state_dir_give_files(br.state_fd, state_dir, &user);
 
-	socket_dir_make(socket_dir);
+	socket_dir_make(socket_dir, &user);
 	gw_fd = socket_listen(socket_dir, GATEWAY_SOCKET, gw_path, sizeof(gw_path));
 	ctl_fd = socket_listen(socket_dir, CONTROL_SOCKET, ctl_path, sizeof(ctl_path));
+	socket_give(gw_path, &user, GATEWAY_GROUP, 1);
+	socket_give(ctl_path, &user, ADMIN_GROUP, 0);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	gwlink_init(base, gw_fd, &br);
@@ -220,6 +298,11 @@ main(int argc, char *argv[])
 	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) < 0 ||
 	    evsignal_add(sigint, NULL) < 0)
 		fatalx("cannot install signal handlers");
+	random_init();
+	sandbox_enter(&(struct sandbox_policy){ &user, 1, broker_syscalls,
+	    broker_nsyscalls });
+	if (selftest != NULL)
+		sandbox_selftest(selftest);
 
 	log_info("ready: gateway socket %s, control socket %s, state %s, auth mode %s%s%s, "
 	    "%zu paired devices", gw_path, ctl_path, state_dir,

@@ -1,10 +1,21 @@
 #include "common/random.h"
 
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "common/codec.h"
 #include "common/log.h"
+
+void
+random_init(void)
+{
+	uint8_t b;
+
+	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
+		fatalx("cannot initialise OpenSSL: check /etc/ssl/openssl.cnf");
+	random_bytes(&b, sizeof(b));
+}
 
 void
 random_bytes(uint8_t *buf, size_t len)

@@ -11,6 +11,9 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/random.h"
+#include "common/sandbox.h"
+#include "gatewayd/allowlist.h"
 #include "gatewayd/brokerlink.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/listener.h"
@@ -18,11 +21,14 @@
 #include "gatewayd/session.h"
 
 #define MAIN_SHUTDOWN_GRACE_S 3	/* for close frames to reach clients */
+#define MAIN_USER "clawgate-gw"	/* DESIGN.md §1, created by systemd/clawgate.sysusers */
 
 struct gateway gw;
 
 static unsigned long main_port;	/* 0: the broker's */
 static struct event *main_grace;
+static struct sandbox_user main_user;
+static const char *main_selftest;	/* --sandbox-selftest: the negative test */
 
 static void __attribute__((noreturn))
 main_usage(void)
@@ -32,7 +38,8 @@ main_usage(void)
 	exit(2);
 }
 
-/* BR_HELLO is in: only now is it known what to listen on. */
+/* BR_HELLO is in: only now is it known what to listen on. With the listeners
+ * and the broker link open, everything else happens in the sandbox. */
 static void
 main_ready(void)
 {
@@ -42,6 +49,11 @@ main_ready(void)
 		fatalx("brokerd sent port 0: set gateway.port or pass --port");
 	session_init();
 	listener_open_all(&gw.settings, port);
+	random_init();
+	sandbox_enter(&(struct sandbox_policy){ &main_user, 0, gateway_syscalls,
+	    gateway_nsyscalls });
+	if (main_selftest != NULL)
+		sandbox_selftest(main_selftest);
 }
 
 static void
@@ -79,6 +91,8 @@ main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
+		/* Hidden: the sandbox's negative test (sandbox_selftest). */
+		{ "sandbox-selftest", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *socket_dir = "/run/clawgate";
@@ -108,12 +122,16 @@ main(int argc, char **argv)
 			}
 			log_set_level(level);
 			break;
+		case 'T':
+			main_selftest = optarg;
+			break;
 		default:
 			main_usage();
 		}
 	}
 	if (optind != argc)
 		main_usage();
+	sandbox_user_lookup(&main_user, MAIN_USER);
 
 	/* A peer that vanishes must cost an error return, not the process. */
 	signal(SIGPIPE, SIG_IGN);

@@ -10,7 +10,12 @@ On failure the end of both daemon logs is printed and the gateway's root dir kep
 import pytest
 
 import clawclient
-from harness import Gateway
+from harness import Gateway, ensure_accounts
+
+
+@pytest.fixture(scope="session", autouse=True)
+def accounts():
+    ensure_accounts()
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

@@ -35,9 +35,31 @@ SANITIZER_ENV = {
 }
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                    "SUMMARY: UndefinedBehaviorSanitizer")
+# $CLAWGATE_STRACE_DIR: trace every daemon the tests start with strace -f into
+# that directory (scripts/sandbox-syscalls turns the traces into the system calls
+# made after entering the sandbox: how the allowlists were derived).
+STRACE_DIR = os.environ.get("CLAWGATE_STRACE_DIR")
+
 # The environment a daemon must not inherit from whoever runs the tests.
 SCRUBBED_ENV = ("OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PORT", "OPENCLAW_GATEWAY_PASSWORD",
                 "OPENCLAW_HANDSHAKE_TIMEOUT_MS", "CLAWGATE_CONTROL_SOCKET")
+
+
+SYSUSERS = REPO / "systemd" / "clawgate.sysusers"
+
+
+def ensure_accounts():
+    """Started as root, the daemons drop to clawgate-broker and clawgate-gw
+    (DESIGN.md §4), and clawgate-admin may use gatewayctl: as root, create the
+    accounts from the sysusers.d file an installed clawgate ships (a no-op when
+    they exist). As anyone else the daemons stay who they are."""
+    if os.geteuid() != 0:
+        return
+    proc = subprocess.run(["systemd-sysusers", str(SYSUSERS)], capture_output=True, text=True,
+                          timeout=CTL_TIMEOUT, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise AssertionError("systemd-sysusers %s failed (%d): %s" % (SYSUSERS, proc.returncode,
+                                                                     proc.stderr))
 
 
 def require_binaries():
@@ -117,6 +139,10 @@ class Daemon:
     child; signals go to the daemon itself and the wrapper passes on its exit."""
 
     def __init__(self, name, argv, log_path, env, cwd, wrapper=()):
+        if STRACE_DIR and not wrapper:
+            trace = tempfile.mkstemp(prefix=name + ".", suffix=".strace", dir=STRACE_DIR)
+            os.close(trace[0])
+            wrapper = ("strace", "-f", "-qq", "-o", trace[1])
         self.name = name
         self.log_path = log_path
         self.wrapped = bool(wrapper)

@@ -1,0 +1,292 @@
+#include "common/sandbox.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <seccomp.h>
+
+#include "common/log.h"
+
+/* CLAWGATE_SECCOMP_MODE comes from meson's -Dseccomp=kill|trap|off. */
+#define SANDBOX_KILL 0
+#define SANDBOX_TRAP 1
+#define SANDBOX_OFF 2
+#ifndef CLAWGATE_SECCOMP_MODE
+#error "CLAWGATE_SECCOMP_MODE must be set by the build (meson option seccomp)"
+#endif
+/* Plain ifs on this constant, not #if: every mode's code is compiled and checked. */
+static const int sandbox_mode = CLAWGATE_SECCOMP_MODE;
+
+/*
+ * What every clawgate daemon needs once sandboxed: a libevent loop over epoll
+ * (signals arrive as handlers that return through rt_sigreturn and reach the
+ * loop through its internal pipe; the handlers are restored on the way out),
+ * malloc (brk, and mmap for big blocks), log lines on stderr, OpenSSL's locks
+ * and reseeding from getrandom, the clock (a syscall only where the vDSO cannot
+ * serve it), the uid for the "sandbox entered" line, and exiting. Derived with
+ * strace over the whole integration suite (scripts/sandbox-syscalls).
+ */
+static const int sandbox_base_syscalls[] = {
+	SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(close),
+	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_ctl), SCMP_SYS(accept4),
+	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+	SCMP_SYS(futex), SCMP_SYS(getrandom), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction),
+	SCMP_SYS(getpid), SCMP_SYS(getuid), SCMP_SYS(exit), SCMP_SYS(exit_group),
+};
+
+#ifdef CLAWGATE_SANITIZED
+/*
+ * AddressSanitizer and UBSan builds only (./check): to write a report the
+ * runtime reads /proc/self/{exe,cmdline,maps} and the binary and libraries to
+ * symbolize (open, openat, readlink, newfstatat, fcntl), asks isatty (ioctl
+ * TCGETS, below), probes for an external symbolizer with pipe2 and aborts with
+ * tgkill; it sets up its own signal stack (sigaltstack) lazily. Found by
+ * tracing a small program that made an ASan and a UBSan report inside this
+ * sandbox, and by the negative tests (test_sandbox.py). Production builds (no
+ * sanitizer) allow none of these and pass the whole suite.
+ */
+static const int sandbox_sanitizer_syscalls[] = {
+	SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(readlink), SCMP_SYS(newfstatat),
+	SCMP_SYS(fcntl), SCMP_SYS(pipe2), SCMP_SYS(gettid), SCMP_SYS(tgkill), SCMP_SYS(sigaltstack),
+};
+#endif
+
+#define SANDBOX_N(a) (sizeof(a) / sizeof((a)[0]))
+
+void
+sandbox_user_lookup(struct sandbox_user *u, const char *name)
+{
+	struct passwd *pw;
+
+	u->name = name;
+	if (geteuid() != 0) {
+		u->uid = geteuid();
+		u->gid = getegid();
+		u->drop = 0;
+		return;
+	}
+	if ((pw = getpwnam(name)) == NULL)
+		fatalx("started as root, but the account %s to run as does not exist: create "
+		    "it with: systemd-sysusers (the clawgate sysusers.d file is installed), or "
+		    "useradd --system --no-create-home --shell /usr/sbin/nologin %s", name, name);
+	if (pw->pw_uid == 0)
+		fatalx("the account %s has uid 0: it must be an unprivileged account", name);
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	u->drop = 1;
+}
+
+/* setgroups first (it needs root), then the gid, then the uid; afterwards
+ * neither the old uid nor the old gid may come back. */
+static void
+sandbox_drop(const struct sandbox_user *u)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+
+	if (setgroups(1, &u->gid) < 0)
+		fatal("cannot set the supplementary groups of %s", u->name);
+	if (setresgid(u->gid, u->gid, u->gid) < 0)
+		fatal("cannot switch to the group of %s (gid %u)", u->name, (unsigned)u->gid);
+	if (setresuid(u->uid, u->uid, u->uid) < 0)
+		fatal("cannot switch to %s (uid %u)", u->name, (unsigned)u->uid);
+	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0)
+		fatal("cannot read back the ids after switching to %s", u->name);
+	if (ruid != u->uid || euid != u->uid || suid != u->uid || rgid != u->gid ||
+	    egid != u->gid || sgid != u->gid)
+		fatalx("switching to %s left other ids behind", u->name);
+	if (setresuid(0, 0, 0) == 0 || setresgid(0, 0, 0) == 0 || setgroups(0, NULL) == 0)
+		fatalx("after switching to %s, root's ids can still be regained", u->name);
+	log_debug("sandbox: running as %s (uid %u, gid %u)", u->name, (unsigned)u->uid,
+	    (unsigned)u->gid);
+}
+
+static void
+sandbox_limit(int resource, const char *name)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(resource, &rl) < 0)
+		fatal("cannot set %s to 0", name);
+}
+
+/* Syscall names resolved before the filter is loaded: the handler must not
+ * call malloc (the trapped call may be inside it). */
+#define SANDBOX_TRAP_NAMES 512
+static char sandbox_trap_names[SANDBOX_TRAP_NAMES][32];
+
+static void
+sandbox_trap_names_init(void)
+{
+	for (int nr = 0; nr < SANDBOX_TRAP_NAMES; nr++) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+		snprintf(sandbox_trap_names[nr], sizeof(sandbox_trap_names[nr]), "%s",
+		    name != NULL ? name : "?");
+		free(name);
+	}
+}
+
+/* Writes "sandbox: forbidden system call NAME (NR)" with async-signal-safe
+ * calls only, then exits 159 (128 + SIGSYS) as a kill would look. */
+static void
+sandbox_trap_handler(int sig, siginfo_t *si, void *ctx)
+{
+	static const char head[] = "sandbox: forbidden system call ";
+	static const char tail[] = ": allow it in the daemon's allowlist if it is legitimate\n";
+	char num[16], *p = num + sizeof(num);
+	int nr = si->si_syscall;
+	unsigned v = nr < 0 ? 0 : (unsigned)nr;
+	const char *name = nr >= 0 && nr < SANDBOX_TRAP_NAMES ? sandbox_trap_names[nr] : "?";
+
+	*--p = ')';
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0 && p > num + 2);
+	*--p = '(';
+	*--p = ' ';
+	(void)!write(STDERR_FILENO, head, sizeof(head) - 1);
+	(void)!write(STDERR_FILENO, name, strlen(name));
+	(void)!write(STDERR_FILENO, p, (size_t)(num + sizeof(num) - p));
+	(void)!write(STDERR_FILENO, tail, sizeof(tail) - 1);
+	_exit(128 + SIGSYS);
+}
+
+static void
+sandbox_trap_install(void)
+{
+	struct sigaction sa;
+
+	sandbox_trap_names_init();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = sandbox_trap_handler;
+	sa.sa_flags = SA_SIGINFO;
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		fatal("cannot install the SIGSYS handler");
+}
+
+static void
+sandbox_allow(scmp_filter_ctx ctx, const int *nrs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nrs[i], 0);
+
+		if (rc < 0)
+			fatalx("seccomp: cannot allow system call %d: %s", nrs[i], strerror(-rc));
+	}
+}
+
+static void
+sandbox_allow_ioctl(scmp_filter_ctx ctx, unsigned long request)
+{
+	int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, request));
+
+	if (rc < 0)
+		fatalx("seccomp: cannot allow ioctl 0x%lx: %s", request, strerror(-rc));
+}
+
+static void
+sandbox_seccomp(const struct sandbox_policy *p)
+{
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if (sandbox_mode == SANDBOX_TRAP)
+		sandbox_trap_install();
+	ctx = seccomp_init(sandbox_mode == SANDBOX_TRAP ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS);
+	if (ctx == NULL)
+		fatalx("seccomp: cannot create a filter");
+	sandbox_allow(ctx, sandbox_base_syscalls, SANDBOX_N(sandbox_base_syscalls));
+	sandbox_allow(ctx, p->syscalls, p->nsyscalls);
+	/* libevent sizes its reads with FIONREAD; no other ioctl is needed. */
+	sandbox_allow_ioctl(ctx, FIONREAD);
+#ifdef CLAWGATE_SANITIZED
+	sandbox_allow(ctx, sandbox_sanitizer_syscalls, SANDBOX_N(sandbox_sanitizer_syscalls));
+	sandbox_allow_ioctl(ctx, TCGETS);
+#endif
+	if ((rc = seccomp_load(ctx)) < 0)
+		fatalx("seccomp: cannot load the filter: %s", strerror(-rc));
+	seccomp_release(ctx);
+}
+
+void
+sandbox_enter(const struct sandbox_policy *p)
+{
+	if (p->user->drop)
+		sandbox_drop(p->user);
+	sandbox_limit(RLIMIT_NPROC, "RLIMIT_NPROC");
+	if (p->no_dumps) {
+		sandbox_limit(RLIMIT_CORE, "RLIMIT_CORE");
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			fatal("cannot make the process non-dumpable");
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fatal("cannot set no_new_privs");
+	if (sandbox_mode == SANDBOX_OFF)
+		log_warnx("this build has no seccomp filter (built with -Dseccomp=off): rebuild "
+		    "with -Dseccomp=kill for production");
+	else
+		sandbox_seccomp(p);
+	log_info("sandbox entered: running as uid %u, seccomp %s", (unsigned)getuid(),
+	    sandbox_mode_name());
+}
+
+const char *
+sandbox_mode_name(void)
+{
+	static const char *const names[] = { "kill", "trap", "off" };
+
+	return names[sandbox_mode];
+}
+
+void
+sandbox_selftest(const char *what)
+{
+	char *const argv[] = { NULL };
+	long rc = -1;
+	int fd;
+	pid_t pid;
+
+	if (sandbox_mode == SANDBOX_OFF)
+		fatalx("sandbox self-test: this build has no seccomp filter (-Dseccomp=off): "
+		    "nothing to test");
+	log_info("sandbox self-test: calling %s, which the sandbox must answer by killing "
+	    "the process", what);
+	if (strcmp(what, "exec") == 0) {
+		/* An empty path: even if allowed it only fails with ENOENT. */
+		rc = execve("", argv, argv);
+	} else if (strcmp(what, "fork") == 0) {
+		if ((pid = fork()) == 0)
+			_exit(0);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		rc = pid;
+	} else if (strcmp(what, "socket-inet") == 0) {
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0)
+			close(fd);
+		rc = fd;
+	} else if (strcmp(what, "ptrace") == 0) {
+		rc = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	} else if (strcmp(what, "setuid") == 0) {
+		rc = setuid(getuid());
+	} else {
+		fatalx("sandbox self-test: unknown call \"%s\": use exec, fork, socket-inet, "
+		    "ptrace or setuid", what);
+	}
+	fatalx("sandbox self-test FAILED: %s returned %ld (%s) instead of the process being "
+	    "killed: the seccomp filter does not forbid it", what, rc, rc < 0 ?
+	    strerror(errno) : "success");
+}

@@ -1,0 +1,79 @@
+"""The control socket's authorization (DESIGN.md §1, brokerd/control.c): brokerd
+checks the SO_PEERCRED credentials of every gatewayctl command; only root, the
+clawgate-admin group and brokerd's own user may administer. The socket's mode is
+a first gate only: these tests open it to everyone to reach the broker's check."""
+
+import grp
+import os
+import pwd
+import subprocess
+
+import pytest
+
+from harness import CTL_TIMEOUT, GATEWAYCTL, daemon_env
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run gatewayctl "
+                                "as other users (./check runs as root)")
+
+
+def ctl_as(gw, *args, groups=()):
+    """gatewayctl as nobody, with the given supplementary groups."""
+    pw = pwd.getpwnam("nobody")
+    return subprocess.run([str(GATEWAYCTL), "--socket", str(gw.control_socket), *args],
+                          capture_output=True, text=True, timeout=CTL_TIMEOUT,
+                          env=daemon_env(), stdin=subprocess.DEVNULL, user=pw.pw_uid,
+                          group=pw.pw_gid,
+                          extra_groups=[grp.getgrnam(g).gr_gid for g in groups])
+
+
+def open_to_everyone(gw):
+    os.chmod(gw.root, 0o755)
+    os.chmod(gw.sock_dir, 0o755)
+    os.chmod(gw.control_socket, 0o666)
+
+
+def test_socket_belongs_to_the_admin_group(gateway):
+    st = os.stat(gateway.control_socket)
+    assert st.st_gid == grp.getgrnam("clawgate-admin").gr_gid
+    assert st.st_mode & 0o777 == 0o660
+    gw_sock = os.stat(gateway.sock_dir / "gateway.sock")
+    assert gw_sock.st_gid == grp.getgrnam("clawgate-gw").gr_gid
+
+
+@pytest.mark.parametrize("args", [
+    ["devices", "list"],
+    ["status"],
+    ["devices", "approve", "--latest"],
+    ["devices", "remove", "0" * 64],
+    ["token", "generate"],
+])
+def test_unprivileged_user_is_refused(make_gateway, args):
+    gw = make_gateway(config_token=False)
+    token = gw.token_file_contents()
+    open_to_everyone(gw)
+    result = ctl_as(gw, *args)
+    assert result.returncode == 1, result
+    uid = pwd.getpwnam("nobody").pw_uid
+    assert "permission denied: uid %d" % uid in result.stderr, result.stderr
+    assert "clawgate-admin" in result.stderr, result.stderr
+    assert "usermod -aG clawgate-admin" in result.stderr, "the message should give the fix"
+    assert result.stdout == "", "a refused command must show nothing: %r" % result.stdout
+    assert gw.token_file_contents() == token, "a refused token generate changed the token"
+    gw.stop()
+    assert "control: refused" in (gw.root / "brokerd.log").read_text()
+
+
+def test_admin_group_member_is_admitted(gateway):
+    open_to_everyone(gateway)
+    result = ctl_as(gateway, "devices", "list", "--json", groups=["clawgate-admin"])
+    assert result.returncode == 0, result
+    assert '"pending"' in result.stdout
+
+
+def test_socket_mode_turns_others_away_with_the_fix(gateway):
+    """Without the test's chmod the socket itself refuses; gatewayctl says why."""
+    os.chmod(gateway.root, 0o755)
+    result = ctl_as(gateway, "devices", "list")
+    assert result.returncode == 1, result
+    assert "permission denied" in result.stderr, result.stderr
+    assert "usermod -aG clawgate-admin" in result.stderr, result.stderr

@@ -1,0 +1,136 @@
+"""The sandbox (DESIGN.md §4, common/sandbox.c): as root the daemons drop to
+clawgate-broker / clawgate-gw, keep no way back, cannot fork or dump core, run
+under a seccomp allowlist in kill mode, and a forbidden system call kills them.
+Every other test in this suite also runs the daemons sandboxed."""
+
+import os
+import pwd
+import signal
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from clawclient import cli_params, handshake
+from harness import BROKERD, GATEWAYD, START_TIMEOUT, daemon_env, log_tail
+
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the daemons drop "
+                               "privileges only when started as root (./check runs as root)")
+FORBIDDEN = ["exec", "fork", "socket-inet", "ptrace", "setuid"]
+
+
+def proc_status(pid):
+    fields = {}
+    for line in Path("/proc/%d/status" % pid).read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.split()
+    return fields
+
+
+def proc_limit(pid, name):
+    """(soft, hard) of the limit line starting with `name` in /proc/PID/limits."""
+    for line in Path("/proc/%d/limits" % pid).read_text().splitlines():
+        if line.startswith(name):
+            soft, hard = line[len(name):].split()[:2]
+            return soft, hard
+    raise AssertionError("no %r in /proc/%d/limits" % (name, pid))
+
+
+def expected_ids(account):
+    """The uid and gid a daemon started by this test run ends up with."""
+    if os.geteuid() != 0:
+        return os.getuid(), os.getgid()
+    pw = pwd.getpwnam(account)
+    return pw.pw_uid, pw.pw_gid
+
+
+def check_sandboxed(daemon, account):
+    uid, gid = expected_ids(account)
+    status = proc_status(daemon.pid)
+    assert status["Uid"] == [str(uid)] * 4, (daemon.name, status["Uid"])
+    assert status["Gid"] == [str(gid)] * 4, (daemon.name, status["Gid"])
+    if os.geteuid() == 0:
+        assert status["Groups"] == [str(gid)], (daemon.name, status["Groups"])
+    assert status["NoNewPrivs"] == ["1"], daemon.name
+    assert status["Seccomp"] == ["2"], "%s runs without a seccomp filter" % daemon.name
+    assert proc_limit(daemon.pid, "Max processes") == ("0", "0"), daemon.name
+    assert "seccomp kill" in Path(daemon.log_path).read_text(), \
+        "%s is not in seccomp kill mode (./check builds with -Dseccomp=kill)" % daemon.name
+
+
+def test_both_daemons_run_sandboxed(gateway):
+    assert handshake(gateway.url, cli_params(token=gateway.token)).ok
+    check_sandboxed(gateway.broker, "clawgate-broker")
+    check_sandboxed(gateway.gatewayd, "clawgate-gw")
+    # The broker holds the secrets: no core file may take them along.
+    assert proc_limit(gateway.broker.pid, "Max core file size") == ("0", "0")
+
+
+def run_selftest(argv, log_path, what):
+    """Runs a daemon with --sandbox-selftest WHAT; it must be killed by SIGSYS."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.run(argv + ["--sandbox-selftest", what], stdout=log,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              env=daemon_env(), timeout=START_TIMEOUT)
+    text = Path(log_path).read_text(errors="replace")
+    assert "sandbox self-test: calling %s" % what in text, log_tail(log_path)
+    assert "FAILED" not in text, log_tail(log_path)
+    assert proc.returncode == -signal.SIGSYS, (
+        "want death by SIGSYS, got status %d; log:\n%s" % (proc.returncode, log_tail(log_path)))
+
+
+@pytest.mark.parametrize("what", FORBIDDEN)
+def test_forbidden_call_kills_brokerd(make_gateway, what):
+    gw = make_gateway(start=False)
+    run_selftest([str(BROKERD), "--config", str(gw.config_path), "--state-dir",
+                  str(gw.state_dir), "--socket-dir", str(gw.sock_dir)],
+                 gw.root / "brokerd.log", what)
+
+
+@pytest.mark.parametrize("what", FORBIDDEN)
+def test_forbidden_call_kills_gatewayd(make_gateway, what):
+    gw = make_gateway(start=False)
+    gw.start_broker()
+    run_selftest([str(GATEWAYD), "--socket-dir", str(gw.sock_dir)], gw.root / "gatewayd.log",
+                 what)
+    # The broker lives on: it only lost a gateway.
+    assert gw.broker.alive()
+    assert gw.ctl_ok("status", json_output=True).json["gateways"] == 0
+
+
+def test_selftest_refuses_unknown_calls(make_gateway):
+    """The option only ever makes one of the listed forbidden calls."""
+    gw = make_gateway(start=False)
+    proc = subprocess.run([str(BROKERD), "--config", str(gw.config_path), "--state-dir",
+                           str(gw.state_dir), "--socket-dir", str(gw.sock_dir),
+                           "--sandbox-selftest", "open"], capture_output=True, text=True,
+                          env=daemon_env(), timeout=START_TIMEOUT, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1, proc
+    assert 'unknown call "open"' in proc.stderr, proc.stderr
+
+
+def run_as(account, argv):
+    pw = pwd.getpwnam(account)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=START_TIMEOUT,
+                          user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
+                          stdin=subprocess.DEVNULL)
+
+
+@ROOT_ONLY
+def test_gatewayd_user_cannot_open_the_state_dir(gateway):
+    gw_uid = pwd.getpwnam("clawgate-gw").pw_uid
+    broker_uid = pwd.getpwnam("clawgate-broker").pw_uid
+    assert proc_status(gateway.gatewayd.pid)["Uid"][0] == str(gw_uid)
+    st = os.stat(gateway.state_dir)
+    assert st.st_uid == broker_uid and stat.S_IMODE(st.st_mode) == 0o700, st
+    # Only the state dir may stand in the way, not the test's private root.
+    os.chmod(gateway.root, 0o755)
+    registry = gateway.state_dir / "registry.json"
+    assert registry.exists()
+    for argv in (["ls", str(gateway.state_dir)], ["cat", str(registry)]):
+        proc = run_as("clawgate-gw", argv)
+        assert proc.returncode != 0, proc
+        assert "Permission denied" in proc.stderr, proc
+    # The broker's account can: the refusal is the split, not a broken set-up.
+    assert run_as("clawgate-broker", ["cat", str(registry)]).returncode == 0
