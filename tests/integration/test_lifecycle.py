@@ -343,3 +343,47 @@ def test_new_requests_per_address_are_rate_limited(gateway):
     assert len(gateway.devices()["pending"]) == created
     # Refreshing an existing request is not a new one.
     assert request_pairing(gateway, first) == first_id
+
+
+# ---- role and metadata upgrades, and tokens per role ----
+
+def test_role_upgrade_then_per_role_rotate_and_revoke(gateway):
+    ident = Identity()
+    operator_token = pair_device(gateway, ident)
+    node = cli_params(token=gateway.token, role="node", scopes=[])
+    attempt = handshake(gateway.url, node, identity=ident)
+    request_id = expect.pairing_required(attempt, ident, requested_scopes=[],
+                                         requested_role="node", reason="role-upgrade")
+    gateway.ctl_ok("devices", "approve", request_id)
+    entry = paired_entry(gateway, ident.device_id)
+    assert entry["roles"] == ["operator", "node"], entry
+    hello = handshake(gateway.url, node, identity=ident).hello
+    assert hello["auth"]["role"] == "node", hello["auth"]
+    node_token = hello["auth"]["deviceToken"]
+
+    def node_connect(token):
+        return handshake(gateway.url, cli_params(device_token=token, role="node", scopes=[]),
+                         identity=ident)
+
+    operator_session = device_token_connect(gateway, ident, operator_token)
+    node_session = node_connect(node_token)
+    assert node_session.ok
+    # Revoking the node token closes the node session only.
+    gateway.ctl_ok("devices", "revoke", ident.device_id, "--role", "node")
+    assert node_session.expect_close() == (1008, "device token revoked")
+    assert operator_session.conn.request("health")["ok"] is True
+    device_mismatch(node_connect(node_token))
+    assert device_token_connect(gateway, ident, operator_token).ok
+
+
+def test_metadata_upgrade_is_approved_like_any_request(gateway):
+    ident = Identity()
+    pair_device(gateway, ident)
+    moved = cli_params(token=gateway.token, platform="darwin", device_family="Mac")
+    attempt = handshake(gateway.url, moved, identity=ident)
+    request_id = expect.pairing_required(attempt, ident, requested_scopes=["operator.read"],
+                                         reason="metadata-upgrade")
+    gateway.ctl_ok("devices", "approve", request_id)
+    assert handshake(gateway.url, moved, identity=ident).ok
+    entry = paired_entry(gateway, ident.device_id)
+    assert entry["platform"] == "darwin" and entry["deviceFamily"] == "Mac", entry
