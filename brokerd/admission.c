@@ -513,10 +513,14 @@ adm_pair_request(struct adm *x, struct reg_device *d, enum pair_reason why)
 	struct pairing_ask ask;
 	struct reg_pending *p;
 	struct reg_device *approved;
-	const char *missing;
-	int created;
+	const char *missing, *reason;
+	char msg[PROTO_MESSAGE_MAX + 1];
+	enum pairing_status st;
+	int64_t retry_after;
+	int created, rate;
 
 	memset(&ask, 0, sizeof(ask));
+	ask.peer_ip = x->c->peer_ip;
 	/* Cannot fail: cleaning never yields more scopes than were sent. */
 	scopes_merge(&ask.scopes, &x->c->scopes);
 	ask.device_id = x->c->device_id;
@@ -525,11 +529,15 @@ adm_pair_request(struct adm *x, struct reg_device *d, enum pair_reason why)
 	ask.role = x->role;
 	ask.is_repair = d != NULL;
 	ask.silent = adm_silent(x, d, why);
-	if ((p = pairing_request(x->br->reg, &ask, x->now, &created)) == NULL) {
-		adm_reject(x, CLOSE_TRY_AGAIN_LATER, "too many pending pairing requests",
-		    "UNAVAILABLE", "too many pending pairing requests; retry later");
+	if ((st = pairing_request(x->br->reg, &ask, x->now, &p, &created, &retry_after)) !=
+	    PAIRING_OK) {
+		rate = st == PAIRING_RATE_LIMITED;
+		reason = rate ? "too many new pairing requests from this address" :
+		    "too many pending pairing requests";
+		snprintf(msg, sizeof(msg), "%s; retry later", reason);
+		adm_reject(x, CLOSE_TRY_AGAIN_LATER, reason, "UNAVAILABLE", msg);
 		x->a->reject.error.retryable = 2;
-		x->a->reject.error.retry_after_ms = PAIRING_QUEUE_RETRY_MS;
+		x->a->reject.error.retry_after_ms = rate ? retry_after : PAIRING_QUEUE_RETRY_MS;
 		return NULL;
 	}
 	/* Only a merged scope set too large to store can stop an owner's approval;

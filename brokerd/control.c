@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 #include <openssl/crypto.h>
 
+#include "brokerd/audit.h"
 #include "brokerd/broker.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
@@ -39,6 +40,14 @@ struct ctlconn {
 	struct bufferevent *bev;
 	struct ucred cred;		/* the peer, as the kernel saw it connect */
 	int admin;			/* root, brokerd's own user or in the admin group */
+	char who[AUDIT_WHO_MAX];	/* "uid N", for the audit log */
+};
+
+/* A command's fields: approve, reject and remove name a target, rotate, revoke
+ * and rename a device; the other commands have none. */
+union ctl_msg {
+	struct proto_ctl_target target;
+	struct proto_ctl_device device;
 };
 
 static struct {
@@ -50,10 +59,11 @@ static struct {
 	gid_t admin_gid;
 } ctl;
 
-/* A command's answer under construction. */
+/* A command's answer under construction, and who asked (the owner's rights). */
 struct ctl_reply {
 	struct proto_ctl_result res;
 	struct pbuf payload;
+	struct pairing_actor actor;
 };
 
 #define ctl_fail(r, code, ...) \
@@ -67,18 +77,26 @@ ctl_unknown_request(struct ctl_reply *r, const char *id)
 }
 
 static void
-ctl_list(struct ctl_reply *r, const struct proto_ctl_target *t)
+ctl_unknown_device(struct ctl_reply *r, const char *id)
 {
-	pairing_list_pval(&r->payload, ctl.br->reg, &pairing_owner, clock_wall_ms());
+	ctl_fail(r, "UNKNOWN_DEVICE", "unknown deviceId %s: list paired devices with: "
+	    "gatewayctl devices list", id);
 }
 
 static void
-ctl_approve(struct ctl_reply *r, const struct proto_ctl_target *t)
+ctl_list(struct ctl_reply *r, const union ctl_msg *m)
+{
+	pairing_list_pval(&r->payload, ctl.br->reg, &r->actor, clock_wall_ms());
+}
+
+static void
+ctl_approve(struct ctl_reply *r, const union ctl_msg *m)
 {
 	int64_t now = clock_wall_ms();
 	struct reg_pending *only;
 	struct reg_device *d;
 	char id[PROTO_ID_MAX + 1];
+	const struct proto_ctl_target *t = &m->target;
 	const char *missing;
 	size_t n;
 
@@ -95,7 +113,7 @@ ctl_approve(struct ctl_reply *r, const struct proto_ctl_target *t)
 	} else {
 		snprintf(id, sizeof(id), "%s", t->id);
 	}
-	switch (pairing_approve(ctl.br->reg, id, &pairing_owner, REG_VIA_OWNER, now, &d,
+	switch (pairing_approve(ctl.br->reg, id, &r->actor, REG_VIA_OWNER, now, &d,
 	    &missing)) {
 	case PAIRING_OK:
 		pval_obj_begin(&r->payload);
@@ -117,11 +135,12 @@ ctl_approve(struct ctl_reply *r, const struct proto_ctl_target *t)
 }
 
 static void
-ctl_reject(struct ctl_reply *r, const struct proto_ctl_target *t)
+ctl_reject(struct ctl_reply *r, const union ctl_msg *m)
 {
+	const struct proto_ctl_target *t = &m->target;
 	char device_id[DEVPROOF_ID_LEN + 1];
 
-	if (pairing_reject(ctl.br->reg, t->id, &pairing_owner, clock_wall_ms(), device_id) !=
+	if (pairing_reject(ctl.br->reg, t->id, &r->actor, clock_wall_ms(), device_id) !=
 	    PAIRING_OK) {
 		ctl_unknown_request(r, t->id);
 		return;
@@ -133,11 +152,12 @@ ctl_reject(struct ctl_reply *r, const struct proto_ctl_target *t)
 }
 
 static void
-ctl_remove(struct ctl_reply *r, const struct proto_ctl_target *t)
+ctl_remove(struct ctl_reply *r, const union ctl_msg *m)
 {
-	if (pairing_remove(ctl.br->reg, t->id, &pairing_owner, clock_wall_ms()) != PAIRING_OK) {
-		ctl_fail(r, "UNKNOWN_DEVICE", "unknown deviceId %s: list paired devices with: "
-		    "gatewayctl devices list", t->id);
+	const struct proto_ctl_target *t = &m->target;
+
+	if (pairing_remove(ctl.br->reg, t->id, &r->actor, clock_wall_ms()) != PAIRING_OK) {
+		ctl_unknown_device(r, t->id);
 		return;
 	}
 	pval_obj_begin(&r->payload);
@@ -145,8 +165,110 @@ ctl_remove(struct ctl_reply *r, const struct proto_ctl_target *t)
 	pval_obj_end(&r->payload);
 }
 
+/* The refusals rotate, revoke and rename share; the owner is never denied. */
 static void
-ctl_token_generate(struct ctl_reply *r, const struct proto_ctl_target *t)
+ctl_device_refused(struct ctl_reply *r, enum pairing_status st, const struct proto_ctl_device *d)
+{
+	switch (st) {
+	case PAIRING_NO_ROLE:
+		ctl_fail(r, "UNKNOWN_ROLE", "device %s has no approved \"%s\" role (roles are "
+		    "operator and node): see its roles with: gatewayctl devices list",
+		    d->device_id, d->role);
+		return;
+	case PAIRING_LABEL_REQUIRED:
+		ctl_fail(r, "LABEL_REQUIRED", "the new name is empty: give a name, e.g. "
+		    "gatewayctl devices rename %s \"Kitchen laptop\"", d->device_id);
+		return;
+	case PAIRING_TOO_MANY_SCOPES:
+		ctl_fail(r, "TOO_MANY_SCOPES", "more than %d scopes: name fewer with --scope",
+		    PROTO_MAX_SCOPES);
+		return;
+	case PAIRING_DENIED:
+	case PAIRING_MISSING_SCOPE:
+		ctl_fail(r, "NOT_APPROVED", "the scopes asked for are not all approved for "
+		    "device %s: rotate with its approved scopes (gatewayctl devices list shows "
+		    "them), or approve a scope upgrade first", d->device_id);
+		return;
+	default:
+		ctl_unknown_device(r, d->device_id);
+		return;
+	}
+}
+
+static void
+ctl_token_rotate(struct ctl_reply *r, const union ctl_msg *m)
+{
+	const struct proto_ctl_device *d = &m->device;
+	struct pairing_rotation rot;
+	enum pairing_status st;
+	const char *missing;
+
+	st = pairing_token_rotate(ctl.br->reg, d->device_id, d->role,
+	    d->has_scopes ? &d->scopes : NULL, &r->actor, clock_wall_ms(), &rot, &missing);
+	/* The control socket is bound to no device: the new token is never shown
+	 * here; the device gets one when it next connects with the shared token. */
+	OPENSSL_cleanse(rot.token, sizeof(rot.token));
+	if (st != PAIRING_OK) {
+		ctl_device_refused(r, st, d);
+		return;
+	}
+	pval_obj_begin(&r->payload);
+	pval_kv_str(&r->payload, "deviceId", d->device_id);
+	pval_kv_str(&r->payload, "role", d->role);
+	pval_kv_scopes(&r->payload, "scopes", &rot.scopes);
+	pval_kv_int(&r->payload, "rotatedAtMs", rot.rotated_at_ms);
+	pval_kv_str(&r->payload, "tokenDelivery", "withheld-cross-device");
+	pval_obj_end(&r->payload);
+}
+
+static void
+ctl_token_revoke(struct ctl_reply *r, const union ctl_msg *m)
+{
+	const struct proto_ctl_device *d = &m->device;
+	int64_t now = clock_wall_ms();
+	enum pairing_status st;
+	const char *missing;
+
+	if ((st = pairing_token_revoke(ctl.br->reg, d->device_id, d->role, &r->actor, now,
+	    &missing)) != PAIRING_OK) {
+		ctl_device_refused(r, st, d);
+		return;
+	}
+	pval_obj_begin(&r->payload);
+	pval_kv_str(&r->payload, "deviceId", d->device_id);
+	pval_kv_str(&r->payload, "role", d->role);
+	pval_kv_int(&r->payload, "revokedAtMs", now);
+	pval_obj_end(&r->payload);
+}
+
+static void
+ctl_rename(struct ctl_reply *r, const union ctl_msg *m)
+{
+	const struct proto_ctl_device *d = &m->device;
+	char label[PROTO_TEXT_MAX + 1];
+	enum pairing_status st;
+
+	if ((st = pairing_rename(ctl.br->reg, d->device_id, d->label, &r->actor,
+	    clock_wall_ms(), label)) != PAIRING_OK) {
+		ctl_device_refused(r, st, d);
+		return;
+	}
+	pval_obj_begin(&r->payload);
+	pval_kv_str(&r->payload, "deviceId", d->device_id);
+	pval_kv_str(&r->payload, "label", label);
+	pval_obj_end(&r->payload);
+}
+
+static void
+ctl_audit(struct ctl_reply *r, const union ctl_msg *m)
+{
+	audit_list_pval(&r->payload);
+}
+
+/* gatewayctl token rotate (alias token generate): the one way to change the
+ * shared token while brokerd runs. */
+static void
+ctl_token_generate(struct ctl_reply *r, const union ctl_msg *m)
 {
 	struct broker *br = ctl.br;
 	struct config *cfg = br->cfg;
@@ -182,6 +304,7 @@ ctl_token_generate(struct ctl_reply *r, const struct proto_ctl_target *t)
 	gwlink_close_shared_secret_sessions(4001, "gateway auth changed");
 	log_info("control: installed a new shared token in %s/%s", br->state_dir,
 	    SECRET_TOKEN_FILE);
+	audit_record("shared-token-rotate", "", "", "", r->actor.who, clock_wall_ms());
 	pval_obj_begin(&r->payload);
 	pval_kv_str(&r->payload, "token", token);
 	pval_obj_end(&r->payload);
@@ -189,7 +312,7 @@ ctl_token_generate(struct ctl_reply *r, const struct proto_ctl_target *t)
 }
 
 static void
-ctl_status(struct ctl_reply *r, const struct proto_ctl_target *t)
+ctl_status(struct ctl_reply *r, const union ctl_msg *m)
 {
 	status_pval(&r->payload, ctl.br, 1);
 }
@@ -207,7 +330,7 @@ ctl_forbidden(struct ctl_reply *r, const struct ucred *cred)
 
 static const struct {
 	uint16_t type;
-	void (*fn)(struct ctl_reply *, const struct proto_ctl_target *);
+	void (*fn)(struct ctl_reply *, const union ctl_msg *);
 } ctl_commands[] = {
 	{ PROTO_CTL_LIST, ctl_list },
 	{ PROTO_CTL_APPROVE, ctl_approve },
@@ -215,6 +338,10 @@ static const struct {
 	{ PROTO_CTL_REMOVE, ctl_remove },
 	{ PROTO_CTL_TOKEN_GENERATE, ctl_token_generate },
 	{ PROTO_CTL_STATUS, ctl_status },
+	{ PROTO_CTL_TOKEN_ROTATE, ctl_token_rotate },
+	{ PROTO_CTL_TOKEN_REVOKE, ctl_token_revoke },
+	{ PROTO_CTL_RENAME, ctl_rename },
+	{ PROTO_CTL_AUDIT, ctl_audit },
 };
 
 static void
@@ -231,15 +358,15 @@ static int
 ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 {
 	struct ctlconn *cc = arg;
-	struct proto_ctl_target t;
+	union ctl_msg m;
 	struct ctl_reply r;
 	size_t i, n = sizeof(ctl_commands) / sizeof(ctl_commands[0]);
 
 	for (i = 0; i < n && ctl_commands[i].type != hdr->type; i++)
 		;
-	/* Commands without fields leave t alone: it reads as empty. */
-	memset(&t, 0, sizeof(t));
-	if (i == n || proto_decode(hdr->type, payload, hdr->len, &t) < 0) {
+	/* Commands without fields leave m alone: it reads as empty. */
+	memset(&m, 0, sizeof(m));
+	if (i == n || proto_decode(hdr->type, payload, hdr->len, &m) < 0) {
 		log_warnx("control: malformed or unknown command %s (0x%04x): dropping the "
 		    "client", proto_type_name(hdr->type), hdr->type);
 		return 1;
@@ -249,7 +376,9 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 	r.res.ok = 1;
 	r.res.error.retry_after_ms = -1;
 	if (cc->admin) {
-		ctl_commands[i].fn(&r, &t);
+		r.actor = pairing_owner;
+		r.actor.who = cc->who;
+		ctl_commands[i].fn(&r, &m);
 	} else {
 		log_warnx("control: refused %s from uid %u (pid %d): not root, not brokerd's "
 		    "user, not in the %s group", proto_type_name(hdr->type),
@@ -331,6 +460,7 @@ ctl_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, 
 	cc = xcalloc(1, sizeof(*cc));
 	cc->cred = cred;
 	cc->admin = ctl_peer_is_admin(fd, &cred);
+	snprintf(cc->who, sizeof(cc->who), "uid %u", (unsigned)cred.uid);
 	cc->bev = bufferevent_socket_new(evconnlistener_get_base(lis), fd, BEV_OPT_CLOSE_ON_FREE);
 	if (cc->bev == NULL)
 		fatalx("control: cannot allocate a bufferevent");

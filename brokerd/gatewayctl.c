@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
@@ -32,7 +33,17 @@ static const char usage_text[] =
     "  devices approve --latest           approve the only pending request\n"
     "  devices reject <requestId>         reject a pending request\n"
     "  devices remove <deviceId>          unpair a device and disconnect it\n"
-    "  token generate                     install a new shared gateway token and print it\n"
+    "  devices rename <deviceId> <name>   set the name the admin knows a device by\n"
+    "  devices rotate <deviceId> [--role operator|node] [--scope S]...\n"
+    "                                     replace the device's token for that role (default\n"
+    "                                     operator; scopes default to the current token's)\n"
+    "                                     and close its sessions in that role\n"
+    "  devices revoke <deviceId> [--role operator|node]\n"
+    "                                     invalidate that token and close those sessions\n"
+    "  token rotate                       install a new shared gateway token, print it, and\n"
+    "                                     close the sessions that used the old one\n"
+    "                                     (token generate is the same command)\n"
+    "  audit [--json]                     the newest entries of the audit log\n"
     "  status [--json]                    what brokerd is doing\n"
     "PATH defaults to $CLAWGATE_CONTROL_SOCKET, else " DEFAULT_SOCKET ".\n";
 
@@ -114,7 +125,7 @@ ctl_io(int fd, void *buf, size_t len, int writing, const char *path)
 /* Sends one command and returns the answer's payload as JSON text (malloc'd),
  * or exits with the broker's error message. */
 static char *
-ctl_call(const char *path, uint16_t type, const struct proto_ctl_target *target, int pretty)
+ctl_call(const char *path, uint16_t type, const void *msg, int pretty)
 {
 	uint8_t hdrbuf[PROTO_HDR_LEN], *payload;
 	struct proto_ctl_result res;
@@ -124,8 +135,9 @@ ctl_call(const char *path, uint16_t type, const struct proto_ctl_target *target,
 	int fd = ctl_connect(path);
 
 	pbuf_init(&b);
-	if (proto_encode(&b, type, REQUEST_ID, target) < 0)
-		die("the request id or device id is too long or has spaces");
+	if (proto_encode(&b, type, REQUEST_ID, msg) < 0)
+		die("an id, role or scope is too long or has spaces, or the name has control "
+		    "characters or is longer than %d bytes", PROTO_TEXT_MAX);
 	ctl_io(fd, b.data, b.len, 1, path);
 	pbuf_free(&b);
 	ctl_io(fd, hdrbuf, sizeof(hdrbuf), 0, path);
@@ -468,41 +480,147 @@ print_token(yajl_val r)
 	    "and closed the sessions that used the old one; give it to your clients\n");
 }
 
+static void
+print_renamed(yajl_val r)
+{
+	printf("Renamed %s to \"%s\"\n", j_str(r, "deviceId"), j_str(r, "label"));
+}
+
+static void
+print_rotated(yajl_val r)
+{
+	char *scopes = j_join(j_get(r, "scopes"));
+
+	printf("Rotated the %s token of %s (scopes: %s): the old token no longer works and "
+	    "the device's %s sessions were closed.\nThe new token is not shown: the device "
+	    "receives it when it next connects with the shared token.\n", j_str(r, "role"),
+	    j_str(r, "deviceId"), scopes, j_str(r, "role"));
+	free(scopes);
+}
+
+static void
+print_revoked(yajl_val r)
+{
+	printf("Revoked the %s token of %s and closed its %s sessions.\nThe device can still "
+	    "pair its way back with the shared token; to lock it out, remove it:\n"
+	    "  gatewayctl devices remove %s\n", j_str(r, "role"), j_str(r, "deviceId"),
+	    j_str(r, "role"), j_str(r, "deviceId"));
+}
+
+static void
+print_audit(yajl_val r)
+{
+	struct table t = { 6, 0, { "TIME (UTC)", "WHAT", "DEVICE", "REQUEST", "ROLE", "WHO" },
+	    NULL };
+	yajl_val list = j_get(r, "entries");
+	size_t n = j_len(list);
+
+	if (n == 0)
+		printf("The audit log is empty: approvals, rejections, removals and token "
+		    "changes are recorded as they happen.\n");
+	for (size_t i = 0; i < n; i++) {
+		yajl_val e = list->u.array.values[i];
+		time_t sec = (time_t)(j_int(e, "ts") / 1000);
+		struct tm tm;
+		char when[32];
+		char *row[6];
+
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&sec, &tm));
+		row[0] = xstrdup(when);
+		row[1] = xstrdup(j_str(e, "what"));
+		row[2] = xstrdup(j_str(e, "deviceId")[0] ? j_str(e, "deviceId") : "-");
+		row[3] = xstrdup(j_str(e, "requestId")[0] ? j_str(e, "requestId") : "-");
+		row[4] = xstrdup(j_str(e, "role")[0] ? j_str(e, "role") : "-");
+		row[5] = xstrdup(j_str(e, "who"));
+		table_row(&t, row);
+	}
+	if (n > 0)
+		table_print(&t);
+	if (j_int(r, "unreadable") > 0)
+		printf("(%lld lines of the log are not audit entries, e.g. one cut short by a "
+		    "crash; they are skipped)\n", j_int(r, "unreadable"));
+}
+
+/* Which message a command sends: none, a target (request or device id, or
+ * --latest) or a device (id, --role, --scope, a name). */
+enum command_msg { MSG_NONE, MSG_TARGET, MSG_DEVICE };
+
 static const struct command {
 	const char *words[2];	/* the second may be NULL */
-	int takes_id;		/* one more argument: a request or device id */
+	int nargs;		/* arguments after the words: ids, a name */
 	int latest_ok;		/* --latest may replace the id */
+	enum command_msg msg;
 	uint16_t type;
 	void (*print)(yajl_val answer);
 } commands[] = {
-	{ { "devices", "list" }, 0, 0, PROTO_CTL_LIST, print_list },
-	{ { "devices", "approve" }, 1, 1, PROTO_CTL_APPROVE, print_approved },
-	{ { "devices", "reject" }, 1, 0, PROTO_CTL_REJECT, print_rejected },
-	{ { "devices", "remove" }, 1, 0, PROTO_CTL_REMOVE, print_removed },
-	{ { "token", "generate" }, 0, 0, PROTO_CTL_TOKEN_GENERATE, print_token },
-	{ { "status", NULL }, 0, 0, PROTO_CTL_STATUS, print_status },
+	{ { "devices", "list" }, 0, 0, MSG_NONE, PROTO_CTL_LIST, print_list },
+	{ { "devices", "approve" }, 1, 1, MSG_TARGET, PROTO_CTL_APPROVE, print_approved },
+	{ { "devices", "reject" }, 1, 0, MSG_TARGET, PROTO_CTL_REJECT, print_rejected },
+	{ { "devices", "remove" }, 1, 0, MSG_TARGET, PROTO_CTL_REMOVE, print_removed },
+	{ { "devices", "rename" }, 2, 0, MSG_DEVICE, PROTO_CTL_RENAME, print_renamed },
+	{ { "devices", "rotate" }, 1, 0, MSG_DEVICE, PROTO_CTL_TOKEN_ROTATE, print_rotated },
+	{ { "devices", "revoke" }, 1, 0, MSG_DEVICE, PROTO_CTL_TOKEN_REVOKE, print_revoked },
+	/* One command under two names: `token generate` came first. */
+	{ { "token", "rotate" }, 0, 0, MSG_NONE, PROTO_CTL_TOKEN_GENERATE, print_token },
+	{ { "token", "generate" }, 0, 0, MSG_NONE, PROTO_CTL_TOKEN_GENERATE, print_token },
+	{ { "audit", NULL }, 0, 0, MSG_NONE, PROTO_CTL_AUDIT, print_audit },
+	{ { "status", NULL }, 0, 0, MSG_NONE, PROTO_CTL_STATUS, print_status },
 };
 
-/* The command args name, or usage() if none matches with the right arguments. */
+/* The options that fill a command's message. */
+struct command_opts {
+	int latest;
+	const char *role;		/* NULL: not given */
+	struct proto_scopes scopes;
+	int has_scopes;
+};
+
+union command_msgs {
+	struct proto_ctl_target target;
+	struct proto_ctl_device device;
+};
+
+/* The command args name with its message filled in, or usage() if none matches
+ * with the right arguments and options. */
 static const struct command *
-command_find(char **args, int nargs, int latest, struct proto_ctl_target *target)
+command_find(char **args, int nargs, const struct command_opts *o, union command_msgs *m)
 {
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct command *c = &commands[i];
 		int nwords = c->words[1] != NULL ? 2 : 1;
+		int rotate = c->type == PROTO_CTL_TOKEN_ROTATE;
 
 		if (nargs < nwords || strcmp(args[0], c->words[0]) != 0 ||
 		    (nwords == 2 && strcmp(args[1], c->words[1]) != 0))
 			continue;
-		if (latest && !c->latest_ok)
+		if (o->latest && !c->latest_ok)
 			usage("--latest only goes with devices approve");
-		if (nargs != nwords + (c->takes_id && !latest))
-			usage(c->takes_id ? "this command takes one id (or, for approve, --latest)" :
+		if (o->role != NULL && !(rotate || c->type == PROTO_CTL_TOKEN_REVOKE))
+			usage("--role only goes with devices rotate and devices revoke");
+		if (o->has_scopes && !rotate)
+			usage("--scope only goes with devices rotate");
+		if (nargs != nwords + (o->latest ? 0 : c->nargs))
+			usage(c->nargs == 2 ? "this command takes a device id and a name" :
+			    c->nargs == 1 ? "this command takes one id (or, for approve, --latest)" :
 			    "this command takes no arguments");
-		memset(target, 0, sizeof(*target));
-		target->latest = (uint8_t)latest;
-		if (c->takes_id && !latest)
-			snprintf(target->id, sizeof(target->id), "%s", args[nwords]);
+		memset(m, 0, sizeof(*m));
+		if (c->msg == MSG_TARGET) {
+			m->target.latest = (uint8_t)o->latest;
+			if (!o->latest)
+				snprintf(m->target.id, sizeof(m->target.id), "%s", args[nwords]);
+		} else if (c->msg == MSG_DEVICE) {
+			snprintf(m->device.device_id, sizeof(m->device.device_id), "%s",
+			    args[nwords]);
+			snprintf(m->device.role, sizeof(m->device.role), "%s",
+			    o->role != NULL ? o->role : "operator");
+			if (c->nargs == 2 && strlen(args[nwords + 1]) > PROTO_TEXT_MAX)
+				usage("the name is longer than 256 bytes");
+			if (c->nargs == 2)
+				snprintf(m->device.label, sizeof(m->device.label), "%s",
+				    args[nwords + 1]);
+			m->device.has_scopes = (uint8_t)o->has_scopes;
+			m->device.scopes = o->scopes;
+		}
 		return c;
 	}
 	usage(nargs == 0 ? "no command given" : "unknown command");
@@ -515,18 +633,22 @@ main(int argc, char *argv[])
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "latest", no_argument, NULL, 'L' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "scope", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("CLAWGATE_CONTROL_SOCKET");
-	struct proto_ctl_target target;
+	struct command_opts o;
+	union command_msgs msg;
 	const struct command *cmd;
-	int ch, json = 0, latest = 0;
+	int ch, json = 0;
 	yajl_val root;
 	char *out;
 
 	if (path == NULL || path[0] == '\0')
 		path = DEFAULT_SOCKET;
+	memset(&o, 0, sizeof(o));
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -536,7 +658,18 @@ main(int argc, char *argv[])
 			json = 1;
 			break;
 		case 'L':
-			latest = 1;
+			o.latest = 1;
+			break;
+		case 'r':
+			o.role = optarg;
+			break;
+		case 'o':
+			if (o.scopes.n == PROTO_MAX_SCOPES)
+				usage("more than 32 --scope options");
+			if (strlen(optarg) > PROTO_NAME_MAX)
+				usage("a scope is longer than 64 bytes");
+			snprintf(o.scopes.v[o.scopes.n++], sizeof(o.scopes.v[0]), "%s", optarg);
+			o.has_scopes = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -545,8 +678,8 @@ main(int argc, char *argv[])
 			usage(NULL);
 		}
 	}
-	cmd = command_find(argv + optind, argc - optind, latest, &target);
-	out = ctl_call(path, cmd->type, &target, json);
+	cmd = command_find(argv + optind, argc - optind, &o, &msg);
+	out = ctl_call(path, cmd->type, cmd->msg == MSG_NONE ? NULL : &msg, json);
 	if (json) {
 		printf("%s\n", out);
 	} else {

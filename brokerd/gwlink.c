@@ -555,13 +555,19 @@ gwconn_close(struct gwconn *gc, uint16_t code, const char *reason)
 }
 
 void
-gwlink_close_device(const char *device_id, uint16_t code, const char *reason)
+gwlink_close_device(const char *device_id, unsigned roles, const struct session *except,
+    uint16_t code, const char *reason)
 {
-	struct gwdev *dev;
+	struct gwdev *dev = gwdev_find(device_id);
+	struct gwconn *gc, *next;
 
-	/* Each close detaches one session; the entry goes with the last one. */
-	while ((dev = gwdev_find(device_id)) != NULL)
-		gwconn_close(TAILQ_FIRST(&dev->conns), code, reason);
+	/* Each close detaches one session and the entry goes with the last one, so
+	 * the next session is fetched before, and the entry is not touched after. */
+	for (gc = dev != NULL ? TAILQ_FIRST(&dev->conns) : NULL; gc != NULL; gc = next) {
+		next = TAILQ_NEXT(gc, dev_entry);
+		if ((roles & ROLE_BIT(gc->s.role)) && &gc->s != except)
+			gwconn_close(gc, code, reason);
+	}
 }
 
 void

@@ -36,8 +36,11 @@ void gwlink_shutdown(void);
 void gwlink_publish(enum proto_audience audience, const char *event, const struct pbuf *payload);
 /* Whether the device has a live session on any link. */
 int gwlink_device_connected(const char *device_id);
-/* Asks gatewayd to close every session of the device. */
-void gwlink_close_device(const char *device_id, uint16_t code, const char *reason);
+/* Asks gatewayd to close every session of the device in one of the roles (a
+ * ROLE_BIT mask) but except (NULL: none), the caller's own session, which stays
+ * open so that the answer to its request arrives. */
+void gwlink_close_device(const char *device_id, unsigned roles, const struct session *except,
+    uint16_t code, const char *reason);
 /* Asks gatewayd to close every session that proved the shared secret (it changed). */
 void gwlink_close_shared_secret_sessions(uint16_t code, const char *reason);
 

@@ -21,10 +21,12 @@
 #include <event2/event.h>
 
 #include "brokerd/allowlist.h"
+#include "brokerd/audit.h"
 #include "brokerd/broker.h"
 #include "brokerd/config.h"
 #include "brokerd/control.h"
 #include "brokerd/gwlink.h"
+#include "brokerd/pairing.h"
 #include "brokerd/registry.h"
 #include "brokerd/secret.h"
 #include "common/clock.h"
@@ -279,6 +281,8 @@ main(int argc, char *argv[])
 		fatalx("refusing to start: %s (brokerd never overwrites a registry it cannot "
 		    "read: fix the file or restore it from a backup)", err);
 	token_load(&cfg, br.state_fd, state_dir);
+	audit_open(br.state_fd, state_dir);
+	pairing_init();
 	/* First start: create the file now, so an unwritable state dir shows at once. */
 	if (registry_flush(&reg) < 0)
 		fatalx("cannot write the registry in %s", state_dir);
@@ -322,6 +326,8 @@ main(int argc, char *argv[])
 	event_free(sigint);
 	event_base_free(base);
 	registry_free(&reg);
+	pairing_shutdown();
+	audit_close();
 	config_free(&cfg);
 	close(br.state_fd);
 	return 0;

@@ -3,13 +3,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brokerd/addrrate.h"
+#include "brokerd/audit.h"
+#include "brokerd/devtoken.h"
 #include "brokerd/gwlink.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "common/xmalloc.h"
 #include "proto/pval.h"
 
-const struct pairing_actor pairing_owner = { "", 0xffffffffu };
+const struct pairing_actor pairing_owner = { "", PAIRING_OWNER_MASK,
+	"auto-approval (local device)", NULL };
+
+/* New pending requests per peer address (not saved: a restart forgets it). */
+static struct addrrate pairing_rate;
+
+void
+pairing_init(void)
+{
+	addrrate_init(&pairing_rate, PAIRING_RATE_BURST, PAIRING_RATE_INTERVAL_MS);
+}
+
+void
+pairing_shutdown(void)
+{
+	addrrate_free(&pairing_rate);
+}
 
 static int
 pairing_actor_admin(const struct pairing_actor *a)
@@ -92,9 +111,9 @@ pairing_drop_pending_of(struct registry *reg, const char *device_id, int announc
 	}
 }
 
-struct reg_pending *
+enum pairing_status
 pairing_request(struct registry *reg, const struct pairing_ask *ask, int64_t now_ms,
-    int *created)
+    struct reg_pending **out, int *created, int64_t *retry_after_ms)
 {
 	struct reg_pending *old, *p;
 
@@ -110,13 +129,21 @@ pairing_request(struct registry *reg, const struct pairing_ask *ask, int64_t now
 		old->silent &= ask->silent;
 		registry_mark_unsaved(reg);
 		*created = 0;
-		return old;
+		*out = old;
+		return PAIRING_OK;
 	}
 	if (reg->npending - (old != NULL) >= PAIRING_PENDING_MAX) {
 		log_warnx("pairing: %d requests are pending, the limit; refusing a new request "
 		    "from device %.12s: approve or reject some (gatewayctl devices list)",
 		    PAIRING_PENDING_MAX, ask->device_id);
-		return NULL;
+		return PAIRING_FULL;
+	}
+	/* Checked after the global cap, so a full queue does not eat the tokens. */
+	if (addrrate_take(&pairing_rate, ask->peer_ip, now_ms, retry_after_ms) < 0) {
+		log_warnx("pairing: %s creates pairing requests faster than %d per %d s; "
+		    "refusing one from device %.12s", ask->peer_ip, PAIRING_RATE_BURST,
+		    PAIRING_RATE_BURST * PAIRING_RATE_INTERVAL_MS / 1000, ask->device_id);
+		return PAIRING_RATE_LIMITED;
 	}
 	p = xcalloc(1, sizeof(*p));
 	random_uuid4(p->request_id);
@@ -142,7 +169,8 @@ pairing_request(struct registry *reg, const struct pairing_ask *ask, int64_t now
 	 * connects cost a disk write apiece. It is saved with the next real save. */
 	registry_mark_unsaved(reg);
 	*created = 1;
-	return p;
+	*out = p;
+	return PAIRING_OK;
 }
 
 /* The part of a request's scopes a role's token carries (§6.3): operator.* for
@@ -191,17 +219,18 @@ pairing_grant(struct reg_device *d, const struct reg_pending *p, int64_t now_ms)
  * follow implication; anything else, and any non-operator role, needs
  * operator.admin (§7.1). */
 static const char *
-pairing_uncovered(const struct pairing_actor *a, const struct reg_pending *p)
+pairing_uncovered(const struct pairing_actor *a, const struct proto_scopes *scopes,
+    unsigned roles)
 {
 	int admin = pairing_actor_admin(a);
 
-	for (uint32_t i = 0; i < p->scopes.n; i++) {
-		const char *s = p->scopes.v[i];
+	for (uint32_t i = 0; i < scopes->n; i++) {
+		const char *s = scopes->v[i];
 
 		if (strncmp(s, "operator.", 9) == 0 ? !scopes_mask_allows(a->scope_mask, s) : !admin)
 			return s;
 	}
-	if ((p->roles & ~ROLE_BIT(ROLE_OPERATOR)) && !admin)
+	if ((roles & ~ROLE_BIT(ROLE_OPERATOR)) && !admin)
 		return SCOPE_ADMIN;
 	return NULL;
 }
@@ -213,6 +242,7 @@ pairing_approve(struct registry *reg, const char *request_id, const struct pairi
 	struct reg_pending *p;
 	struct reg_device *d;
 	char rid[UUID_STR_LEN + 1];
+	const char *role;
 	int fresh;
 
 	pairing_prune(reg, now_ms);
@@ -220,7 +250,7 @@ pairing_approve(struct registry *reg, const char *request_id, const struct pairi
 		return PAIRING_UNKNOWN;
 	if (!pairing_actor_reaches(actor, p->device_id))
 		return PAIRING_DENIED;
-	if ((*missing = pairing_uncovered(actor, p)) != NULL)
+	if ((*missing = pairing_uncovered(actor, &p->scopes, p->roles)) != NULL)
 		return PAIRING_MISSING_SCOPE;
 	d = registry_device_find(reg, p->device_id);
 	if ((fresh = d == NULL)) {
@@ -242,10 +272,12 @@ pairing_approve(struct registry *reg, const char *request_id, const struct pairi
 	if (fresh)
 		registry_device_insert(reg, d);
 	memcpy(rid, p->request_id, sizeof(rid));
+	role = role_name(p->role);
 	pairing_drop_pending_of(reg, d->device_id, 0, now_ms);
 	registry_save(reg);
 	log_info("pairing: approved device %s (request %s, %s)", d->device_id, rid,
 	    via == REG_VIA_SILENT ? "silently, local" : "by the owner");
+	audit_record("approve", d->device_id, rid, role, actor->who, now_ms);
 	pairing_resolved(rid, d->device_id, "approved", now_ms);
 	*out = d;
 	return PAIRING_OK;
@@ -257,6 +289,7 @@ pairing_reject(struct registry *reg, const char *request_id, const struct pairin
 {
 	struct reg_pending *p;
 	char rid[UUID_STR_LEN + 1];
+	const char *role;
 
 	pairing_prune(reg, now_ms);
 	if ((p = registry_pending_find(reg, request_id)) == NULL)
@@ -265,9 +298,11 @@ pairing_reject(struct registry *reg, const char *request_id, const struct pairin
 		return PAIRING_DENIED;
 	memcpy(rid, p->request_id, sizeof(rid));
 	memcpy(device_id, p->device_id, DEVPROOF_ID_LEN + 1);
+	role = role_name(p->role);
 	registry_pending_delete(reg, p);
 	registry_save(reg);
 	log_info("pairing: rejected request %s of device %s", rid, device_id);
+	audit_record("reject", device_id, rid, role, actor->who, now_ms);
 	pairing_resolved(rid, device_id, "rejected", now_ms);
 	return PAIRING_OK;
 }
@@ -289,7 +324,127 @@ pairing_remove(struct registry *reg, const char *device_id, const struct pairing
 	registry_device_delete(reg, d);
 	registry_save(reg);
 	log_info("pairing: removed device %s", id);
-	gwlink_close_device(id, 1008, "device removed");
+	audit_record("remove", id, "", "", actor->who, now_ms);
+	gwlink_close_device(id, ~0u, NULL, 1008, "device removed");
+	return PAIRING_OK;
+}
+
+enum pairing_status
+pairing_rename(struct registry *reg, const char *device_id, const char *label,
+    const struct pairing_actor *actor, int64_t now_ms, char out[PROTO_TEXT_MAX + 1])
+{
+	struct reg_device *d;
+	struct pbuf b;
+	size_t start, end;
+
+	if ((d = registry_device_find(reg, device_id)) == NULL)
+		return PAIRING_UNKNOWN;
+	if (!pairing_actor_reaches(actor, d->device_id))
+		return PAIRING_DENIED;
+	/* Trim ASCII white space; the label is valid UTF-8 without control characters
+	 * (its proto field says so), so only spaces can remain at either end. */
+	for (start = 0; label[start] == ' '; start++)
+		;
+	for (end = strlen(label); end > start && label[end - 1] == ' '; end--)
+		;
+	if (end == start)
+		return PAIRING_LABEL_REQUIRED;
+	memcpy(out, label + start, end - start);
+	out[end - start] = '\0';
+	memcpy(d->operator_label, out, end - start + 1);
+	registry_save(reg);
+	log_info("pairing: renamed device %s", d->device_id);
+	audit_record("rename", d->device_id, "", "", actor->who, now_ms);
+	pbuf_init(&b);
+	pval_obj_begin(&b);
+	pval_obj_end(&b);
+	gwlink_publish(PROTO_AUDIENCE_PAIRING, "device.pair.changed", &b);
+	pbuf_free(&b);
+	return PAIRING_OK;
+}
+
+/* The checks rotate and revoke share (§7.1): the device, the actor's reach, the
+ * role, and operator.admin for a role other than operator. The token's scopes
+ * are each caller's to check. */
+static enum pairing_status
+pairing_token_target(struct registry *reg, const char *device_id, const char *role_name,
+    const struct pairing_actor *actor, struct reg_device **d, enum role *role,
+    const char **missing)
+{
+	static const struct proto_scopes none;
+	int r;
+
+	if ((*d = registry_device_find(reg, device_id)) == NULL)
+		return PAIRING_UNKNOWN;
+	if (!pairing_actor_reaches(actor, (*d)->device_id))
+		return PAIRING_DENIED;
+	if ((r = role_parse(role_name)) < 0 || !((*d)->roles & ROLE_BIT(r)))
+		return PAIRING_NO_ROLE;
+	*role = (enum role)r;
+	if ((*missing = pairing_uncovered(actor, &none, ROLE_BIT(r))) != NULL)
+		return PAIRING_MISSING_SCOPE;
+	return PAIRING_OK;
+}
+
+enum pairing_status
+pairing_token_rotate(struct registry *reg, const char *device_id, const char *role_name,
+    const struct proto_scopes *scopes, const struct pairing_actor *actor, int64_t now_ms,
+    struct pairing_rotation *out, const char **missing)
+{
+	struct reg_device *d;
+	struct reg_token *t;
+	enum pairing_status st;
+	enum role role;
+
+	*missing = NULL;
+	memset(out, 0, sizeof(*out));
+	if ((st = pairing_token_target(reg, device_id, role_name, actor, &d, &role,
+	    missing)) != PAIRING_OK)
+		return st;
+	t = &d->tokens[role];
+	if (scopes == NULL)
+		out->scopes = t->scopes;
+	else if (scopes_normalize(&out->scopes, scopes) < 0)
+		return PAIRING_TOO_MANY_SCOPES;
+	/* Bounded by what was approved and by what the caller holds (§6.3). */
+	if (!scopes_covers(&d->scopes, &out->scopes, missing))
+		return PAIRING_DENIED;
+	if ((*missing = pairing_uncovered(actor, &out->scopes, ROLE_BIT(role))) != NULL)
+		return PAIRING_MISSING_SCOPE;
+	devtoken_issue(d, role, now_ms, out->token);
+	t->scopes = out->scopes;
+	t->rotated_at_ms = now_ms;
+	out->rotated_at_ms = now_ms;
+	out->in_band = strcmp(actor->device_id, d->device_id) == 0;
+	registry_save(reg);
+	log_info("pairing: rotated the %s token of device %s", role_name, d->device_id);
+	audit_record("rotate", d->device_id, "", role_name, actor->who, now_ms);
+	gwlink_close_device(d->device_id, ROLE_BIT(role), actor->session, 1008,
+	    "device token rotated");
+	return PAIRING_OK;
+}
+
+enum pairing_status
+pairing_token_revoke(struct registry *reg, const char *device_id, const char *role_name,
+    const struct pairing_actor *actor, int64_t now_ms, const char **missing)
+{
+	struct reg_device *d;
+	enum pairing_status st;
+	enum role role;
+
+	*missing = NULL;
+	if ((st = pairing_token_target(reg, device_id, role_name, actor, &d, &role,
+	    missing)) != PAIRING_OK)
+		return st;
+	/* Taking a token away is bounded like handing one out. */
+	if ((*missing = pairing_uncovered(actor, &d->tokens[role].scopes, 0)) != NULL)
+		return PAIRING_MISSING_SCOPE;
+	d->tokens[role].revoked_at_ms = now_ms;
+	registry_save(reg);
+	log_info("pairing: revoked the %s token of device %s", role_name, d->device_id);
+	audit_record("revoke", d->device_id, "", role_name, actor->who, now_ms);
+	gwlink_close_device(d->device_id, ROLE_BIT(role), actor->session, 1008,
+	    "device token revoked");
 	return PAIRING_OK;
 }
 

@@ -1,8 +1,10 @@
 /*
- * Pairing policy (PROTOCOL.md §4.5, §6.1-§6.3): pending requests (create, refresh,
- * replace, supersede; 5-minute TTL pruned lazily on every call), and approve,
- * reject, remove and list. The RPC handlers, the control socket and silent
+ * Pairing policy (PROTOCOL.md §4.5, §6.1-§6.3, §7.1): pending requests (create,
+ * refresh, replace, supersede; 5-minute TTL pruned lazily on every call; a global
+ * cap and a per-address rate), approve, reject, remove, rename, list, and device
+ * token rotation and revocation. The RPC handlers, the control socket and silent
  * approval all go through these functions; each caller only renders the outcome.
+ * Every decision is appended to the audit log here, with the actor's "who".
  */
 #ifndef BROKERD_PAIRING_H
 #define BROKERD_PAIRING_H
@@ -12,6 +14,7 @@
 
 #include "brokerd/registry.h"
 #include "brokerd/scopes.h"
+#include "brokerd/secret.h"
 #include "proto/proto.h"
 
 /*
@@ -24,16 +27,32 @@
  * request is always possible.
  */
 #define PAIRING_PENDING_MAX 1024
+/*
+ * New requests (not refreshes) per peer address: a burst of PAIRING_RATE_BURST,
+ * then one per PAIRING_RATE_INTERVAL_MS. Without it one address holding the
+ * shared secret could fill the global cap in a second and lock out every other
+ * device; with it, it takes 1024 / 10 per minute = about 100 minutes of steady
+ * effort, while requests expire after 5. Refused: UNAVAILABLE/1013 "too many new
+ * pairing requests from this address", retryable with retryAfterMs.
+ */
+#define PAIRING_RATE_BURST 10
+#define PAIRING_RATE_INTERVAL_MS 6000
+
+struct session;
 
 /* Who acts: a bound session may manage only its own device unless it holds
  * operator.admin; an unbound one (device-less admin CLI, control socket) all. */
 struct pairing_actor {
-	const char *device_id;	/* "" when unbound */
+	const char *device_id;		/* "" when unbound */
 	uint32_t scope_mask;
+	const char *who;		/* for the audit log: "uid 0", "device <id>", ... */
+	const struct session *session;	/* the caller's own session, or NULL */
 };
 
-/* The control socket and silent approval act as the owner: unbound, admin. */
+/* Silent approval acts as the owner: unbound, admin. The control socket acts
+ * with the same rights and names its client's uid as who. */
 extern const struct pairing_actor pairing_owner;
+#define PAIRING_OWNER_MASK 0xffffffffu
 
 enum pairing_status {
 	PAIRING_OK,
@@ -41,10 +60,19 @@ enum pairing_status {
 	PAIRING_DENIED,			/* a bound caller acting on another device */
 	PAIRING_MISSING_SCOPE,		/* the caller does not cover what is requested */
 	PAIRING_TOO_MANY_SCOPES,	/* the merged scopes would not fit a record */
+	PAIRING_FULL,			/* PAIRING_PENDING_MAX requests are pending */
+	PAIRING_RATE_LIMITED,		/* this address creates requests too fast */
+	PAIRING_NO_ROLE,		/* the device has no approved token for that role */
+	PAIRING_LABEL_REQUIRED,		/* a rename to an empty (after trimming) label */
 };
+
+/* Sets up and frees the per-address rate table (the only state of its own). */
+void pairing_init(void);
+void pairing_shutdown(void);
 
 /* What a connect that needs pairing asks for. */
 struct pairing_ask {
+	const char *peer_ip;		/* the rate is per address, loopback included */
 	const char *device_id;
 	const char *public_key;		/* canonical */
 	struct reg_client client;
@@ -54,11 +82,12 @@ struct pairing_ask {
 	int silent;			/* this connect qualifies for silent approval */
 };
 
-/* Creates, refreshes or replaces the device's pending request (§6.1). *created
- * says whether it is new (the caller announces new ones). NULL when a new request
- * is needed but PAIRING_PENDING_MAX are pending. */
-struct reg_pending *pairing_request(struct registry *reg, const struct pairing_ask *ask,
-    int64_t now_ms, int *created);
+/* Creates, refreshes or replaces the device's pending request (§6.1) into *out.
+ * *created says whether it is new (the caller announces new ones). PAIRING_FULL or
+ * PAIRING_RATE_LIMITED (with *retry_after_ms) when a new one is needed but may
+ * not be created now. */
+enum pairing_status pairing_request(struct registry *reg, const struct pairing_ask *ask,
+    int64_t now_ms, struct reg_pending **out, int *created, int64_t *retry_after_ms);
 /* Broadcasts device.pair.requested for a new, not silently approved request. */
 void pairing_announce(const struct reg_pending *p);
 
@@ -75,6 +104,35 @@ enum pairing_status pairing_reject(struct registry *reg, const char *request_id,
  * sessions with 1008 "device removed". */
 enum pairing_status pairing_remove(struct registry *reg, const char *device_id,
     const struct pairing_actor *actor, int64_t now_ms);
+
+/* Sets a paired device's operatorLabel to label, trimmed, copied to out;
+ * broadcasts device.pair.changed. */
+enum pairing_status pairing_rename(struct registry *reg, const char *device_id,
+    const char *label, const struct pairing_actor *actor, int64_t now_ms,
+    char out[PROTO_TEXT_MAX + 1]);
+
+/* What a token rotation produced. token is the new plaintext, for delivery in
+ * band only when in_band (the caller is bound to that device); wipe it after. */
+struct pairing_rotation {
+	struct proto_scopes scopes;
+	int64_t rotated_at_ms;
+	int in_band;
+	char token[SECRET_TOKEN_LEN + 1];
+};
+
+/* §6.3 rotate: mints a new token for the device's role with scopes (NULL: the
+ * current token's), which must lie within the approved scopes and the actor's
+ * (*missing names the first one that does not); role_name other than operator
+ * needs operator.admin. Closes the other sessions of that device and role. */
+enum pairing_status pairing_token_rotate(struct registry *reg, const char *device_id,
+    const char *role_name, const struct proto_scopes *scopes,
+    const struct pairing_actor *actor, int64_t now_ms, struct pairing_rotation *out,
+    const char **missing);
+/* §6.3 revoke: marks the role's token revoked at now_ms (it no longer
+ * authenticates) and closes the other sessions of that device and role. */
+enum pairing_status pairing_token_revoke(struct registry *reg, const char *device_id,
+    const char *role_name, const struct pairing_actor *actor, int64_t now_ms,
+    const char **missing);
 
 /* {"pending":[...],"paired":[...]} as the actor may see it. */
 void pairing_list_pval(struct pbuf *b, struct registry *reg, const struct pairing_actor *actor,

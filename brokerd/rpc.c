@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <openssl/crypto.h>
 
+#include "brokerd/audit.h"
 #include "brokerd/broker.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
@@ -90,9 +92,6 @@ rpc_pair_approve(struct rpc_call *call, struct rpc_reply *r)
 		registry_device_pval(&r->payload, d, REG_PV_PUBLIC, 0);
 		pval_obj_end(&r->payload);
 		return;
-	case PAIRING_UNKNOWN:
-		rpc_error(r, "INVALID_REQUEST", "unknown requestId");
-		return;
 	case PAIRING_DENIED:
 		rpc_error(r, "INVALID_REQUEST", "device pairing approval denied");
 		return;
@@ -102,6 +101,9 @@ rpc_pair_approve(struct rpc_call *call, struct rpc_reply *r)
 	case PAIRING_TOO_MANY_SCOPES:
 		rpc_error(r, "INVALID_REQUEST", "device pairing approval denied: the device "
 		    "would hold more than %d scopes", PROTO_MAX_SCOPES);
+		return;
+	default:
+		rpc_error(r, "INVALID_REQUEST", "unknown requestId");
 		return;
 	}
 }
@@ -154,6 +156,102 @@ rpc_pair_remove(struct rpc_call *call, struct rpc_reply *r)
 	}
 }
 
+static void
+rpc_pair_rename(struct rpc_call *call, struct rpc_reply *r)
+{
+	const char *id = rpc_param(r, call->req, PROTO_RPC_DEVICE_ID, call->req->device_id,
+	    "deviceId");
+	char label[PROTO_TEXT_MAX + 1];
+
+	if (id == NULL)
+		return;
+	switch (pairing_rename(call->br->reg, id, call->req->label, &call->actor, call->now,
+	    label)) {
+	case PAIRING_OK:
+		pval_obj_begin(&r->payload);
+		pval_kv_str(&r->payload, "deviceId", id);
+		pval_kv_str(&r->payload, "label", label);
+		pval_obj_end(&r->payload);
+		return;
+	case PAIRING_LABEL_REQUIRED:
+		rpc_error(r, "INVALID_REQUEST", "label required");
+		return;
+	case PAIRING_DENIED:
+		rpc_error(r, "INVALID_REQUEST", "device pairing rename denied");
+		return;
+	default:
+		rpc_error(r, "INVALID_REQUEST", "unknown deviceId");
+		return;
+	}
+}
+
+/* Rotate and revoke answer every refusal but an unknown device with one text
+ * (§7.1), as OpenClaw does: a caller learns nothing about tokens it may not touch. */
+static void
+rpc_token_refused(struct rpc_reply *r, enum pairing_status st, const char *denied)
+{
+	if (st == PAIRING_UNKNOWN)
+		rpc_error(r, "INVALID_REQUEST", "unknown deviceId");
+	else
+		rpc_error(r, "INVALID_REQUEST", "%s", denied);
+}
+
+static void
+rpc_token_rotate(struct rpc_call *call, struct rpc_reply *r)
+{
+	const struct proto_rpc *req = call->req;
+	const char *id = rpc_param(r, req, PROTO_RPC_DEVICE_ID, req->device_id, "deviceId");
+	const char *role = id ? rpc_param(r, req, PROTO_RPC_ROLE, req->role, "role") : NULL;
+	struct pairing_rotation rot;
+	enum pairing_status st;
+	const char *missing;
+
+	if (role == NULL)
+		return;
+	st = pairing_token_rotate(call->br->reg, id, role,
+	    (req->params & PROTO_RPC_SCOPES) ? &req->scopes : NULL, &call->actor, call->now,
+	    &rot, &missing);
+	if (st != PAIRING_OK) {
+		rpc_token_refused(r, st, "device token rotation denied");
+		return;
+	}
+	pval_obj_begin(&r->payload);
+	pval_kv_str(&r->payload, "deviceId", id);
+	pval_kv_str(&r->payload, "role", role);
+	pval_kv_scopes(&r->payload, "scopes", &rot.scopes);
+	pval_kv_int(&r->payload, "rotatedAtMs", rot.rotated_at_ms);
+	/* §7.1: the token only to the device itself; rpc_reply_free wipes it. */
+	pval_kv_str(&r->payload, "tokenDelivery", rot.in_band ? "in-band" :
+	    "withheld-cross-device");
+	if (rot.in_band)
+		pval_kv_str(&r->payload, "token", rot.token);
+	pval_obj_end(&r->payload);
+	OPENSSL_cleanse(rot.token, sizeof(rot.token));
+}
+
+static void
+rpc_token_revoke(struct rpc_call *call, struct rpc_reply *r)
+{
+	const struct proto_rpc *req = call->req;
+	const char *id = rpc_param(r, req, PROTO_RPC_DEVICE_ID, req->device_id, "deviceId");
+	const char *role = id ? rpc_param(r, req, PROTO_RPC_ROLE, req->role, "role") : NULL;
+	enum pairing_status st;
+	const char *missing;
+
+	if (role == NULL)
+		return;
+	st = pairing_token_revoke(call->br->reg, id, role, &call->actor, call->now, &missing);
+	if (st != PAIRING_OK) {
+		rpc_token_refused(r, st, "device token revocation denied");
+		return;
+	}
+	pval_obj_begin(&r->payload);
+	pval_kv_str(&r->payload, "deviceId", id);
+	pval_kv_str(&r->payload, "role", role);
+	pval_kv_int(&r->payload, "revokedAtMs", call->now);
+	pval_obj_end(&r->payload);
+}
+
 static const struct {
 	const char *method;
 	const char *scope;
@@ -165,14 +263,25 @@ static const struct {
 	{ "device.pair.approve", SCOPE_PAIRING, rpc_pair_approve },
 	{ "device.pair.reject", SCOPE_PAIRING, rpc_pair_reject },
 	{ "device.pair.remove", SCOPE_PAIRING, rpc_pair_remove },
+	{ "device.pair.rename", SCOPE_PAIRING, rpc_pair_rename },
+	{ "device.token.rotate", SCOPE_PAIRING, rpc_token_rotate },
+	{ "device.token.revoke", SCOPE_PAIRING, rpc_token_revoke },
 };
 
 void
 rpc_handle(struct broker *br, const struct session *s, const struct proto_rpc *req,
     struct rpc_reply *out)
 {
-	struct rpc_call call = { br, req, { s->device_id, s->scope_mask }, clock_wall_ms() };
+	struct rpc_call call = { br, req, { s->device_id, s->scope_mask, NULL, s },
+		clock_wall_ms() };
+	char who[AUDIT_WHO_MAX];
 	size_t i;
+
+	if (s->device_id[0] != '\0')
+		snprintf(who, sizeof(who), "device %s", s->device_id);
+	else
+		snprintf(who, sizeof(who), "device-less operator");
+	call.actor.who = who;
 
 	memset(out, 0, sizeof(*out));
 	pbuf_init(&out->payload);
@@ -202,6 +311,9 @@ rpc_handle(struct broker *br, const struct session *s, const struct proto_rpc *r
 void
 rpc_reply_free(struct rpc_reply *r)
 {
+	/* The payload may be a rotated device token. */
+	if (r->payload.data != NULL)
+		OPENSSL_cleanse(r->payload.data, r->payload.len);
 	pbuf_free(&r->payload);
 	pbuf_free(&r->details);
 }

@@ -1,6 +1,7 @@
 /* The RPC methods gatewayd forwards after hello-ok (PROTOCOL.md §7.1): health,
- * status and device.pair.list/approve/reject/remove, authorised by the session the
- * broker accepted for the conn. */
+ * status, device.pair.list/approve/reject/remove/rename and
+ * device.token.rotate/revoke, authorised by the session the broker accepted for
+ * the conn. */
 #ifndef BROKERD_RPC_H
 #define BROKERD_RPC_H
 

@@ -16,7 +16,7 @@
 static yajl_gen render_gen;
 
 static const char *const render_events[] = {
-	"tick", "device.pair.requested", "device.pair.resolved",
+	"tick", "device.pair.requested", "device.pair.resolved", "device.pair.changed",
 };
 
 /* A generator error can only be a bug here (every string was checked when it

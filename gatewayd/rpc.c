@@ -7,7 +7,8 @@
 
 const char *const rpc_methods[] = {
 	"health", "status", "device.pair.list", "device.pair.approve",
-	"device.pair.reject", "device.pair.remove",
+	"device.pair.reject", "device.pair.remove", "device.pair.rename",
+	"device.token.rotate", "device.token.revoke",
 };
 const size_t rpc_nmethods = sizeof(rpc_methods) / sizeof(rpc_methods[0]);
 

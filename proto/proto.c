@@ -258,6 +258,14 @@ static const struct proto_field fields_ctl_target[] = {
 	F_INT(PK_U8, struct proto_ctl_target, latest),
 };
 
+static const struct proto_field fields_ctl_device[] = {
+	F_STR(struct proto_ctl_device, device_id, PROTO_CS_ATOM),
+	F_STR(struct proto_ctl_device, role, PROTO_CS_ATOM),
+	F_STR(struct proto_ctl_device, label, PROTO_CS_TEXT),
+	F_INT(PK_U8, struct proto_ctl_device, has_scopes),
+	F_SCOPES(struct proto_ctl_device, scopes),
+};
+
 static const struct proto_field fields_ctl_result[] = {
 	F_INT(PK_U8, struct proto_ctl_result, ok),
 	F_BLOB(struct proto_ctl_result, payload),
@@ -294,6 +302,10 @@ static const struct proto_layout layouts[] = {
 	LAYOUT(PROTO_CTL_REMOVE, fields_ctl_target, struct proto_ctl_target),
 	LAYOUT_EMPTY(PROTO_CTL_TOKEN_GENERATE),
 	LAYOUT_EMPTY(PROTO_CTL_STATUS),
+	LAYOUT(PROTO_CTL_TOKEN_ROTATE, fields_ctl_device, struct proto_ctl_device),
+	LAYOUT(PROTO_CTL_TOKEN_REVOKE, fields_ctl_device, struct proto_ctl_device),
+	LAYOUT(PROTO_CTL_RENAME, fields_ctl_device, struct proto_ctl_device),
+	LAYOUT_EMPTY(PROTO_CTL_AUDIT),
 	LAYOUT(PROTO_CTL_RESULT, fields_ctl_result, struct proto_ctl_result),
 };
 

@@ -48,6 +48,10 @@ enum proto_type {
 	PROTO_CTL_REMOVE = 0x0404,
 	PROTO_CTL_TOKEN_GENERATE = 0x0405,
 	PROTO_CTL_STATUS = 0x0406,
+	PROTO_CTL_TOKEN_ROTATE = 0x0407,	/* a device's token: rotate, revoke, rename */
+	PROTO_CTL_TOKEN_REVOKE = 0x0408,
+	PROTO_CTL_RENAME = 0x0409,
+	PROTO_CTL_AUDIT = 0x040a,
 	/* broker -> gatewayctl answer */
 	PROTO_CTL_RESULT = 0x0501,
 };
@@ -225,6 +229,16 @@ struct proto_close {
 struct proto_ctl_target {
 	char id[PROTO_ID_MAX + 1];
 	uint8_t latest;
+};
+
+/* devices rotate / revoke / rename: a device id, the token's role (rotate, revoke),
+ * a label (rename) and, for rotate, the scopes the new token gets if has_scopes. */
+struct proto_ctl_device {
+	char device_id[PROTO_ID_MAX + 1];
+	char role[PROTO_NAME_MAX + 1];
+	char label[PROTO_TEXT_MAX + 1];
+	uint8_t has_scopes;
+	struct proto_scopes scopes;
 };
 
 struct proto_ctl_result {

@@ -15,8 +15,10 @@ AUTH_METHODS = {"none", "token", "password", "tailscale", "device-token", "boots
 
 # What clawgate implements now (CONTRACT.md; hello-ok must list every one of them).
 IMPLEMENTED_METHODS = {"health", "status", "device.pair.list", "device.pair.approve",
-                       "device.pair.reject", "device.pair.remove"}
-ADVERTISED_EVENTS = {"tick", "device.pair.requested", "device.pair.resolved"}
+                       "device.pair.reject", "device.pair.remove", "device.pair.rename",
+                       "device.token.rotate", "device.token.revoke"}
+ADVERTISED_EVENTS = {"tick", "device.pair.requested", "device.pair.resolved",
+                     "device.pair.changed"}
 
 MAX_PAYLOAD = 26214400
 MAX_BUFFERED_BYTES = 52428800

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "brokerd/admission.h"
+#include "brokerd/audit.h"
 #include "brokerd/broker.h"
 #include "brokerd/pairing.h"
 #include "common/codec.h"
@@ -533,6 +534,8 @@ main(void)
 	br.reg = &reg;
 	br.state_dir = dir;
 	br.state_fd = fd;
+	pairing_init();
+	audit_open(fd, dir);
 	TEST_RUN(test_close_reason);
 	TEST_RUN(test_protocol_and_role);
 	TEST_RUN(test_deviceless);
@@ -540,8 +543,11 @@ main(void)
 	TEST_RUN(test_browser_and_silent);
 	TEST_RUN(test_password_mode);
 	registry_free(&reg);
+	pairing_shutdown();
+	audit_close();
 	free(cfg.token);
 	unlinkat(fd, REG_FILE, 0);
+	unlinkat(fd, AUDIT_FILE, 0);
 	close(fd);
 	rmdir(dir);
 	return test_exit();

@@ -1,0 +1,35 @@
+/* A per-address rate limit: one token bucket per peer address, in a table of
+ * bounded size (the least recently used address goes first when it is full). It
+ * caps how fast one address can create new pairing requests (PROTOCOL.md §6.1). */
+#ifndef BROKERD_ADDRRATE_H
+#define BROKERD_ADDRRATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "brokerd/htab.h"
+#include "proto/proto.h"
+
+/* Addresses remembered at once: a flood from many addresses costs at most this
+ * many small entries, and only evicts the buckets of other addresses. */
+#define ADDRRATE_MAX_ADDRS 4096
+
+struct addrrate_ent;
+
+struct addrrate {
+	struct htab tab;
+	TAILQ_HEAD(, addrrate_ent) lru;	/* least recently used first */
+	size_t n;
+	unsigned burst;			/* a bucket's size */
+	int64_t interval_ms;		/* one token comes back per interval */
+};
+
+void addrrate_init(struct addrrate *r, unsigned burst, int64_t interval_ms);
+void addrrate_free(struct addrrate *r);
+/* Takes one token from addr's bucket at now_ms: 0, or -1 with *retry_after_ms
+ * set to when the next token comes back. */
+int addrrate_take(struct addrrate *r, const char *addr, int64_t now_ms,
+    int64_t *retry_after_ms);
+
+#endif

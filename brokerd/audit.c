@@ -1,0 +1,224 @@
+#include "brokerd/audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "proto/pval.h"
+
+static struct {
+	int fd;
+	int state_fd;
+	char *path;
+} audit = { -1, -1, NULL };
+
+/* What one entry holds; the same function renders it for the file and for
+ * gatewayctl, so the two cannot drift apart. */
+struct audit_entry {
+	const char *what, *device_id, *request_id, *role, *who;
+	int64_t ts;
+};
+
+static void
+audit_entry_pval(struct pbuf *b, const struct audit_entry *e)
+{
+	pval_obj_begin(b);
+	pval_kv_str(b, "what", e->what);
+	pval_kv_str_opt(b, "deviceId", e->device_id);
+	pval_kv_str_opt(b, "requestId", e->request_id);
+	pval_kv_str_opt(b, "role", e->role);
+	pval_kv_str(b, "who", e->who);
+	pval_kv_int(b, "ts", e->ts);
+	pval_obj_end(b);
+}
+
+/* A crash mid-write can leave a last line without its newline; end it, so the
+ * next entry starts a line of its own instead of joining the fragment. */
+static void
+audit_seal(const char *path)
+{
+	struct stat st;
+	char last;
+
+	if (fstat(audit.fd, &st) < 0)
+		fatal("cannot stat the audit log %s", path);
+	if (st.st_size == 0)
+		return;
+	if (pread(audit.fd, &last, 1, st.st_size - 1) == 1 && last == '\n')
+		return;
+	log_warnx("audit: %s ends in a partial line (a crash while writing?): ending it "
+	    "there; gatewayctl audit skips it", path);
+	if (write(audit.fd, "\n", 1) != 1 || fsync(audit.fd) < 0)
+		fatal("cannot repair the audit log %s", path);
+}
+
+void
+audit_open(int state_fd, const char *state_dir)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", state_dir, AUDIT_FILE);
+	audit.fd = openat(state_fd, AUDIT_FILE,
+	    O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (audit.fd < 0)
+		fatal("cannot open the audit log %s (check the state directory's owner and "
+		    "mode)", path);
+	audit.state_fd = state_fd;
+	audit.path = xstrdup(path);
+	audit_seal(path);
+}
+
+void
+audit_close(void)
+{
+	if (audit.fd >= 0)
+		close(audit.fd);
+	free(audit.path);
+	audit.fd = -1;
+	audit.path = NULL;
+}
+
+void
+audit_record(const char *what, const char *device_id, const char *request_id,
+    const char *role, const char *who, int64_t now_ms)
+{
+	struct audit_entry e = { what, device_id, request_id, role, who, now_ms };
+	struct pbuf b;
+	char *json;
+	size_t len;
+	ssize_t n;
+
+	if (audit.fd < 0)
+		return;
+	pbuf_init(&b);
+	audit_entry_pval(&b, &e);
+	json = pval_to_json_string(b.data, b.len, 0);
+	pbuf_free(&b);
+	if (json == NULL)
+		fatalx("audit: an entry does not render as JSON (a bug: its strings were "
+		    "checked on the way in)");
+	len = strlen(json);
+	json = xrealloc(json, len + 2);
+	json[len++] = '\n';
+	json[len] = '\0';
+	/* One write per line: with O_APPEND a line is never interleaved or split by
+	 * anything but a crash, and a line cut short is skipped when reading. */
+	do
+		n = write(audit.fd, json, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 || (size_t)n != len || fsync(audit.fd) < 0)
+		log_warn("audit: cannot append \"%s\" to %s (the change took effect; check "
+		    "the disk)", what, audit.path);
+	free(json);
+}
+
+/* The newest part of the log, from the first whole line: a malloc'd string. */
+static char *
+audit_tail(void)
+{
+	struct stat st;
+	off_t from;
+	size_t len = 0;
+	char *buf, *nl;
+	int fd;
+
+	if ((fd = openat(audit.state_fd, AUDIT_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
+	    fstat(fd, &st) < 0) {
+		log_warn("audit: cannot read %s", audit.path);
+		if (fd >= 0)
+			close(fd);
+		return xstrdup("");
+	}
+	from = st.st_size > (off_t)AUDIT_READ_MAX ? st.st_size - (off_t)AUDIT_READ_MAX : 0;
+	buf = xmalloc(AUDIT_READ_MAX + 1);
+	while (len < AUDIT_READ_MAX) {
+		ssize_t n = pread(fd, buf + len, AUDIT_READ_MAX - len, from + (off_t)len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	/* Starting mid-file, the first line is a fragment. */
+	if (from > 0 && (nl = strchr(buf, '\n')) != NULL)
+		memmove(buf, nl + 1, strlen(nl + 1) + 1);
+	return buf;
+}
+
+static const char *
+audit_field(yajl_val obj, const char *key)
+{
+	const char *path[] = { key, NULL };
+	yajl_val v = yajl_tree_get(obj, path, yajl_t_string);
+	const char *s = YAJL_GET_STRING(v);
+
+	return s != NULL && proto_str_ok(s, strlen(s), PROTO_TEXT_MAX, PROTO_CS_TEXT) ? s : NULL;
+}
+
+/* Renders line as an entry; -1 if it is not one. */
+static int
+audit_line_pval(struct pbuf *b, char *line)
+{
+	const char *ts_path[] = { "ts", NULL };
+	struct audit_entry e;
+	yajl_val root, ts;
+
+	if ((root = yajl_tree_parse(line, NULL, 0)) == NULL)
+		return -1;
+	e.what = audit_field(root, "what");
+	e.device_id = audit_field(root, "deviceId");
+	e.request_id = audit_field(root, "requestId");
+	e.role = audit_field(root, "role");
+	e.who = audit_field(root, "who");
+	ts = yajl_tree_get(root, ts_path, yajl_t_number);
+	if (e.what == NULL || e.who == NULL || ts == NULL || !YAJL_IS_INTEGER(ts)) {
+		yajl_tree_free(root);
+		return -1;
+	}
+	e.ts = YAJL_GET_INTEGER(ts);
+	e.device_id = e.device_id != NULL ? e.device_id : "";
+	e.request_id = e.request_id != NULL ? e.request_id : "";
+	e.role = e.role != NULL ? e.role : "";
+	audit_entry_pval(b, &e);
+	yajl_tree_free(root);
+	return 0;
+}
+
+void
+audit_list_pval(struct pbuf *b)
+{
+	char *text = audit.fd >= 0 ? audit_tail() : xstrdup("");
+	char **lines = NULL, *p, *save = NULL;
+	size_t n = 0, cap = 0, first;
+	int64_t unreadable = 0;
+
+	for (p = strtok_r(text, "\n", &save); p != NULL; p = strtok_r(NULL, "\n", &save)) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			lines = xrealloc(lines, cap * sizeof(*lines));
+		}
+		lines[n++] = p;
+	}
+	first = n > AUDIT_SHOW_MAX ? n - AUDIT_SHOW_MAX : 0;
+	pval_obj_begin(b);
+	pval_key(b, "entries");
+	pval_arr_begin(b);
+	for (size_t i = first; i < n; i++)
+		if (audit_line_pval(b, lines[i]) < 0)
+			unreadable++;
+	pval_arr_end(b);
+	pval_kv_int(b, "unreadable", unreadable);
+	pval_obj_end(b);
+	free(lines);
+	free(text);
+}
