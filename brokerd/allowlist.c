@@ -12,7 +12,7 @@
 #include <seccomp.h>
 
 const int broker_syscalls[] = {
-	SCMP_SYS(openat), SCMP_SYS(fchmod), SCMP_SYS(fsync), SCMP_SYS(renameat),
+	SCMP_SYS(openat), SCMP_SYS(fchmod), SCMP_SYS(fsync), SCMP_SYS(pread64), SCMP_SYS(renameat),
 	SCMP_SYS(unlinkat), SCMP_SYS(unlink), SCMP_SYS(getsockopt), SCMP_SYS(geteuid),
 };
 

@@ -237,7 +237,7 @@ main(int argc, char *argv[])
 	struct broker br;
 	struct sandbox_user user;
 	enum log_level level = LOG_LEVEL_INFO;
-	int ch, gw_fd, ctl_fd;
+	int ch, gw_fd, ctl_fd, sock_dir_fd;
 
 	log_init("brokerd", level);
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -289,6 +289,10 @@ main(int argc, char *argv[])
 	state_dir_give_files(br.state_fd, state_dir, &user);
 
 	socket_dir_make(socket_dir, &user);
+	/* Removing the sockets at exit goes through this fd: once unprivileged, the
+	 * broker may no longer be able to walk the socket dir's parents. */
+	if ((sock_dir_fd = open(socket_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		fatal("cannot open the socket directory %s", socket_dir);
 	gw_fd = socket_listen(socket_dir, GATEWAY_SOCKET, gw_path, sizeof(gw_path));
 	ctl_fd = socket_listen(socket_dir, CONTROL_SOCKET, ctl_path, sizeof(ctl_path));
 	socket_give(gw_path, &user, GATEWAY_GROUP, 1);
@@ -320,8 +324,9 @@ main(int argc, char *argv[])
 	registry_flush(&reg);
 	gwlink_shutdown();
 	control_shutdown();
-	unlink(gw_path);
-	unlink(ctl_path);
+	unlinkat(sock_dir_fd, GATEWAY_SOCKET, 0);
+	unlinkat(sock_dir_fd, CONTROL_SOCKET, 0);
+	close(sock_dir_fd);
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(base);
