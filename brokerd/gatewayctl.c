@@ -494,10 +494,11 @@ print_rotated(yajl_val r)
 static void
 print_revoked(yajl_val r)
 {
-	printf("Revoked the %s token of %s and closed its %s sessions.\nThe device can still "
-	    "pair its way back with the shared token; to lock it out, remove it:\n"
-	    "  gatewayctl devices remove %s\n", j_str(r, "role"), j_str(r, "deviceId"),
-	    j_str(r, "role"), j_str(r, "deviceId"));
+	printf("Revoked the %s token of %s and closed its %s sessions.\nThe device stays "
+	    "paired: with the shared token it connects again and gets a new device token.\n"
+	    "To lock it out, remove it (and rotate the shared token if it knows it):\n"
+	    "  gatewayctl devices remove %s\n  gatewayctl token rotate\n", j_str(r, "role"),
+	    j_str(r, "deviceId"), j_str(r, "role"), j_str(r, "deviceId"));
 }
 
 static void
