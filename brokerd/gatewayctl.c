@@ -322,12 +322,15 @@ table_print(struct table *t)
 	free(t->cells);
 }
 
-/* What a person recognises a device by: its name, else its platform. */
+/* What a person recognises a device by: the admin's name for it (devices
+ * rename), else its own name, else its platform. */
 static char *
 device_label(yajl_val d)
 {
 	const char *name = j_str(d, "displayName"), *family = j_str(d, "deviceFamily");
 
+	if (j_str(d, "operatorLabel")[0] != '\0')
+		return xstrdup(j_str(d, "operatorLabel"));
 	if (name[0] != '\0')
 		return xstrdup(name);
 	if (family[0] != '\0' && strcmp(family, j_str(d, "platform")) != 0)
