@@ -329,12 +329,15 @@ table_print(struct table *t)
 	free(t->cells);
 }
 
-/* What a person recognises a device by: its name, else its platform. */
+/* What a person recognises a device by: the admin's name for it (devices
+ * rename), else its own name, else its platform. */
 static char *
 device_label(yajl_val d)
 {
 	const char *name = j_str(d, "displayName"), *family = j_str(d, "deviceFamily");
 
+	if (j_str(d, "operatorLabel")[0] != '\0')
+		return xstrdup(j_str(d, "operatorLabel"));
 	if (name[0] != '\0')
 		return xstrdup(name);
 	if (family[0] != '\0' && strcmp(family, j_str(d, "platform")) != 0)
@@ -501,10 +504,11 @@ print_rotated(yajl_val r)
 static void
 print_revoked(yajl_val r)
 {
-	printf("Revoked the %s token of %s and closed its %s sessions.\nThe device can still "
-	    "pair its way back with the shared token; to lock it out, remove it:\n"
-	    "  gatewayctl devices remove %s\n", j_str(r, "role"), j_str(r, "deviceId"),
-	    j_str(r, "role"), j_str(r, "deviceId"));
+	printf("Revoked the %s token of %s and closed its %s sessions.\nThe device stays "
+	    "paired: with the shared token it connects again and gets a new device token.\n"
+	    "To lock it out, remove it (and rotate the shared token if it knows it):\n"
+	    "  gatewayctl devices remove %s\n  gatewayctl token rotate\n", j_str(r, "role"),
+	    j_str(r, "deviceId"), j_str(r, "role"), j_str(r, "deviceId"));
 }
 
 static void

@@ -12,7 +12,7 @@ import struct
 
 from clawclient import cli_params, sign_device
 
-VERSION = 1
+VERSION = 2     # PROTO_VERSION
 HDR = struct.Struct(">IHHII")
 
 GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 0x0104, 0x0105

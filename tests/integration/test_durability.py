@@ -32,6 +32,7 @@ class Model:
         self.rejected = {}      # request id -> device id
         self.inflight = None    # (command, device id) sent but not acknowledged
         self.acked = 0
+        self.audited = set()    # (what, device id, request id or ts) acknowledged
 
     def check(self, listing):
         """Compares the registry after a restart with the model; adopts the effect
@@ -128,6 +129,7 @@ def run_one(rng, model, ctl, fake, token, n):
         res = ctl.command(msg_type, {"device_id": dev, "role": "operator"})
         ts = res["rotatedAtMs"] if command == "rotate" else res["revokedAtMs"]
         model.paired[dev] = (command, ts)
+        model.audited.add((command, dev, ts))
     else:
         rid, dev = new_request(fake, token, n)
         command = "approve" if rng.random() < 0.6 else "reject"
@@ -138,6 +140,7 @@ def run_one(rng, model, ctl, fake, token, n):
         else:
             ctl.command(pl.CTL_REJECT, {"id": rid})
             model.rejected[rid] = dev
+        model.audited.add((command, dev, rid))
     model.inflight = None
     model.acked += 1
 
@@ -189,6 +192,18 @@ def test_sigkill_during_a_command_stream_loses_no_acknowledged_command(make_gate
     print("%d acknowledged commands, %d SIGKILLs, %d devices paired" % (
         model.acked, kills, len(model.paired)))
     assert model.acked >= COMMANDS and kills >= MIN_KILLS
+    # The audit line of an acknowledged command was on disk before the answer.
+    logged = set()
+    for line in (gw.state_dir / "audit.log").read_text().splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue        # a line a SIGKILL cut short (brokerd ended it at start-up)
+        key = e.get("requestId") if e["what"] in ("approve", "reject") else e["ts"]
+        logged.add((e["what"], e.get("deviceId"), key))
+    missing = model.audited - logged
+    assert not missing, "%d acknowledged commands are not in the audit log, e.g. %r" % (
+        len(missing), sorted(missing)[:3])
 
 
 # ---- a registry brokerd cannot read ----

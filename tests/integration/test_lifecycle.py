@@ -77,6 +77,7 @@ def test_rename_with_gatewayctl(gateway):
     out = gateway.ctl_ok("devices", "rename", ident.device_id, "Büro PC").stdout
     assert ident.device_id in out and "Büro PC" in out, out
     assert paired_entry(gateway, ident.device_id)["operatorLabel"] == "Büro PC"
+    assert "Büro PC" in gateway.ctl_ok("devices", "list").stdout
     result = gateway.ctl("devices", "rename", ident.device_id, "  ")
     assert result.rc == 1 and "name" in result.output, result
     assert gateway.ctl("devices", "rename", ident.device_id).rc == 2

@@ -432,12 +432,37 @@ test_ctl_targets(void)
 	roundtrip(PROTO_CTL_REMOVE, &m, sizeof(m));
 }
 
+/* rotate, revoke, rename: one layout, every field at its limit too. */
+static void
+test_ctl_device(void)
+{
+	static const uint16_t types[] = { PROTO_CTL_TOKEN_ROTATE, PROTO_CTL_TOKEN_REVOKE,
+		PROTO_CTL_RENAME };
+	struct proto_ctl_device m;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		memset(&m, 0, sizeof(m));
+		SET(m.device_id, "6c1f0e0a9d1b4f2e8a7c3b5d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b");
+		SET(m.role, "operator");
+		SET(m.label, "Büro PC");
+		roundtrip(types[i], &m, sizeof(m));
+		FILL_MAX(m.device_id, 'd');
+		FILL_MAX(m.role, 'r');
+		FILL_MAX(m.label, 'l');
+		m.has_scopes = 1;
+		m.scopes.n = PROTO_MAX_SCOPES;
+		for (uint32_t j = 0; j < PROTO_MAX_SCOPES; j++)
+			FILL_MAX(m.scopes.v[j], 's');
+		roundtrip(types[i], &m, sizeof(m));
+	}
+}
+
 /* Commands without fields: a 16-byte header and nothing else. */
 static void
 test_ctl_empty(void)
 {
 	static const uint16_t types[] = { PROTO_CTL_LIST, PROTO_CTL_TOKEN_GENERATE,
-		PROTO_CTL_STATUS };
+		PROTO_CTL_STATUS, PROTO_CTL_AUDIT };
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		struct frame f;
@@ -513,6 +538,8 @@ test_type_table(void)
 		T(PROTO_BR_REJECT), T(PROTO_BR_RPC_RESULT), T(PROTO_BR_EVENT), T(PROTO_BR_CLOSE),
 		T(PROTO_CTL_LIST), T(PROTO_CTL_APPROVE), T(PROTO_CTL_REJECT), T(PROTO_CTL_REMOVE),
 		T(PROTO_CTL_TOKEN_GENERATE), T(PROTO_CTL_STATUS), T(PROTO_CTL_RESULT),
+		T(PROTO_CTL_TOKEN_ROTATE), T(PROTO_CTL_TOKEN_REVOKE), T(PROTO_CTL_RENAME),
+		T(PROTO_CTL_AUDIT),
 #undef T
 	};
 	struct pbuf b;
@@ -879,6 +906,7 @@ main(void)
 	TEST_RUN(test_br_event);
 	TEST_RUN(test_br_close);
 	TEST_RUN(test_ctl_targets);
+	TEST_RUN(test_ctl_device);
 	TEST_RUN(test_ctl_empty);
 	TEST_RUN(test_ctl_result);
 	TEST_RUN(test_type_table);
