@@ -119,3 +119,56 @@ def test_gatewayctl_approval_serves_the_cli_the_same(openclaw, gateway, local_al
     assert listing.returncode == 0, listing
     paired = json.loads(listing.stdout)["paired"]
     assert [p["deviceId"] for p in paired] == [gateway.devices()["paired"][0]["deviceId"]]
+
+
+def pair_with_stored_token(openclaw, gw, alias, device):
+    """Pairs the CLI at `device` (approved with gatewayctl) and lets it store its
+    device token; returns its device id."""
+    request_id = request_pairing(openclaw, gw, alias, device)
+    gw.ctl_ok("devices", "approve", request_id)
+    cron = openclaw.run_cli(device, "cron", "list", *device_args(gw, alias))
+    assert "unknown method: cron.list" in out(cron), out(cron)
+    (device / ".openclaw" / "openclaw.json").write_text(json.dumps({"gateway": {
+        "mode": "remote",
+        "remote": {"url": "ws://%s:%d" % (alias, gw.port), "transport": "direct"},
+    }}))
+    return gw.devices()["paired"][0]["deviceId"]
+
+
+def cli_json(result):
+    assert result.returncode == 0, result
+    return json.loads(result.stdout[result.stdout.index("{"):])
+
+
+def test_rename_rotate_revoke_and_clear_with_the_cli(openclaw, gateway, local_alias, tmp_path):
+    admin, device = tmp_path / "admin", tmp_path / "device"
+    device_id = pair_with_stored_token(openclaw, gateway, local_alias, device)
+    assert openclaw.run_cli(device, "gateway", "call", "health").returncode == 0
+
+    renamed = openclaw.run_cli(admin, "devices", "rename", "--device", device_id,
+                               "--name", "Kitchen laptop", *admin_args(gateway))
+    assert renamed.returncode == 0, renamed
+    assert "Renamed %s → Kitchen laptop" % device_id in out(renamed), out(renamed)
+    assert gateway.devices()["paired"][0]["operatorLabel"] == "Kitchen laptop"
+
+    rotated = cli_json(openclaw.run_cli(admin, "devices", "rotate", "--device", device_id,
+                                        "--role", "operator", *admin_args(gateway)))
+    assert rotated["deviceId"] == device_id and rotated["role"] == "operator", rotated
+    assert rotated["tokenDelivery"] == "withheld-cross-device" and "token" not in rotated
+    stale = openclaw.run_cli(device, "gateway", "call", "health")
+    assert stale.returncode != 0 and "device token mismatch" in out(stale), out(stale)
+
+    # The shared token gets the device a fresh device token; revoke then kills that one.
+    fresh = openclaw.run_cli(device, "cron", "list", *device_args(gateway, local_alias))
+    assert "unknown method: cron.list" in out(fresh), out(fresh)
+    assert openclaw.run_cli(device, "gateway", "call", "health").returncode == 0
+    revoked = cli_json(openclaw.run_cli(admin, "devices", "revoke", "--device", device_id,
+                                        "--role", "operator", *admin_args(gateway)))
+    assert revoked["deviceId"] == device_id and isinstance(revoked["revokedAtMs"], int)
+    refused = openclaw.run_cli(device, "gateway", "call", "health")
+    assert refused.returncode != 0 and "device token mismatch" in out(refused), out(refused)
+
+    cleared = openclaw.run_cli(admin, "devices", "clear", "--yes", *admin_args(gateway))
+    assert cleared.returncode == 0, cleared
+    assert "Cleared 1 paired device" in out(cleared), out(cleared)
+    assert gateway.devices() == {"pending": [], "paired": []}
