@@ -8,6 +8,7 @@ import pwd
 import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -121,7 +122,11 @@ def run_as(account, argv):
 def test_gatewayd_user_cannot_open_the_state_dir(gateway):
     gw_uid = pwd.getpwnam("clawgate-gw").pw_uid
     broker_uid = pwd.getpwnam("clawgate-broker").pw_uid
-    assert proc_status(gateway.gatewayd.pid)["Uid"][0] == str(gw_uid)
+    # gatewayd listens before it drops privileges: wait for the drop, boundedly.
+    deadline = time.monotonic() + 5
+    while proc_status(gateway.gatewayd.pid)["Uid"][0] != str(gw_uid):
+        assert time.monotonic() < deadline, "gatewayd never dropped to clawgate-gw"
+        time.sleep(0.02)
     st = os.stat(gateway.state_dir)
     assert st.st_uid == broker_uid and stat.S_IMODE(st.st_mode) == 0o700, st
     # Only the state dir may stand in the way, not the test's private root.
