@@ -19,6 +19,7 @@
 #include "brokerd/broker.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
+#include "brokerd/result.h"
 #include "brokerd/secret.h"
 #include "brokerd/status.h"
 #include "common/clock.h"
@@ -116,11 +117,7 @@ ctl_approve(struct ctl_reply *r, const union ctl_msg *m)
 	switch (pairing_approve(ctl.br->reg, id, &r->actor, REG_VIA_OWNER, now, &d,
 	    &missing)) {
 	case PAIRING_OK:
-		pval_obj_begin(&r->payload);
-		pval_kv_str(&r->payload, "requestId", id);
-		pval_key(&r->payload, "device");
-		registry_device_pval(&r->payload, d, REG_PV_PUBLIC, 0);
-		pval_obj_end(&r->payload);
+		result_approved(&r->payload, id, d);
 		return;
 	case PAIRING_TOO_MANY_SCOPES:
 		ctl_fail(r, "TOO_MANY_SCOPES", "approving %s would give the device more than %d "
@@ -145,10 +142,7 @@ ctl_reject(struct ctl_reply *r, const union ctl_msg *m)
 		ctl_unknown_request(r, t->id);
 		return;
 	}
-	pval_obj_begin(&r->payload);
-	pval_kv_str(&r->payload, "requestId", t->id);
-	pval_kv_str(&r->payload, "deviceId", device_id);
-	pval_obj_end(&r->payload);
+	result_rejected(&r->payload, t->id, device_id);
 }
 
 static void
@@ -160,9 +154,7 @@ ctl_remove(struct ctl_reply *r, const union ctl_msg *m)
 		ctl_unknown_device(r, t->id);
 		return;
 	}
-	pval_obj_begin(&r->payload);
-	pval_kv_str(&r->payload, "deviceId", t->id);
-	pval_obj_end(&r->payload);
+	result_removed(&r->payload, t->id);
 }
 
 /* The refusals rotate, revoke and rename share; the owner is never denied. */
@@ -205,20 +197,13 @@ ctl_token_rotate(struct ctl_reply *r, const union ctl_msg *m)
 
 	st = pairing_token_rotate(ctl.br->reg, d->device_id, d->role,
 	    d->has_scopes ? &d->scopes : NULL, &r->actor, clock_wall_ms(), &rot, &missing);
-	/* The control socket is bound to no device: the new token is never shown
-	 * here; the device gets one when it next connects with the shared token. */
-	OPENSSL_cleanse(rot.token, sizeof(rot.token));
-	if (st != PAIRING_OK) {
+	/* The control socket is bound to no device, so the rotation is never in band:
+	 * the device gets its new token when it next connects with the shared token. */
+	if (st == PAIRING_OK)
+		result_rotated(&r->payload, d->device_id, d->role, &rot);
+	else
 		ctl_device_refused(r, st, d);
-		return;
-	}
-	pval_obj_begin(&r->payload);
-	pval_kv_str(&r->payload, "deviceId", d->device_id);
-	pval_kv_str(&r->payload, "role", d->role);
-	pval_kv_scopes(&r->payload, "scopes", &rot.scopes);
-	pval_kv_int(&r->payload, "rotatedAtMs", rot.rotated_at_ms);
-	pval_kv_str(&r->payload, "tokenDelivery", "withheld-cross-device");
-	pval_obj_end(&r->payload);
+	OPENSSL_cleanse(rot.token, sizeof(rot.token));
 }
 
 static void
@@ -234,11 +219,7 @@ ctl_token_revoke(struct ctl_reply *r, const union ctl_msg *m)
 		ctl_device_refused(r, st, d);
 		return;
 	}
-	pval_obj_begin(&r->payload);
-	pval_kv_str(&r->payload, "deviceId", d->device_id);
-	pval_kv_str(&r->payload, "role", d->role);
-	pval_kv_int(&r->payload, "revokedAtMs", now);
-	pval_obj_end(&r->payload);
+	result_revoked(&r->payload, d->device_id, d->role, now);
 }
 
 static void
@@ -253,10 +234,7 @@ ctl_rename(struct ctl_reply *r, const union ctl_msg *m)
 		ctl_device_refused(r, st, d);
 		return;
 	}
-	pval_obj_begin(&r->payload);
-	pval_kv_str(&r->payload, "deviceId", d->device_id);
-	pval_kv_str(&r->payload, "label", label);
-	pval_obj_end(&r->payload);
+	result_renamed(&r->payload, d->device_id, label);
 }
 
 static void

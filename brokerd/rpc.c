@@ -9,6 +9,7 @@
 #include "brokerd/broker.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
+#include "brokerd/result.h"
 #include "brokerd/status.h"
 #include "common/clock.h"
 #include "proto/pval.h"
@@ -86,11 +87,7 @@ rpc_pair_approve(struct rpc_call *call, struct rpc_reply *r)
 	switch (pairing_approve(call->br->reg, id, &call->actor, REG_VIA_OWNER, call->now, &d,
 	    &missing)) {
 	case PAIRING_OK:
-		pval_obj_begin(&r->payload);
-		pval_kv_str(&r->payload, "requestId", id);
-		pval_key(&r->payload, "device");
-		registry_device_pval(&r->payload, d, REG_PV_PUBLIC, 0);
-		pval_obj_end(&r->payload);
+		result_approved(&r->payload, id, d);
 		return;
 	case PAIRING_DENIED:
 		rpc_error(r, "INVALID_REQUEST", "device pairing approval denied");
@@ -119,10 +116,7 @@ rpc_pair_reject(struct rpc_call *call, struct rpc_reply *r)
 		return;
 	switch (pairing_reject(call->br->reg, id, &call->actor, call->now, device_id)) {
 	case PAIRING_OK:
-		pval_obj_begin(&r->payload);
-		pval_kv_str(&r->payload, "requestId", id);
-		pval_kv_str(&r->payload, "deviceId", device_id);
-		pval_obj_end(&r->payload);
+		result_rejected(&r->payload, id, device_id);
 		return;
 	case PAIRING_DENIED:
 		rpc_error(r, "INVALID_REQUEST", "device pairing rejection denied");
@@ -143,9 +137,7 @@ rpc_pair_remove(struct rpc_call *call, struct rpc_reply *r)
 		return;
 	switch (pairing_remove(call->br->reg, id, &call->actor, call->now)) {
 	case PAIRING_OK:
-		pval_obj_begin(&r->payload);
-		pval_kv_str(&r->payload, "deviceId", id);
-		pval_obj_end(&r->payload);
+		result_removed(&r->payload, id);
 		return;
 	case PAIRING_DENIED:
 		rpc_error(r, "INVALID_REQUEST", "device pairing removal denied");
@@ -168,10 +160,7 @@ rpc_pair_rename(struct rpc_call *call, struct rpc_reply *r)
 	switch (pairing_rename(call->br->reg, id, call->req->label, &call->actor, call->now,
 	    label)) {
 	case PAIRING_OK:
-		pval_obj_begin(&r->payload);
-		pval_kv_str(&r->payload, "deviceId", id);
-		pval_kv_str(&r->payload, "label", label);
-		pval_obj_end(&r->payload);
+		result_renamed(&r->payload, id, label);
 		return;
 	case PAIRING_LABEL_REQUIRED:
 		rpc_error(r, "INVALID_REQUEST", "label required");
@@ -215,17 +204,8 @@ rpc_token_rotate(struct rpc_call *call, struct rpc_reply *r)
 		rpc_token_refused(r, st, "device token rotation denied");
 		return;
 	}
-	pval_obj_begin(&r->payload);
-	pval_kv_str(&r->payload, "deviceId", id);
-	pval_kv_str(&r->payload, "role", role);
-	pval_kv_scopes(&r->payload, "scopes", &rot.scopes);
-	pval_kv_int(&r->payload, "rotatedAtMs", rot.rotated_at_ms);
 	/* §7.1: the token only to the device itself; rpc_reply_free wipes it. */
-	pval_kv_str(&r->payload, "tokenDelivery", rot.in_band ? "in-band" :
-	    "withheld-cross-device");
-	if (rot.in_band)
-		pval_kv_str(&r->payload, "token", rot.token);
-	pval_obj_end(&r->payload);
+	result_rotated(&r->payload, id, role, &rot);
 	OPENSSL_cleanse(rot.token, sizeof(rot.token));
 }
 
@@ -245,11 +225,7 @@ rpc_token_revoke(struct rpc_call *call, struct rpc_reply *r)
 		rpc_token_refused(r, st, "device token revocation denied");
 		return;
 	}
-	pval_obj_begin(&r->payload);
-	pval_kv_str(&r->payload, "deviceId", id);
-	pval_kv_str(&r->payload, "role", role);
-	pval_kv_int(&r->payload, "revokedAtMs", call->now);
-	pval_obj_end(&r->payload);
+	result_revoked(&r->payload, id, role, call->now);
 }
 
 static const struct {
