@@ -144,6 +144,7 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Counts a failure by name; past LG_MAX_ERRS - 1 names the rest go to "other". */
 static void
 lg_count_err(struct lg_result *r, const char *name, long n)
 {
@@ -153,12 +154,13 @@ lg_count_err(struct lg_result *r, const char *name, long n)
 		if (strcmp(r->err[i].name, name) == 0)
 			break;
 	if (i == r->nerr) {
-		if (r->nerr == LG_MAX_ERRS)
-			i = LG_MAX_ERRS - 1;	/* the last slot collects the rest */
-		else
-			r->nerr++;
-		snprintf(r->err[i].name, sizeof(r->err[i].name), "%s",
-		    i == LG_MAX_ERRS - 1 && strcmp(r->err[i].name, name) != 0 ? "other" : name);
+		if (r->nerr >= LG_MAX_ERRS - 1)
+			name = "other";
+		for (i = 0; i < r->nerr; i++)
+			if (strcmp(r->err[i].name, name) == 0)
+				break;
+		if (i == r->nerr)
+			snprintf(r->err[r->nerr++].name, sizeof(r->err[i].name), "%s", name);
 	}
 	r->err[i].n += n;
 }
