@@ -89,7 +89,6 @@ struct lg_opts {
 struct lg_conn {
 	int fd;
 	enum lg_state state;
-	long gidx;		/* global connection index */
 	int64_t t_sched;	/* latency origin, ns */
 	int64_t deadline;
 	struct devkey *key;	/* NULL: device-less */
@@ -130,7 +129,6 @@ struct lg {
 	struct lg_result r;
 	uint32_t *lat;
 	long latcap;
-	int stdin_open;
 };
 
 static char lg_msg[LG_MAX_MSG + 1];	/* a NUL-terminated copy of the message parsed */
@@ -546,7 +544,6 @@ lg_start(struct lg *g, int64_t t_sched)
 	int one = 1;
 
 	memset(c, 0, sizeof(*c));
-	c->gidx = gidx;
 	c->t_sched = t_sched;
 	c->deadline = now_ns() + LG_CONN_TIMEOUT_NS;
 	c->state = CS_CONNECTING;
