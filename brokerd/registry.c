@@ -472,7 +472,7 @@ rd_tokens(struct reg_rd *rd, yajl_val obj, struct reg_device *d)
 		return -1;
 	for (size_t i = 0; i < a->u.array.len; i++) {
 		yajl_val t = a->u.array.values[i];
-		enum role r;
+		enum role r = ROLE_OPERATOR;	/* set by rd_role; -O3 cannot see that */
 		struct reg_token *tok;
 
 		if (!YAJL_IS_OBJECT(t))

@@ -1,0 +1,167 @@
+/* WebSocket client framing for the load generator (see wsc.h). */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/sha.h>
+
+#include "common/codec.h"
+#include "common/random.h"
+#include "wsc.h"
+
+#define WSC_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+size_t
+wsc_upgrade_request(char *buf, size_t bufsz, const char *host, int port,
+    char key[WSC_KEY_LEN + 1])
+{
+	uint8_t raw[16];
+	int n;
+
+	random_bytes(raw, sizeof(raw));
+	b64_encode(raw, sizeof(raw), key, WSC_KEY_LEN + 1);
+	/* The header set of the Node ws client the CLI uses, minus the deflate offer
+	 * (the server must not negotiate it anyway). */
+	n = snprintf(buf, bufsz, "GET / HTTP/1.1\r\nHost: %s:%d\r\nConnection: Upgrade\r\n"
+	    "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n\r\n",
+	    host, port, key);
+	return n < 0 || (size_t)n >= bufsz ? 0 : (size_t)n;
+}
+
+/* Finds header name (case-insensitive) in the head and returns its trimmed value. */
+static const char *
+wsc_header(const char *head, size_t len, const char *name, size_t *vlen)
+{
+	size_t nlen = strlen(name);
+	const char *p = memchr(head, '\n', len), *end = head + len;
+
+	while (p != NULL && ++p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+		if (eol == NULL)
+			break;
+		if ((size_t)(eol - p) > nlen && p[nlen] == ':' && strncasecmp(p, name, nlen) == 0) {
+			const char *v = p + nlen + 1, *ve = eol;
+
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			*vlen = (size_t)(ve - v);
+			return v;
+		}
+		p = eol;
+	}
+	return NULL;
+}
+
+long
+wsc_upgrade_response(const char *buf, size_t len, size_t max, const char *key,
+    int *status, int *accept_ok)
+{
+	const char *end = memmem(buf, len, "\r\n\r\n", 4), *v;
+	char cat[WSC_KEY_LEN + sizeof(WSC_GUID)], want[32];
+	uint8_t digest[SHA_DIGEST_LENGTH];
+	size_t hlen, vlen;
+
+	if (end == NULL)
+		return len > max ? -1 : 0;
+	hlen = (size_t)(end - buf) + 4;
+	if (hlen > max)
+		return -1;
+	*status = 0;
+	if (hlen > 12 && memcmp(buf, "HTTP/1.1 ", 9) == 0)
+		sscanf(buf + 9, "%3d", status);
+	snprintf(cat, sizeof(cat), "%s%s", key, WSC_GUID);
+	SHA1((const uint8_t *)cat, strlen(cat), digest);
+	b64_encode(digest, sizeof(digest), want, sizeof(want));
+	v = wsc_header(buf, hlen, "Sec-WebSocket-Accept", &vlen);
+	*accept_ok = v != NULL && vlen == strlen(want) && memcmp(v, want, vlen) == 0;
+	return (long)hlen;
+}
+
+int
+wsc_frame_parse(const uint8_t *buf, size_t len, size_t max, struct wsc_frame *f)
+{
+	size_t hdr = 2;
+	uint64_t plen;
+
+	if (len < 2)
+		return 0;
+	f->fin = buf[0] >> 7;
+	f->opcode = buf[0] & 0x0f;
+	if ((buf[0] & 0x70) != 0 || (buf[1] & 0x80) != 0)
+		return -1;	/* reserved bits, or a masked server frame */
+	plen = buf[1] & 0x7f;
+	if (plen == 126) {
+		if (len < 4)
+			return 0;
+		plen = (uint64_t)buf[2] << 8 | buf[3];
+		hdr = 4;
+	} else if (plen == 127) {
+		if (len < 10)
+			return 0;
+		plen = 0;
+		for (int i = 0; i < 8; i++)
+			plen = plen << 8 | buf[2 + i];
+		hdr = 10;
+	}
+	if ((f->opcode >= WSC_OP_CLOSE && (plen > 125 || !f->fin)) || plen > max)
+		return -1;
+	if (len - hdr < plen)
+		return 0;
+	f->payload = buf + hdr;
+	f->len = (size_t)plen;
+	f->size = hdr + (size_t)plen;
+	return 1;
+}
+
+/* Masking keys need not be secret here (the peer is our own loopback server and
+ * the load generator must not spend its CPU budget on a CSPRNG per frame), only
+ * different per frame: an xorshift generator seeded once per process. */
+static uint32_t
+wsc_mask_key(void)
+{
+	static uint32_t state;
+
+	if (state == 0)
+		random_bytes((uint8_t *)&state, sizeof(state));
+	state ^= state << 13;
+	state ^= state >> 17;
+	state ^= state << 5;
+	if (state == 0)
+		state = 0x9e3779b9u;
+	return state;
+}
+
+size_t
+wsc_frame_build(uint8_t *out, size_t outsz, int opcode, const void *payload, size_t len)
+{
+	const uint8_t *in = payload;
+	uint32_t key = wsc_mask_key();
+	uint8_t mask[4];
+	size_t hdr = 2;
+
+	if (outsz < WSC_FRAME_HDR_MAX || len > outsz - WSC_FRAME_HDR_MAX)
+		return 0;
+	out[0] = 0x80 | (uint8_t)opcode;
+	if (len < 126) {
+		out[1] = 0x80 | (uint8_t)len;
+	} else if (len <= 0xffff) {
+		out[1] = 0x80 | 126;
+		out[2] = (uint8_t)(len >> 8);
+		out[3] = (uint8_t)len;
+		hdr = 4;
+	} else {
+		out[1] = 0x80 | 127;
+		for (int i = 0; i < 8; i++)
+			out[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+		hdr = 10;
+	}
+	memcpy(mask, &key, 4);
+	memcpy(out + hdr, mask, 4);
+	hdr += 4;
+	for (size_t i = 0; i < len; i++)
+		out[hdr + i] = in[i] ^ mask[i & 3];
+	return hdr + len;
+}
