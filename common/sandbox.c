@@ -34,7 +34,8 @@ static const int sandbox_mode = CLAWGATE_SECCOMP_MODE;
  * loop through its internal pipe; the handlers are restored on the way out),
  * malloc (brk, and mmap for big blocks), log lines on stderr, OpenSSL's locks
  * and reseeding from getrandom, the clock (a syscall only where the vDSO cannot
- * serve it), the uid for the "sandbox entered" line, and exiting. Derived with
+ * serve it), the uid for the "sandbox entered" line, systemd notifications
+ * (sendto on the socket common/notify.c connected before), and exiting. Derived with
  * strace over the whole integration suite (scripts/sandbox-syscalls).
  */
 static const int sandbox_base_syscalls[] = {
@@ -43,7 +44,7 @@ static const int sandbox_base_syscalls[] = {
 	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
 	SCMP_SYS(futex), SCMP_SYS(getrandom), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction),
-	SCMP_SYS(getpid), SCMP_SYS(getuid), SCMP_SYS(exit), SCMP_SYS(exit_group),
+	SCMP_SYS(getpid), SCMP_SYS(getuid), SCMP_SYS(sendto), SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
 
 #ifdef CLAWGATE_SANITIZED

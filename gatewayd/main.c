@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/random.h"
 #include "common/sandbox.h"
 #include "gatewayd/allowlist.h"
@@ -54,6 +55,7 @@ main_ready(void)
 	    gateway_nsyscalls });
 	if (main_selftest != NULL)
 		sandbox_selftest(main_selftest);
+	notify_send("READY=1");
 }
 
 static void
@@ -76,6 +78,7 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (main_grace != NULL)
 		return;
 	log_info("shutting down (%s)", strsignal((int)sig));
+	notify_send("STOPPING=1");
 	listener_close_all();
 	if ((main_grace = evtimer_new(gw.base, main_grace_cb, NULL)) == NULL ||
 	    evtimer_add(main_grace, &grace) < 0)
@@ -132,6 +135,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		main_usage();
 	sandbox_user_lookup(&main_user, MAIN_USER);
+	notify_init();
 
 	/* A peer that vanishes must cost an error return, not the process. */
 	signal(SIGPIPE, SIG_IGN);
