@@ -304,8 +304,7 @@ main(int argc, char *argv[])
 		fatalx("cannot install signal handlers");
 	random_init();
 	notify_init();
-	sandbox_enter(&(struct sandbox_policy){ &user, 1, broker_syscalls,
-	    broker_nsyscalls });
+	sandbox_enter(&(struct sandbox_policy){ &user, 1, broker_rules, broker_nrules });
 	if (selftest != NULL)
 		sandbox_selftest(selftest);
 

@@ -51,8 +51,7 @@ main_ready(void)
 	session_init();
 	listener_open_all(&gw.settings, port);
 	random_init();
-	sandbox_enter(&(struct sandbox_policy){ &main_user, 0, gateway_syscalls,
-	    gateway_nsyscalls });
+	sandbox_enter(&(struct sandbox_policy){ &main_user, 0, gateway_rules, gateway_nrules });
 	if (main_selftest != NULL)
 		sandbox_selftest(main_selftest);
 	notify_send("READY=1");
