@@ -242,6 +242,7 @@ main(int argc, char *argv[])
 	int ch, gw_fd, ctl_fd;
 
 	log_init("brokerd", level);
+	sandbox_no_dumps();
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

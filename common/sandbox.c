@@ -224,16 +224,21 @@ sandbox_seccomp(const struct sandbox_policy *p)
 }
 
 void
+sandbox_no_dumps(void)
+{
+	sandbox_limit(RLIMIT_CORE, "RLIMIT_CORE");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fatal("cannot make the process non-dumpable");
+}
+
+void
 sandbox_enter(const struct sandbox_policy *p)
 {
 	if (p->user->drop)
 		sandbox_drop(p->user);
 	sandbox_limit(RLIMIT_NPROC, "RLIMIT_NPROC");
-	if (p->no_dumps) {
-		sandbox_limit(RLIMIT_CORE, "RLIMIT_CORE");
-		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-			fatal("cannot make the process non-dumpable");
-	}
+	if (p->no_dumps)
+		sandbox_no_dumps();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fatal("cannot set no_new_privs");
 	if (sandbox_mode == SANDBOX_OFF)

@@ -48,6 +48,14 @@ struct sandbox_policy {
  */
 void sandbox_user_lookup(struct sandbox_user *u, const char *name);
 
+/*
+ * RLIMIT_CORE 0 and PR_SET_DUMPABLE 0: no core file, no ptrace by the same
+ * user. brokerd calls it first thing, before any secret is in its memory;
+ * sandbox_enter repeats it after the drop (fs.suid_dumpable may make a process
+ * dumpable again when its ids change).
+ */
+void sandbox_no_dumps(void);
+
 /* Enters the sandbox; never returns on failure. */
 void sandbox_enter(const struct sandbox_policy *p);
 
