@@ -9,11 +9,14 @@
  */
 #include "brokerd/allowlist.h"
 
-#include <seccomp.h>
+#include <sys/socket.h>
 
-const int broker_syscalls[] = {
-	SCMP_SYS(openat), SCMP_SYS(fchmod), SCMP_SYS(fsync), SCMP_SYS(pread64), SCMP_SYS(renameat),
-	SCMP_SYS(unlinkat), SCMP_SYS(unlink), SCMP_SYS(getsockopt), SCMP_SYS(geteuid),
+const struct sandbox_rule broker_rules[] = {
+	SANDBOX_ANY(openat), SANDBOX_ANY(fchmod), SANDBOX_ANY(fsync), SANDBOX_ANY(pread64),
+	SANDBOX_ANY(renameat),
+	SANDBOX_ANY(unlinkat), SANDBOX_ANY(unlink), SANDBOX_ANY(geteuid),
+	SANDBOX_IF2(getsockopt, SANDBOX_EQ(1, SOL_SOCKET), SANDBOX_EQ(2, SO_PEERCRED)),
+	SANDBOX_IF2(getsockopt, SANDBOX_EQ(1, SOL_SOCKET), SANDBOX_EQ(2, SO_PEERGROUPS)),
 };
 
-const size_t broker_nsyscalls = sizeof(broker_syscalls) / sizeof(broker_syscalls[0]);
+const size_t broker_nrules = sizeof(broker_rules) / sizeof(broker_rules[0]);

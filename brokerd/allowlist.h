@@ -4,7 +4,9 @@
 
 #include <stddef.h>
 
-extern const int broker_syscalls[];
-extern const size_t broker_nsyscalls;
+#include "common/sandbox.h"
+
+extern const struct sandbox_rule broker_rules[];
+extern const size_t broker_nrules;
 
 #endif

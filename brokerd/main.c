@@ -31,6 +31,7 @@
 #include "brokerd/secret.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/random.h"
 #include "common/sandbox.h"
 #include "common/xmalloc.h"
@@ -157,30 +158,32 @@ socket_listen(const char *dir, const char *name, char *path, size_t pathsz)
 }
 
 /*
- * Started as root, the sockets go to the broker's account and to the group
- * that may use them (mode 0660): clawgate-gw for gateway.sock, clawgate-admin
- * for control.sock (the broker still checks every control client's
- * credentials). A missing admin group leaves control.sock to root alone.
+ * The sockets go to the group that may use them (mode 0660): clawgate-gw for
+ * gateway.sock, clawgate-admin for control.sock (the broker still checks every
+ * control client's credentials). Started as root brokerd also gives them to its
+ * account; under systemd it is that account already and a member of both groups
+ * (brokerd.service). An ordinary user who is not keeps them in their own group,
+ * which is all a gatewayd and gatewayctl run by that same user need.
  */
 static void
 socket_give(const char *path, const struct sandbox_user *u, const char *group, int required)
 {
-	struct group *gr;
-	gid_t gid = u->gid;
+	struct group *gr = getgrnam(group);
 
-	if (!u->drop)
+	if (gr == NULL && !u->drop)
 		return;
-	if ((gr = getgrnam(group)) != NULL)
-		gid = gr->gr_gid;
-	else if (required)
+	if (gr == NULL && required)
 		fatalx("started as root, but the group %s for %s does not exist: create it with: "
 		    "systemd-sysusers (the clawgate sysusers.d file is installed), or "
 		    "groupadd --system %s", group, path, group);
-	else
+	if (gr == NULL)
 		log_info("the group %s does not exist, so only root can use %s (create it with: "
 		    "groupadd --system %s, then add admins to it)", group, path, group);
-	if (chown(path, u->uid, gid) < 0)
+	if (chown(path, u->drop ? u->uid : (uid_t)-1, gr != NULL ? gr->gr_gid : u->gid) == 0)
+		return;
+	if (u->drop)
 		fatal("cannot give %s to %s", path, u->name);
+	log_debug("%s stays in brokerd's own group: it is not a member of %s", path, group);
 }
 
 /* The shared token when the config and environment name none: the state dir's
@@ -212,6 +215,7 @@ static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	log_info("%s: saving and exiting", strsignal(sig));
+	notify_send("STOPPING=1");
 	event_base_loopbreak(arg);
 }
 
@@ -240,6 +244,7 @@ main(int argc, char *argv[])
 	int ch, gw_fd, ctl_fd, sock_dir_fd;
 
 	log_init("brokerd", level);
+	sandbox_no_dumps();
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -307,8 +312,8 @@ main(int argc, char *argv[])
 	    evsignal_add(sigint, NULL) < 0)
 		fatalx("cannot install signal handlers");
 	random_init();
-	sandbox_enter(&(struct sandbox_policy){ &user, 1, broker_syscalls,
-	    broker_nsyscalls });
+	notify_init();
+	sandbox_enter(&(struct sandbox_policy){ &user, 1, broker_rules, broker_nrules });
 	if (selftest != NULL)
 		sandbox_selftest(selftest);
 
@@ -318,6 +323,7 @@ main(int argc, char *argv[])
 	    cfg.auth_mode == AUTH_MODE_TOKEN ? ", token from " : "",
 	    cfg.auth_mode == AUTH_MODE_TOKEN ? config_secret_source_name(cfg.token_source) : "",
 	    reg.ndevices);
+	notify_send("READY=1");
 	if (event_base_dispatch(base) < 0)
 		fatalx("the event loop failed");
 

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <seccomp.h>
 
 /* Whom the daemon runs as once sandboxed. */
 struct sandbox_user {
@@ -18,11 +19,26 @@ struct sandbox_user {
 	int drop;		/* started as root: the ids above come from the account */
 };
 
+/* One allowlist entry: a system call, with any arguments or only with those
+ * that pass up to two comparisons. Entries for the same call add up (or). */
+struct sandbox_rule {
+	int nr;				/* SCMP_SYS(name) */
+	unsigned nargs;			/* 0: any arguments */
+	struct scmp_arg_cmp args[2];
+};
+
+#define SANDBOX_ANY(name) { SCMP_SYS(name), 0, { { 0 } } }
+#define SANDBOX_IF(name, c) { SCMP_SYS(name), 1, { c } }
+#define SANDBOX_IF2(name, c, d) { SCMP_SYS(name), 2, { c, d } }
+/* Argument i equals v / has none of the bits in m. */
+#define SANDBOX_EQ(i, v) { .arg = (i), .op = SCMP_CMP_EQ, .datum_a = (v) }
+#define SANDBOX_NOBITS(i, m) { .arg = (i), .op = SCMP_CMP_MASKED_EQ, .datum_a = (m), .datum_b = 0 }
+
 struct sandbox_policy {
 	const struct sandbox_user *user;
 	int no_dumps;			/* RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 */
-	const int *syscalls;		/* the daemon's own allowlist (SCMP_SYS numbers), */
-	size_t nsyscalls;		/* on top of what every clawgate daemon needs */
+	const struct sandbox_rule *rules; /* the daemon's own allowlist, on top of */
+	size_t nrules;			/* what every clawgate daemon needs */
 };
 
 /*
@@ -32,6 +48,14 @@ struct sandbox_policy {
  */
 void sandbox_user_lookup(struct sandbox_user *u, const char *name);
 
+/*
+ * RLIMIT_CORE 0 and PR_SET_DUMPABLE 0: no core file, no ptrace by the same
+ * user. brokerd calls it first thing, before any secret is in its memory;
+ * sandbox_enter repeats it after the drop (fs.suid_dumpable may make a process
+ * dumpable again when its ids change).
+ */
+void sandbox_no_dumps(void);
+
 /* Enters the sandbox; never returns on failure. */
 void sandbox_enter(const struct sandbox_policy *p);
 
@@ -40,7 +64,8 @@ const char *sandbox_mode_name(void);
 
 /*
  * For the negative test only: makes the forbidden system call `what` names
- * (exec, fork, socket-inet, ptrace, setuid) after sandbox_enter. A working
+ * (exec, fork, socket-inet, ptrace, setuid; mmap-exec and ioctl-tty for calls
+ * allowed only with other arguments) after sandbox_enter. A working
  * sandbox kills the process during the call; if it returns, this says so and
  * exits 1. It never does anything else, so the option cannot serve as a way in.
  */

@@ -7,10 +7,13 @@
  */
 #include "gatewayd/allowlist.h"
 
-#include <seccomp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
-const int gateway_syscalls[] = {
-	SCMP_SYS(setsockopt), SCMP_SYS(shutdown),
+const struct sandbox_rule gateway_rules[] = {
+	SANDBOX_IF2(setsockopt, SANDBOX_EQ(1, IPPROTO_TCP), SANDBOX_EQ(2, TCP_NODELAY)),
+	SANDBOX_IF(shutdown, SANDBOX_EQ(1, SHUT_WR)),
 };
 
-const size_t gateway_nsyscalls = sizeof(gateway_syscalls) / sizeof(gateway_syscalls[0]);
+const size_t gateway_nrules = sizeof(gateway_rules) / sizeof(gateway_rules[0]);

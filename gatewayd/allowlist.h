@@ -4,7 +4,9 @@
 
 #include <stddef.h>
 
-extern const int gateway_syscalls[];
-extern const size_t gateway_nsyscalls;
+#include "common/sandbox.h"
+
+extern const struct sandbox_rule gateway_rules[];
+extern const size_t gateway_nrules;
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <systemd/sd-daemon.h>
 
 #include "common/log.h"
 #include "gatewayd/gatewayd.h"
@@ -113,6 +114,24 @@ listener_socket(const struct sockaddr_storage *ss, socklen_t sslen)
 	return fd;
 }
 
+/* Serves the bound socket fd as listener l (named already). */
+static void
+listener_add(struct listener *l, int fd, const struct sockaddr_storage *ss)
+{
+	l->lev = evconnlistener_new(gw.base, listener_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, SOMAXCONN, fd);
+	if (l->lev == NULL)
+		fatal("cannot listen on %s", l->name);
+	evconnlistener_set_error_cb(l->lev, listener_error_cb);
+	if ((l->resume = evtimer_new(gw.base, listener_resume_cb, l)) == NULL)
+		fatalx("out of memory setting up a listener");
+	nlisteners++;
+	log_info("listening on %s", l->name);
+	if (!listener_is_loopback(ss))
+		log_warnx("%s is reachable from other hosts: clients there are remote and "
+		    "every device needs approval", l->name);
+}
+
 static void
 listener_open(const char *addr, uint16_t port)
 {
@@ -130,23 +149,58 @@ listener_open(const char *addr, uint16_t port)
 		fatal("cannot listen on %s (stop whatever holds the port, or choose another "
 		    "with gateway.port or --port)", l->name);
 	}
-	l->lev = evconnlistener_new(gw.base, listener_accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, SOMAXCONN, fd);
-	if (l->lev == NULL)
-		fatal("cannot listen on %s", l->name);
-	evconnlistener_set_error_cb(l->lev, listener_error_cb);
-	if ((l->resume = evtimer_new(gw.base, listener_resume_cb, l)) == NULL)
-		fatalx("out of memory setting up a listener");
-	nlisteners++;
-	log_info("listening on %s", l->name);
-	if (!listener_is_loopback(&ss))
-		log_warnx("%s is reachable from other hosts: clients there are remote and "
-		    "every device needs approval", l->name);
+	listener_add(l, fd, &ss);
+}
+
+/* A listening socket systemd passed (gatewayd.socket): its address is whatever
+ * the socket unit says, not gateway.bind / gateway.port. */
+static void
+listener_adopt(int fd)
+{
+	struct listener *l = &listeners[nlisteners];
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char addr[PROTO_ADDR_MAX];
+	const void *ip;
+	uint16_t port;
+
+	if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		fatalx("systemd passed descriptor %d, which is not a listening TCP socket: give "
+		    "gatewayd.socket only ListenStream= lines with an address and port", fd);
+	if (ss.ss_family == AF_INET) {
+		ip = &((struct sockaddr_in *)&ss)->sin_addr;
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else {
+		ip = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	inet_ntop(ss.ss_family, ip, addr, sizeof(addr));
+	snprintf(l->name, sizeof(l->name), ss.ss_family == AF_INET ? "%s:%u" : "[%s]:%u", addr,
+	    port);
+	if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0)
+		fatal("cannot prepare the socket %s that systemd passed", l->name);
+	listener_add(l, fd, &ss);
 }
 
 void
 listener_open_all(const struct proto_br_hello *settings, uint16_t port)
 {
+	int n = sd_listen_fds(1);
+
+	if (n < 0)
+		fatalx("cannot take the sockets systemd passed: %s", strerror(-n));
+	if (n > PROTO_MAX_BINDS)
+		fatalx("systemd passed %d sockets, more than the %d gatewayd serves: trim the "
+		    "ListenStream= lines of gatewayd.socket", n, PROTO_MAX_BINDS);
+	if (n > 0) {
+		log_info("serving the %d socket(s) systemd passed; gateway.bind and the port do "
+		    "not apply", n);
+		for (int i = 0; i < n; i++)
+			listener_adopt(SD_LISTEN_FDS_START + i);
+		return;
+	}
 	for (uint32_t i = 0; i < settings->nbind; i++)
 		listener_open(settings->bind[i], port);
 	if (nlisteners == 0)

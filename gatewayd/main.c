@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/random.h"
 #include "common/sandbox.h"
 #include "gatewayd/allowlist.h"
@@ -50,10 +51,10 @@ main_ready(void)
 	session_init();
 	listener_open_all(&gw.settings, port);
 	random_init();
-	sandbox_enter(&(struct sandbox_policy){ &main_user, 0, gateway_syscalls,
-	    gateway_nsyscalls });
+	sandbox_enter(&(struct sandbox_policy){ &main_user, 0, gateway_rules, gateway_nrules });
 	if (main_selftest != NULL)
 		sandbox_selftest(main_selftest);
+	notify_send("READY=1");
 }
 
 static void
@@ -76,6 +77,7 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (main_grace != NULL)
 		return;
 	log_info("shutting down (%s)", strsignal((int)sig));
+	notify_send("STOPPING=1");
 	listener_close_all();
 	if ((main_grace = evtimer_new(gw.base, main_grace_cb, NULL)) == NULL ||
 	    evtimer_add(main_grace, &grace) < 0)
@@ -132,6 +134,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		main_usage();
 	sandbox_user_lookup(&main_user, MAIN_USER);
+	notify_init();
 
 	/* A peer that vanishes must cost an error return, not the process. */
 	signal(SIGPIPE, SIG_IGN);

@@ -171,6 +171,9 @@ class Daemon:
             time.sleep(0.02)
         raise AssertionError("%s: no child of the wrapper appeared" % self.name)
 
+    def logged(self, text):
+        return text in Path(self.log_path).read_text(errors="replace")
+
     def fail(self, what):
         raise AssertionError("%s %s; end of its log:\n%s" % (self.name, what,
                                                             log_tail(self.log_path)))
@@ -236,6 +239,8 @@ class Gateway:
         self.config_path.write_text(json.dumps(config, indent=2))
         self.broker = None
         self.gatewayd = None
+        # Extra environment for the next daemon started (e.g. NOTIFY_SOCKET).
+        self.extra_env = {}
 
     @property
     def url(self):
@@ -255,22 +260,32 @@ class Gateway:
         self.start_broker()
         self.start_gatewayd(gatewayd_wrapper)
 
-    def start_broker(self):
+    def start_broker(self, prefix=()):
+        """prefix: a command that execs the daemon in its own process (setpriv ...)."""
         self.broker = Daemon("brokerd", [
-            str(BROKERD), "--config", str(self.config_path), "--state-dir", str(self.state_dir),
-            "--socket-dir", str(self.sock_dir), "--log-level", "debug",
-        ], self.root / "brokerd.log", daemon_env(self.broker_env), self.root)
+            *prefix, str(BROKERD), "--config", str(self.config_path),
+            "--state-dir", str(self.state_dir), "--socket-dir", str(self.sock_dir),
+            "--log-level", "debug",
+        ], self.root / "brokerd.log",
+            daemon_env({**self.extra_env, **(self.broker_env or {})}), self.root)
         gw_sock = self.sock_dir / "gateway.sock"
-        self._wait("brokerd to create %s and %s" % (gw_sock, self.control_socket),
-                   lambda: gw_sock.is_socket() and self.control_socket.is_socket(),
-                   self.broker)
+        # "ready" comes once the sockets have their groups and the sandbox is on.
+        self._wait("brokerd to create %s and %s and log ready" % (gw_sock, self.control_socket),
+                   lambda: gw_sock.is_socket() and self.control_socket.is_socket() and
+                   self.broker.logged("brokerd: info: ready:"), self.broker)
 
-    def start_gatewayd(self, wrapper=()):
+    def start_gatewayd(self, wrapper=(), prefix=(), wait_port=None):
+        """wrapper: a parent process of the daemon (strace); prefix: a command that
+        execs it (setpriv, systemd-socket-activate); wait_port: the port it serves
+        (default: the configured one)."""
+        port = wait_port or self.port
         self.gatewayd = Daemon("gatewayd", [
-            str(GATEWAYD), "--socket-dir", str(self.sock_dir), "--log-level", "debug",
-        ], self.root / "gatewayd.log", daemon_env(), self.root, wrapper)
-        self._wait("gatewayd to accept on 127.0.0.1:%d" % self.port,
-                   lambda: port_accepts(self.port), self.gatewayd)
+            *prefix, str(GATEWAYD), "--socket-dir", str(self.sock_dir), "--log-level", "debug",
+        ], self.root / "gatewayd.log", daemon_env(self.extra_env), self.root, wrapper)
+        # It listens before it enters the sandbox: wait for both.
+        self._wait("gatewayd to accept on 127.0.0.1:%d and enter its sandbox" % port,
+                   lambda: port_accepts(port) and self.gatewayd.logged("sandbox entered"),
+                   self.gatewayd)
 
     def _wait(self, what, ready, daemon):
         deadline = time.monotonic() + START_TIMEOUT

@@ -18,7 +18,9 @@ from harness import BROKERD, GATEWAYD, START_TIMEOUT, daemon_env, log_tail
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the daemons drop "
                                "privileges only when started as root (./check runs as root)")
-FORBIDDEN = ["exec", "fork", "socket-inet", "ptrace", "setuid"]
+# Calls never allowed, and calls allowed only with other arguments: mmap never
+# executable, ioctl only FIONREAD.
+FORBIDDEN = ["exec", "fork", "socket-inet", "ptrace", "setuid", "mmap-exec", "ioctl-tty"]
 
 
 def proc_status(pid):
