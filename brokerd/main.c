@@ -313,7 +313,10 @@ main(int argc, char *argv[])
 		fatalx("cannot install signal handlers");
 	random_init();
 	notify_init();
-	sandbox_enter(&(struct sandbox_policy){ &user, 1, broker_rules, broker_nrules });
+	/* The state dir is the broker's whole world: everything else it needs (the
+	 * sockets, the socket dir, the state dir itself) is an open fd by now. */
+	sandbox_enter(&(struct sandbox_policy){ .user = &user, .root = state_dir, .no_dumps = 1,
+	    .rules = broker_rules, .nrules = broker_nrules });
 	if (selftest != NULL)
 		sandbox_selftest(selftest);
 

@@ -234,6 +234,11 @@ sandbox_no_dumps(void)
 void
 sandbox_enter(const struct sandbox_policy *p)
 {
+	if (p->user->drop && p->root != NULL) {
+		if (chroot(p->root) < 0 || chdir("/") < 0)
+			fatal("cannot chroot to %s", p->root);
+		log_debug("sandbox: chrooted to %s", p->root);
+	}
 	if (p->user->drop)
 		sandbox_drop(p->user);
 	sandbox_limit(RLIMIT_NPROC, "RLIMIT_NPROC");

@@ -36,6 +36,9 @@ struct sandbox_rule {
 
 struct sandbox_policy {
 	const struct sandbox_user *user;
+	/* Started as root: chroot here before dropping privileges (NULL: do not).
+	 * Everything the daemon touches afterwards must be open by then. */
+	const char *root;
 	int no_dumps;			/* RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 */
 	const struct sandbox_rule *rules; /* the daemon's own allowlist, on top of */
 	size_t nrules;			/* what every clawgate daemon needs */

@@ -51,7 +51,9 @@ main_ready(void)
 	session_init();
 	listener_open_all(&gw.settings, port);
 	random_init();
-	sandbox_enter(&(struct sandbox_policy){ &main_user, 0, gateway_rules, gateway_nrules });
+	/* No chroot: gatewayd reaches the broker by the socket's path. */
+	sandbox_enter(&(struct sandbox_policy){ .user = &main_user, .rules = gateway_rules,
+	    .nrules = gateway_nrules });
 	if (main_selftest != NULL)
 		sandbox_selftest(main_selftest);
 	notify_send("READY=1");

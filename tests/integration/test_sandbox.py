@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from clawclient import cli_params, handshake
+from clawclient import Identity, cli_params, handshake
+from flows import device_token_connect, pair_device
 from harness import BROKERD, GATEWAYD, START_TIMEOUT, daemon_env, log_tail
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the daemons drop "
@@ -68,6 +69,19 @@ def test_both_daemons_run_sandboxed(gateway):
     check_sandboxed(gateway.gatewayd, "clawgate-gw")
     # The broker holds the secrets: no core file may take them along.
     assert proc_limit(gateway.broker.pid, "Max core file size") == ("0", "0")
+
+
+@ROOT_ONLY
+def test_brokerd_is_chrooted_to_its_state_dir(gateway):
+    root = os.readlink("/proc/%d/root" % gateway.broker.pid)
+    assert root == os.path.realpath(gateway.state_dir), root
+    # Chrooted, it still saves, audits and answers: a whole pairing round.
+    ident = Identity()
+    device_token = pair_device(gateway, ident)
+    assert device_token_connect(gateway, ident, device_token).ok
+    assert [p["deviceId"] for p in gateway.devices()["paired"]] == [ident.device_id]
+    assert [e["what"] for e in gateway.ctl_ok("audit", json_output=True).json["entries"]] \
+        == ["approve"]
 
 
 def run_selftest(argv, log_path, what):
