@@ -482,6 +482,8 @@ adm_pairing_required(struct adm *x, const struct reg_pending *p, const struct re
 
 	snprintf(msg, sizeof(msg), "pairing required: %s", pair_rows[why].requirement);
 	snprintf(reason, sizeof(reason), "%s (requestId: %s)", msg, p->request_id);
+	snprintf(x->a->reject.pairing_request_id, sizeof(x->a->reject.pairing_request_id), "%s",
+	    p->request_id);
 	pval_obj_begin(b);
 	pval_kv_str(b, "code", "PAIRING_REQUIRED");
 	pval_kv_str(b, "reason", pair_rows[why].reason);
@@ -628,6 +630,7 @@ admission_decide(struct broker *br, const struct proto_connect *c, const char *n
     int64_t now_ms, struct admission *a)
 {
 	struct adm x;
+	const char *loc;
 
 	memset(a, 0, sizeof(*a));
 	pbuf_init(&a->details);
@@ -638,6 +641,11 @@ admission_decide(struct broker *br, const struct proto_connect *c, const char *n
 	x.nonce = nonce;
 	x.now = now_ms;
 	adm_run(&x);
+	/* Recomputed rather than taken from x.loc, which early refusals never
+	 * reach: for them nothing was proven (shared_ok is 0) and that is right. */
+	loc = locality_name(locality_of(c, x.browser, x.shared_ok));
+	snprintf(a->accept.locality, sizeof(a->accept.locality), "%s", loc);
+	snprintf(a->reject.locality, sizeof(a->reject.locality), "%s", loc);
 	if (!a->accepted && a->details.len > 0)
 		a->reject.error.details = pval_blob(&a->details);
 }

@@ -73,6 +73,20 @@ host_loopback(const char *s, int is_origin)
 	return strcasecmp(host, "localhost") == 0 || ip_class(host) == IP_LOOPBACK;
 }
 
+const char *
+locality_name(enum locality loc)
+{
+	switch (loc) {
+	case LOCALITY_DIRECT_LOCAL:
+		return "direct-local";
+	case LOCALITY_BROWSER_CONTAINER_LOCAL:
+		return "browser-container-local";
+	case LOCALITY_REMOTE:
+		break;
+	}
+	return "remote";
+}
+
 enum locality
 locality_of(const struct proto_connect *c, int browser, int shared_ok)
 {

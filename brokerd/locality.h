@@ -19,6 +19,9 @@ enum locality {
 	LOCALITY_REMOTE,
 };
 
+/* The name logged for a locality: direct-local, browser-container-local, remote. */
+const char *locality_name(enum locality loc);
+
 /* Whether a textual address (IPv4, IPv6, IPv4-mapped IPv6) is loopback. */
 int locality_ip_loopback(const char *ip);
 

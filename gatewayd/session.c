@@ -224,19 +224,66 @@ session_or_dash(const char *s)
 	return s != NULL && s[0] != '\0' ? s : "-";
 }
 
-/* The one log line of a refused handshake. No token, password or signature
- * ever reaches it; names from the client were checked or sanitized. */
-static void
-session_reject(struct session *s, uint16_t code, const char *reason, const char *why)
+/* Client-chosen text (ids, reasons) in a log line: quoted, with " and \\
+ * escaped, so that no value can pass for another key; "-" when empty. Values
+ * longer than the buffer are cut (a log line, not a record). */
+#define SESSION_QUOTED_MAX (2 * PROTO_ID_MAX + 8)
+
+static const char *
+session_quote(const char *in, char out[SESSION_QUOTED_MAX])
 {
-	char cut[WS_REASON_MAX + 4];
+	size_t o = 0;
+
+	if (in == NULL || in[0] == '\0')
+		return "-";
+	out[o++] = '"';
+	for (; *in != '\0' && o < SESSION_QUOTED_MAX - 3; in++) {
+		if (*in == '"' || *in == '\\')
+			out[o++] = '\\';
+		out[o++] = *in;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
+/* How the client address was attributed: the TCP peer itself (no trusted
+ * proxies yet), saying so when forwarding headers were there and ignored. */
+static const char *
+session_attribution(const struct session *s)
+{
+	return s->pre != NULL && s->pre->proxy_headers ? "direct,proxy-headers-ignored" :
+	    "direct";
+}
+
+/* The one log line of each refused handshake, for an admin to grep when
+ * "pairing required" persists (issue 3 item 6). key=value, values from the
+ * client are schema-checked names or ids, the reason is quoted; no token,
+ * password or signature ever reaches it. locality and pairing come from the
+ * broker's verdict, NULL when gatewayd refused by itself. */
+static void
+session_log_reject(struct session *s, uint16_t code, const char *reason, const char *why,
+    const char *locality, const char *pairing)
+{
+	char cut[WS_REASON_MAX + 4], qreason[SESSION_QUOTED_MAX], qdevice[SESSION_QUOTED_MAX];
+	char qconnect[SESSION_QUOTED_MAX];
+	const struct session_pre *p = s->pre;
 
 	snprintf(cut, sizeof(cut), "%s", reason);
 	ws_reason_cut(cut);
-	log_info("rejected %s (%s): client %s/%s, device %s, close %u \"%s\"", s->peer, why,
-	    session_or_dash(s->pre ? s->pre->client_id : NULL),
-	    session_or_dash(s->pre ? s->pre->client_mode : NULL),
-	    session_or_dash(s->pre ? s->pre->device_id : NULL), code, cut);
+	log_info("rejected close=%u reason=%s addr=%s via=%s locality=%s client=%s mode=%s "
+	    "device=%s connect=%s pairing=%s why=\"%s\"", code,
+	    session_quote(cut, qreason), s->peer, session_attribution(s),
+	    session_or_dash(locality), session_or_dash(p ? p->client_id : NULL),
+	    session_or_dash(p ? p->client_mode : NULL),
+	    session_quote(p ? p->device_id : NULL, qdevice),
+	    session_quote(p ? p->connect_id : NULL, qconnect), session_or_dash(pairing), why);
+}
+
+static void
+session_reject(struct session *s, uint16_t code, const char *reason, const char *why)
+{
+	session_log_reject(s, code, reason, why, NULL, NULL);
 	session_close(s, code, reason);
 }
 
@@ -320,6 +367,7 @@ session_connect_result(struct session *s, struct handshake_result *hs)
 	snprintf(pre->client_id, sizeof(pre->client_id), "%s", c->client_id);
 	snprintf(pre->client_mode, sizeof(pre->client_mode), "%s", c->client_mode);
 	snprintf(pre->device_id, sizeof(pre->device_id), "%s", c->device_id);
+	snprintf(pre->connect_id, sizeof(pre->connect_id), "%s", hs->id);
 	switch (hs->outcome) {
 	case HANDSHAKE_CONNECT:
 		break;
@@ -337,7 +385,6 @@ session_connect_result(struct session *s, struct handshake_result *hs)
 		    "first request is not connect" : "invalid connect params");
 		return;
 	}
-	snprintf(pre->connect_id, sizeof(pre->connect_id), "%s", hs->id);
 	c->conn = s->conn;
 	snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", s->peer);
 	c->proxy_headers = pre->proxy_headers;
@@ -451,11 +498,8 @@ session_after_ws(struct session *s)
 			log_info("closing %s: %s (close %u)", s->peer,
 			    session_ws_close_why(code), code);
 		else
-			log_info("rejected %s (%s): client %s/%s, device %s, close %u \"\"",
-			    s->peer, session_ws_close_why(code),
-			    session_or_dash(s->pre->client_id),
-			    session_or_dash(s->pre->client_mode),
-			    session_or_dash(s->pre->device_id), code);
+			session_log_reject(s, code, "", session_ws_close_why(code), NULL,
+			    NULL);
 		session_closing(s);
 	}
 	session_check_drained(s);
@@ -662,7 +706,7 @@ session_broker_accept(const struct proto_accept *m)
 {
 	struct session *s = session_find(m->conn);
 	struct session_frame *queue, *f;
-	char conn_id[UUID_STR_LEN + 1];
+	char conn_id[UUID_STR_LEN + 1], qconnect[SESSION_QUOTED_MAX];
 	struct render_out out;
 
 	if (s == NULL)
@@ -674,9 +718,12 @@ session_broker_accept(const struct proto_accept *m)
 	session_send_rendered(s, &out);
 	if (s->state == SESSION_CLOSING)
 		return 0;
-	log_info("admitted %s: client %s/%s, device %s, role %s, %u scope(s), method %s%s",
-	    s->peer, s->pre->client_id, s->pre->client_mode, session_or_dash(m->device_id),
-	    m->role, m->scopes.n, m->method, m->device_token[0] ? ", device token issued" : "");
+	/* The admission line, alike to the rejection line (session_log_reject). */
+	log_info("admitted addr=%s via=%s locality=%s client=%s mode=%s device=%s connect=%s "
+	    "role=%s scopes=%u method=%s device-token=%s", s->peer, session_attribution(s),
+	    session_or_dash(m->locality), s->pre->client_id, s->pre->client_mode,
+	    session_or_dash(m->device_id), session_quote(s->pre->connect_id, qconnect), m->role,
+	    m->scopes.n, m->method, m->device_token[0] ? "issued" : "-");
 	s->pairing_events = (m->flags & PROTO_ACCEPT_PAIRING_EVENTS) != 0;
 	ws_set_max_message(s->ws, gw.settings.max_payload);
 	event_free(s->timer);
@@ -712,7 +759,9 @@ session_broker_reject(const struct proto_reject *m)
 		render_res_error(s->pre->connect_id, &m->error, &out);
 		session_send_rendered(s, &out);
 	}
-	session_reject(s, m->close_code, m->close_reason, "refused by brokerd");
+	session_log_reject(s, m->close_code, m->close_reason, "refused by brokerd", m->locality,
+	    m->pairing_request_id);
+	session_close(s, m->close_code, m->close_reason);
 	return 0;
 }
 

@@ -207,6 +207,7 @@ static const struct proto_field fields_accept[] = {
 	F_INT(PK_I64, A, issued_at_ms),
 	F_STR(A, recovery_scope, PROTO_CS_ATOM),
 	F_INT(PK_U8, A, flags),
+	F_STR(A, locality, PROTO_CS_ATOM),
 };
 #undef A
 
@@ -216,6 +217,8 @@ static const struct proto_field fields_reject[] = {
 	F_STR(struct proto_reject, close_reason, PROTO_CS_TEXT),
 	F_INT(PK_U8, struct proto_reject, has_error),
 	F_ERROR(struct proto_reject, error),
+	F_STR(struct proto_reject, locality, PROTO_CS_ATOM),
+	F_STR(struct proto_reject, pairing_request_id, PROTO_CS_ATOM),
 };
 
 #define R struct proto_rpc

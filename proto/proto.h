@@ -156,6 +156,9 @@ struct proto_accept {
 	int64_t issued_at_ms;
 	char recovery_scope[PROTO_ID_MAX + 1];
 	uint8_t flags;
+	/* For gatewayd's admission log line: the §4.2 locality the broker found
+	 * (brokerd/locality.h names). */
+	char locality[PROTO_NAME_MAX + 1];
 };
 
 /* An OpenClaw error object: {code, message, details?, retryable?, retryAfterMs?}. */
@@ -173,6 +176,10 @@ struct proto_reject {
 	char close_reason[PROTO_REASON_MAX + 1];
 	uint8_t has_error;		/* send a res frame before the close */
 	struct proto_error error;
+	/* For gatewayd's rejection log line: the locality as in proto_accept and
+	 * the pairing request the refusal created or refreshed ("" if none). */
+	char locality[PROTO_NAME_MAX + 1];
+	char pairing_request_id[PROTO_ID_MAX + 1];
 };
 
 /* Which RPC params were present. */

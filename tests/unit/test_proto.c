@@ -736,6 +736,7 @@ decode_accept_scopes(uint32_t count, uint32_t present)
 	pbuf_add(&b, zero8, 8);			/* issued_at_ms */
 	put_str(&b, "", 0);			/* recovery_scope */
 	pbuf_add(&b, "\0", 1);			/* flags */
+	put_str(&b, "remote", 6);		/* locality */
 	rc = proto_decode(PROTO_BR_ACCEPT, b.data, b.len, &a);
 	if (rc == 0)
 		CHECK_INT_EQ(a.scopes.n, count);
