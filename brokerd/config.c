@@ -16,6 +16,8 @@
 #define CONFIG_FILE_MAX (1u << 20)
 /* OPENCLAW_HANDSHAKE_TIMEOUT_MS may raise the timeout, up to this. */
 #define CONFIG_HANDSHAKE_TIMEOUT_MAX_MS 600000
+#define CONFIG_MAX_PREAUTH_PER_IP 32
+#define CONFIG_MAX_PREAUTH_PER_IP_MAX 65536
 
 /* The file being read, for messages. */
 static const char *config_file;
@@ -156,6 +158,22 @@ config_handshake_timeout(struct config *cfg)
 		cfg->handshake_timeout_ms = (uint32_t)ms;
 }
 
+/* PROTOCOL.md §1: unauthenticated sockets per client address. */
+static void
+config_max_preauth(struct config *cfg)
+{
+	const char *env = getenv("OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP");
+	long long n;
+
+	cfg->max_preauth_per_ip = CONFIG_MAX_PREAUTH_PER_IP;
+	if (env == NULL || env[0] == '\0')
+		return;
+	if ((n = config_parse_int(env, 1, CONFIG_MAX_PREAUTH_PER_IP_MAX)) < 0)
+		fatalx("OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP=\"%s\" is not a number from 1 to "
+		    "%d: fix or unset it", env, CONFIG_MAX_PREAUTH_PER_IP_MAX);
+	cfg->max_preauth_per_ip = (uint32_t)n;
+}
+
 /* A secret from the config file if configured there, else from the environment. */
 static char *
 config_secret(yajl_val root, const char *key, const char *what, const char *envname,
@@ -243,6 +261,7 @@ config_load(struct config *cfg, const char *path)
 	config_port(cfg, root);
 	config_binds(cfg, root);
 	config_handshake_timeout(cfg);
+	config_max_preauth(cfg);
 	config_auth(cfg, root);
 	v = config_get(root, GW("nodes", "pairing", "autoApproveLocal"), CK_BOOL,
 	    "gateway.nodes.pairing.autoApproveLocal");

@@ -30,6 +30,7 @@ struct config {
 	uint32_t nbind;
 	char bind[PROTO_MAX_BINDS][PROTO_ADDR_MAX + 1];
 	uint32_t handshake_timeout_ms;
+	uint32_t max_preauth_per_ip;	/* OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP, default 32 */
 	enum auth_mode auth_mode;
 	char *token;		/* NULL until configured or loaded */
 	enum secret_source token_source;

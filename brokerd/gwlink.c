@@ -267,6 +267,7 @@ gwlink_on_hello(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg 
 	memcpy(h.bind, cfg->bind, sizeof(h.bind));
 	h.tick_interval_ms = GWLINK_TICK_INTERVAL_MS;
 	h.handshake_timeout_ms = cfg->handshake_timeout_ms;
+	h.max_preauth_per_ip = cfg->max_preauth_per_ip;
 	h.max_payload = GWLINK_MAX_PAYLOAD;
 	h.max_buffered = GWLINK_MAX_BUFFERED;
 	l->ready = 1;

@@ -262,6 +262,8 @@ http_reason(int status)
 		return "Upgrade Required";
 	case 431:
 		return "Request Header Fields Too Large";
+	case 503:
+		return "Service Unavailable";
 	}
 	return "Error";
 }
@@ -319,6 +321,19 @@ http_ws_accept(const char *key, char *out, size_t outsz)
 		fatalx("Sec-WebSocket-Accept does not fit its buffer");
 }
 
+void
+http_refuse(int status, const char *problem, struct pbuf *out)
+{
+	http_error(out, status, "", problem);
+}
+
+int
+http_wants_upgrade(const struct http_request *req)
+{
+	return req->status == 0 && req->is_get && req->upgrade && !req->version_other &&
+	    req->http11 && req->connection_upgrade && req->version13 && req->key_ok;
+}
+
 enum http_action
 http_respond(const struct http_request *req, struct pbuf *out)
 {
@@ -336,7 +351,7 @@ http_respond(const struct http_request *req, struct pbuf *out)
 	if (req->version_other)
 		return http_error(out, 426, "Sec-WebSocket-Version: 13\r\n",
 		    "only WebSocket version 13 (RFC 6455) is supported");
-	if (!req->http11 || !req->connection_upgrade || !req->version13 || !req->key_ok)
+	if (!http_wants_upgrade(req))
 		return http_error(out, 400, "",
 		    "a WebSocket upgrade needs HTTP/1.1, Connection: Upgrade, "
 		    "Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key");

@@ -46,6 +46,13 @@ enum http_parse_status http_parse(const uint8_t *buf, size_t len, struct http_re
 
 enum http_action { HTTP_ACTION_UPGRADE, HTTP_ACTION_CLOSE };
 
+/* Whether http_respond would upgrade this request: a valid WebSocket handshake. */
+int http_wants_upgrade(const struct http_request *req);
+
+/* Appends a refusal with that status and problem text (the body) to out; the
+ * connection closes once it is sent. */
+void http_refuse(int status, const char *problem, struct pbuf *out);
+
 /* Appends the response to a parsed request (or to a parse error) to out.
  * UPGRADE: a 101 was written and the socket now speaks WebSocket; CLOSE: close
  * once it is sent. */

@@ -22,6 +22,7 @@
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/handshake.h"
 #include "gatewayd/http.h"
+#include "gatewayd/preauth.h"
 #include "gatewayd/render.h"
 #include "gatewayd/rpc.h"
 #include "gatewayd/ws.h"
@@ -76,6 +77,7 @@ struct session {
 	enum session_state state;
 	uint8_t pairing_events;
 	uint8_t shut;				/* shutdown(SHUT_WR) done */
+	uint8_t preauth;			/* counted by preauth_acquire */
 	char peer[PROTO_ADDR_MAX + 1];
 };
 
@@ -145,12 +147,22 @@ session_forget(struct session *s)
 	s->conn = 0;
 }
 
+/* The socket no longer counts against its address's pre-auth limit. */
+static void
+session_preauth_release(struct session *s)
+{
+	if (s->preauth)
+		preauth_release(s->peer);
+	s->preauth = 0;
+}
+
 static void
 session_free(struct session *s)
 {
 	if (s->state != SESSION_CLOSING)
 		session_forget(s);
 	TAILQ_REMOVE(&session_all, s, entry);
+	session_preauth_release(s);
 	session_pre_free(s);
 	if (s->timer != NULL)
 		event_free(s->timer);
@@ -192,6 +204,7 @@ session_closing(struct session *s)
 	if (s->state == SESSION_CLOSING)
 		return;
 	session_forget(s);
+	session_preauth_release(s);
 	session_pre_free(s);
 	s->state = SESSION_CLOSING;
 	session_timer_set(s, session_linger_cb, SESSION_LINGER_MS);
@@ -564,12 +577,25 @@ session_http(struct session *s)
 	if (http_parse(evbuffer_pullup(in, (ssize_t)n), n, &req) == HTTP_PARSE_MORE)
 		return;
 	pbuf_reset(&session_out);
+	/* PROTOCOL.md §1: an upgrade beyond the address's unauthenticated sockets
+	 * is refused before it costs a challenge. */
+	if (http_wants_upgrade(&req) &&
+	    preauth_acquire(s->peer, gw.settings.max_preauth_per_ip) < 0) {
+		log_info("refused an upgrade from %s: %u unauthenticated sockets already (raise "
+		    "OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP for brokerd if that is legitimate)",
+		    s->peer, gw.settings.max_preauth_per_ip);
+		http_refuse(503, "Too many unauthenticated sockets", &session_out);
+		bufferevent_write(s->bev, session_out.data, session_out.len);
+		session_closing(s);
+		return;
+	}
 	if (http_respond(&req, &session_out) == HTTP_ACTION_CLOSE) {
 		log_debug("%s: HTTP request answered and closed", s->peer);
 		bufferevent_write(s->bev, session_out.data, session_out.len);
 		session_closing(s);
 		return;
 	}
+	s->preauth = 1;
 	bufferevent_write(s->bev, session_out.data, session_out.len);
 	evbuffer_drain(in, req.head_len);
 	session_upgrade(s, &req);
@@ -706,7 +732,7 @@ session_broker_accept(const struct proto_accept *m)
 {
 	struct session *s = session_find(m->conn);
 	struct session_frame *queue, *f;
-	char conn_id[UUID_STR_LEN + 1], qconnect[SESSION_QUOTED_MAX];
+	char conn_id[UUID_STR_LEN + 1], qconnect[SESSION_QUOTED_MAX], qdevice[SESSION_QUOTED_MAX];
 	struct render_out out;
 
 	if (s == NULL)
@@ -722,10 +748,11 @@ session_broker_accept(const struct proto_accept *m)
 	log_info("admitted addr=%s via=%s locality=%s client=%s mode=%s device=%s connect=%s "
 	    "role=%s scopes=%u method=%s device-token=%s", s->peer, session_attribution(s),
 	    session_or_dash(m->locality), s->pre->client_id, s->pre->client_mode,
-	    session_or_dash(m->device_id), session_quote(s->pre->connect_id, qconnect), m->role,
+	    session_quote(m->device_id, qdevice), session_quote(s->pre->connect_id, qconnect), m->role,
 	    m->scopes.n, m->method, m->device_token[0] ? "issued" : "-");
 	s->pairing_events = (m->flags & PROTO_ACCEPT_PAIRING_EVENTS) != 0;
 	ws_set_max_message(s->ws, gw.settings.max_payload);
+	session_preauth_release(s);
 	event_free(s->timer);
 	s->timer = NULL;
 	s->state = SESSION_AUTHED;
@@ -901,4 +928,5 @@ session_free_all(void)
 	pbuf_free(&session_event);
 	pbuf_free(&session_tick_payload);
 	conntab_free();
+	preauth_free();
 }

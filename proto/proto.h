@@ -95,6 +95,8 @@ struct proto_br_hello {
 	uint32_t handshake_timeout_ms;
 	uint32_t max_payload;
 	uint32_t max_buffered;
+	/* Unauthenticated WebSocket sockets per client address (PROTOCOL.md §1). */
+	uint32_t max_preauth_per_ip;
 };
 
 struct proto_conn_ref {

@@ -37,7 +37,8 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
                    "SUMMARY: UndefinedBehaviorSanitizer")
 # The environment a daemon must not inherit from whoever runs the tests.
 SCRUBBED_ENV = ("OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PORT", "OPENCLAW_GATEWAY_PASSWORD",
-                "OPENCLAW_HANDSHAKE_TIMEOUT_MS", "CLAWGATE_CONTROL_SOCKET")
+                "OPENCLAW_HANDSHAKE_TIMEOUT_MS", "CLAWGATE_CONTROL_SOCKET",
+                "OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP")
 
 
 def require_binaries():
@@ -186,8 +187,9 @@ class Gateway:
         <root>/brokerd.log, <root>/gatewayd.log
     The root is short (under /tmp) so socket paths stay below the 108-byte limit."""
 
-    def __init__(self, *, config_token=True, config_extra=None):
+    def __init__(self, *, config_token=True, config_extra=None, broker_env=None):
         require_binaries()
+        self.broker_env = broker_env
         self.root = Path(tempfile.mkdtemp(prefix="clawgate-"))
         self.state_dir = self.root / "state"
         self.sock_dir = self.root / "run"
@@ -232,7 +234,7 @@ class Gateway:
         self.broker = Daemon("brokerd", [
             str(BROKERD), "--config", str(self.config_path), "--state-dir", str(self.state_dir),
             "--socket-dir", str(self.sock_dir), "--log-level", "debug",
-        ], self.root / "brokerd.log", daemon_env(), self.root)
+        ], self.root / "brokerd.log", daemon_env(self.broker_env), self.root)
         gw_sock = self.sock_dir / "gateway.sock"
         self._wait("brokerd to create %s and %s" % (gw_sock, self.control_socket),
                    lambda: gw_sock.is_socket() and self.control_socket.is_socket(),

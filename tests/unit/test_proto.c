@@ -772,7 +772,8 @@ test_decode_binds_count(void)
 		put_u32be(&b, count);
 		for (uint32_t i = 0; i < count; i++)
 			put_str(&b, "::1", 3);
-		for (int i = 0; i < 4; i++)
+		/* tick, handshake timeout, max payload, max buffered, max pre-auth */
+		for (int i = 0; i < 5; i++)
 			put_u32be(&b, 1000);
 		testutil_check(proto_decode(PROTO_BR_HELLO, b.data, b.len, &h) ==
 		    (count <= PROTO_MAX_BINDS ? 0 : -1), __FILE__, __LINE__,
