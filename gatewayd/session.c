@@ -31,6 +31,8 @@
 #define SESSION_PREAUTH_MAX_MESSAGE 65536	/* PROTOCOL.md §1; more: 1009 */
 #define SESSION_PENDING_MAX 15	/* frames queued behind the connect; one more: 1008 */
 #define SESSION_LINGER_MS 2000	/* how long a closing socket may take to finish */
+#define SESSION_PING_MS 25000	/* PROTOCOL.md §1: ping every authenticated socket */
+#define SESSION_UNAVAILABLE_RETRY_MS 1000	/* retryAfterMs while brokerd is away */
 
 enum session_state {
 	SESSION_HTTP,		/* reading the request head */
@@ -78,6 +80,7 @@ struct session {
 	uint8_t pairing_events;
 	uint8_t shut;				/* shutdown(SHUT_WR) done */
 	uint8_t preauth;			/* counted by preauth_acquire */
+	uint8_t pinged;				/* a keepalive ping went out */
 	char peer[PROTO_ADDR_MAX + 1];
 };
 
@@ -86,6 +89,7 @@ static struct session_list session_all = TAILQ_HEAD_INITIALIZER(session_all);
 static struct session_list session_authed = TAILQ_HEAD_INITIALIZER(session_authed);
 static uint64_t session_next_conn = 1;
 static struct event *session_tick;
+static struct event *session_ping;
 static struct pbuf session_out;		/* HTTP responses, event frames */
 static struct pbuf session_event;	/* an event rendered once for many sockets */
 static struct pbuf session_tick_payload;
@@ -369,6 +373,29 @@ session_queue_take(struct session *s)
 	return f;
 }
 
+/* The answer to any request while brokerd is away: retryable, in the shape of
+ * §5's "Starting" row. */
+static void
+session_render_unavailable(const char *id, struct render_out *out)
+{
+	struct proto_error e = { .retryable = 2, .retry_after_ms = SESSION_UNAVAILABLE_RETRY_MS };
+
+	proto_error_set(&e, "UNAVAILABLE", "gateway unavailable: its broker is restarting; "
+	    "retry shortly");
+	render_res_error(id, &e, out);
+}
+
+/* Without brokerd nobody can decide a connect: refused, the client retries. */
+static void
+session_unavailable(struct session *s)
+{
+	struct render_out out;
+
+	session_render_unavailable(s->pre->connect_id, &out);
+	session_send_rendered(s, &out);
+	session_reject(s, 1013, "gateway unavailable", "brokerd unavailable");
+}
+
 /* Acts on the parsed first frame: forward it, or refuse it here. */
 static void
 session_connect_result(struct session *s, struct handshake_result *hs)
@@ -403,6 +430,11 @@ session_connect_result(struct session *s, struct handshake_result *hs)
 	c->proxy_headers = pre->proxy_headers;
 	snprintf(c->origin, sizeof(c->origin), "%s", pre->origin);
 	snprintf(c->host, sizeof(c->host), "%s", pre->host);
+	/* conn 0: challenged while brokerd was away, with a nonce it never issued. */
+	if (s->conn == 0 || !brokerlink_available()) {
+		session_unavailable(s);
+		return;
+	}
 	/* handshake_parse checked every field against its layout: a refusal here
 	 * is a bug, and the client must not wait for a verdict that never comes. */
 	if (brokerlink_send(PROTO_GW_CONNECT, c) < 0) {
@@ -424,6 +456,35 @@ session_connect_frame(struct session *s, const uint8_t *msg, size_t len)
 	OPENSSL_cleanse(&hs, sizeof(hs));
 }
 
+/* The challenge went out (brokerd's, or gatewayd's own while brokerd is away). */
+static void
+session_challenged(struct session *s, const struct proto_challenge *m)
+{
+	struct session_frame *f;
+	struct render_out out;
+
+	render_challenge(m, &out);
+	session_send_rendered(s, &out);
+	s->state = SESSION_CHALLENGED;
+	/* A connect that arrived early is handled now; what followed it stays. */
+	if ((f = session_queue_take(s)) != NULL) {
+		session_connect_frame(s, f->data, f->len);
+		free(f);
+	}
+	session_check_drained(s);
+}
+
+/* A challenge of gatewayd's own while brokerd is away: clients wait for one
+ * before they send the connect that gets them the retryable refusal. */
+static void
+session_local_challenge(struct session *s)
+{
+	struct proto_challenge m = { .conn = 0, .ts = clock_wall_ms() };
+
+	random_uuid4(m.nonce);
+	session_challenged(s, &m);
+}
+
 static void
 session_rpc_frame(struct session *s, const uint8_t *msg, size_t len)
 {
@@ -433,6 +494,11 @@ session_rpc_frame(struct session *s, const uint8_t *msg, size_t len)
 	rpc_parse(msg, len, &r);
 	switch (r.outcome) {
 	case RPC_FORWARD:
+		if (s->conn == 0) {
+			session_render_unavailable(r.rpc.id, &out);
+			session_send_rendered(s, &out);
+			return;
+		}
 		r.rpc.conn = s->conn;
 		if (brokerlink_send(PROTO_GW_RPC, &r.rpc) == 0)
 			return;
@@ -554,13 +620,17 @@ session_upgrade(struct session *s, const struct http_request *req)
 	snprintf(s->pre->host, sizeof(s->pre->host), "%s", req->host);
 	s->pre->proxy_headers = req->proxy_headers;
 	s->ws = ws_new(s->bev, SESSION_PREAUTH_MAX_MESSAGE, session_message_cb, s);
-	s->conn = session_next_conn++;
-	conntab_add(s->conn, s);
 	s->state = SESSION_CHALLENGE;
-	ref.conn = s->conn;
-	brokerlink_send(PROTO_GW_CHALLENGE, &ref);
 	/* The handshake timeout runs from the upgrade (PROTOCOL.md §1). */
 	session_timer_set(s, session_handshake_timeout_cb, gw.settings.handshake_timeout_ms);
+	if (!brokerlink_available()) {
+		session_local_challenge(s);
+	} else {
+		s->conn = session_next_conn++;
+		conntab_add(s->conn, s);
+		ref.conn = s->conn;
+		brokerlink_send(PROTO_GW_CHALLENGE, &ref);
+	}
 	/* Frames may have come right behind the request head. */
 	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
 		session_read_ws(s);
@@ -708,22 +778,12 @@ int
 session_broker_challenge(const struct proto_challenge *m)
 {
 	struct session *s = session_find(m->conn);
-	struct session_frame *f;
-	struct render_out out;
 
 	if (s == NULL)
 		return 0;
 	if (s->state != SESSION_CHALLENGE)
 		return session_out_of_state(s, "BR_CHALLENGE");
-	render_challenge(m, &out);
-	session_send_rendered(s, &out);
-	s->state = SESSION_CHALLENGED;
-	/* A connect that arrived early is handled now; what followed it stays. */
-	if ((f = session_queue_take(s)) != NULL) {
-		session_connect_frame(s, f->data, f->len);
-		free(f);
-	}
-	session_check_drained(s);
+	session_challenged(s, m);
 	return 0;
 }
 
@@ -885,15 +945,76 @@ session_tick_cb(evutil_socket_t fd, short what, void *arg)
 	session_broadcast("tick", &blob, 0);
 }
 
+/*
+ * Keepalive, one timer for all: each round pings every authenticated socket
+ * and drops those that answered no ping since the previous round, i.e. within
+ * 25 s (PROTOCOL.md §1). A session authenticated since then is spared once:
+ * its first ping goes out now.
+ */
+static void
+session_ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&session_authed); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, authed_entry);
+		if (!ws_ping(s->ws) && s->pinged) {
+			log_info("dropping %s: no pong within %d s", s->peer, SESSION_PING_MS / 1000);
+			session_free(s);
+			continue;
+		}
+		s->pinged = 1;
+	}
+}
+
+static struct event *
+session_timer_every(void (*cb)(evutil_socket_t, short, void *), uint32_t ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct event *ev = event_new(gw.base, -1, EV_PERSIST, cb, NULL);
+
+	if (ev == NULL || evtimer_add(ev, &tv) < 0)
+		fatalx("cannot arm a shared session timer");
+	return ev;
+}
+
 void
 session_init(void)
 {
-	struct timeval tv = { gw.settings.tick_interval_ms / 1000,
-	    (gw.settings.tick_interval_ms % 1000) * 1000 };
+	session_tick = session_timer_every(session_tick_cb, gw.settings.tick_interval_ms);
+	session_ping = session_timer_every(session_ping_cb, SESSION_PING_MS);
+}
 
-	if ((session_tick = event_new(gw.base, -1, EV_PERSIST, session_tick_cb, NULL)) == NULL ||
-	    evtimer_add(session_tick, &tv) < 0)
-		fatalx("cannot arm the tick timer");
+void
+session_broker_lost(void)
+{
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&session_all); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		/* The broker forgot every connection with its link. */
+		if (s->conn != 0)
+			conntab_del(s->conn);
+		s->conn = 0;
+		if (s->state == SESSION_CHALLENGE)
+			session_local_challenge(s);
+		else if (s->state == SESSION_CONNECTING)
+			session_unavailable(s);
+	}
+}
+
+void
+session_broker_back(void)
+{
+	struct session *s, *next;
+
+	/* Sessions the old broker admitted are unknown to this one: their clients
+	 * reconnect and are admitted afresh. */
+	for (s = TAILQ_FIRST(&session_authed); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, authed_entry);
+		if (s->conn == 0)
+			session_close(s, 1012, "service restart");
+	}
 }
 
 void
@@ -924,6 +1045,9 @@ session_free_all(void)
 	if (session_tick != NULL)
 		event_free(session_tick);
 	session_tick = NULL;
+	if (session_ping != NULL)
+		event_free(session_ping);
+	session_ping = NULL;
 	pbuf_free(&session_out);
 	pbuf_free(&session_event);
 	pbuf_free(&session_tick_payload);

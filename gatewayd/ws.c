@@ -20,6 +20,7 @@ struct ws {
 	 * of queued messages, so a close queued right behind a res would overtake
 	 * it: the close is queued only once the messages are written. */
 	int close_pending;
+	int pong;		/* a pong arrived since the last ws_ping */
 	uint16_t close_code;
 	char close_reason[WS_REASON_MAX + 4];	/* room to find the cut */
 };
@@ -61,8 +62,10 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 		ws->cb(ws->arg, m->msg, m->msg_length);
 	else if (m->opcode == WSLAY_BINARY_FRAME)
 		ws_close(ws, WSLAY_CODE_UNSUPPORTED_DATA, "");
-	/* Pings are answered by wslay, pongs need nothing, closes are echoed by
-	 * wslay (ws_closed tells the session). */
+	else if (m->opcode == WSLAY_PONG)
+		ws->pong = 1;
+	/* Pings are answered by wslay, closes are echoed by wslay (ws_closed tells
+	 * the session). */
 }
 
 static const struct wslay_event_callbacks ws_callbacks = {
@@ -154,6 +157,18 @@ ws_send_text(struct ws *ws, const void *msg, size_t len)
 	/* After a close nothing more may be queued: wslay refuses, as it should. */
 	if (wslay_event_queue_msg(ws->ctx, &m) == 0)
 		ws_write(ws);
+}
+
+int
+ws_ping(struct ws *ws)
+{
+	struct wslay_event_msg m = { WSLAY_PING, NULL, 0 };
+	int answered = ws->pong;
+
+	ws->pong = 0;
+	if (wslay_event_queue_msg(ws->ctx, &m) == 0)
+		ws_write(ws);
+	return answered;
 }
 
 void

@@ -40,6 +40,10 @@ void ws_close(struct ws *ws, uint16_t code, const char *reason);
  * closed first. */
 int ws_closed(struct ws *ws, uint16_t *code, int *by_peer);
 
+/* Sends a ping (PROTOCOL.md §1 keepalive) and says whether a pong (to any
+ * ping) arrived since the previous call. */
+int ws_ping(struct ws *ws);
+
 /* Cuts a reason to at most WS_REASON_MAX bytes at a UTF-8 boundary (in place). */
 void ws_reason_cut(char *reason);
 
