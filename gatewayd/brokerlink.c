@@ -218,7 +218,7 @@ static void
 brokerlink_attach(int fd)
 {
 	struct timeval hello_timeout = { BROKERLINK_HELLO_TIMEOUT_S, 0 };
-	struct proto_gw_hello hello = { (uint32_t)getpid(), 0 };
+	struct proto_gw_hello hello = { (uint32_t)getpid(), gw.worker };
 
 	if (evutil_make_socket_nonblocking(fd) < 0)
 		fatal("cannot make the broker socket non-blocking");

@@ -16,6 +16,7 @@
 #include "gatewayd/listener.h"
 #include "gatewayd/render.h"
 #include "gatewayd/session.h"
+#include "gatewayd/workers.h"
 
 #define MAIN_SHUTDOWN_GRACE_S 3	/* for close frames to reach clients */
 
@@ -27,8 +28,8 @@ static struct event *main_grace;
 static void __attribute__((noreturn))
 main_usage(void)
 {
-	fprintf(stderr, "usage: gatewayd [--socket-dir DIR] [--port N] "
-	    "[--log-level error|warn|info|debug]\n");
+	fprintf(stderr, "usage: gatewayd [--socket-dir DIR] [--port N] [--workers N] "
+	    "[--log-level error|warn|info|debug] [--test-echo]\n");
 	exit(2);
 }
 
@@ -78,12 +79,15 @@ main(int argc, char **argv)
 		{ "socket-dir", required_argument, NULL, 's' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "test-echo", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *socket_dir = "/run/clawgate";
 	enum log_level level = LOG_LEVEL_INFO;
 	struct event *sigterm, *sigint;
+	unsigned long workers = 1;
 	char *end;
 	int c;
 
@@ -98,6 +102,20 @@ main(int argc, char **argv)
 			if (*optarg == '\0' || *end != '\0' || main_port == 0 || main_port > 65535) {
 				fprintf(stderr, "gatewayd: --port wants 1-65535, not \"%s\"\n",
 				    optarg);
+				main_usage();
+			}
+			break;
+		case 'E':
+			/* RFC 6455 conformance tests only: a command-line switch, so that
+			 * no configuration file can turn it on. */
+			gw.test_echo = 1;
+			break;
+		case 'w':
+			workers = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || workers == 0 ||
+			    workers > WORKERS_MAX) {
+				fprintf(stderr, "gatewayd: --workers wants 1-%d, not \"%s\"\n",
+				    WORKERS_MAX, optarg);
 				main_usage();
 			}
 			break;
@@ -117,6 +135,11 @@ main(int argc, char **argv)
 
 	/* A peer that vanishes must cost an error return, not the process. */
 	signal(SIGPIPE, SIG_IGN);
+	gw.workers = (unsigned)workers;
+	gw.worker = workers_spawn(gw.workers);
+	if (gw.test_echo)
+		log_warnx("--test-echo: every WebSocket is an echo without authentication; "
+		    "for conformance tests only, never in production");
 	if ((gw.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	gw.started_ms = clock_mono_ms();

@@ -40,6 +40,7 @@ enum session_state {
 	SESSION_CHALLENGED,	/* connect.challenge sent, waiting for the connect */
 	SESSION_CONNECTING,	/* GW_CONNECT sent, waiting for the verdict */
 	SESSION_AUTHED,		/* hello-ok sent */
+	SESSION_ECHO,		/* --test-echo: text messages come back */
 	SESSION_CLOSING,	/* close sent (or HTTP answered): flushing, then gone */
 };
 
@@ -539,6 +540,9 @@ session_message_cb(void *arg, const uint8_t *msg, size_t len)
 	case SESSION_AUTHED:
 		session_rpc_frame(s, msg, len);
 		break;
+	case SESSION_ECHO:
+		ws_send_text(s->ws, msg, len);
+		break;
 	case SESSION_HTTP:
 	case SESSION_CLOSING:
 		break;
@@ -573,7 +577,7 @@ session_after_ws(struct session *s)
 	if (s->state != SESSION_CLOSING && ws_closed(s->ws, &code, &by_peer)) {
 		if (by_peer)
 			log_debug("%s closed the WebSocket (%u)", s->peer, code);
-		else if (s->state == SESSION_AUTHED)
+		else if (s->pre == NULL)
 			log_info("closing %s: %s (close %u)", s->peer,
 			    session_ws_close_why(code), code);
 		else
@@ -636,6 +640,21 @@ session_upgrade(struct session *s, const struct http_request *req)
 		session_read_ws(s);
 }
 
+/* --test-echo: the frame path of every session, with no handshake around it,
+ * for RFC 6455 conformance tests; messages up to policy.maxPayload. */
+static void
+session_echo(struct session *s)
+{
+	s->ws = ws_new(s->bev, gw.settings.max_payload, session_message_cb, s);
+	s->state = SESSION_ECHO;
+	/* Nothing to authenticate: neither the handshake deadline nor the
+	 * pre-auth limit applies. */
+	evtimer_del(s->timer);
+	session_preauth_release(s);
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		session_read_ws(s);
+}
+
 static void
 session_http(struct session *s)
 {
@@ -668,7 +687,10 @@ session_http(struct session *s)
 	s->preauth = 1;
 	bufferevent_write(s->bev, session_out.data, session_out.len);
 	evbuffer_drain(in, req.head_len);
-	session_upgrade(s, &req);
+	if (gw.test_echo)
+		session_echo(s);
+	else
+		session_upgrade(s, &req);
 }
 
 static void

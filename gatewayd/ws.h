@@ -19,6 +19,11 @@ typedef void (*ws_message_cb)(void *arg, const uint8_t *msg, size_t len);
 
 /* The longest close reason clawgate sends: PROTOCOL.md §5.1. */
 #define WS_REASON_MAX 120
+/* Frames one message may be split into; more: close 1009 "too many fragments".
+ * wslay keeps a buffer per fragment, so without a bound tiny fragments would
+ * cost far more memory than the message size limit says. Real clients do not
+ * fragment at all. */
+#define WS_FRAGMENTS_MAX 1024
 
 struct ws *ws_new(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb, void *arg);
 void ws_free(struct ws *ws);

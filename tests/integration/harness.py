@@ -61,9 +61,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def port_accepts(port):
+def port_accepts(port, addr="127.0.0.1"):
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((addr, port), timeout=0.5):
             return True
     except OSError:
         return False
@@ -187,9 +187,12 @@ class Gateway:
         <root>/brokerd.log, <root>/gatewayd.log
     The root is short (under /tmp) so socket paths stay below the 108-byte limit."""
 
-    def __init__(self, *, config_token=True, config_extra=None, broker_env=None):
+    def __init__(self, *, config_token=True, config_extra=None, broker_env=None,
+                 listen_addr=None):
+        """listen_addr: bind that one address (gateway.bind custom) instead of loopback."""
         require_binaries()
         self.broker_env = broker_env
+        self.addr = listen_addr or "127.0.0.1"
         self.root = Path(tempfile.mkdtemp(prefix="clawgate-"))
         self.state_dir = self.root / "state"
         self.sock_dir = self.root / "run"
@@ -205,6 +208,8 @@ class Gateway:
         }
         if self.configured_token:
             gateway["auth"]["token"] = self.configured_token
+        if listen_addr:
+            gateway.update(bind="custom", customBindHost=listen_addr)
         config = {"gateway": gateway}
         for key, value in (config_extra or {}).items():
             config["gateway"][key] = value
@@ -214,7 +219,8 @@ class Gateway:
 
     @property
     def url(self):
-        return "ws://127.0.0.1:%d/" % self.port
+        host = "[%s]" % self.addr if ":" in self.addr else self.addr
+        return "ws://%s:%d/" % (host, self.port)
 
     @property
     def token(self):
@@ -226,9 +232,9 @@ class Gateway:
     def token_file_contents(self):
         return (self.state_dir / "gateway.token").read_text().strip()
 
-    def start(self, gatewayd_wrapper=()):
+    def start(self, gatewayd_wrapper=(), gatewayd_args=()):
         self.start_broker()
-        self.start_gatewayd(gatewayd_wrapper)
+        self.start_gatewayd(gatewayd_wrapper, gatewayd_args)
 
     def start_broker(self):
         self.broker = Daemon("brokerd", [
@@ -240,12 +246,12 @@ class Gateway:
                    lambda: gw_sock.is_socket() and self.control_socket.is_socket(),
                    self.broker)
 
-    def start_gatewayd(self, wrapper=()):
+    def start_gatewayd(self, wrapper=(), args=()):
         self.gatewayd = Daemon("gatewayd", [
             str(GATEWAYD), "--socket-dir", str(self.sock_dir), "--log-level", "debug",
-        ], self.root / "gatewayd.log", daemon_env(), self.root, wrapper)
-        self._wait("gatewayd to accept on 127.0.0.1:%d" % self.port,
-                   lambda: port_accepts(self.port), self.gatewayd)
+        ] + list(args), self.root / "gatewayd.log", daemon_env(), self.root, wrapper)
+        self._wait("gatewayd to accept on %s port %d" % (self.addr, self.port),
+                   lambda: port_accepts(self.port, self.addr), self.gatewayd)
 
     def _wait(self, what, ready, daemon):
         deadline = time.monotonic() + START_TIMEOUT

@@ -14,10 +14,10 @@ GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 TIMEOUT = 5.0
 
 
-def upgrade_request(port, key, extra=b""):
-    return (b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+def upgrade_request(host, key, extra=b""):
+    return (b"GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
             b"Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-            % (port, key)) + extra + b"\r\n"
+            % (host, key)) + extra + b"\r\n"
 
 
 def frame(opcode, payload, *, fin=True, rsv=0, mask=True):
@@ -42,11 +42,14 @@ def text(s):
 
 
 class RawWS:
-    def __init__(self, port, *, extra_headers=b"", timeout=TIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, *, extra_headers=b"", timeout=TIMEOUT, addr="127.0.0.1",
+                 host=None):
+        """Connects to addr:port; host is the Host header (default 127.0.0.1:port)."""
+        self.sock = socket.create_connection((addr, port), timeout=timeout)
         self.buf = b""
         key = base64.b64encode(os.urandom(16))
-        self.sock.sendall(upgrade_request(port, key, extra_headers))
+        host = host or "127.0.0.1:%d" % port
+        self.sock.sendall(upgrade_request(host.encode(), key, extra_headers))
         head = self._read_until(b"\r\n\r\n")
         self.status = int(head.split(b" ", 2)[1])
         if self.status == 101:
