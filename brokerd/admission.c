@@ -8,6 +8,7 @@
 #include "brokerd/devproof.h"
 #include "brokerd/devtoken.h"
 #include "brokerd/locality.h"
+#include "brokerd/origin.h"
 #include "brokerd/pairing.h"
 #include "brokerd/scopes.h"
 #include "brokerd/secret.h"
@@ -610,13 +611,17 @@ adm_run(struct adm *x)
 	x->role = (enum role)role;
 	x->browser = client_is(c, "openclaw-control-ui") || client_is(c, "webchat-ui") ||
 	    client_is(c, "webchat") || strcmp(c->client_mode, "webchat") == 0;
-	/*
-	 * SEAM(origin-check): §4.1 step 5 / §4.7, the Origin check for Control UI and
-	 * webchat clients and any connect with an Origin, belongs here (a later
-	 * issue). Until it lands no connect is refused for its Origin.
-	 *
-	 * SEAM(rate-limit): §4.6 wraps the shared-secret step below (a later issue).
-	 */
+	/* Step 5, §4.7. "Local" as the locality rules see it before any secret
+	 * is checked, so that the Docker-NAT browser (browser_container_local)
+	 * passes like a direct one. */
+	if ((x->browser || c->origin[0] != '\0') &&
+	    !origin_allowed(x->br->cfg, c->origin, c->host, locality_of(c, x->browser, 1))) {
+		adm_reject_ir(x, "origin not allowed (open the Control UI from the gateway host "
+		    "or allow it in gateway.controlUi.allowedOrigins)",
+		    "CONTROL_UI_ORIGIN_NOT_ALLOWED", "origin not allowed");
+		return;
+	}
+	/* SEAM(rate-limit): §4.6 wraps the shared-secret step below (a later issue). */
 	adm_shared_secret(x);
 	x->loc = locality_of(c, x->browser, x->shared_ok);
 	if (c->has_device)

@@ -1,6 +1,7 @@
 #include "brokerd/config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -174,6 +175,38 @@ config_max_preauth(struct config *cfg)
 	cfg->max_preauth_per_ip = (uint32_t)n;
 }
 
+/* PROTOCOL.md §4.7: the origins browsers may connect from besides the
+ * gateway's own. Compared lower-cased, as origins are. */
+static void
+config_origins(struct config *cfg, yajl_val root)
+{
+	const char *path[] = { "gateway", "controlUi", "allowedOrigins", NULL };
+	yajl_val list = root ? yajl_tree_get(root, path, yajl_t_any) : NULL, v;
+
+	v = config_get(root, GW("controlUi", "dangerouslyAllowHostHeaderOriginFallback"),
+	    CK_BOOL, "gateway.controlUi.dangerouslyAllowHostHeaderOriginFallback");
+	cfg->origin_host_fallback = v != NULL && YAJL_IS_TRUE(v);
+	if (list == NULL)
+		return;
+	if (!YAJL_IS_ARRAY(list))
+		fatalx("%s: gateway.controlUi.allowedOrigins must be an array of origins like "
+		    "\"https://host:port\"", config_file);
+	if (list->u.array.len > CONFIG_ALLOWED_ORIGINS_MAX)
+		fatalx("%s: gateway.controlUi.allowedOrigins has more than %d entries (use "
+		    "[\"*\"] to allow every origin)", config_file, CONFIG_ALLOWED_ORIGINS_MAX);
+	for (size_t i = 0; i < list->u.array.len; i++) {
+		const char *o = YAJL_GET_STRING(list->u.array.values[i]);
+		char *dst = cfg->allowed_origins[cfg->nallowed_origins++];
+
+		if (o == NULL || o[0] == '\0' || strlen(o) > PROTO_TEXT_MAX)
+			fatalx("%s: gateway.controlUi.allowedOrigins[%zu] must be an origin like "
+			    "\"https://host:port\" of at most %d characters", config_file, i,
+			    PROTO_TEXT_MAX);
+		for (size_t j = 0; o[j] != '\0'; j++)
+			dst[j] = (char)tolower((unsigned char)o[j]);
+	}
+}
+
 /* A secret from the config file if configured there, else from the environment. */
 static char *
 config_secret(yajl_val root, const char *key, const char *what, const char *envname,
@@ -262,6 +295,7 @@ config_load(struct config *cfg, const char *path)
 	config_binds(cfg, root);
 	config_handshake_timeout(cfg);
 	config_max_preauth(cfg);
+	config_origins(cfg, root);
 	config_auth(cfg, root);
 	v = config_get(root, GW("nodes", "pairing", "autoApproveLocal"), CK_BOOL,
 	    "gateway.nodes.pairing.autoApproveLocal");

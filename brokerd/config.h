@@ -24,6 +24,8 @@ enum secret_source {
 	SECRET_SOURCE_GENERATED,
 };
 
+#define CONFIG_ALLOWED_ORIGINS_MAX 64
+
 struct config {
 	char *path;		/* the file read; NULL when the default path was missing */
 	uint16_t port;
@@ -37,6 +39,10 @@ struct config {
 	char *password;
 	enum secret_source password_source;
 	int auto_approve_local;	/* clawgate's default is 0, OpenClaw's 1 */
+	/* gateway.controlUi.allowedOrigins, lower-cased (PROTOCOL.md §4.7) */
+	char allowed_origins[CONFIG_ALLOWED_ORIGINS_MAX][PROTO_TEXT_MAX + 1];
+	uint32_t nallowed_origins;
+	int origin_host_fallback;	/* ...dangerouslyAllowHostHeaderOriginFallback */
 };
 
 /* Reads path (or the default) and the environment into cfg; fatalx naming the

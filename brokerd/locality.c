@@ -46,6 +46,14 @@ locality_ip_loopback(const char *ip)
 	return ip_class(ip) == IP_LOOPBACK;
 }
 
+int
+locality_ip_private_or_loopback(const char *ip)
+{
+	enum ip_class c = ip_class(ip);
+
+	return c == IP_LOOPBACK || c == IP_PRIVATE;
+}
+
 /* Whether the host part of a Host header ("h", "h:port", "[v6]:port") or of an
  * Origin ("scheme://host[:port]") is loopback: localhost or a loopback literal. */
 static int

@@ -130,6 +130,12 @@ def control_ui_without_device(gw):
                                      origin="http://127.0.0.1:%d" % gw.port))
 
 
+def origin_rejected(gw):
+    return attempt_outcome(handshake(gw.url, control_ui_params(token=gw.token),
+                                     identity=Identity(), version="v2",
+                                     origin="https://evil.example"))
+
+
 def no_device_no_secret(gw):
     return attempt_outcome(handshake(gw.url, cli_params()))
 
@@ -284,6 +290,12 @@ TABLE = [
                               "clientMaxProtocol": 6, "expectedProtocol": 4,
                               "minimumProbeProtocol": 3}),
     Row("Bad role", bad_role, 1008, "invalid role", IR, "invalid role", None),
+    Row("Origin rejected", origin_rejected, 1008,
+        "origin not allowed (open the Control UI from the gateway host or allow it in "
+        "gateway.controlUi.allowedOrigins)", IR,
+        "origin not allowed (open the Control UI from the gateway host or allow it in "
+        "gateway.controlUi.allowedOrigins)",
+        {"code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "reason": "origin not allowed"}),
     Row("Control UI/TUI without device", control_ui_without_device, 1008,
         "control ui requires device identity (use HTTPS or localhost secure context)", IR,
         "control ui requires device identity (use HTTPS or localhost secure context)",
@@ -347,7 +359,6 @@ NOT_PRODUCED = {
                     "SHA-256 id to match (step 1 refuses it as `device identity mismatch`) "
                     "and any 32 bytes reach the signature check (step 5) first",
     "Draining": "no drain mode: SIGTERM closes 1012 `service restart` (row Shutdown)",
-    "Origin rejected": "Origin checks (§4.7) are not implemented yet (issue 3 item 4)",
     "Bundled UI build ≠ gateway build (optional)": "clawgate serves no Control UI build",
     ">10 unauthorized calls after hello": "not implemented yet",
     "Outbound backlog > 50 MiB": "not covered here: needs 50 MiB of answers a client "
