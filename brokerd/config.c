@@ -207,6 +207,55 @@ config_origins(struct config *cfg, yajl_val root)
 	}
 }
 
+/* "addr" or "addr/prefix", IPv4 or IPv6, prefix within the address's bits. */
+static int
+config_cidr_ok(const char *s)
+{
+	char addr[PROTO_ADDR_MAX + 1];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	long long bits;
+	int v6;
+
+	if (n == 0 || n >= sizeof(addr))
+		return 0;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	if (inet_pton(AF_INET, addr, bin) == 1)
+		v6 = 0;
+	else if (inet_pton(AF_INET6, addr, bin) == 1)
+		v6 = 1;
+	else
+		return 0;
+	bits = slash ? config_parse_int(slash + 1, 0, v6 ? 128 : 32) : 0;
+	return bits >= 0;
+}
+
+static void
+config_trusted_proxies(struct config *cfg, yajl_val root)
+{
+	const char *path[] = { "gateway", "trustedProxies", NULL };
+	yajl_val list = root ? yajl_tree_get(root, path, yajl_t_any) : NULL, v;
+
+	v = config_get(root, GW("allowRealIpFallback"), CK_BOOL, "gateway.allowRealIpFallback");
+	cfg->allow_real_ip_fallback = v != NULL && YAJL_IS_TRUE(v);
+	if (list == NULL)
+		return;
+	if (!YAJL_IS_ARRAY(list) || list->u.array.len > PROTO_MAX_PROXIES)
+		fatalx("%s: gateway.trustedProxies must be an array of at most %d addresses or "
+		    "CIDRs like \"10.0.0.0/8\"", config_file, PROTO_MAX_PROXIES);
+	for (size_t i = 0; i < list->u.array.len; i++) {
+		const char *p = YAJL_GET_STRING(list->u.array.values[i]);
+
+		if (p == NULL || !config_cidr_ok(p))
+			fatalx("%s: gateway.trustedProxies[%zu] is not an IP address or CIDR like "
+			    "\"10.0.0.0/8\" or \"::1\"", config_file, i);
+		snprintf(cfg->trusted_proxies[cfg->ntrusted_proxies++],
+		    sizeof(cfg->trusted_proxies[0]), "%s", p);
+	}
+}
+
 /* A secret from the config file if configured there, else from the environment. */
 static char *
 config_secret(yajl_val root, const char *key, const char *what, const char *envname,
@@ -296,6 +345,7 @@ config_load(struct config *cfg, const char *path)
 	config_handshake_timeout(cfg);
 	config_max_preauth(cfg);
 	config_origins(cfg, root);
+	config_trusted_proxies(cfg, root);
 	config_auth(cfg, root);
 	v = config_get(root, GW("nodes", "pairing", "autoApproveLocal"), CK_BOOL,
 	    "gateway.nodes.pairing.autoApproveLocal");

@@ -43,6 +43,11 @@ struct config {
 	char allowed_origins[CONFIG_ALLOWED_ORIGINS_MAX][PROTO_TEXT_MAX + 1];
 	uint32_t nallowed_origins;
 	int origin_host_fallback;	/* ...dangerouslyAllowHostHeaderOriginFallback */
+	/* gateway.trustedProxies (checked "addr" or "addr/prefix") and
+	 * gateway.allowRealIpFallback: gatewayd applies them (§4.2) */
+	uint32_t ntrusted_proxies;
+	char trusted_proxies[PROTO_MAX_PROXIES][PROTO_ADDR_MAX + 1];
+	int allow_real_ip_fallback;
 };
 
 /* Reads path (or the default) and the environment into cfg; fatalx naming the

@@ -23,6 +23,7 @@
 #include "gatewayd/handshake.h"
 #include "gatewayd/http.h"
 #include "gatewayd/preauth.h"
+#include "gatewayd/proxy.h"
 #include "gatewayd/render.h"
 #include "gatewayd/rpc.h"
 #include "gatewayd/ws.h"
@@ -82,7 +83,8 @@ struct session {
 	uint8_t shut;				/* shutdown(SHUT_WR) done */
 	uint8_t preauth;			/* counted by preauth_acquire */
 	uint8_t pinged;				/* a keepalive ping went out */
-	char peer[PROTO_ADDR_MAX + 1];
+	char peer[PROTO_ADDR_MAX + 1];		/* the client (proxy.c attributes it) */
+	char via[PROTO_ADDR_MAX + 8];		/* "direct" or "proxy:<TCP peer>" */
 };
 
 TAILQ_HEAD(session_list, session);
@@ -265,13 +267,12 @@ session_quote(const char *in, char out[SESSION_QUOTED_MAX])
 	return out;
 }
 
-/* How the client address was attributed: the TCP peer itself (no trusted
- * proxies yet), saying so when forwarding headers were there and ignored. */
+/* How the client address was attributed: the TCP peer itself, or the
+ * X-Forwarded-For of a trusted proxy. */
 static const char *
 session_attribution(const struct session *s)
 {
-	return s->pre != NULL && s->pre->proxy_headers ? "direct,proxy-headers-ignored" :
-	    "direct";
+	return s->via;
 }
 
 /* The one log line of each refused handshake, for an admin to grep when
@@ -666,6 +667,23 @@ session_http(struct session *s)
 	if (http_parse(evbuffer_pullup(in, (ssize_t)n), n, &req) == HTTP_PARSE_MORE)
 		return;
 	pbuf_reset(&session_out);
+	/* §4.2: forwarding headers name the client only when a trusted proxy sent
+	 * them; from anyone else they are refused rather than ignored. */
+	if (http_wants_upgrade(&req) && req.proxy_headers) {
+		char client[PROTO_ADDR_MAX + 1];
+
+		if (proxy_attribute(&gw.settings, s->peer, &req, client) < 0) {
+			log_info("refused an upgrade from %s: forwarding headers from a peer that is "
+			    "not in gateway.trustedProxies, or naming no usable client address",
+			    s->peer);
+			http_refuse_proxy(&session_out);
+			bufferevent_write(s->bev, session_out.data, session_out.len);
+			session_closing(s);
+			return;
+		}
+		snprintf(s->via, sizeof(s->via), "proxy:%s", s->peer);
+		snprintf(s->peer, sizeof(s->peer), "%s", client);
+	}
 	/* PROTOCOL.md §1: an upgrade beyond the address's unauthenticated sockets
 	 * is refused before it costs a challenge. */
 	if (http_wants_upgrade(&req) &&
@@ -759,6 +777,7 @@ session_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s = xcalloc(1, sizeof(*s));
 	session_peer(sa, s->peer, sizeof(s->peer));
+	snprintf(s->via, sizeof(s->via), "direct");
 	if ((s->bev = bufferevent_socket_new(gw.base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		log_warnx("cannot set up a connection from %s: out of memory", s->peer);
 		close(fd);

@@ -154,6 +154,9 @@ static const struct proto_field fields_br_hello[] = {
 	F_INT(PK_U32, struct proto_br_hello, max_payload),
 	F_INT(PK_U32, struct proto_br_hello, max_buffered),
 	F_INT(PK_U32, struct proto_br_hello, max_preauth_per_ip),
+	{ PK_STRLIST, offsetof(struct proto_br_hello, ntrusted_proxies), PROTO_ADDR_MAX,
+	    PROTO_CS_ATOM, PROTO_MAX_PROXIES },
+	F_INT(PK_U8, struct proto_br_hello, allow_real_ip_fallback),
 };
 
 static const struct proto_field fields_conn_ref[] = {

@@ -63,6 +63,7 @@ enum proto_type {
 #define PROTO_ADDR_MAX 64	/* textual IPv4/IPv6 address */
 #define PROTO_MAX_SCOPES 32
 #define PROTO_MAX_BINDS 4
+#define PROTO_MAX_PROXIES 16	/* gateway.trustedProxies entries */
 
 enum proto_charset {
 	PROTO_CS_ATOM,	/* printable ASCII, no space: enums, ids, scopes */
@@ -97,6 +98,10 @@ struct proto_br_hello {
 	uint32_t max_buffered;
 	/* Unauthenticated WebSocket sockets per client address (PROTOCOL.md §1). */
 	uint32_t max_preauth_per_ip;
+	/* gateway.trustedProxies (addresses or CIDRs) and allowRealIpFallback (§4.2) */
+	uint32_t ntrusted_proxies;
+	char trusted_proxies[PROTO_MAX_PROXIES][PROTO_ADDR_MAX + 1];
+	uint8_t allow_real_ip_fallback;
 };
 
 struct proto_conn_ref {

@@ -431,12 +431,13 @@ def test_refused_device_is_one_greppable_line(gateway):
     assert lines == [want], "\n".join(log_lines(gateway, "gatewayd: "))
 
 
-def test_admission_and_framing_rejection_lines(gateway):
+def test_admission_and_framing_rejection_lines(make_gateway):
+    gateway = make_gateway(config_extra={"trustedProxies": ["127.0.0.1"]})
     attempt = handshake(gateway.url, cli_params(token=gateway.token), headers={
         "X-Forwarded-For": "203.0.113.9"})
     assert attempt.ok
     (line,) = log_lines(gateway, "gatewayd: info: admitted ")
-    assert line == ('gatewayd: info: admitted addr=127.0.0.1 via=direct,proxy-headers-ignored '
+    assert line == ('gatewayd: info: admitted addr=203.0.113.9 via=proxy:127.0.0.1 '
                     'locality=remote client=cli mode=cli device=- connect="%s" role=operator '
                     'scopes=0 method=token device-token=-' % attempt.res["id"]), line
     conn = challenged(gateway)

@@ -775,6 +775,8 @@ test_decode_binds_count(void)
 		/* tick, handshake timeout, max payload, max buffered, max pre-auth */
 		for (int i = 0; i < 5; i++)
 			put_u32be(&b, 1000);
+		put_u32be(&b, 0);		/* no trusted proxies */
+		pbuf_add(&b, "\0", 1);		/* allow_real_ip_fallback */
 		testutil_check(proto_decode(PROTO_BR_HELLO, b.data, b.len, &h) ==
 		    (count <= PROTO_MAX_BINDS ? 0 : -1), __FILE__, __LINE__,
 		    "BR_HELLO with %u binds", count);
