@@ -8,6 +8,7 @@
 #include "brokerd/devproof.h"
 #include "brokerd/devtoken.h"
 #include "brokerd/locality.h"
+#include "brokerd/origin.h"
 #include "brokerd/pairing.h"
 #include "brokerd/scopes.h"
 #include "brokerd/secret.h"
@@ -482,6 +483,8 @@ adm_pairing_required(struct adm *x, const struct reg_pending *p, const struct re
 
 	snprintf(msg, sizeof(msg), "pairing required: %s", pair_rows[why].requirement);
 	snprintf(reason, sizeof(reason), "%s (requestId: %s)", msg, p->request_id);
+	snprintf(x->a->reject.pairing_request_id, sizeof(x->a->reject.pairing_request_id), "%s",
+	    p->request_id);
 	pval_obj_begin(b);
 	pval_kv_str(b, "code", "PAIRING_REQUIRED");
 	pval_kv_str(b, "reason", pair_rows[why].reason);
@@ -616,13 +619,17 @@ adm_run(struct adm *x)
 	x->role = (enum role)role;
 	x->browser = client_is(c, "openclaw-control-ui") || client_is(c, "webchat-ui") ||
 	    client_is(c, "webchat") || strcmp(c->client_mode, "webchat") == 0;
-	/*
-	 * SEAM(origin-check): §4.1 step 5 / §4.7, the Origin check for Control UI and
-	 * webchat clients and any connect with an Origin, belongs here (a later
-	 * issue). Until it lands no connect is refused for its Origin.
-	 *
-	 * SEAM(rate-limit): §4.6 wraps the shared-secret step below (a later issue).
-	 */
+	/* Step 5, §4.7. "Local" as the locality rules see it before any secret
+	 * is checked, so that the Docker-NAT browser (browser_container_local)
+	 * passes like a direct one. */
+	if ((x->browser || c->origin[0] != '\0') &&
+	    !origin_allowed(x->br->cfg, c->origin, c->host, locality_of(c, x->browser, 1))) {
+		adm_reject_ir(x, "origin not allowed (open the Control UI from the gateway host "
+		    "or allow it in gateway.controlUi.allowedOrigins)",
+		    "CONTROL_UI_ORIGIN_NOT_ALLOWED", "origin not allowed");
+		return;
+	}
+	/* SEAM(rate-limit): §4.6 wraps the shared-secret step below (a later issue). */
 	adm_shared_secret(x);
 	x->loc = locality_of(c, x->browser, x->shared_ok);
 	if (c->has_device)
@@ -636,6 +643,7 @@ admission_decide(struct broker *br, const struct proto_connect *c, const char *n
     int64_t now_ms, struct admission *a)
 {
 	struct adm x;
+	const char *loc;
 
 	memset(a, 0, sizeof(*a));
 	pbuf_init(&a->details);
@@ -646,6 +654,11 @@ admission_decide(struct broker *br, const struct proto_connect *c, const char *n
 	x.nonce = nonce;
 	x.now = now_ms;
 	adm_run(&x);
+	/* Recomputed rather than taken from x.loc, which early refusals never
+	 * reach: for them nothing was proven (shared_ok is 0) and that is right. */
+	loc = locality_name(locality_of(c, x.browser, x.shared_ok));
+	snprintf(a->accept.locality, sizeof(a->accept.locality), "%s", loc);
+	snprintf(a->reject.locality, sizeof(a->reject.locality), "%s", loc);
 	if (!a->accepted && a->details.len > 0)
 		a->reject.error.details = pval_blob(&a->details);
 }

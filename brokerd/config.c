@@ -1,6 +1,7 @@
 #include "brokerd/config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 #define CONFIG_FILE_MAX (1u << 20)
 /* OPENCLAW_HANDSHAKE_TIMEOUT_MS may raise the timeout, up to this. */
 #define CONFIG_HANDSHAKE_TIMEOUT_MAX_MS 600000
+#define CONFIG_MAX_PREAUTH_PER_IP 32
+#define CONFIG_MAX_PREAUTH_PER_IP_MAX 65536
 
 /* The file being read, for messages. */
 static const char *config_file;
@@ -156,6 +159,103 @@ config_handshake_timeout(struct config *cfg)
 		cfg->handshake_timeout_ms = (uint32_t)ms;
 }
 
+/* PROTOCOL.md §1: unauthenticated sockets per client address. */
+static void
+config_max_preauth(struct config *cfg)
+{
+	const char *env = getenv("OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP");
+	long long n;
+
+	cfg->max_preauth_per_ip = CONFIG_MAX_PREAUTH_PER_IP;
+	if (env == NULL || env[0] == '\0')
+		return;
+	if ((n = config_parse_int(env, 1, CONFIG_MAX_PREAUTH_PER_IP_MAX)) < 0)
+		fatalx("OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP=\"%s\" is not a number from 1 to "
+		    "%d: fix or unset it", env, CONFIG_MAX_PREAUTH_PER_IP_MAX);
+	cfg->max_preauth_per_ip = (uint32_t)n;
+}
+
+/* PROTOCOL.md §4.7: the origins browsers may connect from besides the
+ * gateway's own. Compared lower-cased, as origins are. */
+static void
+config_origins(struct config *cfg, yajl_val root)
+{
+	const char *path[] = { "gateway", "controlUi", "allowedOrigins", NULL };
+	yajl_val list = root ? yajl_tree_get(root, path, yajl_t_any) : NULL, v;
+
+	v = config_get(root, GW("controlUi", "dangerouslyAllowHostHeaderOriginFallback"),
+	    CK_BOOL, "gateway.controlUi.dangerouslyAllowHostHeaderOriginFallback");
+	cfg->origin_host_fallback = v != NULL && YAJL_IS_TRUE(v);
+	if (list == NULL)
+		return;
+	if (!YAJL_IS_ARRAY(list))
+		fatalx("%s: gateway.controlUi.allowedOrigins must be an array of origins like "
+		    "\"https://host:port\"", config_file);
+	if (list->u.array.len > CONFIG_ALLOWED_ORIGINS_MAX)
+		fatalx("%s: gateway.controlUi.allowedOrigins has more than %d entries (use "
+		    "[\"*\"] to allow every origin)", config_file, CONFIG_ALLOWED_ORIGINS_MAX);
+	for (size_t i = 0; i < list->u.array.len; i++) {
+		const char *o = YAJL_GET_STRING(list->u.array.values[i]);
+		char *dst = cfg->allowed_origins[cfg->nallowed_origins++];
+
+		if (o == NULL || o[0] == '\0' || strlen(o) > PROTO_TEXT_MAX)
+			fatalx("%s: gateway.controlUi.allowedOrigins[%zu] must be an origin like "
+			    "\"https://host:port\" of at most %d characters", config_file, i,
+			    PROTO_TEXT_MAX);
+		for (size_t j = 0; o[j] != '\0'; j++)
+			dst[j] = (char)tolower((unsigned char)o[j]);
+	}
+}
+
+/* "addr" or "addr/prefix", IPv4 or IPv6, prefix within the address's bits. */
+static int
+config_cidr_ok(const char *s)
+{
+	char addr[PROTO_ADDR_MAX + 1];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	long long bits;
+	int v6;
+
+	if (n == 0 || n >= sizeof(addr))
+		return 0;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	if (inet_pton(AF_INET, addr, bin) == 1)
+		v6 = 0;
+	else if (inet_pton(AF_INET6, addr, bin) == 1)
+		v6 = 1;
+	else
+		return 0;
+	bits = slash ? config_parse_int(slash + 1, 0, v6 ? 128 : 32) : 0;
+	return bits >= 0;
+}
+
+static void
+config_trusted_proxies(struct config *cfg, yajl_val root)
+{
+	const char *path[] = { "gateway", "trustedProxies", NULL };
+	yajl_val list = root ? yajl_tree_get(root, path, yajl_t_any) : NULL, v;
+
+	v = config_get(root, GW("allowRealIpFallback"), CK_BOOL, "gateway.allowRealIpFallback");
+	cfg->allow_real_ip_fallback = v != NULL && YAJL_IS_TRUE(v);
+	if (list == NULL)
+		return;
+	if (!YAJL_IS_ARRAY(list) || list->u.array.len > PROTO_MAX_PROXIES)
+		fatalx("%s: gateway.trustedProxies must be an array of at most %d addresses or "
+		    "CIDRs like \"10.0.0.0/8\"", config_file, PROTO_MAX_PROXIES);
+	for (size_t i = 0; i < list->u.array.len; i++) {
+		const char *p = YAJL_GET_STRING(list->u.array.values[i]);
+
+		if (p == NULL || !config_cidr_ok(p))
+			fatalx("%s: gateway.trustedProxies[%zu] is not an IP address or CIDR like "
+			    "\"10.0.0.0/8\" or \"::1\"", config_file, i);
+		snprintf(cfg->trusted_proxies[cfg->ntrusted_proxies++],
+		    sizeof(cfg->trusted_proxies[0]), "%s", p);
+	}
+}
+
 /* A secret from the config file if configured there, else from the environment. */
 static char *
 config_secret(yajl_val root, const char *key, const char *what, const char *envname,
@@ -243,6 +343,9 @@ config_load(struct config *cfg, const char *path)
 	config_port(cfg, root);
 	config_binds(cfg, root);
 	config_handshake_timeout(cfg);
+	config_max_preauth(cfg);
+	config_origins(cfg, root);
+	config_trusted_proxies(cfg, root);
 	config_auth(cfg, root);
 	v = config_get(root, GW("nodes", "pairing", "autoApproveLocal"), CK_BOOL,
 	    "gateway.nodes.pairing.autoApproveLocal");

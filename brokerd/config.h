@@ -24,18 +24,30 @@ enum secret_source {
 	SECRET_SOURCE_GENERATED,
 };
 
+#define CONFIG_ALLOWED_ORIGINS_MAX 64
+
 struct config {
 	char *path;		/* the file read; NULL when the default path was missing */
 	uint16_t port;
 	uint32_t nbind;
 	char bind[PROTO_MAX_BINDS][PROTO_ADDR_MAX + 1];
 	uint32_t handshake_timeout_ms;
+	uint32_t max_preauth_per_ip;	/* OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP, default 32 */
 	enum auth_mode auth_mode;
 	char *token;		/* NULL until configured or loaded */
 	enum secret_source token_source;
 	char *password;
 	enum secret_source password_source;
 	int auto_approve_local;	/* clawgate's default is 0, OpenClaw's 1 */
+	/* gateway.controlUi.allowedOrigins, lower-cased (PROTOCOL.md §4.7) */
+	char allowed_origins[CONFIG_ALLOWED_ORIGINS_MAX][PROTO_TEXT_MAX + 1];
+	uint32_t nallowed_origins;
+	int origin_host_fallback;	/* ...dangerouslyAllowHostHeaderOriginFallback */
+	/* gateway.trustedProxies (checked "addr" or "addr/prefix") and
+	 * gateway.allowRealIpFallback: gatewayd applies them (§4.2) */
+	uint32_t ntrusted_proxies;
+	char trusted_proxies[PROTO_MAX_PROXIES][PROTO_ADDR_MAX + 1];
+	int allow_real_ip_fallback;
 };
 
 /* Reads path (or the default) and the environment into cfg; fatalx naming the

@@ -267,6 +267,10 @@ gwlink_on_hello(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg 
 	memcpy(h.bind, cfg->bind, sizeof(h.bind));
 	h.tick_interval_ms = GWLINK_TICK_INTERVAL_MS;
 	h.handshake_timeout_ms = cfg->handshake_timeout_ms;
+	h.max_preauth_per_ip = cfg->max_preauth_per_ip;
+	h.ntrusted_proxies = cfg->ntrusted_proxies;
+	memcpy(h.trusted_proxies, cfg->trusted_proxies, sizeof(h.trusted_proxies));
+	h.allow_real_ip_fallback = (uint8_t)cfg->allow_real_ip_fallback;
 	h.max_payload = GWLINK_MAX_PAYLOAD;
 	h.max_buffered = GWLINK_MAX_BUFFERED;
 	l->ready = 1;

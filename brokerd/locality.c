@@ -46,6 +46,14 @@ locality_ip_loopback(const char *ip)
 	return ip_class(ip) == IP_LOOPBACK;
 }
 
+int
+locality_ip_private_or_loopback(const char *ip)
+{
+	enum ip_class c = ip_class(ip);
+
+	return c == IP_LOOPBACK || c == IP_PRIVATE;
+}
+
 /* Whether the host part of a Host header ("h", "h:port", "[v6]:port") or of an
  * Origin ("scheme://host[:port]") is loopback: localhost or a loopback literal. */
 static int
@@ -71,6 +79,20 @@ host_loopback(const char *s, int is_origin)
 	memcpy(host, s, n);
 	host[n] = '\0';
 	return strcasecmp(host, "localhost") == 0 || ip_class(host) == IP_LOOPBACK;
+}
+
+const char *
+locality_name(enum locality loc)
+{
+	switch (loc) {
+	case LOCALITY_DIRECT_LOCAL:
+		return "direct-local";
+	case LOCALITY_BROWSER_CONTAINER_LOCAL:
+		return "browser-container-local";
+	case LOCALITY_REMOTE:
+		break;
+	}
+	return "remote";
 }
 
 enum locality

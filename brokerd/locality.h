@@ -19,8 +19,13 @@ enum locality {
 	LOCALITY_REMOTE,
 };
 
+/* The name logged for a locality: direct-local, browser-container-local, remote. */
+const char *locality_name(enum locality loc);
+
 /* Whether a textual address (IPv4, IPv6, IPv4-mapped IPv6) is loopback. */
 int locality_ip_loopback(const char *ip);
+/* ... loopback or private (RFC 1918, link-local, IPv6 ULA and link-local). */
+int locality_ip_private_or_loopback(const char *ip);
 
 /* browser: the client is the Control UI or webchat; shared_ok: the connection
  * proved the shared token or password. */

@@ -37,7 +37,8 @@ log_level_parse(const char *name, enum log_level *out)
 	return -1;
 }
 
-static void
+/* The attribute lets clang (-Wformat-nonliteral) see fmt is checked by callers. */
+static void __attribute__((format(printf, 2, 0)))
 log_vwrite(enum log_level level, const char *fmt, va_list ap, int errnum)
 {
 	static const char *const tags[] = { "error", "warning", "info", "debug" };

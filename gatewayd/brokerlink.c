@@ -22,23 +22,62 @@
 
 static struct bufferevent *brokerlink_bev;
 static struct event *brokerlink_hello_timer;
+static struct event *brokerlink_retry;	/* reconnecting after a loss */
 static void (*brokerlink_ready)(void);
-static int brokerlink_up;	/* BR_HELLO received */
+static int brokerlink_up;	/* BR_HELLO received on the current link */
+static int brokerlink_was_up;	/* ... on any link: ready() has run */
 static uint32_t brokerlink_next_id = 1;
 static char brokerlink_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
+static void brokerlink_attach(int fd);
+static int brokerlink_try_connect(void);
+
+static void
+brokerlink_retry_cb(evutil_socket_t unused, short what, void *arg)
+{
+	int fd;
+
+	if ((fd = brokerlink_try_connect()) < 0)
+		return;
+	evtimer_del(brokerlink_retry);
+	log_info("reconnected to brokerd at %s; waiting for its hello", brokerlink_path);
+	brokerlink_attach(fd);
+}
+
 /*
- * The reaction to losing brokerd. Without it gatewayd can admit no one, so for
- * now it exits and the service manager restarts it once brokerd is back; this
- * is the one place where reconnecting (and closing the sessions the broker has
- * forgotten) belongs.
+ * Losing brokerd: authenticated sessions stay up (their requests are answered
+ * UNAVAILABLE), new handshakes are refused UNAVAILABLE and close 1013 (session.c),
+ * and the link is retried every 250 ms until brokerd is back.
  */
-static void __attribute__((noreturn))
+static void
 brokerlink_lost(const char *why)
 {
-	log_warnx("lost the link to brokerd at %s (%s); exiting: restart gatewayd once "
-	    "brokerd runs", brokerlink_path, why);
-	exit(1);
+	struct timeval tv = { 0, BROKERLINK_RETRY_MS * 1000 };
+
+	if (!brokerlink_was_up)
+		fatalx("lost the link to brokerd at %s before its hello (%s): check brokerd's "
+		    "log", brokerlink_path, why);
+	log_warnx("lost the link to brokerd at %s (%s): refusing new handshakes until it is "
+	    "back; reconnecting every %d ms", brokerlink_path, why, BROKERLINK_RETRY_MS);
+	if (brokerlink_hello_timer != NULL)
+		event_free(brokerlink_hello_timer);
+	brokerlink_hello_timer = NULL;
+	bufferevent_free(brokerlink_bev);
+	brokerlink_bev = NULL;
+	if (brokerlink_up)
+		session_broker_lost();
+	brokerlink_up = 0;
+	if (brokerlink_retry == NULL && (brokerlink_retry = event_new(gw.base, -1, EV_PERSIST,
+	    brokerlink_retry_cb, NULL)) == NULL)
+		fatalx("out of memory arming the broker reconnect timer");
+	if (evtimer_add(brokerlink_retry, &tv) < 0)
+		fatalx("cannot arm the broker reconnect timer");
+}
+
+int
+brokerlink_available(void)
+{
+	return brokerlink_up;
 }
 
 static int
@@ -77,6 +116,8 @@ brokerlink_check_settings(const struct proto_br_hello *h)
 		bad = "max_payload is below 65536";
 	else if (h->max_buffered == 0)
 		bad = "max_buffered is 0";
+	else if (h->max_preauth_per_ip == 0)
+		bad = "max_preauth_per_ip is 0";
 	if (bad != NULL)
 		fatalx("brokerd sent unusable settings (%s): check brokerd's configuration", bad);
 }
@@ -97,6 +138,13 @@ brokerlink_hello(const struct proto_hdr *hdr, const uint8_t *payload)
 	brokerlink_hello_timer = NULL;
 	brokerlink_up = 1;
 	log_info("connected to brokerd %s at %s", gw.settings.version, brokerlink_path);
+	/* After a reconnect the listeners stay as they are (a new port or bind
+	 * needs a restart); the sessions the old broker knew are told. */
+	if (brokerlink_was_up) {
+		session_broker_back();
+		return 0;
+	}
+	brokerlink_was_up = 1;
 	brokerlink_ready();
 	return 0;
 }
@@ -159,16 +207,37 @@ brokerlink_event_cb(struct bufferevent *bev, short events, void *arg)
 static void
 brokerlink_hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
-	fatalx("brokerd at %s did not answer GW_HELLO within %d s: check brokerd's log",
-	    brokerlink_path, BROKERLINK_HELLO_TIMEOUT_S);
+	if (!brokerlink_was_up)
+		fatalx("brokerd at %s did not answer GW_HELLO within %d s: check brokerd's log",
+		    brokerlink_path, BROKERLINK_HELLO_TIMEOUT_S);
+	brokerlink_lost("no BR_HELLO in time");
+}
+
+/* A connected socket becomes the link: GW_HELLO goes out, BR_HELLO is awaited. */
+static void
+brokerlink_attach(int fd)
+{
+	struct timeval hello_timeout = { BROKERLINK_HELLO_TIMEOUT_S, 0 };
+	struct proto_gw_hello hello = { (uint32_t)getpid(), gw.worker };
+
+	if (evutil_make_socket_nonblocking(fd) < 0)
+		fatal("cannot make the broker socket non-blocking");
+	if ((brokerlink_bev = bufferevent_socket_new(gw.base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		fatalx("out of memory setting up the broker link");
+	bufferevent_setcb(brokerlink_bev, brokerlink_read_cb, NULL, brokerlink_event_cb, NULL);
+	if (bufferevent_enable(brokerlink_bev, EV_READ) < 0)
+		fatalx("cannot watch the broker link");
+	if ((brokerlink_hello_timer = evtimer_new(gw.base, brokerlink_hello_timeout_cb,
+	    NULL)) == NULL || evtimer_add(brokerlink_hello_timer, &hello_timeout) < 0)
+		fatalx("cannot arm the broker hello timer");
+	if (proto_link_send(brokerlink_bev, PROTO_GW_HELLO, brokerlink_next_id++, &hello) < 0)
+		fatalx("cannot send GW_HELLO");
 }
 
 void
 brokerlink_open(const char *socket_dir, void (*ready)(void))
 {
 	struct timespec pause = { 0, BROKERLINK_RETRY_MS * 1000000L };
-	struct timeval hello_timeout = { BROKERLINK_HELLO_TIMEOUT_S, 0 };
-	struct proto_gw_hello hello = { (uint32_t)getpid(), 0 };
 	int fd = -1;
 
 	if ((size_t)snprintf(brokerlink_path, sizeof(brokerlink_path), "%s/gateway.sock",
@@ -182,25 +251,15 @@ brokerlink_open(const char *socket_dir, void (*ready)(void))
 			    BROKERLINK_RETRY_FOR_MS / 1000);
 		nanosleep(&pause, NULL);
 	}
-	if (evutil_make_socket_nonblocking(fd) < 0)
-		fatal("cannot make the broker socket non-blocking");
 	brokerlink_ready = ready;
-	if ((brokerlink_bev = bufferevent_socket_new(gw.base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
-		fatalx("out of memory setting up the broker link");
-	bufferevent_setcb(brokerlink_bev, brokerlink_read_cb, NULL, brokerlink_event_cb, NULL);
-	if (bufferevent_enable(brokerlink_bev, EV_READ) < 0)
-		fatalx("cannot watch the broker link");
-	if ((brokerlink_hello_timer = evtimer_new(gw.base, brokerlink_hello_timeout_cb,
-	    NULL)) == NULL || evtimer_add(brokerlink_hello_timer, &hello_timeout) < 0)
-		fatalx("cannot arm the broker hello timer");
-	if (brokerlink_send(PROTO_GW_HELLO, &hello) < 0)
-		fatalx("cannot send GW_HELLO");
+	brokerlink_attach(fd);
 }
 
 int
 brokerlink_send(uint16_t type, const void *msg)
 {
-	if (brokerlink_bev == NULL)
+	/* Nothing but the hello goes to a broker that has not answered it. */
+	if (brokerlink_bev == NULL || !brokerlink_up)
 		return 0;
 	return proto_link_send(brokerlink_bev, type, brokerlink_next_id++, msg);
 }
@@ -211,6 +270,9 @@ brokerlink_close(void)
 	if (brokerlink_hello_timer != NULL)
 		event_free(brokerlink_hello_timer);
 	brokerlink_hello_timer = NULL;
+	if (brokerlink_retry != NULL)
+		event_free(brokerlink_retry);
+	brokerlink_retry = NULL;
 	if (brokerlink_bev != NULL)
 		bufferevent_free(brokerlink_bev);
 	brokerlink_bev = NULL;

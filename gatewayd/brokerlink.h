@@ -19,4 +19,8 @@ int brokerlink_send(uint16_t type, const void *msg);
 
 void brokerlink_close(void);
 
+/* Whether brokerd answers now. When the link is lost, gatewayd keeps serving and
+ * reconnects by itself (session_broker_lost / session_broker_back). */
+int brokerlink_available(void);
+
 #endif

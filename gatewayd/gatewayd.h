@@ -13,6 +13,9 @@ struct gateway {
 	struct event_base *base;
 	struct proto_br_hello settings;
 	int64_t started_ms;	/* monotonic, for hello-ok snapshot.uptimeMs */
+	unsigned workers;	/* --workers: processes sharing the port */
+	unsigned worker;	/* this one's index, 0..workers-1 */
+	int test_echo;		/* --test-echo: every upgrade is an echo (tests only) */
 };
 
 extern struct gateway gw;

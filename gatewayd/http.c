@@ -128,8 +128,24 @@ http_header(struct http_request *req, const uint8_t *name, size_t nlen, const ui
 		memcpy(req->key, v, vlen);
 		req->key[vlen] = '\0';
 		req->key_ok = 1;
+	} else if (http_name_is(name, nlen, "x-forwarded-for")) {
+		size_t have = strlen(req->forwarded_for);
+
+		/* Several headers are one list (RFC 9110 §5.3). */
+		if (have + (have ? 1 : 0) + vlen > HTTP_XFF_MAX)
+			return http_fail(req, 400, "X-Forwarded-For exceeds 1024 bytes");
+		if (have)
+			req->forwarded_for[have++] = ',';
+		memcpy(req->forwarded_for + have, v, vlen);
+		req->forwarded_for[have + vlen] = '\0';
+		req->proxy_headers = 1;
+	} else if (http_name_is(name, nlen, "x-real-ip")) {
+		if (req->real_ip[0] != '\0' || vlen > PROTO_ADDR_MAX)
+			return http_fail(req, 400, "one X-Real-IP header of at most 64 bytes is allowed");
+		memcpy(req->real_ip, v, vlen);
+		req->real_ip[vlen] = '\0';
+		req->proxy_headers = 1;
 	} else if (http_name_is(name, nlen, "forwarded") ||
-	    http_name_is(name, nlen, "x-real-ip") ||
 	    http_name_has_prefix(name, nlen, "x-forwarded-") ||
 	    http_name_has_prefix(name, nlen, "tailscale-")) {
 		req->proxy_headers = 1;
@@ -254,6 +270,8 @@ http_reason(int status)
 		return "OK";
 	case 400:
 		return "Bad Request";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:
@@ -262,6 +280,8 @@ http_reason(int status)
 		return "Upgrade Required";
 	case 431:
 		return "Request Header Fields Too Large";
+	case 503:
+		return "Service Unavailable";
 	}
 	return "Error";
 }
@@ -319,6 +339,28 @@ http_ws_accept(const char *key, char *out, size_t outsz)
 		fatalx("Sec-WebSocket-Accept does not fit its buffer");
 }
 
+void
+http_refuse(int status, const char *problem, struct pbuf *out)
+{
+	http_error(out, status, "", problem);
+}
+
+void
+http_refuse_proxy(struct pbuf *out)
+{
+	http_close_with(out, 403, "", "application/json",
+	    "{\"error\":{\"message\":\"Proxy client attribution is required. Add the proxy's "
+	    "address to gateway.trustedProxies, or connect without Forwarded, X-Forwarded-*, "
+	    "X-Real-IP or tailscale-* headers.\",\"type\":\"proxy_attribution_required\"}}");
+}
+
+int
+http_wants_upgrade(const struct http_request *req)
+{
+	return req->status == 0 && req->is_get && req->upgrade && !req->version_other &&
+	    req->http11 && req->connection_upgrade && req->version13 && req->key_ok;
+}
+
 enum http_action
 http_respond(const struct http_request *req, struct pbuf *out)
 {
@@ -336,7 +378,7 @@ http_respond(const struct http_request *req, struct pbuf *out)
 	if (req->version_other)
 		return http_error(out, 426, "Sec-WebSocket-Version: 13\r\n",
 		    "only WebSocket version 13 (RFC 6455) is supported");
-	if (!req->http11 || !req->connection_upgrade || !req->version13 || !req->key_ok)
+	if (!http_wants_upgrade(req))
 		return http_error(out, 400, "",
 		    "a WebSocket upgrade needs HTTP/1.1, Connection: Upgrade, "
 		    "Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key");

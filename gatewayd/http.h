@@ -18,6 +18,7 @@
 #define HTTP_HEAD_MAX 8192	/* request line + headers + blank line; more: 431 */
 #define HTTP_HEADERS_MAX 64	/* more: 431 */
 #define HTTP_WS_KEY_LEN 24	/* base64 of 16 bytes */
+#define HTTP_XFF_MAX 1024	/* X-Forwarded-For, all headers joined; more: 400 */
 
 struct http_request {
 	size_t head_len;	/* bytes up to and including the blank line */
@@ -35,6 +36,8 @@ struct http_request {
 	char key[HTTP_WS_KEY_LEN + 1];
 	char origin[PROTO_TEXT_MAX + 1];	/* "" when absent */
 	char host[PROTO_TEXT_MAX + 1];	/* "" when absent */
+	char forwarded_for[HTTP_XFF_MAX + 1];	/* X-Forwarded-For hops, "" when absent */
+	char real_ip[PROTO_ADDR_MAX + 1];	/* X-Real-IP, "" when absent */
 };
 
 enum http_parse_status { HTTP_PARSE_MORE, HTTP_PARSE_DONE, HTTP_PARSE_ERROR };
@@ -45,6 +48,16 @@ enum http_parse_status { HTTP_PARSE_MORE, HTTP_PARSE_DONE, HTTP_PARSE_ERROR };
 enum http_parse_status http_parse(const uint8_t *buf, size_t len, struct http_request *req);
 
 enum http_action { HTTP_ACTION_UPGRADE, HTTP_ACTION_CLOSE };
+
+/* Whether http_respond would upgrade this request: a valid WebSocket handshake. */
+int http_wants_upgrade(const struct http_request *req);
+
+/* Appends a refusal with that status and problem text (the body) to out; the
+ * connection closes once it is sent. */
+void http_refuse(int status, const char *problem, struct pbuf *out);
+
+/* The HTTP 403 of PROTOCOL.md §1 for forwarding headers that cannot be trusted. */
+void http_refuse_proxy(struct pbuf *out);
 
 /* Appends the response to a parsed request (or to a parse error) to out.
  * UPGRADE: a 101 was written and the socket now speaks WebSocket; CLOSE: close

@@ -102,6 +102,15 @@ listener_socket(const struct sockaddr_storage *ss, socklen_t sslen)
 		return -1;
 	/* Restarting must not wait for old connections in TIME_WAIT. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* --workers: each worker binds the port itself and the kernel spreads the
+	 * connections. Only then: otherwise a second gatewayd started by mistake
+	 * must fail to bind, not share the port silently. */
+	if (gw.workers > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
 	/* "::1" must not swallow IPv4: 127.0.0.1 has its own listener. */
 	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));

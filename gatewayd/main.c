@@ -20,6 +20,7 @@
 #include "gatewayd/listener.h"
 #include "gatewayd/render.h"
 #include "gatewayd/session.h"
+#include "gatewayd/workers.h"
 
 #define MAIN_SHUTDOWN_GRACE_S 3	/* for close frames to reach clients */
 #define MAIN_USER "clawgate-gw"	/* DESIGN.md §1, created by systemd/clawgate.sysusers */
@@ -34,8 +35,8 @@ static const char *main_selftest;	/* --sandbox-selftest: the negative test */
 static void __attribute__((noreturn))
 main_usage(void)
 {
-	fprintf(stderr, "usage: gatewayd [--socket-dir DIR] [--port N] "
-	    "[--log-level error|warn|info|debug]\n");
+	fprintf(stderr, "usage: gatewayd [--socket-dir DIR] [--port N] [--workers N] "
+	    "[--log-level error|warn|info|debug] [--test-echo]\n");
 	exit(2);
 }
 
@@ -94,6 +95,8 @@ main(int argc, char **argv)
 		{ "socket-dir", required_argument, NULL, 's' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "test-echo", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		/* Hidden: the sandbox's negative test (sandbox_selftest). */
 		{ "sandbox-selftest", required_argument, NULL, 'T' },
@@ -102,6 +105,7 @@ main(int argc, char **argv)
 	const char *socket_dir = "/run/clawgate";
 	enum log_level level = LOG_LEVEL_INFO;
 	struct event *sigterm, *sigint;
+	unsigned long workers = 1;
 	char *end;
 	int c;
 
@@ -116,6 +120,20 @@ main(int argc, char **argv)
 			if (*optarg == '\0' || *end != '\0' || main_port == 0 || main_port > 65535) {
 				fprintf(stderr, "gatewayd: --port wants 1-65535, not \"%s\"\n",
 				    optarg);
+				main_usage();
+			}
+			break;
+		case 'E':
+			/* RFC 6455 conformance tests only: a command-line switch, so that
+			 * no configuration file can turn it on. */
+			gw.test_echo = 1;
+			break;
+		case 'w':
+			workers = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || workers == 0 ||
+			    workers > WORKERS_MAX) {
+				fprintf(stderr, "gatewayd: --workers wants 1-%d, not \"%s\"\n",
+				    WORKERS_MAX, optarg);
 				main_usage();
 			}
 			break;
@@ -140,6 +158,11 @@ main(int argc, char **argv)
 
 	/* A peer that vanishes must cost an error return, not the process. */
 	signal(SIGPIPE, SIG_IGN);
+	gw.workers = (unsigned)workers;
+	gw.worker = workers_spawn(gw.workers);
+	if (gw.test_echo)
+		log_warnx("--test-echo: every WebSocket is an echo without authentication; "
+		    "for conformance tests only, never in production");
 	if ((gw.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	gw.started_ms = clock_mono_ms();

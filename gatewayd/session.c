@@ -22,6 +22,8 @@
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/handshake.h"
 #include "gatewayd/http.h"
+#include "gatewayd/preauth.h"
+#include "gatewayd/proxy.h"
 #include "gatewayd/render.h"
 #include "gatewayd/rpc.h"
 #include "gatewayd/ws.h"
@@ -30,6 +32,8 @@
 #define SESSION_PREAUTH_MAX_MESSAGE 65536	/* PROTOCOL.md §1; more: 1009 */
 #define SESSION_PENDING_MAX 15	/* frames queued behind the connect; one more: 1008 */
 #define SESSION_LINGER_MS 2000	/* how long a closing socket may take to finish */
+#define SESSION_PING_MS 25000	/* PROTOCOL.md §1: ping every authenticated socket */
+#define SESSION_UNAVAILABLE_RETRY_MS 1000	/* retryAfterMs while brokerd is away */
 
 enum session_state {
 	SESSION_HTTP,		/* reading the request head */
@@ -37,6 +41,7 @@ enum session_state {
 	SESSION_CHALLENGED,	/* connect.challenge sent, waiting for the connect */
 	SESSION_CONNECTING,	/* GW_CONNECT sent, waiting for the verdict */
 	SESSION_AUTHED,		/* hello-ok sent */
+	SESSION_ECHO,		/* --test-echo: text messages come back */
 	SESSION_CLOSING,	/* close sent (or HTTP answered): flushing, then gone */
 };
 
@@ -76,7 +81,10 @@ struct session {
 	enum session_state state;
 	uint8_t pairing_events;
 	uint8_t shut;				/* shutdown(SHUT_WR) done */
-	char peer[PROTO_ADDR_MAX + 1];
+	uint8_t preauth;			/* counted by preauth_acquire */
+	uint8_t pinged;				/* a keepalive ping went out */
+	char peer[PROTO_ADDR_MAX + 1];		/* the client (proxy.c attributes it) */
+	char via[PROTO_ADDR_MAX + 8];		/* "direct" or "proxy:<TCP peer>" */
 };
 
 TAILQ_HEAD(session_list, session);
@@ -84,6 +92,7 @@ static struct session_list session_all = TAILQ_HEAD_INITIALIZER(session_all);
 static struct session_list session_authed = TAILQ_HEAD_INITIALIZER(session_authed);
 static uint64_t session_next_conn = 1;
 static struct event *session_tick;
+static struct event *session_ping;
 static struct pbuf session_out;		/* HTTP responses, event frames */
 static struct pbuf session_event;	/* an event rendered once for many sockets */
 static struct pbuf session_tick_payload;
@@ -145,12 +154,22 @@ session_forget(struct session *s)
 	s->conn = 0;
 }
 
+/* The socket no longer counts against its address's pre-auth limit. */
+static void
+session_preauth_release(struct session *s)
+{
+	if (s->preauth)
+		preauth_release(s->peer);
+	s->preauth = 0;
+}
+
 static void
 session_free(struct session *s)
 {
 	if (s->state != SESSION_CLOSING)
 		session_forget(s);
 	TAILQ_REMOVE(&session_all, s, entry);
+	session_preauth_release(s);
 	session_pre_free(s);
 	if (s->timer != NULL)
 		event_free(s->timer);
@@ -192,6 +211,7 @@ session_closing(struct session *s)
 	if (s->state == SESSION_CLOSING)
 		return;
 	session_forget(s);
+	session_preauth_release(s);
 	session_pre_free(s);
 	s->state = SESSION_CLOSING;
 	session_timer_set(s, session_linger_cb, SESSION_LINGER_MS);
@@ -224,19 +244,65 @@ session_or_dash(const char *s)
 	return s != NULL && s[0] != '\0' ? s : "-";
 }
 
-/* The one log line of a refused handshake. No token, password or signature
- * ever reaches it; names from the client were checked or sanitized. */
-static void
-session_reject(struct session *s, uint16_t code, const char *reason, const char *why)
+/* Client-chosen text (ids, reasons) in a log line: quoted, with " and \\
+ * escaped, so that no value can pass for another key; "-" when empty. Values
+ * longer than the buffer are cut (a log line, not a record). */
+#define SESSION_QUOTED_MAX (2 * PROTO_ID_MAX + 8)
+
+static const char *
+session_quote(const char *in, char out[SESSION_QUOTED_MAX])
 {
-	char cut[WS_REASON_MAX + 4];
+	size_t o = 0;
+
+	if (in == NULL || in[0] == '\0')
+		return "-";
+	out[o++] = '"';
+	for (; *in != '\0' && o < SESSION_QUOTED_MAX - 3; in++) {
+		if (*in == '"' || *in == '\\')
+			out[o++] = '\\';
+		out[o++] = *in;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
+/* How the client address was attributed: the TCP peer itself, or the
+ * X-Forwarded-For of a trusted proxy. */
+static const char *
+session_attribution(const struct session *s)
+{
+	return s->via;
+}
+
+/* The one log line of each refused handshake, for an admin to grep when
+ * "pairing required" persists (issue 3 item 6). key=value, values from the
+ * client are schema-checked names or ids, the reason is quoted; no token,
+ * password or signature ever reaches it. locality and pairing come from the
+ * broker's verdict, NULL when gatewayd refused by itself. */
+static void
+session_log_reject(struct session *s, uint16_t code, const char *reason, const char *why,
+    const char *locality, const char *pairing)
+{
+	char cut[WS_REASON_MAX + 4], qreason[SESSION_QUOTED_MAX], qdevice[SESSION_QUOTED_MAX];
+	char qconnect[SESSION_QUOTED_MAX];
+	const struct session_pre *p = s->pre;
 
 	snprintf(cut, sizeof(cut), "%s", reason);
 	ws_reason_cut(cut);
-	log_info("rejected %s (%s): client %s/%s, device %s, close %u \"%s\"", s->peer, why,
-	    session_or_dash(s->pre ? s->pre->client_id : NULL),
-	    session_or_dash(s->pre ? s->pre->client_mode : NULL),
-	    session_or_dash(s->pre ? s->pre->device_id : NULL), code, cut);
+	log_info("rejected close=%u reason=%s addr=%s via=%s locality=%s client=%s mode=%s "
+	    "device=%s connect=%s pairing=%s why=\"%s\"", code,
+	    session_quote(cut, qreason), s->peer, session_attribution(s),
+	    session_or_dash(locality), session_or_dash(p ? p->client_id : NULL),
+	    session_or_dash(p ? p->client_mode : NULL),
+	    session_quote(p ? p->device_id : NULL, qdevice),
+	    session_quote(p ? p->connect_id : NULL, qconnect), session_or_dash(pairing), why);
+}
+
+static void
+session_reject(struct session *s, uint16_t code, const char *reason, const char *why)
+{
+	session_log_reject(s, code, reason, why, NULL, NULL);
 	session_close(s, code, reason);
 }
 
@@ -309,6 +375,29 @@ session_queue_take(struct session *s)
 	return f;
 }
 
+/* The answer to any request while brokerd is away: retryable, in the shape of
+ * §5's "Starting" row. */
+static void
+session_render_unavailable(const char *id, struct render_out *out)
+{
+	struct proto_error e = { .retryable = 2, .retry_after_ms = SESSION_UNAVAILABLE_RETRY_MS };
+
+	proto_error_set(&e, "UNAVAILABLE", "gateway unavailable: its broker is restarting; "
+	    "retry shortly");
+	render_res_error(id, &e, out);
+}
+
+/* Without brokerd nobody can decide a connect: refused, the client retries. */
+static void
+session_unavailable(struct session *s)
+{
+	struct render_out out;
+
+	session_render_unavailable(s->pre->connect_id, &out);
+	session_send_rendered(s, &out);
+	session_reject(s, 1013, "gateway unavailable", "brokerd unavailable");
+}
+
 /* Acts on the parsed first frame: forward it, or refuse it here. */
 static void
 session_connect_result(struct session *s, struct handshake_result *hs)
@@ -320,6 +409,7 @@ session_connect_result(struct session *s, struct handshake_result *hs)
 	snprintf(pre->client_id, sizeof(pre->client_id), "%s", c->client_id);
 	snprintf(pre->client_mode, sizeof(pre->client_mode), "%s", c->client_mode);
 	snprintf(pre->device_id, sizeof(pre->device_id), "%s", c->device_id);
+	snprintf(pre->connect_id, sizeof(pre->connect_id), "%s", hs->id);
 	switch (hs->outcome) {
 	case HANDSHAKE_CONNECT:
 		break;
@@ -337,12 +427,16 @@ session_connect_result(struct session *s, struct handshake_result *hs)
 		    "first request is not connect" : "invalid connect params");
 		return;
 	}
-	snprintf(pre->connect_id, sizeof(pre->connect_id), "%s", hs->id);
 	c->conn = s->conn;
 	snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", s->peer);
 	c->proxy_headers = pre->proxy_headers;
 	snprintf(c->origin, sizeof(c->origin), "%s", pre->origin);
 	snprintf(c->host, sizeof(c->host), "%s", pre->host);
+	/* conn 0: challenged while brokerd was away, with a nonce it never issued. */
+	if (s->conn == 0 || !brokerlink_available()) {
+		session_unavailable(s);
+		return;
+	}
 	/* handshake_parse checked every field against its layout: a refusal here
 	 * is a bug, and the client must not wait for a verdict that never comes. */
 	if (brokerlink_send(PROTO_GW_CONNECT, c) < 0) {
@@ -364,6 +458,35 @@ session_connect_frame(struct session *s, const uint8_t *msg, size_t len)
 	OPENSSL_cleanse(&hs, sizeof(hs));
 }
 
+/* The challenge went out (brokerd's, or gatewayd's own while brokerd is away). */
+static void
+session_challenged(struct session *s, const struct proto_challenge *m)
+{
+	struct session_frame *f;
+	struct render_out out;
+
+	render_challenge(m, &out);
+	session_send_rendered(s, &out);
+	s->state = SESSION_CHALLENGED;
+	/* A connect that arrived early is handled now; what followed it stays. */
+	if ((f = session_queue_take(s)) != NULL) {
+		session_connect_frame(s, f->data, f->len);
+		free(f);
+	}
+	session_check_drained(s);
+}
+
+/* A challenge of gatewayd's own while brokerd is away: clients wait for one
+ * before they send the connect that gets them the retryable refusal. */
+static void
+session_local_challenge(struct session *s)
+{
+	struct proto_challenge m = { .conn = 0, .ts = clock_wall_ms() };
+
+	random_uuid4(m.nonce);
+	session_challenged(s, &m);
+}
+
 static void
 session_rpc_frame(struct session *s, const uint8_t *msg, size_t len)
 {
@@ -373,6 +496,11 @@ session_rpc_frame(struct session *s, const uint8_t *msg, size_t len)
 	rpc_parse(msg, len, &r);
 	switch (r.outcome) {
 	case RPC_FORWARD:
+		if (s->conn == 0) {
+			session_render_unavailable(r.rpc.id, &out);
+			session_send_rendered(s, &out);
+			return;
+		}
 		r.rpc.conn = s->conn;
 		if (brokerlink_send(PROTO_GW_RPC, &r.rpc) == 0)
 			return;
@@ -413,6 +541,9 @@ session_message_cb(void *arg, const uint8_t *msg, size_t len)
 	case SESSION_AUTHED:
 		session_rpc_frame(s, msg, len);
 		break;
+	case SESSION_ECHO:
+		ws_send_text(s->ws, msg, len);
+		break;
 	case SESSION_HTTP:
 	case SESSION_CLOSING:
 		break;
@@ -447,15 +578,12 @@ session_after_ws(struct session *s)
 	if (s->state != SESSION_CLOSING && ws_closed(s->ws, &code, &by_peer)) {
 		if (by_peer)
 			log_debug("%s closed the WebSocket (%u)", s->peer, code);
-		else if (s->state == SESSION_AUTHED)
+		else if (s->pre == NULL)
 			log_info("closing %s: %s (close %u)", s->peer,
 			    session_ws_close_why(code), code);
 		else
-			log_info("rejected %s (%s): client %s/%s, device %s, close %u \"\"",
-			    s->peer, session_ws_close_why(code),
-			    session_or_dash(s->pre->client_id),
-			    session_or_dash(s->pre->client_mode),
-			    session_or_dash(s->pre->device_id), code);
+			session_log_reject(s, code, "", session_ws_close_why(code), NULL,
+			    NULL);
 		session_closing(s);
 	}
 	session_check_drained(s);
@@ -497,14 +625,33 @@ session_upgrade(struct session *s, const struct http_request *req)
 	snprintf(s->pre->host, sizeof(s->pre->host), "%s", req->host);
 	s->pre->proxy_headers = req->proxy_headers;
 	s->ws = ws_new(s->bev, SESSION_PREAUTH_MAX_MESSAGE, session_message_cb, s);
-	s->conn = session_next_conn++;
-	conntab_add(s->conn, s);
 	s->state = SESSION_CHALLENGE;
-	ref.conn = s->conn;
-	brokerlink_send(PROTO_GW_CHALLENGE, &ref);
 	/* The handshake timeout runs from the upgrade (PROTOCOL.md §1). */
 	session_timer_set(s, session_handshake_timeout_cb, gw.settings.handshake_timeout_ms);
+	if (!brokerlink_available()) {
+		session_local_challenge(s);
+	} else {
+		s->conn = session_next_conn++;
+		conntab_add(s->conn, s);
+		ref.conn = s->conn;
+		brokerlink_send(PROTO_GW_CHALLENGE, &ref);
+	}
 	/* Frames may have come right behind the request head. */
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		session_read_ws(s);
+}
+
+/* --test-echo: the frame path of every session, with no handshake around it,
+ * for RFC 6455 conformance tests; messages up to policy.maxPayload. */
+static void
+session_echo(struct session *s)
+{
+	s->ws = ws_new(s->bev, gw.settings.max_payload, session_message_cb, s);
+	s->state = SESSION_ECHO;
+	/* Nothing to authenticate: neither the handshake deadline nor the
+	 * pre-auth limit applies. */
+	evtimer_del(s->timer);
+	session_preauth_release(s);
 	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
 		session_read_ws(s);
 }
@@ -520,15 +667,48 @@ session_http(struct session *s)
 	if (http_parse(evbuffer_pullup(in, (ssize_t)n), n, &req) == HTTP_PARSE_MORE)
 		return;
 	pbuf_reset(&session_out);
+	/* §4.2: forwarding headers name the client only when a trusted proxy sent
+	 * them; from anyone else they are refused rather than ignored. */
+	if (http_wants_upgrade(&req) && req.proxy_headers) {
+		char client[PROTO_ADDR_MAX + 1];
+
+		if (proxy_attribute(&gw.settings, s->peer, &req, client) < 0) {
+			log_info("refused an upgrade from %s: forwarding headers from a peer that is "
+			    "not in gateway.trustedProxies, or naming no usable client address",
+			    s->peer);
+			http_refuse_proxy(&session_out);
+			bufferevent_write(s->bev, session_out.data, session_out.len);
+			session_closing(s);
+			return;
+		}
+		snprintf(s->via, sizeof(s->via), "proxy:%s", s->peer);
+		snprintf(s->peer, sizeof(s->peer), "%s", client);
+	}
+	/* PROTOCOL.md §1: an upgrade beyond the address's unauthenticated sockets
+	 * is refused before it costs a challenge. */
+	if (http_wants_upgrade(&req) &&
+	    preauth_acquire(s->peer, gw.settings.max_preauth_per_ip) < 0) {
+		log_info("refused an upgrade from %s: %u unauthenticated sockets already (raise "
+		    "OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP for brokerd if that is legitimate)",
+		    s->peer, gw.settings.max_preauth_per_ip);
+		http_refuse(503, "Too many unauthenticated sockets", &session_out);
+		bufferevent_write(s->bev, session_out.data, session_out.len);
+		session_closing(s);
+		return;
+	}
 	if (http_respond(&req, &session_out) == HTTP_ACTION_CLOSE) {
 		log_debug("%s: HTTP request answered and closed", s->peer);
 		bufferevent_write(s->bev, session_out.data, session_out.len);
 		session_closing(s);
 		return;
 	}
+	s->preauth = 1;
 	bufferevent_write(s->bev, session_out.data, session_out.len);
 	evbuffer_drain(in, req.head_len);
-	session_upgrade(s, &req);
+	if (gw.test_echo)
+		session_echo(s);
+	else
+		session_upgrade(s, &req);
 }
 
 static void
@@ -597,6 +777,7 @@ session_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s = xcalloc(1, sizeof(*s));
 	session_peer(sa, s->peer, sizeof(s->peer));
+	snprintf(s->via, sizeof(s->via), "direct");
 	if ((s->bev = bufferevent_socket_new(gw.base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		log_warnx("cannot set up a connection from %s: out of memory", s->peer);
 		close(fd);
@@ -638,22 +819,12 @@ int
 session_broker_challenge(const struct proto_challenge *m)
 {
 	struct session *s = session_find(m->conn);
-	struct session_frame *f;
-	struct render_out out;
 
 	if (s == NULL)
 		return 0;
 	if (s->state != SESSION_CHALLENGE)
 		return session_out_of_state(s, "BR_CHALLENGE");
-	render_challenge(m, &out);
-	session_send_rendered(s, &out);
-	s->state = SESSION_CHALLENGED;
-	/* A connect that arrived early is handled now; what followed it stays. */
-	if ((f = session_queue_take(s)) != NULL) {
-		session_connect_frame(s, f->data, f->len);
-		free(f);
-	}
-	session_check_drained(s);
+	session_challenged(s, m);
 	return 0;
 }
 
@@ -662,7 +833,7 @@ session_broker_accept(const struct proto_accept *m)
 {
 	struct session *s = session_find(m->conn);
 	struct session_frame *queue, *f;
-	char conn_id[UUID_STR_LEN + 1];
+	char conn_id[UUID_STR_LEN + 1], qconnect[SESSION_QUOTED_MAX], qdevice[SESSION_QUOTED_MAX];
 	struct render_out out;
 
 	if (s == NULL)
@@ -674,11 +845,15 @@ session_broker_accept(const struct proto_accept *m)
 	session_send_rendered(s, &out);
 	if (s->state == SESSION_CLOSING)
 		return 0;
-	log_info("admitted %s: client %s/%s, device %s, role %s, %u scope(s), method %s%s",
-	    s->peer, s->pre->client_id, s->pre->client_mode, session_or_dash(m->device_id),
-	    m->role, m->scopes.n, m->method, m->device_token[0] ? ", device token issued" : "");
+	/* The admission line, alike to the rejection line (session_log_reject). */
+	log_info("admitted addr=%s via=%s locality=%s client=%s mode=%s device=%s connect=%s "
+	    "role=%s scopes=%u method=%s device-token=%s", s->peer, session_attribution(s),
+	    session_or_dash(m->locality), s->pre->client_id, s->pre->client_mode,
+	    session_quote(m->device_id, qdevice), session_quote(s->pre->connect_id, qconnect), m->role,
+	    m->scopes.n, m->method, m->device_token[0] ? "issued" : "-");
 	s->pairing_events = (m->flags & PROTO_ACCEPT_PAIRING_EVENTS) != 0;
 	ws_set_max_message(s->ws, gw.settings.max_payload);
+	session_preauth_release(s);
 	event_free(s->timer);
 	s->timer = NULL;
 	s->state = SESSION_AUTHED;
@@ -712,7 +887,9 @@ session_broker_reject(const struct proto_reject *m)
 		render_res_error(s->pre->connect_id, &m->error, &out);
 		session_send_rendered(s, &out);
 	}
-	session_reject(s, m->close_code, m->close_reason, "refused by brokerd");
+	session_log_reject(s, m->close_code, m->close_reason, "refused by brokerd", m->locality,
+	    m->pairing_request_id);
+	session_close(s, m->close_code, m->close_reason);
 	return 0;
 }
 
@@ -809,15 +986,76 @@ session_tick_cb(evutil_socket_t fd, short what, void *arg)
 	session_broadcast("tick", &blob, 0);
 }
 
+/*
+ * Keepalive, one timer for all: each round pings every authenticated socket
+ * and drops those that answered no ping since the previous round, i.e. within
+ * 25 s (PROTOCOL.md §1). A session authenticated since then is spared once:
+ * its first ping goes out now.
+ */
+static void
+session_ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&session_authed); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, authed_entry);
+		if (!ws_ping(s->ws) && s->pinged) {
+			log_info("dropping %s: no pong within %d s", s->peer, SESSION_PING_MS / 1000);
+			session_free(s);
+			continue;
+		}
+		s->pinged = 1;
+	}
+}
+
+static struct event *
+session_timer_every(void (*cb)(evutil_socket_t, short, void *), uint32_t ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct event *ev = event_new(gw.base, -1, EV_PERSIST, cb, NULL);
+
+	if (ev == NULL || evtimer_add(ev, &tv) < 0)
+		fatalx("cannot arm a shared session timer");
+	return ev;
+}
+
 void
 session_init(void)
 {
-	struct timeval tv = { gw.settings.tick_interval_ms / 1000,
-	    (gw.settings.tick_interval_ms % 1000) * 1000 };
+	session_tick = session_timer_every(session_tick_cb, gw.settings.tick_interval_ms);
+	session_ping = session_timer_every(session_ping_cb, SESSION_PING_MS);
+}
 
-	if ((session_tick = event_new(gw.base, -1, EV_PERSIST, session_tick_cb, NULL)) == NULL ||
-	    evtimer_add(session_tick, &tv) < 0)
-		fatalx("cannot arm the tick timer");
+void
+session_broker_lost(void)
+{
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&session_all); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		/* The broker forgot every connection with its link. */
+		if (s->conn != 0)
+			conntab_del(s->conn);
+		s->conn = 0;
+		if (s->state == SESSION_CHALLENGE)
+			session_local_challenge(s);
+		else if (s->state == SESSION_CONNECTING)
+			session_unavailable(s);
+	}
+}
+
+void
+session_broker_back(void)
+{
+	struct session *s, *next;
+
+	/* Sessions the old broker admitted are unknown to this one: their clients
+	 * reconnect and are admitted afresh. */
+	for (s = TAILQ_FIRST(&session_authed); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, authed_entry);
+		if (s->conn == 0)
+			session_close(s, 1012, "service restart");
+	}
 }
 
 void
@@ -848,8 +1086,12 @@ session_free_all(void)
 	if (session_tick != NULL)
 		event_free(session_tick);
 	session_tick = NULL;
+	if (session_ping != NULL)
+		event_free(session_ping);
+	session_ping = NULL;
 	pbuf_free(&session_out);
 	pbuf_free(&session_event);
 	pbuf_free(&session_tick_payload);
 	conntab_free();
+	preauth_free();
 }

@@ -26,6 +26,13 @@ int session_broker_rpc_result(const struct proto_rpc_result *m);
 int session_broker_event(const struct proto_event *m);
 int session_broker_close(const struct proto_close *m);
 
+/* brokerd went away: it forgot every connection. Authenticated sessions stay
+ * (their requests get UNAVAILABLE), handshakes in progress and new ones are
+ * refused UNAVAILABLE, close 1013. */
+void session_broker_lost(void);
+/* brokerd is back: the sessions the old one admitted are closed 1012. */
+void session_broker_back(void);
+
 /* Closes every session 1012 "service restart" (PROTOCOL.md §1); done() runs
  * once the last one is gone. */
 void session_shutdown(void (*done)(void));

@@ -20,6 +20,9 @@ struct ws {
 	 * of queued messages, so a close queued right behind a res would overtake
 	 * it: the close is queued only once the messages are written. */
 	int close_pending;
+	int pong;		/* a pong arrived since the last ws_ping */
+	unsigned fragments;	/* data frames of the message being received */
+	uint16_t failed;	/* close code ws_fail wrote itself, 0 if none */
 	uint16_t close_code;
 	char close_reason[WS_REASON_MAX + 4];	/* room to find the cut */
 };
@@ -57,17 +60,68 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 {
 	struct ws *ws = arg;
 
+	/* A message whose last frame broke a limit arrives all the same: the read
+	 * side is shut by then, and it is dropped. */
+	if (!wslay_event_get_read_enabled(ctx))
+		return;
 	if (m->opcode == WSLAY_TEXT_FRAME)
 		ws->cb(ws->arg, m->msg, m->msg_length);
 	else if (m->opcode == WSLAY_BINARY_FRAME)
 		ws_close(ws, WSLAY_CODE_UNSUPPORTED_DATA, "");
-	/* Pings are answered by wslay, pongs need nothing, closes are echoed by
-	 * wslay (ws_closed tells the session). */
+	else if (m->opcode == WSLAY_PONG)
+		ws->pong = 1;
+	/* Pings are answered by wslay, closes are echoed by wslay (ws_closed tells
+	 * the session). */
+}
+
+/* Queues a close at once, ahead of anything wslay would queue for the frame
+ * being read: for protocol violations, where no reply is owed first. */
+static void
+ws_refuse(wslay_event_context_ptr ctx, uint16_t code, const char *reason)
+{
+	wslay_event_queue_close(ctx, code, (const uint8_t *)reason, strlen(reason));
+	wslay_event_shutdown_read(ctx);
+}
+
+/* What wslay lets pass: a close frame with a 1-byte payload (RFC 6455 §5.5.1
+ * wants 0 or at least 2), and a message split into too many frames. */
+static void
+ws_frame_start_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *f,
+    void *arg)
+{
+	struct ws *ws = arg;
+
+	if (f->opcode == WSLAY_CONNECTION_CLOSE && f->payload_length == 1) {
+		ws_refuse(ctx, WSLAY_CODE_PROTOCOL_ERROR, "");
+		return;
+	}
+	if (f->opcode & 0x8)
+		return;
+	if (f->opcode != WSLAY_CONTINUATION_FRAME)
+		ws->fragments = 0;
+	if (++ws->fragments > WS_FRAGMENTS_MAX)
+		ws_refuse(ctx, WSLAY_CODE_MESSAGE_TOO_BIG, "too many fragments");
+}
+
+/*
+ * wslay refused a frame header (a control frame over 125 bytes or fragmented,
+ * a bad length) and queued a close without a code; RFC 6455 wants 1002. That
+ * close is never sent: these four bytes are (a server frame is not masked).
+ */
+static void
+ws_fail(struct ws *ws)
+{
+	static const uint8_t close_1002[] = { 0x88, 0x02, 0x03, 0xea };
+
+	wslay_event_shutdown_write(ws->ctx);
+	evbuffer_add(bufferevent_get_output(ws->bev), close_1002, sizeof(close_1002));
+	ws->failed = WSLAY_CODE_PROTOCOL_ERROR;
 }
 
 static const struct wslay_event_callbacks ws_callbacks = {
 	.recv_callback = ws_recv_cb,
 	.send_callback = ws_send_cb,
+	.on_frame_recv_start_callback = ws_frame_start_cb,
 	.on_msg_recv_callback = ws_msg_cb,
 };
 
@@ -130,8 +184,12 @@ ws_read(struct ws *ws)
 	ws->in_read = 1;
 	r = wslay_event_recv(ws->ctx);
 	ws->in_read = 0;
-	/* Our recv callback only ever says "would block", so wslay's failures
-	 * here are allocation failures. */
+	/* Our callbacks never fail, so a callback failure is wslay's frame
+	 * parser refusing a header; anything else is out of memory. */
+	if (r == WSLAY_ERR_CALLBACK_FAILURE) {
+		ws_fail(ws);
+		return 0;
+	}
 	if (r != 0) {
 		log_warnx("ws: cannot process frames (wslay error %d)", r);
 		return -1;
@@ -154,6 +212,18 @@ ws_send_text(struct ws *ws, const void *msg, size_t len)
 	/* After a close nothing more may be queued: wslay refuses, as it should. */
 	if (wslay_event_queue_msg(ws->ctx, &m) == 0)
 		ws_write(ws);
+}
+
+int
+ws_ping(struct ws *ws)
+{
+	struct wslay_event_msg m = { WSLAY_PING, NULL, 0 };
+	int answered = ws->pong;
+
+	ws->pong = 0;
+	if (wslay_event_queue_msg(ws->ctx, &m) == 0)
+		ws_write(ws);
+	return answered;
 }
 
 void
@@ -190,6 +260,11 @@ ws_close(struct ws *ws, uint16_t code, const char *reason)
 int
 ws_closed(struct ws *ws, uint16_t *code, int *by_peer)
 {
+	if (ws->failed != 0) {
+		*code = ws->failed;
+		*by_peer = 0;
+		return 1;
+	}
 	if (!wslay_event_get_close_sent(ws->ctx))
 		return 0;
 	*code = wslay_event_get_status_code_sent(ws->ctx);

@@ -19,6 +19,11 @@ typedef void (*ws_message_cb)(void *arg, const uint8_t *msg, size_t len);
 
 /* The longest close reason clawgate sends: PROTOCOL.md §5.1. */
 #define WS_REASON_MAX 120
+/* Frames one message may be split into; more: close 1009 "too many fragments".
+ * wslay keeps a buffer per fragment, so without a bound tiny fragments would
+ * cost far more memory than the message size limit says. Real clients do not
+ * fragment at all. */
+#define WS_FRAGMENTS_MAX 1024
 
 struct ws *ws_new(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb, void *arg);
 void ws_free(struct ws *ws);
@@ -39,6 +44,10 @@ void ws_close(struct ws *ws, uint16_t code, const char *reason);
  * peer's); then *code is the code it carried and *by_peer whether the peer
  * closed first. */
 int ws_closed(struct ws *ws, uint16_t *code, int *by_peer);
+
+/* Sends a ping (PROTOCOL.md §1 keepalive) and says whether a pong (to any
+ * ping) arrived since the previous call. */
+int ws_ping(struct ws *ws);
 
 /* Cuts a reason to at most WS_REASON_MAX bytes at a UTF-8 boundary (in place). */
 void ws_reason_cut(char *reason);

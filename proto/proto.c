@@ -134,6 +134,8 @@ struct proto_field {
 _Static_assert(offsetof(struct proto_scopes, v) == sizeof(uint32_t), "scopes layout");
 _Static_assert(offsetof(struct proto_br_hello, bind) ==
     offsetof(struct proto_br_hello, nbind) + sizeof(uint32_t), "bind list layout");
+_Static_assert(offsetof(struct proto_br_hello, trusted_proxies) ==
+    offsetof(struct proto_br_hello, ntrusted_proxies) + sizeof(uint32_t), "proxy list layout");
 #define F_ERROR(st, f)                                                          \
 	F_STR(st, f.code, PROTO_CS_ATOM), F_STR(st, f.message, PROTO_CS_TEXT),  \
 	    F_BLOB(st, f.details), F_INT(PK_U8, st, f.retryable),               \
@@ -153,6 +155,10 @@ static const struct proto_field fields_br_hello[] = {
 	F_INT(PK_U32, struct proto_br_hello, handshake_timeout_ms),
 	F_INT(PK_U32, struct proto_br_hello, max_payload),
 	F_INT(PK_U32, struct proto_br_hello, max_buffered),
+	F_INT(PK_U32, struct proto_br_hello, max_preauth_per_ip),
+	{ PK_STRLIST, offsetof(struct proto_br_hello, ntrusted_proxies), PROTO_ADDR_MAX,
+	    PROTO_CS_ATOM, PROTO_MAX_PROXIES },
+	F_INT(PK_U8, struct proto_br_hello, allow_real_ip_fallback),
 };
 
 static const struct proto_field fields_conn_ref[] = {
@@ -207,6 +213,7 @@ static const struct proto_field fields_accept[] = {
 	F_INT(PK_I64, A, issued_at_ms),
 	F_STR(A, recovery_scope, PROTO_CS_ATOM),
 	F_INT(PK_U8, A, flags),
+	F_STR(A, locality, PROTO_CS_ATOM),
 };
 #undef A
 
@@ -216,6 +223,8 @@ static const struct proto_field fields_reject[] = {
 	F_STR(struct proto_reject, close_reason, PROTO_CS_TEXT),
 	F_INT(PK_U8, struct proto_reject, has_error),
 	F_ERROR(struct proto_reject, error),
+	F_STR(struct proto_reject, locality, PROTO_CS_ATOM),
+	F_STR(struct proto_reject, pairing_request_id, PROTO_CS_ATOM),
 };
 
 #define R struct proto_rpc

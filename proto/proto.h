@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -67,6 +67,7 @@ enum proto_type {
 #define PROTO_ADDR_MAX 64	/* textual IPv4/IPv6 address */
 #define PROTO_MAX_SCOPES 32
 #define PROTO_MAX_BINDS 4
+#define PROTO_MAX_PROXIES 16	/* gateway.trustedProxies entries */
 
 enum proto_charset {
 	PROTO_CS_ATOM,	/* printable ASCII, no space: enums, ids, scopes */
@@ -99,6 +100,12 @@ struct proto_br_hello {
 	uint32_t handshake_timeout_ms;
 	uint32_t max_payload;
 	uint32_t max_buffered;
+	/* Unauthenticated WebSocket sockets per client address (PROTOCOL.md §1). */
+	uint32_t max_preauth_per_ip;
+	/* gateway.trustedProxies (addresses or CIDRs) and allowRealIpFallback (§4.2) */
+	uint32_t ntrusted_proxies;
+	char trusted_proxies[PROTO_MAX_PROXIES][PROTO_ADDR_MAX + 1];
+	uint8_t allow_real_ip_fallback;
 };
 
 struct proto_conn_ref {
@@ -160,6 +167,9 @@ struct proto_accept {
 	int64_t issued_at_ms;
 	char recovery_scope[PROTO_ID_MAX + 1];
 	uint8_t flags;
+	/* For gatewayd's admission log line: the §4.2 locality the broker found
+	 * (brokerd/locality.h names). */
+	char locality[PROTO_NAME_MAX + 1];
 };
 
 /* An OpenClaw error object: {code, message, details?, retryable?, retryAfterMs?}. */
@@ -177,6 +187,10 @@ struct proto_reject {
 	char close_reason[PROTO_REASON_MAX + 1];
 	uint8_t has_error;		/* send a res frame before the close */
 	struct proto_error error;
+	/* For gatewayd's rejection log line: the locality as in proto_accept and
+	 * the pairing request the refusal created or refreshed ("" if none). */
+	char locality[PROTO_NAME_MAX + 1];
+	char pairing_request_id[PROTO_ID_MAX + 1];
 };
 
 /* Which RPC params were present. */

@@ -34,11 +34,11 @@ def _failed(request):
 def make_gateway(request):
     started = []
 
-    def make(*, start=True, gatewayd_wrapper=(), **kwargs):
+    def make(*, start=True, gatewayd_wrapper=(), gatewayd_args=(), **kwargs):
         gw = Gateway(**kwargs)
         started.append(gw)
         if start:
-            gw.start(gatewayd_wrapper)
+            gw.start(gatewayd_wrapper, gatewayd_args)
         return gw
 
     yield make

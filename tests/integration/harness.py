@@ -42,7 +42,8 @@ STRACE_DIR = os.environ.get("CLAWGATE_STRACE_DIR")
 
 # The environment a daemon must not inherit from whoever runs the tests.
 SCRUBBED_ENV = ("OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PORT", "OPENCLAW_GATEWAY_PASSWORD",
-                "OPENCLAW_HANDSHAKE_TIMEOUT_MS", "CLAWGATE_CONTROL_SOCKET")
+                "OPENCLAW_HANDSHAKE_TIMEOUT_MS", "CLAWGATE_CONTROL_SOCKET",
+                "OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP")
 
 
 SYSUSERS = REPO / "systemd" / "clawgate.sysusers"
@@ -82,9 +83,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def port_accepts(port):
+def port_accepts(port, addr="127.0.0.1"):
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((addr, port), timeout=0.5):
             return True
     except OSError:
         return False
@@ -215,10 +216,17 @@ class Gateway:
         <root>/brokerd.log, <root>/gatewayd.log
     The root is short (under /tmp) so socket paths stay below the 108-byte limit."""
 
-    def __init__(self, *, config_token=True, config_extra=None, broker_env=None):
+    def __init__(self, *, config_token=True, config_extra=None, broker_env=None,
+                 listen_addr=None):
+        """listen_addr: bind that one address (gateway.bind custom) instead of loopback."""
         require_binaries()
         self.broker_env = broker_env     # extra environment for brokerd
+        self.addr = listen_addr or "127.0.0.1"
         self.root = Path(tempfile.mkdtemp(prefix="clawgate-"))
+        # Like /run and /var/lib: the daemons' unprivileged accounts may pass through
+        # (gatewayd reconnects to <root>/run/gateway.sock after dropping to clawgate-gw);
+        # the state dir inside stays the broker's alone (0700).
+        os.chmod(self.root, 0o755)
         self.state_dir = self.root / "state"
         self.sock_dir = self.root / "run"
         self.config_path = self.root / "clawgate.json"
@@ -233,6 +241,8 @@ class Gateway:
         }
         if self.configured_token:
             gateway["auth"]["token"] = self.configured_token
+        if listen_addr:
+            gateway.update(bind="custom", customBindHost=listen_addr)
         config = {"gateway": gateway}
         for key, value in (config_extra or {}).items():
             config["gateway"][key] = value
@@ -244,7 +254,8 @@ class Gateway:
 
     @property
     def url(self):
-        return "ws://127.0.0.1:%d/" % self.port
+        host = "[%s]" % self.addr if ":" in self.addr else self.addr
+        return "ws://%s:%d/" % (host, self.port)
 
     @property
     def token(self):
@@ -256,9 +267,9 @@ class Gateway:
     def token_file_contents(self):
         return (self.state_dir / "gateway.token").read_text().strip()
 
-    def start(self, gatewayd_wrapper=()):
+    def start(self, gatewayd_wrapper=(), gatewayd_args=()):
         self.start_broker()
-        self.start_gatewayd(gatewayd_wrapper)
+        self.start_gatewayd(gatewayd_wrapper, args=gatewayd_args)
 
     def start_broker(self, prefix=()):
         """prefix: a command that execs the daemon in its own process (setpriv ...)."""
@@ -274,18 +285,19 @@ class Gateway:
                    lambda: gw_sock.is_socket() and self.control_socket.is_socket() and
                    self.broker.logged("brokerd: info: ready:"), self.broker)
 
-    def start_gatewayd(self, wrapper=(), prefix=(), wait_port=None):
+    def start_gatewayd(self, wrapper=(), prefix=(), wait_port=None, args=()):
         """wrapper: a parent process of the daemon (strace); prefix: a command that
         execs it (setpriv, systemd-socket-activate); wait_port: the port it serves
-        (default: the configured one)."""
+        (default: the configured one); args: more gatewayd options."""
         port = wait_port or self.port
         self.gatewayd = Daemon("gatewayd", [
             *prefix, str(GATEWAYD), "--socket-dir", str(self.sock_dir), "--log-level", "debug",
-        ], self.root / "gatewayd.log", daemon_env(self.extra_env), self.root, wrapper)
+        ] + list(args), self.root / "gatewayd.log", daemon_env(self.extra_env), self.root,
+            wrapper)
         # It listens before it enters the sandbox: wait for both.
-        self._wait("gatewayd to accept on 127.0.0.1:%d and enter its sandbox" % port,
-                   lambda: port_accepts(port) and self.gatewayd.logged("sandbox entered"),
-                   self.gatewayd)
+        self._wait("gatewayd to accept on %s port %d and enter its sandbox" % (self.addr, port),
+                   lambda: port_accepts(port, self.addr) and
+                   self.gatewayd.logged("sandbox entered"), self.gatewayd)
 
     def _wait(self, what, ready, daemon):
         deadline = time.monotonic() + START_TIMEOUT

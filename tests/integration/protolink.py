@@ -12,7 +12,7 @@ import struct
 
 from clawclient import cli_params, sign_device
 
-VERSION = 2     # PROTO_VERSION
+VERSION = 3     # PROTO_VERSION
 HDR = struct.Struct(">IHHII")
 
 GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 0x0104, 0x0105
@@ -52,13 +52,15 @@ LAYOUTS = {
              ("scopes", "strs")],
     BR_HELLO: [("version", "str"), ("port", "u16"), ("bind", "strs"),
                ("tick_interval_ms", "u32"), ("handshake_timeout_ms", "u32"),
-               ("max_payload", "u32"), ("max_buffered", "u32")],
+               ("max_payload", "u32"), ("max_buffered", "u32"), ("max_preauth_per_ip", "u32"),
+               ("trusted_proxies", "strs"), ("allow_real_ip_fallback", "u8")],
     BR_CHALLENGE: [("conn", "u64"), ("nonce", "str"), ("ts", "i64")],
     BR_ACCEPT: [("conn", "u64"), ("role", "str"), ("scopes", "strs"), ("method", "str"),
                 ("device_id", "str"), ("device_token", "str"), ("issued_at_ms", "i64"),
-                ("recovery_scope", "str"), ("flags", "u8")],
+                ("recovery_scope", "str"), ("flags", "u8"), ("locality", "str")],
     BR_REJECT: [("conn", "u64"), ("close_code", "u16"), ("close_reason", "str"),
-                ("has_error", "u8")] + ERROR,
+                ("has_error", "u8")] + ERROR + [("locality", "str"),
+                                                ("pairing_request_id", "str")],
     BR_RPC_RESULT: [("conn", "u64"), ("id", "str"), ("ok", "u8"), ("payload", "blob")] + ERROR,
     BR_EVENT: [("audience", "u8"), ("conn", "u64"), ("event", "str"), ("payload", "blob")],
     BR_CLOSE: [("conn", "u64"), ("code", "u16"), ("reason", "str")],

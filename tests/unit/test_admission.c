@@ -228,6 +228,8 @@ test_deviceless(void)
 	c = cli(NULL);
 	SETF(c.client_id, "openclaw-control-ui");
 	SETF(c.client_mode, "webchat");
+	/* A browser always sends its page's origin (§4.7 is checked first). */
+	SETF(c.origin, "http://127.0.0.1:18789");
 	decide(&o, &c);
 	CHECK_REJECT(&o, 1008, "control ui requires device identity (use HTTPS or localhost "
 	    "secure context)", "INVALID_REQUEST");

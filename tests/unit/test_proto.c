@@ -763,6 +763,7 @@ decode_accept_scopes(uint32_t count, uint32_t present)
 	pbuf_add(&b, zero8, 8);			/* issued_at_ms */
 	put_str(&b, "", 0);			/* recovery_scope */
 	pbuf_add(&b, "\0", 1);			/* flags */
+	put_str(&b, "remote", 6);		/* locality */
 	rc = proto_decode(PROTO_BR_ACCEPT, b.data, b.len, &a);
 	if (rc == 0)
 		CHECK_INT_EQ(a.scopes.n, count);
@@ -798,8 +799,11 @@ test_decode_binds_count(void)
 		put_u32be(&b, count);
 		for (uint32_t i = 0; i < count; i++)
 			put_str(&b, "::1", 3);
-		for (int i = 0; i < 4; i++)
+		/* tick, handshake timeout, max payload, max buffered, max pre-auth */
+		for (int i = 0; i < 5; i++)
 			put_u32be(&b, 1000);
+		put_u32be(&b, 0);		/* no trusted proxies */
+		pbuf_add(&b, "\0", 1);		/* allow_real_ip_fallback */
 		testutil_check(proto_decode(PROTO_BR_HELLO, b.data, b.len, &h) ==
 		    (count <= PROTO_MAX_BINDS ? 0 : -1), __FILE__, __LINE__,
 		    "BR_HELLO with %u binds", count);

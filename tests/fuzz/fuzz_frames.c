@@ -1,0 +1,69 @@
+/*
+ * Fuzz target: the frame path. Arbitrary bytes arrive, in chunks whose size
+ * the first input byte picks (chopped writes), on the input of a bufferevent
+ * that ws.c reads through wslay exactly as a session does; each complete text
+ * message goes through the connect parser and is answered, as in the
+ * handshake, so replies and closes interleave with reading.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "gatewayd/handshake.h"
+#include "gatewayd/ws.h"
+
+#define FUZZ_MAX_MESSAGE 65536	/* the pre-auth limit of session.c */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The ws being driven: its callback argument must exist before it does. */
+static struct ws *fuzz_ws;
+
+static void
+fuzz_message_cb(void *arg, const uint8_t *msg, size_t len)
+{
+	static struct handshake_result hs;
+	struct ws *ws = fuzz_ws;
+
+	if (handshake_parse(msg, len, &hs) == 0)
+		ws_send_text(ws, msg, len);
+	else
+		ws_close(ws, 1008, hs.error);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct event_base *base;
+	struct bufferevent *bev;
+	struct ws *ws;
+	size_t chunk, off = 0;
+
+	if (size == 0)
+		return 0;
+	if (base == NULL && (base = event_base_new()) == NULL)
+		abort();
+	/* No socket: nothing is ever written, output just accumulates. */
+	if ((bev = bufferevent_socket_new(base, -1, 0)) == NULL)
+		abort();
+	ws = fuzz_ws = ws_new(bev, FUZZ_MAX_MESSAGE, fuzz_message_cb, NULL);
+	chunk = (size_t)data[0] + 1;
+	data++;
+	size--;
+	while (off < size) {
+		size_t n = size - off < chunk ? size - off : chunk;
+
+		evbuffer_add(bufferevent_get_input(bev), data + off, n);
+		off += n;
+		if (ws_read(ws) < 0)
+			break;
+	}
+	ws_free(ws);
+	fuzz_ws = NULL;
+	bufferevent_free(bev);
+	/* libevent finishes freeing a bufferevent from the loop: run it once. */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	return 0;
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""Writes the seed corpus in corpus/<target>/: a few valid and a few broken
+inputs per fuzz target, so that libFuzzer starts from the interesting shapes.
+Run from anywhere; the seeds are committed, this script documents them."""
+import json
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+CONNECT = {
+    "type": "req", "id": "1", "method": "connect",
+    "params": {
+        "minProtocol": 4, "maxProtocol": 4,
+        "client": {"id": "cli", "version": "2026.1.0", "platform": "linux",
+                   "deviceFamily": "Linux", "mode": "cli",
+                   "instanceId": "0b7c5d1e-1111-4222-8333-444455556666"},
+        "caps": [], "role": "operator", "scopes": ["operator.read", "operator.pairing"],
+        "auth": {"token": "t" * 43},
+        "device": {"id": "a" * 64, "publicKey": "b" * 43, "signature": "c" * 86,
+                   "signedAt": 1764000000000, "nonce": "0b7c5d1e-1111-4222-8333-444455556666"},
+    },
+}
+
+
+def frame(opcode, payload, fin=True, mask=b"\x01\x02\x03\x04", rsv=0):
+    """One client frame (masked, as RFC 6455 requires of clients)."""
+    head = bytes([(0x80 if fin else 0) | rsv << 4 | opcode])
+    n = len(payload)
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack(">Q", n)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return head + mask + masked
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    upgrade = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1:18789\r\nUpgrade: websocket\r\n"
+               b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               b"Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:18789\r\n"
+               b"X-Forwarded-For: 10.0.0.1, 192.0.2.7\r\n"
+               b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+    write("http", "upgrade", upgrade)
+    write("http", "status-page", b"GET /?x=1 HTTP/1.0\r\n\r\n")
+    write("http", "post", b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc")
+    write("http", "folded", b"GET / HTTP/1.1\r\nHost: h\r\n x\r\n\r\n")
+    write("http", "version12", upgrade.replace(b"Version: 13", b"Version: 12"))
+
+    connect = json.dumps(CONNECT).encode()
+    write("handshake", "connect", connect)
+    bad = json.loads(json.dumps(CONNECT))
+    bad["params"]["client"]["id"] = "nope"
+    bad["params"]["extra"] = [1, {"a": None}]
+    write("handshake", "bad-params", json.dumps(bad).encode())
+    write("handshake", "not-connect", b'{"type":"req","id":"2","method":"health"}')
+    write("handshake", "not-request", b'{"type":"event","event":"x"}')
+    write("handshake", "deep", b"[" * 40 + b"]" * 40)
+
+    write("rpc", "approve", json.dumps({"type": "req", "id": "7", "method": "device.pair.approve",
+                                        "params": {"requestId": "r1", "scopes": ["a", "b"]}}).encode())
+    write("rpc", "unknown", b'{"type":"req","id":"8","method":"chat.send","params":{"x":1}}')
+    write("rpc", "dup-key", b'{"type":"req","id":"9","id":"9","method":"health"}')
+
+    # Frame seeds: the first byte is the chunk size minus one (fuzz_frames.c).
+    write("frames", "connect", b"\x07" + frame(1, connect))
+    write("frames", "ping-close", b"\xff" + frame(9, b"hi") + frame(8, struct.pack(">H", 1000)))
+    write("frames", "fragmented", b"\x02" + frame(1, connect[:10], fin=False) + frame(9, b"")
+          + frame(0, connect[10:], fin=False) + frame(0, b"", fin=True))
+    write("frames", "bad-utf8", b"\x10" + frame(1, b"\xce\xba\xe1\xbd", fin=False)
+          + frame(0, b"\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"))
+    write("frames", "rsv-binary", b"\x40" + frame(1, b"x", rsv=4) + frame(2, b"\x00\x01"))
+    write("frames", "long", b"\xff" + frame(1, b'"' + b"x" * 70000 + b'"'))
+
+
+if __name__ == "__main__":
+    main()
