@@ -80,7 +80,7 @@ def test_pair_approve_with_the_cli_then_connect_on_the_device_token(
     }}))
     on_token = openclaw.run_cli(device, "gateway", "call", "health")
     assert on_token.returncode == 0, on_token
-    assert "method device-token" in gateway.logs(), gateway.logs()
+    assert "method=device-token" in gateway.logs(), gateway.logs()
     assert [p["deviceId"] for p in gateway.devices()["paired"]] == [device_id]
 
     removed = openclaw.run_cli(admin, "devices", "remove", device_id, *admin_args(gateway))
