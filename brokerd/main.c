@@ -22,6 +22,7 @@
 #include "brokerd/config.h"
 #include "brokerd/control.h"
 #include "brokerd/gwlink.h"
+#include "brokerd/ratelimit.h"
 #include "brokerd/registry.h"
 #include "brokerd/secret.h"
 #include "common/clock.h"
@@ -195,6 +196,7 @@ main(int argc, char *argv[])
 	memset(&br, 0, sizeof(br));
 	br.cfg = &cfg;
 	br.reg = &reg;
+	br.rl = ratelimit_new();
 	br.state_dir = state_dir;
 	br.state_fd = state_dir_open(state_dir);
 	br.started_mono_ms = clock_mono_ms();
@@ -238,6 +240,7 @@ main(int argc, char *argv[])
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(base);
+	ratelimit_free(br.rl);
 	registry_free(&reg);
 	config_free(&cfg);
 	close(br.state_fd);

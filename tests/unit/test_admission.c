@@ -13,6 +13,7 @@
 #include "brokerd/admission.h"
 #include "brokerd/broker.h"
 #include "brokerd/pairing.h"
+#include "brokerd/ratelimit.h"
 #include "common/codec.h"
 #include "proto/pval.h"
 #include "testutil.h"
@@ -533,6 +534,7 @@ main(void)
 		return 2;
 	br.cfg = &cfg;
 	br.reg = &reg;
+	br.rl = ratelimit_new();
 	br.state_dir = dir;
 	br.state_fd = fd;
 	TEST_RUN(test_close_reason);
@@ -546,5 +548,6 @@ main(void)
 	unlinkat(fd, REG_FILE, 0);
 	close(fd);
 	rmdir(dir);
+	ratelimit_free(br.rl);
 	return test_exit();
 }
