@@ -102,6 +102,10 @@ struct proto_br_hello {
 	uint32_t ntrusted_proxies;
 	char trusted_proxies[PROTO_MAX_PROXIES][PROTO_ADDR_MAX + 1];
 	uint8_t allow_real_ip_fallback;
+	/* gateway.tls.enabled, certPath, keyPath: gatewayd opens the files itself */
+	uint8_t tls_enabled;
+	char tls_cert_path[PROTO_TEXT_MAX + 1];
+	char tls_key_path[PROTO_TEXT_MAX + 1];
 };
 
 struct proto_conn_ref {
