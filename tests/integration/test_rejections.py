@@ -366,7 +366,7 @@ TABLE = [
     Row("Shutdown", shutdown, 1012, "service restart", None, None, None),
 ]
 
-# §5 rows clawgate does not produce, and why.
+# §5 rows this table does not drive, and why (most are not produced by clawgate).
 NOT_PRODUCED = {
     "Starting": "brokerd answers only once its state is loaded; gatewayd listens only "
                 "after the broker's hello",
@@ -376,8 +376,9 @@ NOT_PRODUCED = {
     "Draining": "no drain mode: SIGTERM closes 1012 `service restart` (row Shutdown)",
     "Bundled UI build ≠ gateway build (optional)": "clawgate serves no Control UI build",
     ">10 unauthorized calls after hello": "not implemented yet",
-    "Outbound backlog > 50 MiB": "not covered here: needs 50 MiB of answers a client "
-                                 "refuses to read",
+    "Outbound backlog > 50 MiB": "produced, but checked in test_limits.py::"
+                                 "test_slow_consumer_is_closed: its close frame waits "
+                                 "behind the 50 MiB the client does not read",
 }
 
 
