@@ -1,5 +1,6 @@
 #include "brokerd/admission.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <openssl/crypto.h>
@@ -9,6 +10,7 @@
 #include "brokerd/devtoken.h"
 #include "brokerd/locality.h"
 #include "brokerd/origin.h"
+#include "brokerd/ratelimit.h"
 #include "brokerd/pairing.h"
 #include "brokerd/scopes.h"
 #include "brokerd/secret.h"
@@ -600,6 +602,73 @@ adm_device(struct adm *x)
 	OPENSSL_cleanse(minted, sizeof(minted));
 }
 
+/*
+ * §4.6's keys for a connect: its client address, unless that is loopback
+ * (exempt), and, for any connect with an Origin, the origin (no exemption:
+ * a page in the browser on this host is as hostile as any).
+ */
+#define ADM_RATE_KEY_MAX (PROTO_TEXT_MAX + 32)
+
+static unsigned
+adm_rate_keys(const struct adm *x, char keys[2][ADM_RATE_KEY_MAX])
+{
+	const struct proto_connect *c = x->c;
+	unsigned n = 0;
+
+	if (!locality_ip_loopback(c->peer_ip))
+		snprintf(keys[n++], ADM_RATE_KEY_MAX, "shared-secret:%s", c->peer_ip);
+	if (c->origin[0] != '\0') {
+		snprintf(keys[n], ADM_RATE_KEY_MAX, "browser-origin:%s", c->origin);
+		for (char *p = keys[n]; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		n++;
+	}
+	return n;
+}
+
+/* A locked key refuses before the secret is even compared. */
+static int
+adm_rate_limited(struct adm *x)
+{
+	static const char text[] =
+	    "unauthorized: too many failed authentication attempts (retry later)";
+	char keys[2][ADM_RATE_KEY_MAX];
+	unsigned n = adm_rate_keys(x, keys);
+	int64_t wait = 0, w;
+	struct pbuf *d = &x->a->details;
+
+	for (unsigned i = 0; i < n; i++)
+		if ((w = ratelimit_locked(x->br->rl, keys[i], x->now)) > wait)
+			wait = w;
+	if (wait == 0)
+		return 0;
+	pval_obj_begin(d);
+	pval_kv_str(d, "code", "AUTH_RATE_LIMITED");
+	pval_kv_str(d, "authReason", "rate_limited");
+	pval_kv_bool(d, "canRetryWithDeviceToken", 0);
+	pval_kv_str(d, "recommendedNextStep", "wait_then_retry");
+	pval_obj_end(d);
+	adm_reject(x, CLOSE_POLICY, text, "INVALID_REQUEST", text);
+	x->a->reject.error.retryable = 2;
+	x->a->reject.error.retry_after_ms = wait;
+	return 1;
+}
+
+/* A wrong secret counts against every key; the right one clears them. */
+static void
+adm_rate_record(struct adm *x)
+{
+	char keys[2][ADM_RATE_KEY_MAX];
+	unsigned n = adm_rate_keys(x, keys);
+
+	for (unsigned i = 0; i < n; i++) {
+		if (x->shared_ok)
+			ratelimit_reset(x->br->rl, keys[i]);
+		else if (x->auth == AUTH_TOKEN_MISMATCH || x->auth == AUTH_PASSWORD_MISMATCH)
+			ratelimit_fail(x->br->rl, keys[i], x->now);
+	}
+}
+
 static void
 adm_run(struct adm *x)
 {
@@ -629,8 +698,10 @@ adm_run(struct adm *x)
 		    "CONTROL_UI_ORIGIN_NOT_ALLOWED", "origin not allowed");
 		return;
 	}
-	/* SEAM(rate-limit): §4.6 wraps the shared-secret step below (a later issue). */
+	if (adm_rate_limited(x))
+		return;
 	adm_shared_secret(x);
+	adm_rate_record(x);
 	x->loc = locality_of(c, x->browser, x->shared_ok);
 	if (c->has_device)
 		adm_device(x);

@@ -14,6 +14,7 @@ struct broker {
 	const char *state_dir;
 	int state_fd;
 	int64_t started_mono_ms;
+	struct ratelimit *rl;		/* failed authentication, §4.6 */
 };
 
 #endif

@@ -256,6 +256,28 @@ config_trusted_proxies(struct config *cfg, yajl_val root)
 	}
 }
 
+/* gateway.tls (§8): enabled needs both paths; autoGenerate is not supported. */
+static void
+config_tls(struct config *cfg, yajl_val root)
+{
+	yajl_val v = config_get(root, GW("tls", "enabled"), CK_BOOL, "gateway.tls.enabled");
+	const char *cert = config_str(root, GW("tls", "certPath"), "gateway.tls.certPath");
+	const char *key = config_str(root, GW("tls", "keyPath"), "gateway.tls.keyPath");
+
+	cfg->tls_enabled = v != NULL && YAJL_IS_TRUE(v);
+	if (!cfg->tls_enabled)
+		return;
+	if (cert == NULL || key == NULL || cert[0] != '/' || key[0] != '/' ||
+	    strlen(cert) > PROTO_TEXT_MAX || strlen(key) > PROTO_TEXT_MAX)
+		fatalx("%s: gateway.tls.enabled needs gateway.tls.certPath and gateway.tls.keyPath, "
+		    "absolute paths of a PEM certificate (chain) and its private key (clawgate "
+		    "does not generate them: e.g. openssl req -x509 -newkey ec -pkeyopt "
+		    "ec_paramgen_curve:P-256 -nodes -keyout key.pem -out cert.pem -subj /CN=host)",
+		    config_file);
+	snprintf(cfg->tls_cert_path, sizeof(cfg->tls_cert_path), "%s", cert);
+	snprintf(cfg->tls_key_path, sizeof(cfg->tls_key_path), "%s", key);
+}
+
 /* A secret from the config file if configured there, else from the environment. */
 static char *
 config_secret(yajl_val root, const char *key, const char *what, const char *envname,
@@ -346,6 +368,7 @@ config_load(struct config *cfg, const char *path)
 	config_max_preauth(cfg);
 	config_origins(cfg, root);
 	config_trusted_proxies(cfg, root);
+	config_tls(cfg, root);
 	config_auth(cfg, root);
 	v = config_get(root, GW("nodes", "pairing", "autoApproveLocal"), CK_BOOL,
 	    "gateway.nodes.pairing.autoApproveLocal");

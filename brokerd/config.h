@@ -48,6 +48,10 @@ struct config {
 	uint32_t ntrusted_proxies;
 	char trusted_proxies[PROTO_MAX_PROXIES][PROTO_ADDR_MAX + 1];
 	int allow_real_ip_fallback;
+	/* gateway.tls: gatewayd reads certificate and key (DESIGN.md §4) */
+	int tls_enabled;
+	char tls_cert_path[PROTO_TEXT_MAX + 1];
+	char tls_key_path[PROTO_TEXT_MAX + 1];
 };
 
 /* Reads path (or the default) and the environment into cfg; fatalx naming the

@@ -271,6 +271,9 @@ gwlink_on_hello(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg 
 	h.ntrusted_proxies = cfg->ntrusted_proxies;
 	memcpy(h.trusted_proxies, cfg->trusted_proxies, sizeof(h.trusted_proxies));
 	h.allow_real_ip_fallback = (uint8_t)cfg->allow_real_ip_fallback;
+	h.tls_enabled = (uint8_t)cfg->tls_enabled;
+	snprintf(h.tls_cert_path, sizeof(h.tls_cert_path), "%s", cfg->tls_cert_path);
+	snprintf(h.tls_key_path, sizeof(h.tls_key_path), "%s", cfg->tls_key_path);
 	h.max_payload = GWLINK_MAX_PAYLOAD;
 	h.max_buffered = GWLINK_MAX_BUFFERED;
 	l->ready = 1;

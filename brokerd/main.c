@@ -27,6 +27,7 @@
 #include "brokerd/control.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
+#include "brokerd/ratelimit.h"
 #include "brokerd/registry.h"
 #include "brokerd/secret.h"
 #include "common/clock.h"
@@ -277,6 +278,7 @@ main(int argc, char *argv[])
 	memset(&br, 0, sizeof(br));
 	br.cfg = &cfg;
 	br.reg = &reg;
+	br.rl = ratelimit_new();
 	br.state_dir = state_dir;
 	br.state_fd = state_dir_open(state_dir, &user);
 	br.started_mono_ms = clock_mono_ms();
@@ -339,6 +341,7 @@ main(int argc, char *argv[])
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(base);
+	ratelimit_free(br.rl);
 	registry_free(&reg);
 	pairing_shutdown();
 	audit_close();

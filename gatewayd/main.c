@@ -20,6 +20,7 @@
 #include "gatewayd/listener.h"
 #include "gatewayd/render.h"
 #include "gatewayd/session.h"
+#include "gatewayd/tls.h"
 #include "gatewayd/workers.h"
 
 #define MAIN_SHUTDOWN_GRACE_S 3	/* for close frames to reach clients */
@@ -49,6 +50,7 @@ main_ready(void)
 
 	if (port == 0)
 		fatalx("brokerd sent port 0: set gateway.port or pass --port");
+	tls_init();
 	session_init();
 	listener_open_all(&gw.settings, port);
 	random_init();
@@ -179,6 +181,7 @@ main(int argc, char **argv)
 	session_free_all();
 	brokerlink_close();
 	render_free();
+	tls_free();
 	if (main_grace != NULL)
 		event_free(main_grace);
 	event_free(sigterm);

@@ -26,6 +26,7 @@
 #include "gatewayd/proxy.h"
 #include "gatewayd/render.h"
 #include "gatewayd/rpc.h"
+#include "gatewayd/tls.h"
 #include "gatewayd/ws.h"
 #include "proto/pval.h"
 
@@ -742,6 +743,9 @@ session_event_cb(struct bufferevent *bev, short events, void *arg)
 {
 	struct session *s = arg;
 
+	/* A TLS handshake completed: nothing to do, the request head follows. */
+	if (events == BEV_EVENT_CONNECTED)
+		return;
 	if (s->state != SESSION_CLOSING && s->state != SESSION_HTTP)
 		log_debug("%s went away (%s)", s->peer,
 		    events & BEV_EVENT_EOF ? "end of stream" : "socket error");
@@ -778,7 +782,7 @@ session_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	s = xcalloc(1, sizeof(*s));
 	session_peer(sa, s->peer, sizeof(s->peer));
 	snprintf(s->via, sizeof(s->via), "direct");
-	if ((s->bev = bufferevent_socket_new(gw.base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	if ((s->bev = tls_bufferevent(fd)) == NULL) {
 		log_warnx("cannot set up a connection from %s: out of memory", s->peer);
 		close(fd);
 		free(s);

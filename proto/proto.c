@@ -159,6 +159,9 @@ static const struct proto_field fields_br_hello[] = {
 	{ PK_STRLIST, offsetof(struct proto_br_hello, ntrusted_proxies), PROTO_ADDR_MAX,
 	    PROTO_CS_ATOM, PROTO_MAX_PROXIES },
 	F_INT(PK_U8, struct proto_br_hello, allow_real_ip_fallback),
+	F_INT(PK_U8, struct proto_br_hello, tls_enabled),
+	F_STR(struct proto_br_hello, tls_cert_path, PROTO_CS_TEXT),
+	F_STR(struct proto_br_hello, tls_key_path, PROTO_CS_TEXT),
 };
 
 static const struct proto_field fields_conn_ref[] = {

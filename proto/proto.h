@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 3
+#define PROTO_VERSION 4
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -106,6 +106,10 @@ struct proto_br_hello {
 	uint32_t ntrusted_proxies;
 	char trusted_proxies[PROTO_MAX_PROXIES][PROTO_ADDR_MAX + 1];
 	uint8_t allow_real_ip_fallback;
+	/* gateway.tls.enabled, certPath, keyPath: gatewayd opens the files itself */
+	uint8_t tls_enabled;
+	char tls_cert_path[PROTO_TEXT_MAX + 1];
+	char tls_key_path[PROTO_TEXT_MAX + 1];
 };
 
 struct proto_conn_ref {

@@ -159,3 +159,36 @@ def test_at_the_open_file_limit_gatewayd_pauses_and_resumes(make_gateway):
         c.close()
     # Descriptors are free again: it accepts and serves.
     assert handshake(gateway.url, cli_params(token=gateway.token), timeout=10).ok
+
+
+def test_slow_consumer_is_closed(gateway):
+    """A client that sends requests and reads nothing: once more than
+    policy.maxBufferedBytes (50 MiB) of answers wait for it, gatewayd closes it
+    (1008 `slow consumer`, queued behind the backlog the client never reads)
+    and keeps serving everyone else."""
+    raw = rawws.RawWS(gateway.port)
+    raw.recv_frame()
+    raw.send(rawws.text(json.dumps({"type": "req", "id": "c", "method": "connect",
+                                    "params": cli_params(token=gateway.token)})))
+    _, _, payload = raw.recv_frame()
+    assert json.loads(payload)["ok"] is True, payload
+    raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    # Each request is answered by gatewayd itself with an error of ~450 bytes.
+    request = rawws.text(json.dumps({"type": "req", "id": "i" * 120, "method": "m" * 250}))
+    batch = request * 1000
+    log = gateway.root / "gatewayd.log"
+    raw.sock.settimeout(10)
+    try:
+        for _ in range(200):                  # up to ~85 MB of requests
+            raw.send(batch)
+            if "slow consumer" in log.read_text():
+                break
+    except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        pass
+    deadline = time.monotonic() + 30
+    while "slow consumer" not in log.read_text():
+        assert time.monotonic() < deadline, "no slow-consumer close in the log"
+        time.sleep(0.2)
+    assert "closing 127.0.0.1: slow consumer (" in log.read_text()
+    raw.close()
+    assert handshake(gateway.url, cli_params(token=gateway.token)).ok

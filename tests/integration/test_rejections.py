@@ -38,6 +38,7 @@ Row = namedtuple("Row", "situation drive close reason code message details")
 TOKEN_MISSING = "unauthorized: gateway token missing (%s)" % expect.LOCAL_CLI_HINT
 TOKEN_MISMATCH = "unauthorized: gateway token mismatch (%s)" % expect.LOCAL_CLI_HINT
 DEVICE_TOKEN_MISMATCH = "unauthorized: device token mismatch (rotate/reissue device token)"
+RATE_LIMITED = "unauthorized: too many failed authentication attempts (retry later)"
 SCOPE_MISMATCH = ("unauthorized: device token scope mismatch (re-pair or approve scope "
                   "upgrade)")
 
@@ -195,6 +196,18 @@ def device_token_scope_mismatch(gw):
                                                 scopes=["operator.read", "operator.pairing"]))
 
 
+def rate_limited(gw):
+    """A remote client (named by a trusted proxy) after 10 wrong tokens."""
+    for _ in range(10):
+        handshake(gw.url, cli_params(token="wrong-" + gw.token),
+                  headers={"X-Forwarded-For": "203.0.113.9"}).expect_close()
+    return attempt_outcome(handshake(gw.url, cli_params(token=gw.token),
+                                     headers={"X-Forwarded-For": "203.0.113.9"}))
+
+
+rate_limited.gateway = {"config_extra": {"trustedProxies": ["127.0.0.1"]}}
+
+
 NOT_PAIRED_IDENT = Identity()
 
 
@@ -331,6 +344,8 @@ TABLE = [
     Row("Unauthorized (any)", device_token_scope_mismatch, 1008, SCOPE_MISMATCH, IR,
         SCOPE_MISMATCH,
         unauth("AUTH_SCOPE_MISMATCH", "scope_mismatch", "review_auth_configuration")),
+    Row("Unauthorized (any)", rate_limited, 1008, RATE_LIMITED, IR, RATE_LIMITED,
+        unauth("AUTH_RATE_LIMITED", "rate_limited", "wait_then_retry")),
     Row("Not paired", not_paired, 1008, pairing_reason("device is not approved yet"), NP,
         "pairing required: device is not approved yet",
         pairing_details("not-paired", device=NOT_PAIRED_IDENT)),
@@ -351,7 +366,7 @@ TABLE = [
     Row("Shutdown", shutdown, 1012, "service restart", None, None, None),
 ]
 
-# §5 rows clawgate does not produce, and why.
+# §5 rows this table does not drive, and why (most are not produced by clawgate).
 NOT_PRODUCED = {
     "Starting": "brokerd answers only once its state is loaded; gatewayd listens only "
                 "after the broker's hello",
@@ -361,8 +376,9 @@ NOT_PRODUCED = {
     "Draining": "no drain mode: SIGTERM closes 1012 `service restart` (row Shutdown)",
     "Bundled UI build ≠ gateway build (optional)": "clawgate serves no Control UI build",
     ">10 unauthorized calls after hello": "not implemented yet",
-    "Outbound backlog > 50 MiB": "not covered here: needs 50 MiB of answers a client "
-                                 "refuses to read",
+    "Outbound backlog > 50 MiB": "produced, but checked in test_limits.py::"
+                                 "test_slow_consumer_is_closed: its close frame waits "
+                                 "behind the 50 MiB the client does not read",
 }
 
 

@@ -14,6 +14,7 @@
 #include "brokerd/audit.h"
 #include "brokerd/broker.h"
 #include "brokerd/pairing.h"
+#include "brokerd/ratelimit.h"
 #include "common/codec.h"
 #include "proto/pval.h"
 #include "testutil.h"
@@ -534,6 +535,7 @@ main(void)
 		return 2;
 	br.cfg = &cfg;
 	br.reg = &reg;
+	br.rl = ratelimit_new();
 	br.state_dir = dir;
 	br.state_fd = fd;
 	pairing_init();
@@ -552,5 +554,6 @@ main(void)
 	unlinkat(fd, AUDIT_FILE, 0);
 	close(fd);
 	rmdir(dir);
+	ratelimit_free(br.rl);
 	return test_exit();
 }

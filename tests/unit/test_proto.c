@@ -804,6 +804,9 @@ test_decode_binds_count(void)
 			put_u32be(&b, 1000);
 		put_u32be(&b, 0);		/* no trusted proxies */
 		pbuf_add(&b, "\0", 1);		/* allow_real_ip_fallback */
+		pbuf_add(&b, "\0", 1);		/* tls_enabled */
+		put_str(&b, "", 0);		/* tls_cert_path */
+		put_str(&b, "", 0);		/* tls_key_path */
 		testutil_check(proto_decode(PROTO_BR_HELLO, b.data, b.len, &h) ==
 		    (count <= PROTO_MAX_BINDS ? 0 : -1), __FILE__, __LINE__,
 		    "BR_HELLO with %u binds", count);

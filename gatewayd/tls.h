@@ -1,0 +1,21 @@
+/*
+ * TLS for the gateway port (gateway.tls, PROTOCOL.md §8) with OpenSSL through
+ * libevent's bufferevent_openssl: TLS 1.2 and 1.3 only, forward-secret AEAD
+ * ciphers only, no compression, no renegotiation.
+ */
+#ifndef GATEWAYD_TLS_H
+#define GATEWAYD_TLS_H
+
+#include <event2/util.h>
+
+struct bufferevent;
+
+/* Loads certificate (chain) and key, if the broker's settings enable TLS; fatalx
+ * naming the file and the fix otherwise. */
+void tls_init(void);
+int tls_enabled(void);
+/* A bufferevent for an accepted socket: TLS server side if enabled, else plain. */
+struct bufferevent *tls_bufferevent(evutil_socket_t fd);
+void tls_free(void);
+
+#endif

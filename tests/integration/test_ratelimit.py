@@ -1,0 +1,68 @@
+"""Failed-authentication rate limiting (PROTOCOL.md §4.6, issue 3 item 5): the
+counters live in brokerd, keyed by the client address gatewayd attributes
+(remote clients are forged here through a trusted proxy's X-Forwarded-For) and,
+for connects with an Origin, by that origin."""
+
+import pytest
+
+import expect
+from clawclient import cli_params, handshake
+
+TOKEN_MISMATCH_LOCAL = "unauthorized: gateway token mismatch (%s)" % expect.LOCAL_CLI_HINT
+LIMITED = "unauthorized: too many failed authentication attempts (retry later)"
+
+
+def connect(gw, token, xff=None, origin=None):
+    headers = {"X-Forwarded-For": xff} if xff else None
+    return handshake(gw.url, cli_params(token=token), headers=headers, origin=origin)
+
+
+def rate_limited(attempt):
+    err = expect.rejected(attempt, code="INVALID_REQUEST", message=LIMITED, details={
+        "code": "AUTH_RATE_LIMITED", "authReason": "rate_limited",
+        "canRetryWithDeviceToken": False, "recommendedNextStep": "wait_then_retry"})
+    assert err["retryable"] is True, err
+    assert 0 < err["retryAfterMs"] <= 300000, err
+
+
+@pytest.fixture
+def proxied(make_gateway):
+    return make_gateway(config_extra={"trustedProxies": ["127.0.0.1"]})
+
+
+def fail(gw, n, **kw):
+    for _ in range(n):
+        attempt = connect(gw, "wrong-" + gw.token, **kw)
+        assert attempt.error["details"]["code"] == "AUTH_TOKEN_MISMATCH", attempt.error
+        attempt.expect_close()
+
+
+def test_remote_client_is_locked_after_10_failures(proxied):
+    fail(proxied, 10, xff="203.0.113.9")
+    # Even the right token is refused now, without being compared.
+    rate_limited(connect(proxied, proxied.token, xff="203.0.113.9"))
+    # Another address is not affected.
+    assert connect(proxied, proxied.token, xff="203.0.113.10").ok
+
+
+def test_success_resets_the_count(proxied):
+    fail(proxied, 9, xff="203.0.113.9")
+    assert connect(proxied, proxied.token, xff="203.0.113.9").ok
+    fail(proxied, 9, xff="203.0.113.9")
+    assert connect(proxied, proxied.token, xff="203.0.113.9").ok
+
+
+def test_loopback_without_origin_is_never_locked(gateway):
+    for _ in range(12):
+        expect.unauthorized(connect(gateway, "wrong-" + gateway.token), TOKEN_MISMATCH_LOCAL,
+                            details_code="AUTH_TOKEN_MISMATCH", auth_reason="token_mismatch",
+                            next_step="update_auth_credentials")
+    assert connect(gateway, gateway.token).ok
+
+
+def test_browser_origin_on_loopback_is_limited(gateway):
+    origin = "http://127.0.0.1:%d" % gateway.port
+    fail(gateway, 10, origin=origin)
+    rate_limited(connect(gateway, gateway.token, origin=origin))
+    # The same loopback client without that Origin is not.
+    assert connect(gateway, gateway.token).ok
