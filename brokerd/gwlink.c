@@ -25,6 +25,8 @@
 
 /* gatewayd runs a few workers, each with one link. */
 #define GWLINK_MAX_LINKS 64
+/* Unauthorized calls a session may make; one more closes it (PROTOCOL.md §5). */
+#define GWLINK_MAX_FORBIDDEN 10
 /* Per link (CONTRACT.md): at most this many outstanding challenges... */
 #define GWLINK_MAX_CHALLENGES 65536
 /* ...and accepted sessions; gatewayd's 20,000 descriptors stay well below. */
@@ -54,6 +56,7 @@ struct gwconn {
 	uint64_t conn;
 	enum gwconn_state state;
 	uint8_t shared_auth;		/* accepted on the shared token or password */
+	unsigned forbidden;		/* RPCs refused for a missing scope */
 	int64_t expires_mono_ms;	/* challenged: when the nonce expires */
 	char nonce[UUID_STR_LEN + 1];	/* challenged */
 	struct session s;		/* session */
@@ -386,6 +389,8 @@ gwlink_on_connect(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_ms
 	OPENSSL_cleanse(c, sizeof(*c));
 }
 
+static void gwconn_close(struct gwconn *gc, uint16_t code, const char *reason);
+
 static void
 gwlink_on_rpc(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg *m)
 {
@@ -399,6 +404,10 @@ gwlink_on_rpc(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg *m
 	}
 	rpc_handle(gw.br, &gc->s, &m->rpc, &r);
 	gwlink_send(l, PROTO_BR_RPC_RESULT, hdr->id, &r.res);
+	/* PROTOCOL.md §5: a session that keeps calling what it may not is closed. */
+	if (!r.res.ok && strcmp(r.res.error.code, "FORBIDDEN") == 0 && !gc->s.closing &&
+	    ++gc->forbidden > GWLINK_MAX_FORBIDDEN)
+		gwconn_close(gc, 1008, "repeated unauthorized calls");
 	rpc_reply_free(&r);
 }
 

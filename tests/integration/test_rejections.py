@@ -226,6 +226,15 @@ def upgrade(edit_params):
     return drive
 
 
+def repeated_unauthorized_calls(gw):
+    """Ten calls refused for a missing scope are answered; the eleventh is
+    answered and the session closed."""
+    session = handshake(gw.url, cli_params(token=gw.token, scopes=["operator.read"]))
+    for _ in range(11):
+        expect.forbidden(session.conn.request("device.pair.list", {}), "operator.pairing")
+    return no_res(session.conn)
+
+
 def shared_secret_changed(gw):
     """Needs a token brokerd keeps itself (a configured one is the admin's)."""
     session = handshake(gw.url, cli_params(token=gw.token))
@@ -361,6 +370,8 @@ TABLE = [
         pairing_reason("device identity changed and must be re-approved"), NP,
         "pairing required: device identity changed and must be re-approved",
         pairing_details("metadata-upgrade")),
+    Row(">10 unauthorized calls after hello", repeated_unauthorized_calls, 1008,
+        "repeated unauthorized calls", None, None, None),
     Row("Shared secret changed", shared_secret_changed, 4001, "gateway auth changed", None,
         None, None),
     Row("Shutdown", shutdown, 1012, "service restart", None, None, None),
@@ -375,7 +386,6 @@ NOT_PRODUCED = {
                     "and any 32 bytes reach the signature check (step 5) first",
     "Draining": "no drain mode: SIGTERM closes 1012 `service restart` (row Shutdown)",
     "Bundled UI build ≠ gateway build (optional)": "clawgate serves no Control UI build",
-    ">10 unauthorized calls after hello": "not implemented yet",
     "Outbound backlog > 50 MiB": "produced, but checked in test_limits.py::"
                                  "test_slow_consumer_is_closed: its close frame waits "
                                  "behind the 50 MiB the client does not read",
