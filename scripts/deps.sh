@@ -6,7 +6,8 @@
 
 CLAWGATE_BUILD_DEPS=(build-essential meson ninja-build pkg-config libevent-dev libssl-dev
 	libyajl-dev libseccomp-dev libwslay-dev libsystemd-dev)
-CLAWGATE_TEST_DEPS=(python3-websockets python3-cryptography python3-pytest strace systemd)
+CLAWGATE_TEST_DEPS=(python3-websockets python3-cryptography python3-pytest strace systemd
+	chromium)
 
 # deps_install PACKAGE...: installs those not installed yet (one apt-get update, then
 # apt-get install). Installing needs root; otherwise it says what to run and fails.
