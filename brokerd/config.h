@@ -36,6 +36,7 @@ struct config {
 	char *password;
 	enum secret_source password_source;
 	int auto_approve_local;	/* clawgate's default is 0, OpenClaw's 1 */
+	char ui_root[PROTO_PATH_MAX + 1];	/* gateway.controlUi.root; "": the built-in UI */
 };
 
 /* Reads path (or the default) and the environment into cfg; fatalx naming the

@@ -7,6 +7,7 @@
 
 #include "common/codec.h"
 #include "common/log.h"
+#include "gatewayd/staticfiles.h"
 #include "gatewayd/ui.h"
 
 #define HTTP_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -116,6 +117,9 @@ http_header(struct http_request *req, const uint8_t *name, size_t nlen, const ui
 		memcpy(req->key, v, vlen);
 		req->key[vlen] = '\0';
 		req->key_ok = 1;
+	} else if (http_name_is(name, nlen, "accept-encoding")) {
+		req->accept_br |= http_list_has(v, vlen, "br");
+		req->accept_gzip |= http_list_has(v, vlen, "gzip");
 	} else if (http_name_is(name, nlen, "forwarded") ||
 	    http_name_is(name, nlen, "x-real-ip") ||
 	    http_name_has_prefix(name, nlen, "x-forwarded-") ||
@@ -332,7 +336,8 @@ http_respond(const struct http_request *req, struct pbuf *out)
 		return http_error(out, 405, "Allow: GET\r\n",
 		    "this port answers GET only (WebSocket upgrades and the Control UI)");
 	if (!req->upgrade)
-		return ui_respond(req->path, out) == 0 ? HTTP_ACTION_CLOSE : http_error(out, 404, "",
+		return (staticfiles_enabled() ? staticfiles_respond(req, out) :
+		    ui_respond(req->path, out)) == 0 ? HTTP_ACTION_CLOSE : http_error(out, 404, "",
 		    "nothing here; the Control UI is at / and WebSocket clients may use any path");
 	if (req->version_other)
 		return http_error(out, 426, "Sec-WebSocket-Version: 13\r\n",

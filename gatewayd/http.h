@@ -32,6 +32,8 @@ struct http_request {
 	uint8_t version_other;	/* a Sec-WebSocket-Version other than 13 */
 	uint8_t key_ok;		/* one Sec-WebSocket-Key of 16 base64 bytes */
 	uint8_t proxy_headers;	/* Forwarded, X-Forwarded-*, X-Real-IP, tailscale-* */
+	uint8_t accept_br;	/* Accept-Encoding lists "br" (staticfiles.c) */
+	uint8_t accept_gzip;	/* Accept-Encoding lists "gzip" */
 	char key[HTTP_WS_KEY_LEN + 1];
 	char origin[PROTO_TEXT_MAX + 1];	/* "" when absent */
 	char host[PROTO_TEXT_MAX + 1];	/* "" when absent */

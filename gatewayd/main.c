@@ -19,6 +19,7 @@
 #include "gatewayd/listener.h"
 #include "gatewayd/render.h"
 #include "gatewayd/session.h"
+#include "gatewayd/staticfiles.h"
 
 #define MAIN_SHUTDOWN_GRACE_S 3	/* for close frames to reach clients */
 #define MAIN_USER "clawgate-gw"	/* DESIGN.md §1, created by systemd/clawgate.sysusers */
@@ -49,6 +50,8 @@ main_ready(void)
 		fatalx("brokerd sent port 0: set gateway.port or pass --port");
 	session_init();
 	listener_open_all(&gw.settings, port);
+	if (gw.settings.ui_root[0] != '\0')
+		staticfiles_open(gw.settings.ui_root, gw.settings.version);
 	random_init();
 	sandbox_enter(&(struct sandbox_policy){ &main_user, 0, gateway_syscalls,
 	    gateway_nsyscalls });
@@ -149,6 +152,7 @@ main(int argc, char **argv)
 
 	listener_close_all();
 	session_free_all();
+	staticfiles_close();
 	brokerlink_close();
 	render_free();
 	if (main_grace != NULL)

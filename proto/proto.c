@@ -153,6 +153,7 @@ static const struct proto_field fields_br_hello[] = {
 	F_INT(PK_U32, struct proto_br_hello, handshake_timeout_ms),
 	F_INT(PK_U32, struct proto_br_hello, max_payload),
 	F_INT(PK_U32, struct proto_br_hello, max_buffered),
+	F_STR(struct proto_br_hello, ui_root, PROTO_CS_TEXT),
 };
 
 static const struct proto_field fields_conn_ref[] = {

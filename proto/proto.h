@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -67,6 +67,7 @@ enum proto_type {
 #define PROTO_ADDR_MAX 64	/* textual IPv4/IPv6 address */
 #define PROTO_MAX_SCOPES 32
 #define PROTO_MAX_BINDS 4
+#define PROTO_PATH_MAX 1024	/* a file system path (gateway.controlUi.root) */
 
 enum proto_charset {
 	PROTO_CS_ATOM,	/* printable ASCII, no space: enums, ids, scopes */
@@ -99,6 +100,7 @@ struct proto_br_hello {
 	uint32_t handshake_timeout_ms;
 	uint32_t max_payload;
 	uint32_t max_buffered;
+	char ui_root[PROTO_PATH_MAX + 1];	/* gateway.controlUi.root; "": the built-in UI */
 };
 
 struct proto_conn_ref {
