@@ -2,53 +2,14 @@
 // through pairing, as a person would; run by test_control_ui.py, which starts
 // the gateway and checks the broker's state afterwards.
 //
-// Environment: CLAWGATE_PORT, CLAWGATE_TOKEN, CLAWGATE_GATEWAYCTL, CLAWGATE_CONTROL_SOCKET,
-// CLAWGATE_ARTIFACTS (screenshots), CLAWGATE_PROFILES (browser profiles),
-// PLAYWRIGHT_MODULES (node_modules holding playwright-core).
+// Environment: CLAWGATE_PORT, CLAWGATE_TOKEN and those of browser.mjs.
 // Prints one JSON line of facts for the Python side on success; exits 1 on failure.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { createRequire } from "node:module";
-import { join } from "node:path";
 
-const env = process.env;
-const require = createRequire(join(env.PLAYWRIGHT_MODULES, "package.json"));
-const { chromium } = require("playwright-core");
+import { LAN_NAME, STEP_MS, devices, gatewayctl, launch, run, shot } from "./browser.mjs";
 
-const PORT = env.CLAWGATE_PORT;
-const TOKEN = env.CLAWGATE_TOKEN;
-/* The second browser uses a .local name for 127.0.0.1: no secure context there,
- * so the page must sign with its built-in Ed25519 (as on a LAN address). */
-const LAN_NAME = "clawgate-browser.local";
-const STEP_MS = 30000;	/* per wait; the whole script is bounded by the pytest timeout */
-
-function gatewayctl(...args) {
-	return execFileSync(env.CLAWGATE_GATEWAYCTL, ["--socket", env.CLAWGATE_CONTROL_SOCKET, ...args],
-		{ encoding: "utf8", timeout: STEP_MS });
-}
-
-const devices = () => JSON.parse(gatewayctl("devices", "list", "--json"));
-
-async function launch(name) {
-	const context = await chromium.launchPersistentContext(join(env.CLAWGATE_PROFILES, name), {
-		executablePath: "/usr/bin/chromium",
-		headless: true,
-		viewport: { width: 1280, height: 900 },
-		args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-			`--host-resolver-rules=MAP ${LAN_NAME} 127.0.0.1`],
-	});
-	const page = context.pages()[0] || await context.newPage();
-	const problems = [];
-	page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-	page.on("console", (msg) => {
-		if (msg.type() === "error" && !/WebSocket|1008|status of 40/.test(msg.text()))
-			problems.push(`console error: ${msg.text()}`);
-	});
-	return { context, page, problems };
-}
-
-const shot = (page, name) => page.screenshot({ path: join(env.CLAWGATE_ARTIFACTS, `${name}.png`),
-	fullPage: true });
+const PORT = process.env.CLAWGATE_PORT;
+const TOKEN = process.env.CLAWGATE_TOKEN;
 const state = (page, want) => page.waitForSelector(`body[data-state="${want}"]`,
 	{ timeout: STEP_MS });
 const text = (page, sel) => page.locator(sel).textContent();
@@ -91,7 +52,8 @@ async function main() {
 		assert.equal(await text(a.page, "#health dd[data-key='Health']"), "ok");
 		await shot(a.page, "02-first-browser-dashboard");
 
-		// 3. A second browser (another profile, a non-secure origin) asks too.
+		// 3. A second browser (another profile, a non-secure origin: the page signs
+		// with its built-in Ed25519) asks too.
 		await b.page.goto(`http://${LAN_NAME}:${PORT}/#token=${TOKEN}`);
 		const second = await pairingScreen(b.page, "second browser");
 		assert.match(await text(b.page, "#identity-impl"), /built-in Ed25519/);
@@ -131,10 +93,7 @@ async function main() {
 		await a.context.close();
 		await b.context.close();
 	}
-	console.log(JSON.stringify(facts));
+	return facts;
 }
 
-main().catch((err) => {
-	console.error(err.stack || String(err));
-	process.exit(1);
-});
+run(main);

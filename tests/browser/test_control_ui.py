@@ -25,19 +25,23 @@ def test_ed25519_of_the_page(node):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_pairing_two_browsers(node, gateway, artifacts, tmp_path):
-    result = run_node(node, [str(HERE / "control_ui.mjs")], {
+def run_browser_script(script, node, gateway, artifacts, profiles):
+    """Runs a browser script against gateway; returns the facts it printed."""
+    result = run_node(node, [str(HERE / script)], {
         "CLAWGATE_PORT": str(gateway.port),
         "CLAWGATE_TOKEN": gateway.token,
         "CLAWGATE_GATEWAYCTL": str(GATEWAYCTL),
         "CLAWGATE_CONTROL_SOCKET": str(gateway.control_socket),
         "CLAWGATE_ARTIFACTS": str(artifacts),
-        "CLAWGATE_PROFILES": str(tmp_path),
+        "CLAWGATE_PROFILES": str(profiles),
         "PLAYWRIGHT_MODULES": str(node.node_modules),
     }, HERE)
-    assert result.returncode == 0, "control_ui.mjs failed:\n%s\n%s" % (result.stdout,
-                                                                         result.stderr)
-    facts = json.loads(result.stdout.strip().splitlines()[-1])
+    assert result.returncode == 0, "%s failed:\n%s\n%s" % (script, result.stdout, result.stderr)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_pairing_two_browsers(node, gateway, artifacts, tmp_path):
+    facts = run_browser_script("control_ui.mjs", node, gateway, artifacts, tmp_path)
     assert facts["problems"] == []
 
     # What the broker holds afterwards: the first browser paired with what it asked
