@@ -37,6 +37,11 @@ async function main() {
 		const first = await pairingScreen(a.page, "first browser");
 		assert.match(await text(a.page, "#identity-impl"), /WebCrypto Ed25519/);
 		await shot(a.page, "01-first-browser-pairing-required");
+		// The copy button puts the exact command on the clipboard.
+		await a.context.grantPermissions(["clipboard-read", "clipboard-write"]);
+		await a.page.click("#pairing-copy");
+		assert.equal(await a.page.evaluate(() => navigator.clipboard.readText()),
+			`gatewayctl devices approve ${first.requestId}`);
 		// The page keeps retrying with the same live request.
 		await a.page.waitForFunction((id) => /attempt [2-9]/.test(
 			document.getElementById("pairing-wait").textContent) &&
@@ -81,9 +86,23 @@ async function main() {
 			{ timeout: STEP_MS });
 		await shot(a.page, "07-first-browser-after-remove");
 
+		// 6. Rejecting that request from the dashboard drops it; the second browser,
+		// still retrying, asks once more under a new id.
+		await a.page.click(`#pending-list tr[data-request-id="${again.requestId}"] button:text("Reject")`);
+		await a.page.waitForSelector(`#pending-list tr[data-request-id="${again.requestId}"]`,
+			{ state: "detached", timeout: STEP_MS });
+		assert.ok(!devices().pending.some((p) => p.requestId === again.requestId));
+		await b.page.waitForFunction((id) => document.body.dataset.state === "pairing" &&
+			document.getElementById("pairing-request-id").textContent !== id,
+		again.requestId, { timeout: STEP_MS });
+		const last = await pairingScreen(b.page, "second browser after rejection");
+		await a.page.waitForSelector(`#pending-list tr[data-request-id="${last.requestId}"]`,
+			{ timeout: STEP_MS });
+		await shot(a.page, "08-first-browser-after-reject");
+
 		facts.first = first;
 		facts.second = second;
-		facts.secondAgain = again;
+		facts.secondLast = last;
 		facts.problems = [...a.problems, ...b.problems];
 	} catch (err) {
 		await shot(a.page, "failure-first-browser").catch(() => {});

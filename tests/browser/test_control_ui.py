@@ -45,16 +45,16 @@ def test_pairing_two_browsers(node, gateway, artifacts, tmp_path):
     assert facts["problems"] == []
 
     # What the broker holds afterwards: the first browser paired with what it asked
-    # for, the removed second one pending again under its new request.
+    # for, the removed (then rejected) second one pending again under its newest request.
     listing = gateway.devices()
     paired = {d["deviceId"]: d for d in listing["paired"]}
     assert set(paired) == {facts["first"]["deviceId"]}
     first = paired[facts["first"]["deviceId"]]
     assert first["clientId"] == "openclaw-control-ui" and first["clientMode"] == "webchat"
     assert {"operator.admin", "operator.pairing", "operator.read"} <= set(first["scopes"])
-    assert [p["requestId"] for p in listing["pending"]] == [facts["secondAgain"]["requestId"]]
+    assert [p["requestId"] for p in listing["pending"]] == [facts["secondLast"]["requestId"]]
     for name in ("01-first-browser-pairing-required", "02-first-browser-dashboard",
                  "03-second-browser-pairing-required", "04-first-browser-sees-second-request",
                  "05-second-browser-connected", "06-first-browser-two-devices",
-                 "07-first-browser-after-remove"):
+                 "07-first-browser-after-remove", "08-first-browser-after-reject"):
         assert (artifacts / (name + ".png")).stat().st_size > 1000, name
