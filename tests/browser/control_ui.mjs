@@ -78,7 +78,18 @@ async function main() {
 		await shot(b.page, "05-second-browser-connected");
 		await shot(a.page, "06-first-browser-two-devices");
 
-		// 5. Removing the second device from the dashboard disconnects it; it asks again.
+		// 5. Revoke from the dashboard: the second browser is cut off, reconnects on the
+		// shared token and receives a new device token.
+		const deviceToken = () => b.page.evaluate(() =>
+			localStorage.getItem("clawgate.device-token.v1"));
+		const oldToken = await deviceToken();
+		assert.ok(oldToken, "the second browser keeps the device token hello-ok gave it");
+		await a.page.click(`#paired-list tr[data-device-id="${second.deviceId}"] button:text("Revoke operator")`);
+		await b.page.waitForFunction((old) => document.body.dataset.state === "connected" &&
+			localStorage.getItem("clawgate.device-token.v1") !== old, oldToken,
+		{ timeout: STEP_MS });
+
+		// 6. Removing the second device from the dashboard disconnects it; it asks again.
 		await a.page.click(`#paired-list tr[data-device-id="${second.deviceId}"] button:text("Remove")`);
 		const again = await pairingScreen(b.page, "second browser after removal");
 		assert.notEqual(again.requestId, second.requestId);
@@ -86,7 +97,7 @@ async function main() {
 			{ timeout: STEP_MS });
 		await shot(a.page, "07-first-browser-after-remove");
 
-		// 6. Rejecting that request from the dashboard drops it; the second browser,
+		// 7. Rejecting that request from the dashboard drops it; the second browser,
 		// still retrying, asks once more under a new id.
 		await a.page.click(`#pending-list tr[data-request-id="${again.requestId}"] button:text("Reject")`);
 		await a.page.waitForSelector(`#pending-list tr[data-request-id="${again.requestId}"]`,
