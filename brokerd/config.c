@@ -298,6 +298,23 @@ config_secret(yajl_val root, const char *key, const char *what, const char *envn
 	return NULL;
 }
 
+/* gateway.controlUi.root: gatewayd opens it itself (before its sandbox), so
+ * only its shape is checked here. */
+static void
+config_ui_root(struct config *cfg, yajl_val root)
+{
+	const char *dir = config_str(root, GW("controlUi", "root"), "gateway.controlUi.root");
+
+	if (dir == NULL || dir[0] == '\0')
+		return;
+	if (dir[0] != '/' || strlen(dir) > PROTO_PATH_MAX ||
+	    !proto_str_ok(dir, strlen(dir), PROTO_PATH_MAX, PROTO_CS_TEXT))
+		fatalx("%s: gateway.controlUi.root must be an absolute directory path of at most "
+		    "%d characters, e.g. /usr/lib/node_modules/openclaw/dist/control-ui", config_file,
+		    PROTO_PATH_MAX);
+	memcpy(cfg->ui_root, dir, strlen(dir) + 1);
+}
+
 static void
 config_auth(struct config *cfg, yajl_val root)
 {
@@ -373,6 +390,7 @@ config_load(struct config *cfg, const char *path)
 	v = config_get(root, GW("nodes", "pairing", "autoApproveLocal"), CK_BOOL,
 	    "gateway.nodes.pairing.autoApproveLocal");
 	cfg->auto_approve_local = v != NULL && YAJL_IS_TRUE(v);
+	config_ui_root(cfg, root);
 	yajl_tree_free(root);
 }
 

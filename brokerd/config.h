@@ -52,6 +52,7 @@ struct config {
 	int tls_enabled;
 	char tls_cert_path[PROTO_TEXT_MAX + 1];
 	char tls_key_path[PROTO_TEXT_MAX + 1];
+	char ui_root[PROTO_PATH_MAX + 1];	/* gateway.controlUi.root; "": the built-in UI */
 };
 
 /* Reads path (or the default) and the environment into cfg; fatalx naming the

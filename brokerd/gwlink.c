@@ -279,6 +279,7 @@ gwlink_on_hello(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg 
 	snprintf(h.tls_key_path, sizeof(h.tls_key_path), "%s", cfg->tls_key_path);
 	h.max_payload = GWLINK_MAX_PAYLOAD;
 	h.max_buffered = GWLINK_MAX_BUFFERED;
+	memcpy(h.ui_root, cfg->ui_root, sizeof(h.ui_root));
 	l->ready = 1;
 	gwlink_send(l, PROTO_BR_HELLO, hdr->id, &h);
 	log_info("gateway link: gatewayd pid %u worker %u connected", m->hello.pid,

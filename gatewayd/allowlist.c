@@ -3,7 +3,7 @@
  * serve the TCP connections it accepts on listeners opened before (socket
  * options, shutting down the sending side after a close frame), and reconnect
  * to brokerd when the broker link drops (a Unix stream socket, nothing else). It
- * opens no file. Derived with strace over the whole integration suite
+ * opens files only beneath the Control UI directory opened before. Derived with strace over the whole integration suite
  * (scripts/sandbox-syscalls).
  */
 #include "gatewayd/allowlist.h"
@@ -19,6 +19,8 @@ const struct sandbox_rule gateway_rules[] = {
 	 * but the only socket gatewayd can create is an AF_UNIX stream. */
 	SANDBOX_IF2(socket, SANDBOX_EQ(0, AF_UNIX), SANDBOX_EQ(1, SOCK_STREAM | SOCK_CLOEXEC)),
 	SANDBOX_ANY(connect),
+	/* The Control UI from gateway.controlUi.root (staticfiles.c). */
+	SANDBOX_ANY(openat2), SANDBOX_ANY(newfstatat),
 };
 
 const size_t gateway_nrules = sizeof(gateway_rules) / sizeof(gateway_rules[0]);

@@ -7,21 +7,10 @@
 
 #include "common/codec.h"
 #include "common/log.h"
+#include "gatewayd/staticfiles.h"
+#include "gatewayd/ui.h"
 
 #define HTTP_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-/* The status page for a plain GET /: honest about what this port is. */
-static const char http_page[] =
-    "<!doctype html>\n"
-    "<html lang=\"en\"><head><meta charset=\"utf-8\"><title>clawgate</title></head>\n"
-    "<body>\n"
-    "<h1>clawgate gateway is running</h1>\n"
-    "<p>This port serves the OpenClaw WebSocket protocol.</p>\n"
-    "<p>The Control UI is not part of this build yet.</p>\n"
-    "<p>Approve devices with:</p>\n"
-    "<pre>gatewayctl devices list\n"
-    "gatewayctl devices approve &lt;requestId&gt;</pre>\n"
-    "</body></html>\n";
 
 static int
 http_is_tchar(uint8_t c)
@@ -145,12 +134,29 @@ http_header(struct http_request *req, const uint8_t *name, size_t nlen, const ui
 		memcpy(req->real_ip, v, vlen);
 		req->real_ip[vlen] = '\0';
 		req->proxy_headers = 1;
+	} else if (http_name_is(name, nlen, "accept-encoding")) {
+		req->accept_br |= http_list_has(v, vlen, "br");
+		req->accept_gzip |= http_list_has(v, vlen, "gzip");
 	} else if (http_name_is(name, nlen, "forwarded") ||
 	    http_name_has_prefix(name, nlen, "x-forwarded-") ||
 	    http_name_has_prefix(name, nlen, "tailscale-")) {
 		req->proxy_headers = 1;
 	}
 	return 0;
+}
+
+/* The path part of an origin-form target, for the file servers (ui.c). */
+static void
+http_copy_path(struct http_request *req, const uint8_t *target, size_t len)
+{
+	const uint8_t *q = memchr(target, '?', len);
+
+	if (q != NULL)
+		len = (size_t)(q - target);
+	if (len <= HTTP_PATH_MAX) {
+		memcpy(req->path, target, len);
+		req->path[len] = '\0';
+	}
 }
 
 /* method SP request-target SP HTTP-version, origin-form targets only. */
@@ -169,7 +175,7 @@ http_request_line(struct http_request *req, const uint8_t *p, size_t len)
 		i++;
 	if (i == start || i == len || p[i] != ' ' || p[start] != '/')
 		return http_fail(req, 400, "malformed request target");
-	req->root = i - start == 1 || p[start + 1] == '?';
+	http_copy_path(req, p + start, i - start);
 	i++;
 	if (len - i != 8 || memcmp(p + i, "HTTP/1.", 7) != 0 ||
 	    (p[i + 7] != '0' && p[i + 7] != '1'))
@@ -370,11 +376,11 @@ http_respond(const struct http_request *req, struct pbuf *out)
 		return http_error(out, req->status, "", req->problem);
 	if (!req->is_get)
 		return http_error(out, 405, "Allow: GET\r\n",
-		    "this port answers GET only (WebSocket upgrades and the status page)");
+		    "this port answers GET only (WebSocket upgrades and the Control UI)");
 	if (!req->upgrade)
-		return req->root ? http_close_with(out, 200, "", "text/html; charset=utf-8",
-		    http_page) : http_error(out, 404, "",
-		    "nothing here; the status page is at / and WebSocket clients may use any path");
+		return (staticfiles_enabled() ? staticfiles_respond(req, out) :
+		    ui_respond(req->path, out)) == 0 ? HTTP_ACTION_CLOSE : http_error(out, 404, "",
+		    "nothing here; the Control UI is at / and WebSocket clients may use any path");
 	if (req->version_other)
 		return http_error(out, 426, "Sec-WebSocket-Version: 13\r\n",
 		    "only WebSocket version 13 (RFC 6455) is supported");

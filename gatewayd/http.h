@@ -1,6 +1,6 @@
 /*
  * The HTTP/1.1 side of the gateway port: parse one request head, answer it
- * with the WebSocket upgrade (RFC 6455 §4.2), the small status page or an error.
+ * with the WebSocket upgrade (RFC 6455 §4.2), a Control UI file (ui.c) or an error.
  *
  * Hand-written on purpose: Debian 12 packages no C HTTP parser, and libevent
  * 2.1's evhttp cannot hand an upgraded socket over to a WebSocket library. Only
@@ -19,6 +19,7 @@
 #define HTTP_HEADERS_MAX 64	/* more: 431 */
 #define HTTP_WS_KEY_LEN 24	/* base64 of 16 bytes */
 #define HTTP_XFF_MAX 1024	/* X-Forwarded-For, all headers joined; more: 400 */
+#define HTTP_PATH_MAX 255	/* a longer target path is kept as "" (no file has one) */
 
 struct http_request {
 	size_t head_len;	/* bytes up to and including the blank line */
@@ -26,18 +27,20 @@ struct http_request {
 	const char *problem;	/* what was wrong, for the error page */
 	uint8_t is_get;
 	uint8_t http11;
-	uint8_t root;		/* the target's path is "/" */
 	uint8_t upgrade;	/* Upgrade lists "websocket" */
 	uint8_t connection_upgrade;	/* Connection lists "upgrade" */
 	uint8_t version13;	/* Sec-WebSocket-Version: 13 */
 	uint8_t version_other;	/* a Sec-WebSocket-Version other than 13 */
 	uint8_t key_ok;		/* one Sec-WebSocket-Key of 16 base64 bytes */
 	uint8_t proxy_headers;	/* Forwarded, X-Forwarded-*, X-Real-IP, tailscale-* */
+	uint8_t accept_br;	/* Accept-Encoding lists "br" (staticfiles.c) */
+	uint8_t accept_gzip;	/* Accept-Encoding lists "gzip" */
 	char key[HTTP_WS_KEY_LEN + 1];
 	char origin[PROTO_TEXT_MAX + 1];	/* "" when absent */
 	char host[PROTO_TEXT_MAX + 1];	/* "" when absent */
 	char forwarded_for[HTTP_XFF_MAX + 1];	/* X-Forwarded-For hops, "" when absent */
 	char real_ip[PROTO_ADDR_MAX + 1];	/* X-Real-IP, "" when absent */
+	char path[HTTP_PATH_MAX + 1];	/* the target without its query; "" when longer */
 };
 
 enum http_parse_status { HTTP_PARSE_MORE, HTTP_PARSE_DONE, HTTP_PARSE_ERROR };

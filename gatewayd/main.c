@@ -22,6 +22,7 @@
 #include "gatewayd/session.h"
 #include "gatewayd/tls.h"
 #include "gatewayd/workers.h"
+#include "gatewayd/staticfiles.h"
 
 #define MAIN_SHUTDOWN_GRACE_S 3	/* for close frames to reach clients */
 #define MAIN_USER "clawgate-gw"	/* DESIGN.md §1, created by systemd/clawgate.sysusers */
@@ -53,6 +54,8 @@ main_ready(void)
 	tls_init();
 	session_init();
 	listener_open_all(&gw.settings, port);
+	if (gw.settings.ui_root[0] != '\0')
+		staticfiles_open(gw.settings.ui_root, gw.settings.version);
 	random_init();
 	/* No chroot: gatewayd reaches the broker by the socket's path. */
 	sandbox_enter(&(struct sandbox_policy){ .user = &main_user, .rules = gateway_rules,
@@ -179,6 +182,7 @@ main(int argc, char **argv)
 
 	listener_close_all();
 	session_free_all();
+	staticfiles_close();
 	brokerlink_close();
 	render_free();
 	tls_free();

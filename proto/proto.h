@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 4
+#define PROTO_VERSION 5
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -68,6 +68,7 @@ enum proto_type {
 #define PROTO_MAX_SCOPES 32
 #define PROTO_MAX_BINDS 4
 #define PROTO_MAX_PROXIES 16	/* gateway.trustedProxies entries */
+#define PROTO_PATH_MAX 1024	/* a file system path (gateway.controlUi.root) */
 
 enum proto_charset {
 	PROTO_CS_ATOM,	/* printable ASCII, no space: enums, ids, scopes */
@@ -110,6 +111,7 @@ struct proto_br_hello {
 	uint8_t tls_enabled;
 	char tls_cert_path[PROTO_TEXT_MAX + 1];
 	char tls_key_path[PROTO_TEXT_MAX + 1];
+	char ui_root[PROTO_PATH_MAX + 1];	/* gateway.controlUi.root; "": the built-in UI */
 };
 
 struct proto_conn_ref {

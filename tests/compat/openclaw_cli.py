@@ -48,9 +48,22 @@ def _install(package, where, present):
         raise AssertionError("npm install %s in %s failed:\n%s" % (package, where, text[-4000:]))
 
 
+def install_node():
+    """Installs Node 24 into CACHE unless already there; returns the node binary."""
+    _install(NODE_PACKAGE, CACHE / "node", NODE_BIN / "node")
+    return NODE_BIN / "node"
+
+
+def install_package(package, name):
+    """npm-installs package into CACHE/name (once); returns its node_modules dir."""
+    where = CACHE / name
+    _install(package, where, where / "node_modules" / package.rsplit("@", 1)[0])
+    return where / "node_modules"
+
+
 def install():
     """Installs Node 24 and the openclaw CLI into CACHE unless already there."""
-    _install(NODE_PACKAGE, CACHE / "node", NODE_BIN / "node")
+    install_node()
     _install(OPENCLAW_PACKAGE, CACHE / "openclaw", OPENCLAW)
     version = run_cli(CACHE, "--version")
     assert version.returncode == 0 and "2026.9.6" in version.stdout, version

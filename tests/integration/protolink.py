@@ -12,7 +12,7 @@ import struct
 
 from clawclient import cli_params, sign_device
 
-VERSION = 4     # PROTO_VERSION
+VERSION = 5     # PROTO_VERSION
 HDR = struct.Struct(">IHHII")
 
 GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 0x0104, 0x0105
@@ -54,7 +54,8 @@ LAYOUTS = {
                ("tick_interval_ms", "u32"), ("handshake_timeout_ms", "u32"),
                ("max_payload", "u32"), ("max_buffered", "u32"), ("max_preauth_per_ip", "u32"),
                ("trusted_proxies", "strs"), ("allow_real_ip_fallback", "u8"),
-               ("tls_enabled", "u8"), ("tls_cert_path", "str"), ("tls_key_path", "str")],
+               ("tls_enabled", "u8"), ("tls_cert_path", "str"), ("tls_key_path", "str"),
+               ("ui_root", "str")],
     BR_CHALLENGE: [("conn", "u64"), ("nonce", "str"), ("ts", "i64")],
     BR_ACCEPT: [("conn", "u64"), ("role", "str"), ("scopes", "strs"), ("method", "str"),
                 ("device_id", "str"), ("device_token", "str"), ("issued_at_ms", "i64"),

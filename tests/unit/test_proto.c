@@ -143,6 +143,9 @@ test_br_hello(void)
 	m.handshake_timeout_ms = 15000;
 	m.max_payload = 26214400;
 	m.max_buffered = 52428800;
+	SET(m.ui_root, "/usr/lib/node_modules/openclaw/dist/control-ui");
+	roundtrip(PROTO_BR_HELLO, &m, sizeof(m));
+	FILL_MAX(m.ui_root, 'r');
 	roundtrip(PROTO_BR_HELLO, &m, sizeof(m));
 	m.nbind = 0;
 	memset(m.bind, 0, sizeof(m.bind));
@@ -807,6 +810,7 @@ test_decode_binds_count(void)
 		pbuf_add(&b, "\0", 1);		/* tls_enabled */
 		put_str(&b, "", 0);		/* tls_cert_path */
 		put_str(&b, "", 0);		/* tls_key_path */
+		put_str(&b, "", 0);		/* ui_root */
 		testutil_check(proto_decode(PROTO_BR_HELLO, b.data, b.len, &h) ==
 		    (count <= PROTO_MAX_BINDS ? 0 : -1), __FILE__, __LINE__,
 		    "BR_HELLO with %u binds", count);

@@ -1,0 +1,60 @@
+// What the browser scripts share: Chromium profiles (one per simulated device)
+// through playwright-core, screenshots, and gatewayctl.
+//
+// Environment: CLAWGATE_GATEWAYCTL, CLAWGATE_CONTROL_SOCKET, CLAWGATE_ARTIFACTS
+// (screenshots), CLAWGATE_PROFILES (browser profiles), PLAYWRIGHT_MODULES
+// (node_modules holding playwright-core).
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+const env = process.env;
+const require = createRequire(join(env.PLAYWRIGHT_MODULES, "package.json"));
+const { chromium } = require("playwright-core");
+
+export const STEP_MS = 30000;	/* per wait; the whole script is bounded by the pytest timeout */
+/* A .local name for 127.0.0.1: no secure context there (as on a LAN address). */
+export const LAN_NAME = "clawgate-browser.local";
+
+export function gatewayctl(...args) {
+	return execFileSync(env.CLAWGATE_GATEWAYCTL, ["--socket", env.CLAWGATE_CONTROL_SOCKET, ...args],
+		{ encoding: "utf8", timeout: STEP_MS });
+}
+
+export const devices = () => JSON.parse(gatewayctl("devices", "list", "--json"));
+
+/* A browser with its own profile; problems collects page errors, console
+ * errors other than the expected refusals, and failed HTTP requests. */
+export async function launch(name) {
+	const context = await chromium.launchPersistentContext(join(env.CLAWGATE_PROFILES, name), {
+		executablePath: "/usr/bin/chromium",
+		headless: true,
+		viewport: { width: 1280, height: 900 },
+		args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+			`--host-resolver-rules=MAP ${LAN_NAME} 127.0.0.1`],
+	});
+	const page = context.pages()[0] || await context.newPage();
+	const problems = [];
+	page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+	page.on("console", (msg) => {
+		if (msg.type() === "error" && !/WebSocket|1008|pairing required|unknown method/i
+			.test(msg.text()))
+			problems.push(`console error: ${msg.text()}`);
+	});
+	page.on("response", (res) => {
+		if (res.status() >= 400)
+			problems.push(`HTTP ${res.status()} for ${res.url()}`);
+	});
+	return { context, page, problems };
+}
+
+export const shot = (page, name) => page.screenshot({
+	path: join(env.CLAWGATE_ARTIFACTS, `${name}.png`), fullPage: true });
+
+/* Runs main, printing its facts as one JSON line; exit 1 on failure. */
+export function run(main) {
+	main().then((facts) => console.log(JSON.stringify(facts)), (err) => {
+		console.error(err.stack || String(err));
+		process.exit(1);
+	});
+}

@@ -1,0 +1,72 @@
+"""Fixtures for the browser suite: clawgate's Control UI in headless Chromium.
+
+  node        Node 24 and playwright-core from npm, installed once into the compat
+              cache (skips the suite, loudly, only when the npm registry cannot be
+              reached); Chromium is Debian's (scripts/deps.sh)
+  gateway     brokerd + gatewayd from tests/integration/harness.py
+  artifacts   the directory the screenshots go to (<build dir>/artifacts/browser,
+              or $CLAWGATE_ARTIFACTS)"""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "integration"))
+sys.path.insert(0, str(HERE.parent / "compat"))
+
+import openclaw_cli  # noqa: E402
+from harness import BUILD, Gateway  # noqa: E402
+
+PLAYWRIGHT_PACKAGE = "playwright-core@1.65.1"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class Node:
+    def __init__(self, binary, node_modules):
+        self.binary = binary
+        self.node_modules = node_modules
+
+
+@pytest.fixture(scope="session")
+def node():
+    try:
+        binary = openclaw_cli.install_node()
+        modules = openclaw_cli.install_package(PLAYWRIGHT_PACKAGE, "playwright")
+    except openclaw_cli.RegistryUnreachable as exc:
+        message = "BROWSER SUITE SKIPPED: %s" % exc
+        print("\n" + "!" * 78 + "\n" + message + "\n" + "!" * 78, file=sys.stderr)
+        pytest.skip(message)
+    assert CHROMIUM.exists(), "%s is missing: run ./check as root (scripts/deps.sh)" % CHROMIUM
+    return Node(binary, modules)
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    path = Path(os.environ.get("CLAWGATE_ARTIFACTS", BUILD / "artifacts" / "browser"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def gateway(request):
+    gw = Gateway()
+    gw.start()
+    yield gw
+    try:
+        gw.stop()
+    finally:
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            print("daemon logs in %s:\n%s" % (gw.root, gw.logs()))
+        else:
+            gw.remove_root()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)

@@ -1,0 +1,43 @@
+"""The real OpenClaw Control UI (npm openclaw@2026.9.6, dist/control-ui/), served
+by gatewayd from gateway.controlUi.root, pairs against clawgate in headless
+Chromium (real_control_ui.mjs; screenshots in the artifacts dir)."""
+
+import pytest
+
+import openclaw_cli
+from harness import Gateway
+from test_control_ui import run_browser_script
+
+# The six scopes the real UI asks for (PROTOCOL.md §3.4 vector B).
+UI_SCOPES = {"operator.admin", "operator.read", "operator.write", "operator.approvals",
+             "operator.questions", "operator.pairing"}
+
+
+@pytest.fixture
+def real_ui_gateway(node, request):
+    try:
+        openclaw_cli.install()
+    except openclaw_cli.RegistryUnreachable as exc:
+        pytest.skip("REAL CONTROL UI SKIPPED: %s" % exc)
+    root = openclaw_cli.OPENCLAW.parents[1] / "openclaw" / "dist" / "control-ui"
+    assert (root / "index.html").is_file(), root
+    gw = Gateway(config_extra={"controlUi": {"root": str(root)}})
+    gw.start()
+    yield gw
+    gw.stop()
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        print("daemon logs in %s:\n%s" % (gw.root, gw.logs()))
+    else:
+        gw.remove_root()
+
+
+def test_real_control_ui_pairs_and_connects(node, real_ui_gateway, artifacts, tmp_path):
+    facts = run_browser_script("real_control_ui.mjs", node, real_ui_gateway, artifacts, tmp_path)
+    # Every file it loaded was served (no 404), and nothing broke in the page.
+    assert facts["problems"] == [], facts["problems"]
+    paired = real_ui_gateway.devices()["paired"]
+    assert [d["deviceId"] for d in paired] == [facts["deviceId"]]
+    assert paired[0]["clientId"] == "openclaw-control-ui"
+    assert UI_SCOPES <= set(paired[0]["scopes"]), paired[0]["scopes"]
+    for name in ("11-real-control-ui-approve-this-browser", "12-real-control-ui-connected"):
+        assert (artifacts / (name + ".png")).stat().st_size > 1000, name

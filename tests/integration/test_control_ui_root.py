@@ -1,0 +1,122 @@
+"""gateway.controlUi.root: gatewayd serves a Control UI from a directory (the real
+OpenClaw one in the browser suite) beneath a directory fd, with no way out of it:
+no "..", no symlinks, no dot files; precompressed siblings when accepted, MIME
+types by extension, index.html for app routes, /control-ui-config.json. The
+suite runs gatewayd under seccomp kill mode, so these requests also prove the
+sandbox allows what serving files needs."""
+
+import http.client
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def ui_root():
+    root = Path(tempfile.mkdtemp(prefix="clawgate-ui-"))
+    # gatewayd drops to clawgate-gw: the tree must be readable by others.
+    root.chmod(0o755)
+    (root / "assets").mkdir(mode=0o755)
+    (root / "index.html").write_text("<!doctype html><p>the app</p>\n")
+    (root / "favicon.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>\n")
+    (root / "manifest.webmanifest").write_text("{}\n")
+    (root / "assets" / "app-1a2b.js").write_text("console.log('plain');\n")
+    (root / "assets" / "app-1a2b.js.br").write_bytes(b"BROTLI BYTES")
+    (root / "assets" / "app-1a2b.js.gz").write_bytes(b"GZIP BYTES")
+    (root / "assets" / "style-9f.css").write_text("p{}\n")
+    (root / ".env").write_text("SECRET=1\n")
+    (root / "outside.txt").symlink_to("/etc/hostname")
+    (root / "assets" / "alias.js").symlink_to("app-1a2b.js")
+    (root / "assets" / "big.bin").write_bytes(b"\0" * 200000)
+    for path in root.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def get(gw, path, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=5)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def test_files_types_and_app_routes(make_gateway, ui_root):
+    gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
+    index = (ui_root / "index.html").read_bytes()
+    for path in ("/", "/?x=1", "/chat", "/settings/profile", "/index.html", "/assets"):
+        status, headers, body = get(gw, path)
+        assert (status, body) == (200, index), path
+        assert headers["content-type"] == "text/html; charset=utf-8", path
+        assert headers["cache-control"] == "no-cache", path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    for path, ctype in (("/favicon.svg", "image/svg+xml"),
+                        ("/manifest.webmanifest", "application/manifest+json"),
+                        ("/assets/style-9f.css", "text/css; charset=utf-8"),
+                        ("/assets/big.bin", "application/octet-stream")):
+        status, headers, body = get(gw, path)
+        assert status == 200 and headers["content-type"] == ctype, path
+        assert body == (ui_root / path[1:]).read_bytes(), path
+        assert headers["x-content-type-options"] == "nosniff"
+    assert get(gw, "/assets/style-9f.css")[1]["cache-control"].endswith("immutable")
+
+
+def test_precompressed_siblings_follow_accept_encoding(make_gateway, ui_root):
+    gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
+    path = "/assets/app-1a2b.js"
+    for accept, body, encoding in (("gzip, deflate, br, zstd", b"BROTLI BYTES", "br"),
+                                   ("gzip", b"GZIP BYTES", "gzip"),
+                                   ("identity", b"console.log('plain');\n", None),
+                                   (None, b"console.log('plain');\n", None)):
+        status, headers, got = get(gw, path, {"Accept-Encoding": accept} if accept else {})
+        assert (status, got) == (200, body), accept
+        assert headers.get("content-encoding") == encoding, accept
+        assert headers["content-type"] == "text/javascript; charset=utf-8"
+        assert headers["vary"] == "Accept-Encoding"
+
+
+def test_nothing_outside_the_directory_or_hidden(make_gateway, ui_root):
+    gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
+    for path in ("/../" + ui_root.name + "/index.html", "/assets/../index.html",
+                 "/%2e%2e/etc/passwd", "/..%2fetc/passwd", "/.env", "/assets/.", "//etc/passwd",
+                 "/outside.txt", "/assets/alias.js", "/missing.js", "/assets/",
+                 "/index.html%00.js", "/assets/app-1a2b.js.br/x.js"):
+        status, _, body = get(gw, path)
+        assert status == 404, (path, body)
+        assert b"/etc" not in body and b"SECRET" not in body
+    assert gw.gatewayd.alive()
+
+
+def test_control_ui_config(make_gateway, ui_root):
+    gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
+    status, headers, body = get(gw, "/control-ui-config.json")
+    assert status == 200 and headers["content-type"] == "application/json"
+    config = json.loads(body)
+    assert config["basePath"] == "" and config["serverVersion"].startswith("clawgate ")
+
+
+def test_a_root_that_is_no_directory_stops_gatewayd_with_the_fix(make_gateway, tmp_path):
+    gw = make_gateway(start=False,
+                      config_extra={"controlUi": {"root": str(tmp_path / "missing")}})
+    gw.start_broker()
+    with pytest.raises(AssertionError):
+        gw.start_gatewayd()
+    log = (gw.root / "gatewayd.log").read_text()
+    assert "cannot open gateway.controlUi.root" in log and "remove the key" in log
+    gw.gatewayd = None
+
+
+def test_a_relative_root_is_refused_by_brokerd(make_gateway):
+    gw = make_gateway(start=False, config_extra={"controlUi": {"root": "dist/control-ui"}})
+    with pytest.raises(AssertionError):
+        gw.start_broker()
+    assert "gateway.controlUi.root must be an absolute" in (gw.root / "brokerd.log").read_text()
+    gw.broker = None
