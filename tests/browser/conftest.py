@@ -18,7 +18,8 @@ sys.path.insert(0, str(HERE.parent / "integration"))
 sys.path.insert(0, str(HERE.parent / "compat"))
 
 import openclaw_cli  # noqa: E402
-from harness import BUILD, Gateway  # noqa: E402
+from harness import BUILD  # noqa: E402
+from single_gateway import gateway, pytest_runtest_makereport  # noqa: E402,F401
 
 PLAYWRIGHT_PACKAGE = "playwright-core@1.65.1"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,25 +49,3 @@ def artifacts():
     path = Path(os.environ.get("CLAWGATE_ARTIFACTS", BUILD / "artifacts" / "browser"))
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-@pytest.fixture
-def gateway(request):
-    gw = Gateway()
-    gw.start()
-    yield gw
-    try:
-        gw.stop()
-    finally:
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            print("daemon logs in %s:\n%s" % (gw.root, gw.logs()))
-        else:
-            gw.remove_root()
-
-
-@pytest.hookimpl(tryfirst=True, hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, "rep_" + report.when, report)

@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
 import openclaw_cli  # noqa: E402
-from harness import Gateway  # noqa: E402
+from single_gateway import gateway, pytest_runtest_makereport  # noqa: E402,F401
 
 HOSTS = Path("/etc/hosts")
 ALIAS = "clawgate-test.local"
@@ -39,25 +39,3 @@ def local_alias():
         HOSTS.write_bytes(original + b"\n127.0.0.1 %s\n" % ALIAS.encode())
     yield ALIAS
     HOSTS.write_bytes(original)
-
-
-@pytest.fixture
-def gateway(request):
-    gw = Gateway()
-    gw.start()
-    yield gw
-    try:
-        gw.stop()
-    finally:
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            print("daemon logs in %s:\n%s" % (gw.root, gw.logs()))
-        else:
-            gw.remove_root()
-
-
-@pytest.hookimpl(tryfirst=True, hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, "rep_" + report.when, report)
