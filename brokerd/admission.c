@@ -159,6 +159,7 @@ struct adm {
 	int offered;			/* sent a non-empty shared secret */
 	int from_token;			/* the compared secret came in auth.token */
 	char key[DEVPROOF_KEY_LEN + 1];	/* canonical key, once the proof passed */
+	uint32_t delay_ms;		/* §4.6 loopback back-off for a refusal */
 };
 
 static int
@@ -654,19 +655,47 @@ adm_rate_limited(struct adm *x)
 	return 1;
 }
 
+/*
+ * §4.6: loopback without an Origin is never locked out, but each wrong secret's
+ * answer waits 250 ms x 2^(n-1), at most 5 s (n: failures within the window),
+ * so a local process cannot guess the token at full speed either.
+ */
+#define ADM_BACKOFF_BASE_MS 250
+#define ADM_BACKOFF_MAX_MS 5000
+
+static void
+adm_rate_backoff(struct adm *x, int failed)
+{
+	char key[ADM_RATE_KEY_MAX];
+	unsigned n;
+
+	if (!locality_ip_loopback(x->c->peer_ip) || x->c->origin[0] != '\0')
+		return;
+	snprintf(key, sizeof(key), "loopback:%s", x->c->peer_ip);
+	if (!failed) {
+		ratelimit_reset(x->br->rl, key);
+		return;
+	}
+	n = ratelimit_note(x->br->rl, key, x->now);
+	x->delay_ms = n >= 6 ? ADM_BACKOFF_MAX_MS : ADM_BACKOFF_BASE_MS << (n - 1);
+}
+
 /* A wrong secret counts against every key; the right one clears them. */
 static void
 adm_rate_record(struct adm *x)
 {
 	char keys[2][ADM_RATE_KEY_MAX];
 	unsigned n = adm_rate_keys(x, keys);
+	int failed = x->auth == AUTH_TOKEN_MISMATCH || x->auth == AUTH_PASSWORD_MISMATCH;
 
 	for (unsigned i = 0; i < n; i++) {
 		if (x->shared_ok)
 			ratelimit_reset(x->br->rl, keys[i]);
-		else if (x->auth == AUTH_TOKEN_MISMATCH || x->auth == AUTH_PASSWORD_MISMATCH)
+		else if (failed)
 			ratelimit_fail(x->br->rl, keys[i], x->now);
 	}
+	if (x->shared_ok || failed)
+		adm_rate_backoff(x, failed);
 }
 
 static void
@@ -732,6 +761,8 @@ admission_decide(struct broker *br, const struct proto_connect *c, const char *n
 	snprintf(a->reject.locality, sizeof(a->reject.locality), "%s", loc);
 	if (!a->accepted && a->details.len > 0)
 		a->reject.error.details = pval_blob(&a->details);
+	if (!a->accepted)
+		a->reject.delay_ms = x.delay_ms;
 }
 
 void

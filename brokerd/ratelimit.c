@@ -86,8 +86,10 @@ ratelimit_locked(struct ratelimit *rl, const char *key, int64_t now)
 	return e != NULL && e->locked_until > now ? e->locked_until - now : 0;
 }
 
-int64_t
-ratelimit_fail(struct ratelimit *rl, const char *key, int64_t now)
+/* Finds or makes key's entry (forgetting the least recently used one when
+ * full) and records a failure at now. */
+static struct rl_entry *
+rl_record(struct ratelimit *rl, const char *key, int64_t now)
 {
 	struct rl_entry *e = rl_find(rl, key);
 
@@ -106,11 +108,25 @@ ratelimit_fail(struct ratelimit *rl, const char *key, int64_t now)
 	e->next = (e->next + 1) % RATELIMIT_MAX_ATTEMPTS;
 	if (e->nfails < RATELIMIT_MAX_ATTEMPTS)
 		e->nfails++;
+	return e;
+}
+
+int64_t
+ratelimit_fail(struct ratelimit *rl, const char *key, int64_t now)
+{
+	struct rl_entry *e = rl_record(rl, key, now);
+
 	if (rl_recent(e, now) >= RATELIMIT_MAX_ATTEMPTS && e->locked_until <= now) {
 		e->locked_until = now + RATELIMIT_LOCKOUT_MS;
 		e->nfails = e->next = 0;
 	}
 	return ratelimit_locked(rl, key, now);
+}
+
+unsigned
+ratelimit_note(struct ratelimit *rl, const char *key, int64_t now)
+{
+	return rl_recent(rl_record(rl, key, now), now);
 }
 
 void

@@ -24,6 +24,9 @@ void ratelimit_free(struct ratelimit *rl);
 int64_t ratelimit_locked(struct ratelimit *rl, const char *key, int64_t now_ms);
 /* Records a failure; returns what ratelimit_locked would return afterwards. */
 int64_t ratelimit_fail(struct ratelimit *rl, const char *key, int64_t now_ms);
+/* Records a failure for a key that is never locked (loopback, §4.6); returns the
+ * failures within the window, this one included. */
+unsigned ratelimit_note(struct ratelimit *rl, const char *key, int64_t now_ms);
 /* A success: the key starts afresh. */
 void ratelimit_reset(struct ratelimit *rl, const char *key);
 /* Keys tracked now (for tests). */

@@ -53,6 +53,15 @@ struct session_frame {
 	uint8_t data[];
 };
 
+/* A refusal brokerd asked to hold back (PROTOCOL.md §4.6: a wrong secret from
+ * loopback is answered late, never locked out); sent when the timer fires. */
+struct session_verdict {
+	uint16_t code;
+	char reason[PROTO_REASON_MAX + 1];
+	size_t len;			/* the res frame, 0: none */
+	uint8_t res[];
+};
+
 /* What a session needs only until its verdict: freed at hello-ok so that an
  * idle authenticated session costs little. */
 struct session_pre {
@@ -66,6 +75,7 @@ struct session_pre {
 	char device_id[PROTO_ID_MAX + 1];
 	struct session_frame *queue, **queue_tail;
 	unsigned nqueued;
+	struct session_verdict *verdict;
 };
 
 struct session {
@@ -134,6 +144,7 @@ session_pre_free(struct session *s)
 	if (s->pre == NULL)
 		return;
 	session_queue_free(s->pre->queue);
+	free(s->pre->verdict);
 	free(s->pre);
 	s->pre = NULL;
 }
@@ -876,23 +887,50 @@ session_broker_accept(const struct proto_accept *m)
 	return 0;
 }
 
+static void
+session_verdict_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct session_verdict *v = s->pre->verdict;
+	char reason[PROTO_REASON_MAX + 1];
+	uint16_t code = v->code;
+
+	/* Sending may close the session (and free v): keep what the close needs. */
+	snprintf(reason, sizeof(reason), "%s", v->reason);
+	if (v->len > 0)
+		session_send(s, v->res, v->len);
+	session_close(s, code, reason);
+}
+
 int
 session_broker_reject(const struct proto_reject *m)
 {
 	struct session *s = session_find(m->conn);
-	struct render_out out;
+	struct render_out out = { NULL, 0 };
+	struct session_verdict *v;
 
 	if (s == NULL)
 		return 0;
 	/* CHALLENGE: no nonce to be had ("gateway busy"); CONNECTING: the verdict. */
 	if (s->state != SESSION_CHALLENGE && s->state != SESSION_CONNECTING)
 		return session_out_of_state(s, "BR_REJECT");
-	if (m->has_error && s->state == SESSION_CONNECTING) {
+	if (m->has_error && s->state == SESSION_CONNECTING)
 		render_res_error(s->pre->connect_id, &m->error, &out);
-		session_send_rendered(s, &out);
-	}
 	session_log_reject(s, m->close_code, m->close_reason, "refused by brokerd", m->locality,
 	    m->pairing_request_id);
+	if (m->delay_ms > 0 && s->state == SESSION_CONNECTING && s->pre->verdict == NULL) {
+		v = xmalloc(sizeof(*v) + out.len);
+		v->code = m->close_code;
+		snprintf(v->reason, sizeof(v->reason), "%s", m->close_reason);
+		v->len = out.len;
+		if (out.len > 0)
+			memcpy(v->res, out.data, out.len);
+		s->pre->verdict = v;
+		session_timer_set(s, session_verdict_cb, m->delay_ms);
+		return 0;
+	}
+	if (out.len > 0)
+		session_send_rendered(s, &out);
 	session_close(s, m->close_code, m->close_reason);
 	return 0;
 }

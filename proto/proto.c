@@ -229,6 +229,7 @@ static const struct proto_field fields_reject[] = {
 	F_ERROR(struct proto_reject, error),
 	F_STR(struct proto_reject, locality, PROTO_CS_ATOM),
 	F_STR(struct proto_reject, pairing_request_id, PROTO_CS_ATOM),
+	F_INT(PK_U32, struct proto_reject, delay_ms),
 };
 
 #define R struct proto_rpc

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 5
+#define PROTO_VERSION 6
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -197,6 +197,9 @@ struct proto_reject {
 	 * the pairing request the refusal created or refreshed ("" if none). */
 	char locality[PROTO_NAME_MAX + 1];
 	char pairing_request_id[PROTO_ID_MAX + 1];
+	/* PROTOCOL.md §4.6: how long gatewayd holds the answer back (a wrong secret
+	 * from loopback is slowed down, never locked out); 0: answer at once. */
+	uint32_t delay_ms;
 };
 
 /* Which RPC params were present. */

@@ -12,7 +12,7 @@ import struct
 
 from clawclient import cli_params, sign_device
 
-VERSION = 5     # PROTO_VERSION
+VERSION = 6     # PROTO_VERSION
 HDR = struct.Struct(">IHHII")
 
 GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 0x0104, 0x0105
@@ -62,7 +62,8 @@ LAYOUTS = {
                 ("recovery_scope", "str"), ("flags", "u8"), ("locality", "str")],
     BR_REJECT: [("conn", "u64"), ("close_code", "u16"), ("close_reason", "str"),
                 ("has_error", "u8")] + ERROR + [("locality", "str"),
-                                                ("pairing_request_id", "str")],
+                                                ("pairing_request_id", "str"),
+                                                ("delay_ms", "u32")],
     BR_RPC_RESULT: [("conn", "u64"), ("id", "str"), ("ok", "u8"), ("payload", "blob")] + ERROR,
     BR_EVENT: [("audience", "u8"), ("conn", "u64"), ("event", "str"), ("payload", "blob")],
     BR_CLOSE: [("conn", "u64"), ("code", "u16"), ("reason", "str")],

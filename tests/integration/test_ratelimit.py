@@ -3,6 +3,8 @@ counters live in brokerd, keyed by the client address gatewayd attributes
 (remote clients are forged here through a trusted proxy's X-Forwarded-For) and,
 for connects with an Origin, by that origin."""
 
+import time
+
 import pytest
 
 import expect
@@ -14,7 +16,9 @@ LIMITED = "unauthorized: too many failed authentication attempts (retry later)"
 
 def connect(gw, token, xff=None, origin=None):
     headers = {"X-Forwarded-For": xff} if xff else None
-    return handshake(gw.url, cli_params(token=token), headers=headers, origin=origin)
+    # Loopback refusals come late on purpose (up to 5 s, see below).
+    return handshake(gw.url, cli_params(token=token), headers=headers, origin=origin,
+                     timeout=10)
 
 
 def rate_limited(attempt):
@@ -52,8 +56,21 @@ def test_success_resets_the_count(proxied):
     assert connect(proxied, proxied.token, xff="203.0.113.9").ok
 
 
+def test_loopback_without_origin_is_slowed_down(gateway):
+    # §4.6: the n-th wrong secret in a row is answered after 250 ms x 2^(n-1) (at most
+    # 5 s). Only lower bounds are checked: a loaded machine can only add to them.
+    for n in (1, 2, 3):
+        start = time.monotonic()
+        attempt = connect(gateway, "wrong-" + gateway.token)
+        assert attempt.error["details"]["code"] == "AUTH_TOKEN_MISMATCH", attempt.error
+        waited = time.monotonic() - start
+        assert waited >= 0.25 * 2 ** (n - 1), "answer %d came after %.3f s" % (n, waited)
+        attempt.expect_close()
+
+
 def test_loopback_without_origin_is_never_locked(gateway):
-    for _ in range(12):
+    # 11 failures in a row (10 lock any other key) take about 38 s of back-off.
+    for _ in range(11):
         expect.unauthorized(connect(gateway, "wrong-" + gateway.token), TOKEN_MISMATCH_LOCAL,
                             details_code="AUTH_TOKEN_MISMATCH", auth_reason="token_mismatch",
                             next_step="update_auth_credentials")

@@ -29,6 +29,26 @@ test_window_and_lockout(void)
 	ratelimit_free(rl);
 }
 
+/* The loopback back-off's counter: failures within the window, never a lock. */
+static void
+test_note_never_locks(void)
+{
+	struct ratelimit *rl = ratelimit_new();
+	int64_t t = 1000000;
+
+	for (unsigned i = 1; i <= 3; i++)
+		CHECK_INT_EQ(ratelimit_note(rl, "l", t + i), i);
+	for (unsigned i = 4; i <= 12; i++)
+		ratelimit_note(rl, "l", t + i);
+	CHECK_INT_EQ(ratelimit_locked(rl, "l", t + 13), 0);
+	CHECK_INT_EQ(ratelimit_note(rl, "l", t + 14), RATELIMIT_MAX_ATTEMPTS);
+	/* Past the window only the new failure counts. */
+	CHECK_INT_EQ(ratelimit_note(rl, "l", t + 15 + RATELIMIT_WINDOW_MS), 1);
+	ratelimit_reset(rl, "l");
+	CHECK_INT_EQ(ratelimit_note(rl, "l", t + 16 + RATELIMIT_WINDOW_MS), 1);
+	ratelimit_free(rl);
+}
+
 static void
 test_bounded(void)
 {
@@ -47,6 +67,7 @@ int
 main(void)
 {
 	TEST_RUN(test_window_and_lockout);
+	TEST_RUN(test_note_never_locks);
 	TEST_RUN(test_bounded);
 	return test_exit();
 }
