@@ -11,6 +11,7 @@
 
 #include "brokerd/fileio.h"
 #include "brokerd/secret.h"
+#include "common/ipaddr.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 
@@ -211,25 +212,10 @@ config_origins(struct config *cfg, yajl_val root)
 static int
 config_cidr_ok(const char *s)
 {
-	char addr[PROTO_ADDR_MAX + 1];
-	unsigned char bin[sizeof(struct in6_addr)];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	long long bits;
-	int v6;
+	uint8_t net[16];
+	unsigned bits;
 
-	if (n == 0 || n >= sizeof(addr))
-		return 0;
-	memcpy(addr, s, n);
-	addr[n] = '\0';
-	if (inet_pton(AF_INET, addr, bin) == 1)
-		v6 = 0;
-	else if (inet_pton(AF_INET6, addr, bin) == 1)
-		v6 = 1;
-	else
-		return 0;
-	bits = slash ? config_parse_int(slash + 1, 0, v6 ? 128 : 32) : 0;
-	return bits >= 0;
+	return strlen(s) <= PROTO_ADDR_MAX && ipaddr_cidr_parse(s, net, &bits) == 0;
 }
 
 static void

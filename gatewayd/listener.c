@@ -11,6 +11,7 @@
 #include <event2/listener.h>
 #include <systemd/sd-daemon.h>
 
+#include "common/ipaddr.h"
 #include "common/log.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/session.h"
@@ -62,9 +63,10 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 static int
 listener_is_loopback(const struct sockaddr_storage *ss)
 {
-	if (ss->ss_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
-	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	uint8_t a[16];
+
+	return ipaddr_from_sockaddr((const struct sockaddr *)ss, a) == 0 &&
+	    ipaddr_classify(a) == IPADDR_LOOPBACK;
 }
 
 static socklen_t

@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "common/clock.h"
+#include "common/ipaddr.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "common/xmalloc.h"
@@ -767,19 +768,12 @@ session_event_cb(struct bufferevent *bev, short events, void *arg)
 static void
 session_peer(const struct sockaddr *sa, char *out, size_t outsz)
 {
-	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
-		    (socklen_t)outsz);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	uint8_t a[16];
 
-		if (IN6_IS_ADDR_V4MAPPED(a))
-			inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)outsz);
-		else
-			inet_ntop(AF_INET6, a, out, (socklen_t)outsz);
-	} else {
+	if (ipaddr_from_sockaddr(sa, a) == 0)
+		ipaddr_format(a, out, outsz);
+	else
 		snprintf(out, outsz, "unknown");
-	}
 }
 
 void
