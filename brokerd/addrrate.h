@@ -31,5 +31,8 @@ void addrrate_free(struct addrrate *r);
  * set to when the next token comes back. */
 int addrrate_take(struct addrrate *r, const char *addr, int64_t now_ms,
     int64_t *retry_after_ms);
+/* What addrrate_take would answer, without taking a token or remembering addr. */
+int addrrate_peek(struct addrrate *r, const char *addr, int64_t now_ms,
+    int64_t *retry_after_ms);
 
 #endif

@@ -15,6 +15,7 @@
 #include "brokerd/scopes.h"
 #include "brokerd/secret.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "proto/pval.h"
 
 #define PROTOCOL_VERSION 4
@@ -25,6 +26,8 @@
 #define CLOSE_REASON_BYTES 120
 /* How long a client refused for a full pairing queue should wait. */
 #define PAIRING_QUEUE_RETRY_MS 30000
+/* The longest a refusal is held (§4.6's back-off cap). */
+#define ADM_BACKOFF_MAX_MS 5000
 
 /* Copies between same-sized fields of proto and registry structs. */
 #define FIELD_COPY(dst, src)                                                 \
@@ -511,6 +514,32 @@ adm_pairing_required(struct adm *x, const struct reg_pending *p, const struct re
 	adm_reject(x, CLOSE_POLICY, reason, "NOT_PAIRED", msg);
 }
 
+/* A new pairing request may not be created now (st: PAIRING_FULL or
+ * PAIRING_RATE_LIMITED). The refusal is held, like §4.6's back-off, for as long as
+ * the address has to wait anyway (at most ADM_BACKOFF_MAX_MS): a client cannot
+ * turn refusals into a storm faster than the per-address pre-auth socket cap
+ * allows, which keeps the CPU for the devices that are paired. The hold ends at a
+ * random point in its second half, so that a storm's sockets, refused together,
+ * do not all come back together. */
+static void
+adm_pairing_refused(struct adm *x, enum pairing_status st, int64_t retry_after_ms)
+{
+	int rate = st == PAIRING_RATE_LIMITED;
+	const char *reason = rate ? "too many new pairing requests from this address" :
+	    "too many pending pairing requests";
+	char msg[PROTO_MESSAGE_MAX + 1];
+	int64_t wait_ms = rate ? retry_after_ms : PAIRING_QUEUE_RETRY_MS;
+	uint32_t hold, r;
+
+	snprintf(msg, sizeof(msg), "%s; retry later", reason);
+	adm_reject(x, CLOSE_TRY_AGAIN_LATER, reason, "UNAVAILABLE", msg);
+	x->a->reject.error.retryable = 2;
+	x->a->reject.error.retry_after_ms = wait_ms;
+	hold = (uint32_t)(wait_ms < ADM_BACKOFF_MAX_MS ? wait_ms : ADM_BACKOFF_MAX_MS);
+	random_bytes((uint8_t *)&r, sizeof(r));
+	x->delay_ms = hold - r % (hold / 2 + 1);
+}
+
 /* §4.5 "when pairing is required". Returns the record if the request was approved
  * silently, else NULL with the rejection set. */
 static struct reg_device *
@@ -519,11 +548,10 @@ adm_pair_request(struct adm *x, struct reg_device *d, enum pair_reason why)
 	struct pairing_ask ask;
 	struct reg_pending *p;
 	struct reg_device *approved;
-	const char *missing, *reason;
-	char msg[PROTO_MESSAGE_MAX + 1];
+	const char *missing;
 	enum pairing_status st;
 	int64_t retry_after;
-	int created, rate;
+	int created;
 
 	memset(&ask, 0, sizeof(ask));
 	ask.peer_ip = x->c->peer_ip;
@@ -537,13 +565,7 @@ adm_pair_request(struct adm *x, struct reg_device *d, enum pair_reason why)
 	ask.silent = adm_silent(x, d, why);
 	if ((st = pairing_request(x->br->reg, &ask, x->now, &p, &created, &retry_after)) !=
 	    PAIRING_OK) {
-		rate = st == PAIRING_RATE_LIMITED;
-		reason = rate ? "too many new pairing requests from this address" :
-		    "too many pending pairing requests";
-		snprintf(msg, sizeof(msg), "%s; retry later", reason);
-		adm_reject(x, CLOSE_TRY_AGAIN_LATER, reason, "UNAVAILABLE", msg);
-		x->a->reject.error.retryable = 2;
-		x->a->reject.error.retry_after_ms = rate ? retry_after : PAIRING_QUEUE_RETRY_MS;
+		adm_pairing_refused(x, st, retry_after);
 		return NULL;
 	}
 	/* Only a merged scope set too large to store can stop an owner's approval;
@@ -562,13 +584,25 @@ static void
 adm_device(struct adm *x)
 {
 	const struct proto_connect *c = x->c;
-	enum devproof_result proof = devproof_check(c, x->nonce, x->now, x->key);
 	char minted[SECRET_TOKEN_LEN + 1];
+	enum devproof_result proof;
 	struct reg_client seen;
 	struct reg_device *d;
 	enum pair_reason why;
+	enum pairing_status st;
+	int64_t retry_after;
 
-	if (proof != DEVPROOF_OK) {
+	/* A device without a record that proved the shared secret can only end in a
+	 * pairing request. If none may be created now, the answer is that refusal
+	 * whatever the proof: say it before paying for the signature check, the one
+	 * expensive step an unknown-device storm would otherwise buy at will. */
+	if (x->shared_ok && registry_device_find(x->br->reg, c->device_id) == NULL &&
+	    (st = pairing_refuses_new(x->br->reg, c->device_id, c->peer_ip, x->now,
+	    &retry_after)) != PAIRING_OK) {
+		adm_pairing_refused(x, st, retry_after);
+		return;
+	}
+	if ((proof = devproof_check(c, x->nonce, x->now, x->key)) != DEVPROOF_OK) {
 		adm_reject_ir(x, devproof_rejects[proof].text, devproof_rejects[proof].code,
 		    devproof_rejects[proof].reason);
 		return;
@@ -657,11 +691,10 @@ adm_rate_limited(struct adm *x)
 
 /*
  * §4.6: loopback without an Origin is never locked out, but each wrong secret's
- * answer waits 250 ms x 2^(n-1), at most 5 s (n: failures within the window),
- * so a local process cannot guess the token at full speed either.
+ * answer waits 250 ms x 2^(n-1), at most ADM_BACKOFF_MAX_MS (n: failures within
+ * the window), so a local process cannot guess the token at full speed either.
  */
 #define ADM_BACKOFF_BASE_MS 250
-#define ADM_BACKOFF_MAX_MS 5000
 
 static void
 adm_rate_backoff(struct adm *x, int failed)

@@ -111,11 +111,49 @@ pairing_drop_pending_of(struct registry *reg, const char *device_id, int announc
 	}
 }
 
+/* Whether one more request (replacing one of the device's if replacing) may be
+ * created now from peer_ip: the global cap, then the address's budget, whose token
+ * is spent if take. */
+static enum pairing_status
+pairing_admit_new(const struct registry *reg, const char *device_id, const char *peer_ip,
+    int replacing, int take, int64_t now_ms, int64_t *retry_after_ms)
+{
+	int limited;
+
+	if (reg->npending - (replacing != 0) >= PAIRING_PENDING_MAX) {
+		log_warnx("pairing: %d requests are pending, the limit; refusing a new request "
+		    "from device %.12s: approve or reject some (gatewayctl devices list)",
+		    PAIRING_PENDING_MAX, device_id);
+		return PAIRING_FULL;
+	}
+	/* Checked after the global cap, so a full queue does not eat the tokens. */
+	limited = take ? addrrate_take(&pairing_rate, peer_ip, now_ms, retry_after_ms) :
+	    addrrate_peek(&pairing_rate, peer_ip, now_ms, retry_after_ms);
+	if (limited < 0) {
+		log_warnx("pairing: %s creates pairing requests faster than %d per %d s; "
+		    "refusing one from device %.12s", peer_ip, PAIRING_RATE_BURST,
+		    PAIRING_RATE_BURST * PAIRING_RATE_INTERVAL_MS / 1000, device_id);
+		return PAIRING_RATE_LIMITED;
+	}
+	return PAIRING_OK;
+}
+
+enum pairing_status
+pairing_refuses_new(struct registry *reg, const char *device_id, const char *peer_ip,
+    int64_t now_ms, int64_t *retry_after_ms)
+{
+	pairing_prune(reg, now_ms);
+	if (pairing_pending_of(reg, device_id) != NULL)
+		return PAIRING_OK;
+	return pairing_admit_new(reg, device_id, peer_ip, 0, 0, now_ms, retry_after_ms);
+}
+
 enum pairing_status
 pairing_request(struct registry *reg, const struct pairing_ask *ask, int64_t now_ms,
     struct reg_pending **out, int *created, int64_t *retry_after_ms)
 {
 	struct reg_pending *old, *p;
+	enum pairing_status st;
 
 	pairing_prune(reg, now_ms);
 	/* One live request per device (§6.1): this function keeps it so. */
@@ -132,19 +170,9 @@ pairing_request(struct registry *reg, const struct pairing_ask *ask, int64_t now
 		*out = old;
 		return PAIRING_OK;
 	}
-	if (reg->npending - (old != NULL) >= PAIRING_PENDING_MAX) {
-		log_warnx("pairing: %d requests are pending, the limit; refusing a new request "
-		    "from device %.12s: approve or reject some (gatewayctl devices list)",
-		    PAIRING_PENDING_MAX, ask->device_id);
-		return PAIRING_FULL;
-	}
-	/* Checked after the global cap, so a full queue does not eat the tokens. */
-	if (addrrate_take(&pairing_rate, ask->peer_ip, now_ms, retry_after_ms) < 0) {
-		log_warnx("pairing: %s creates pairing requests faster than %d per %d s; "
-		    "refusing one from device %.12s", ask->peer_ip, PAIRING_RATE_BURST,
-		    PAIRING_RATE_BURST * PAIRING_RATE_INTERVAL_MS / 1000, ask->device_id);
-		return PAIRING_RATE_LIMITED;
-	}
+	if ((st = pairing_admit_new(reg, ask->device_id, ask->peer_ip, old != NULL, 1, now_ms,
+	    retry_after_ms)) != PAIRING_OK)
+		return st;
 	p = xcalloc(1, sizeof(*p));
 	random_uuid4(p->request_id);
 	memcpy(p->device_id, ask->device_id, sizeof(p->device_id));

@@ -88,6 +88,11 @@ struct pairing_ask {
  * not be created now. */
 enum pairing_status pairing_request(struct registry *reg, const struct pairing_ask *ask,
     int64_t now_ms, struct reg_pending **out, int *created, int64_t *retry_after_ms);
+/* What pairing_request would refuse for a device that has no record, creating
+ * nothing and spending no token: PAIRING_OK if it has a pending request or a new
+ * one may be created now, else PAIRING_FULL or PAIRING_RATE_LIMITED with *retry_after_ms. */
+enum pairing_status pairing_refuses_new(struct registry *reg, const char *device_id,
+    const char *peer_ip, int64_t now_ms, int64_t *retry_after_ms);
 /* Broadcasts device.pair.requested for a new, not silently approved request. */
 void pairing_announce(const struct reg_pending *p);
 

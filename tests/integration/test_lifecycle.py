@@ -4,6 +4,7 @@ close, pending-request supersede, the per-address rate of new requests, and
 `gatewayctl token rotate` (one command with `token generate`)."""
 
 import re
+import time
 
 import pytest
 
@@ -323,24 +324,39 @@ def test_new_requests_per_address_are_rate_limited(gateway):
     first = Identity()
     first_id = request_pairing(gateway, first)
     created = 1
-    for _ in range(2 * burst):
-        attempt = handshake(gateway.url, cli_params(token=gateway.token), identity=Identity())
-        if attempt.error["code"] != "UNAVAILABLE":
-            assert attempt.error["code"] == "NOT_PAIRED", attempt.error
-            attempt.expect_close()
-            created += 1
-            continue
+    def new_device(**opts):
+        start = time.monotonic()
+        attempt = handshake(gateway.url, cli_params(token=gateway.token), identity=Identity(),
+                            **opts)
+        return attempt, time.monotonic() - start
+
+    def refused(attempt, waited):
         err = expect.rejected(
             attempt, code="UNAVAILABLE",
             message="too many new pairing requests from this address; retry later",
             close_code=1013, reason="too many new pairing requests from this address")
         assert err["retryable"] is True, err
         assert 0 < err["retryAfterMs"] <= 6000, err
+        # The refusal is held for a random time in the second half of what the
+        # address has to wait anyway (at most 5 s); only the lower bound is checked.
+        assert waited >= min(err["retryAfterMs"], 5000) / 2 / 1000 - 0.01, (waited, err)
+
+    for _ in range(2 * burst):
+        attempt, waited = new_device()
+        if attempt.error["code"] != "UNAVAILABLE":
+            assert attempt.error["code"] == "NOT_PAIRED", attempt.error
+            attempt.expect_close()
+            created += 1
+            continue
+        refused(attempt, waited)
         break
     else:
         raise AssertionError("%d new pairing requests from one address were all accepted"
                              % created)
     assert created >= burst, "refused after only %d new requests" % created
+    # Over its budget, an unknown device is refused before its signature is checked
+    # (that check is what a storm would buy): a bad one gets the same answer.
+    refused(*new_device(nonce="00000000-0000-4000-8000-000000000000"))
     assert len(gateway.devices()["pending"]) == created
     # Refreshing an existing request is not a new one.
     assert request_pairing(gateway, first) == first_id
