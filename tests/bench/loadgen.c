@@ -15,7 +15,8 @@
  * hide its queue: no coordinated omission), or --idle (hold --count sessions open,
  * report once all are up, keep them until stdin closes or --hold seconds pass).
  * --workers forks processes (the fd limit is per process); --sources binds the client
- * sockets to 127.0.0.2, 127.0.0.3, ... Every run is bounded by the hard caps below.
+ * sockets to K addresses from --first-source on (127.0.0.2, 127.0.0.3, ... by default),
+ * so that a storm and the paired devices need not share addresses. Every run is bounded by the hard caps below.
  * The report is one JSON line on stdout. */
 #include <errno.h>
 #include <getopt.h>
@@ -84,6 +85,7 @@ struct lg_opts {
 	double hold;
 	int workers;
 	int sources;
+	uint32_t first_source;	/* host order */
 };
 
 struct lg_conn {
@@ -574,7 +576,7 @@ lg_start(struct lg *g, int64_t t_sched)
 	if (g->o->sources > 0) {
 		struct sockaddr_in src = { .sin_family = AF_INET };
 
-		src.sin_addr.s_addr = htonl(0x7f000002u + (uint32_t)(gidx % g->o->sources));
+		src.sin_addr.s_addr = htonl(g->o->first_source + (uint32_t)(gidx % g->o->sources));
 		/* Leave the port to connect(), so the 4-tuple, not the source port alone,
 		 * must be unique. */
 		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
@@ -1018,12 +1020,28 @@ lg_usage(void)
 	    "usage: clawgate-loadgen --port N --kind device|operator|unknown|pair|ready\n"
 	    "         [--token T] [--keys FILE] [--count N] [--concurrency C] [--rate R]\n"
 	    "         [--duration S] [--idle [--hold S]] [--workers W] [--sources K]\n"
+	    "         [--first-source 127.x.y.z]\n"
 	    "  device: paired devices reconnect with their device token (--keys from --kind pair)\n"
 	    "  operator: device-less loopback operators with the shared --token\n"
 	    "  unknown: new devices with the shared --token (pairing-required storm)\n"
 	    "  pair: creates and pairs --count devices, writes --keys\n"
 	    "  ready: retries until a connect succeeds; prints the CLOCK_MONOTONIC time\n");
 	exit(2);
+}
+
+/* A loopback IPv4 address (host order) with room for LG_MAX_SOURCES after it:
+ * network tests stay on 127.0.0.0/8. */
+static uint32_t
+lg_loopback(const char *s, const char *opt)
+{
+	struct in_addr a;
+	uint32_t h;
+
+	if (inet_pton(AF_INET, s, &a) != 1 || ((h = ntohl(a.s_addr)) >> 24) != 127 ||
+	    h > 0x7fffffffu - LG_MAX_SOURCES)
+		fatalx("%s: want an address in 127.0.0.0/8 (not within %d of its end), "
+		    "got \"%s\"", opt, LG_MAX_SOURCES, s);
+	return h;
 }
 
 static double
@@ -1052,9 +1070,11 @@ main(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' }, { "idle", no_argument, NULL, 'i' },
 		{ "hold", required_argument, NULL, 'h' },
 		{ "workers", required_argument, NULL, 'w' },
-		{ "sources", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+		{ "sources", required_argument, NULL, 's' },
+		{ "first-source", required_argument, NULL, 'S' }, { NULL, 0, NULL, 0 } };
 	struct lg_opts o = { .host = "127.0.0.1", .kind = KIND_OPERATOR, .count = 1000,
-	    .concurrency = 32, .duration = 60, .hold = 60, .workers = 1 };
+	    .concurrency = 32, .duration = 60, .hold = 60, .workers = 1,
+	    .first_source = 0x7f000002u };
 	struct devkey *keys = NULL;
 	size_t nkeys = 0;
 	int ch, kind_set = 0;
@@ -1085,6 +1105,7 @@ main(int argc, char **argv)
 		case 'h': o.hold = lg_num(optarg, "--hold", 0, LG_MAX_HOLD_S); break;
 		case 'w': o.workers = (int)lg_num(optarg, "--workers", 1, LG_MAX_WORKERS); break;
 		case 's': o.sources = (int)lg_num(optarg, "--sources", 0, LG_MAX_SOURCES); break;
+		case 'S': o.first_source = lg_loopback(optarg, "--first-source"); break;
 		default: lg_usage();
 		}
 	}
