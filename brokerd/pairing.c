@@ -17,6 +17,19 @@ const struct pairing_actor pairing_owner = { "", PAIRING_OWNER_MASK,
 
 /* New pending requests per peer address (not saved: a restart forgets it). */
 static struct addrrate pairing_rate;
+/* When expired requests were last dropped (pairing_prune). */
+static int64_t pairing_pruned_ms;
+/* The connect path scans for expired requests only when the queue is full, and
+ * then at most this often: a storm at the cap must not pay a scan per socket. */
+#define PAIRING_PRUNE_EVERY_MS 1000
+
+/* A storm is refused once per socket: the log says so once per second and kind,
+ * with the number of refusals the line stands for. */
+struct pairing_hush {
+	int64_t last_ms;
+	unsigned quiet;		/* refusals not logged since last_ms */
+};
+static struct pairing_hush pairing_hush_full, pairing_hush_rate;
 
 void
 pairing_init(void)
@@ -50,6 +63,7 @@ pairing_prune(struct registry *reg, int64_t now_ms)
 	struct reg_pending *p, *next;
 
 	/* Expired requests simply vanish; the file keeps them until the next save. */
+	pairing_pruned_ms = now_ms;
 	for (p = TAILQ_FIRST(&reg->pending); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
 		if (registry_pending_expired(p, now_ms))
@@ -85,15 +99,33 @@ pairing_announce(const struct reg_pending *p)
 	pbuf_free(&b);
 }
 
+/* The device's live request, or NULL; an expired one found goes (the connect
+ * path does not prune every time). */
 static struct reg_pending *
-pairing_pending_of(const struct registry *reg, const char *device_id)
+pairing_live_of(struct registry *reg, const char *device_id, int64_t now_ms)
 {
-	struct reg_pending *p;
+	struct reg_pending *p = registry_pending_of(reg, device_id);
 
-	TAILQ_FOREACH(p, &reg->pending, entry)
-		if (strcmp(p->device_id, device_id) == 0)
-			return p;
-	return NULL;
+	if (p != NULL && registry_pending_expired(p, now_ms)) {
+		registry_pending_delete(reg, p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Whether to log a refusal now: 1 with *quiet set to the refusals it stands for
+ * besides itself, or 0 (counted). */
+static int
+pairing_hush_log(struct pairing_hush *h, int64_t now_ms, unsigned *quiet)
+{
+	if (h->last_ms != 0 && now_ms >= h->last_ms && now_ms - h->last_ms < 1000) {
+		h->quiet++;
+		return 0;
+	}
+	*quiet = h->quiet;
+	h->quiet = 0;
+	h->last_ms = now_ms;
+	return 1;
 }
 
 /* Deletes every pending request of a device, announcing each as rejected if asked
@@ -104,7 +136,7 @@ pairing_drop_pending_of(struct registry *reg, const char *device_id, int announc
 {
 	struct reg_pending *p;
 
-	while ((p = pairing_pending_of(reg, device_id)) != NULL) {
+	while ((p = registry_pending_of(reg, device_id)) != NULL) {
 		if (announce)
 			pairing_resolved(p->request_id, p->device_id, "rejected", now_ms);
 		registry_pending_delete(reg, p);
@@ -115,24 +147,35 @@ pairing_drop_pending_of(struct registry *reg, const char *device_id, int announc
  * created now from peer_ip: the global cap, then the address's budget, whose token
  * is spent if take. */
 static enum pairing_status
-pairing_admit_new(const struct registry *reg, const char *device_id, const char *peer_ip,
+pairing_admit_new(struct registry *reg, const char *device_id, const char *peer_ip,
     int replacing, int take, int64_t now_ms, int64_t *retry_after_ms)
 {
+	size_t others = reg->npending - (replacing != 0);
+	unsigned quiet;
 	int limited;
 
-	if (reg->npending - (replacing != 0) >= PAIRING_PENDING_MAX) {
-		log_warnx("pairing: %d requests are pending, the limit; refusing a new request "
-		    "from device %.12s: approve or reject some (gatewayctl devices list)",
-		    PAIRING_PENDING_MAX, device_id);
+	if (others >= PAIRING_PENDING_MAX && (now_ms < pairing_pruned_ms ||
+	    now_ms - pairing_pruned_ms >= PAIRING_PRUNE_EVERY_MS)) {
+		pairing_prune(reg, now_ms);
+		others = reg->npending - (replacing != 0);
+	}
+	if (others >= PAIRING_PENDING_MAX) {
+		if (pairing_hush_log(&pairing_hush_full, now_ms, &quiet))
+			log_warnx("pairing: %d requests are pending, the limit; refusing a new "
+			    "request from device %.12s (and %u more since the last such line): "
+			    "approve or reject some (gatewayctl devices list)", PAIRING_PENDING_MAX,
+			    device_id, quiet);
 		return PAIRING_FULL;
 	}
 	/* Checked after the global cap, so a full queue does not eat the tokens. */
 	limited = take ? addrrate_take(&pairing_rate, peer_ip, now_ms, retry_after_ms) :
 	    addrrate_peek(&pairing_rate, peer_ip, now_ms, retry_after_ms);
 	if (limited < 0) {
-		log_warnx("pairing: %s creates pairing requests faster than %d per %d s; "
-		    "refusing one from device %.12s", peer_ip, PAIRING_RATE_BURST,
-		    PAIRING_RATE_BURST * PAIRING_RATE_INTERVAL_MS / 1000, device_id);
+		if (pairing_hush_log(&pairing_hush_rate, now_ms, &quiet))
+			log_warnx("pairing: %s creates pairing requests faster than %d per %d s; "
+			    "refusing one from device %.12s (and %u more, from any address, since "
+			    "the last such line)", peer_ip, PAIRING_RATE_BURST,
+			    PAIRING_RATE_BURST * PAIRING_RATE_INTERVAL_MS / 1000, device_id, quiet);
 		return PAIRING_RATE_LIMITED;
 	}
 	return PAIRING_OK;
@@ -142,8 +185,7 @@ enum pairing_status
 pairing_refuses_new(struct registry *reg, const char *device_id, const char *peer_ip,
     int64_t now_ms, int64_t *retry_after_ms)
 {
-	pairing_prune(reg, now_ms);
-	if (pairing_pending_of(reg, device_id) != NULL)
+	if (pairing_live_of(reg, device_id, now_ms) != NULL)
 		return PAIRING_OK;
 	return pairing_admit_new(reg, device_id, peer_ip, 0, 0, now_ms, retry_after_ms);
 }
@@ -155,9 +197,8 @@ pairing_request(struct registry *reg, const struct pairing_ask *ask, int64_t now
 	struct reg_pending *old, *p;
 	enum pairing_status st;
 
-	pairing_prune(reg, now_ms);
 	/* One live request per device (§6.1): this function keeps it so. */
-	old = pairing_pending_of(reg, ask->device_id);
+	old = pairing_live_of(reg, ask->device_id, now_ms);
 	if (old != NULL && strcmp(old->public_key, ask->public_key) == 0 &&
 	    (old->roles & ROLE_BIT(ask->role)) && scopes_covers(&old->scopes, &ask->scopes, NULL)) {
 		/* Refresh: same id and ts, so a retrying client keeps its request alive. */

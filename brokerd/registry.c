@@ -21,6 +21,7 @@ registry_init(struct registry *reg, int dirfd, const char *dir)
 {
 	memset(reg, 0, sizeof(*reg));
 	htab_init(&reg->by_id);
+	htab_init(&reg->pending_by_device);
 	TAILQ_INIT(&reg->devices);
 	TAILQ_INIT(&reg->pending);
 	random_uuid4(reg->recovery_scope);
@@ -39,6 +40,7 @@ registry_free(struct registry *reg)
 	while ((p = TAILQ_FIRST(&reg->pending)) != NULL)
 		registry_pending_delete(reg, p);
 	htab_free(&reg->by_id);
+	htab_free(&reg->pending_by_device);
 	free(reg->dir);
 }
 
@@ -82,8 +84,9 @@ registry_device_delete(struct registry *reg, struct reg_device *d)
 	free(d);
 }
 
-/* Pending requests are few (pairing caps them) and looked up only when pairing,
- * approving or rejecting, never on a paired device's connect: a list suffices. */
+/* Pending requests are few (pairing caps them); by request id they are looked up
+ * only by an admin approving or rejecting, where a list suffices. By device id
+ * every unknown device's connect looks, so that goes through a table. */
 struct reg_pending *
 registry_pending_find(const struct registry *reg, const char *request_id)
 {
@@ -95,9 +98,23 @@ registry_pending_find(const struct registry *reg, const char *request_id)
 	return NULL;
 }
 
+static int
+reg_pending_match(const struct htab_node *n, const void *key)
+{
+	return strcmp(((const struct reg_pending *)n)->device_id, key) == 0;
+}
+
+struct reg_pending *
+registry_pending_of(const struct registry *reg, const char *device_id)
+{
+	return (struct reg_pending *)htab_lookup(&reg->pending_by_device,
+	    htab_hash_str(device_id), reg_pending_match, device_id);
+}
+
 void
 registry_pending_insert(struct registry *reg, struct reg_pending *p)
 {
+	htab_insert(&reg->pending_by_device, &p->node, htab_hash_str(p->device_id));
 	TAILQ_INSERT_TAIL(&reg->pending, p, entry);
 	reg->npending++;
 }
@@ -105,6 +122,7 @@ registry_pending_insert(struct registry *reg, struct reg_pending *p)
 void
 registry_pending_delete(struct registry *reg, struct reg_pending *p)
 {
+	htab_remove(&reg->pending_by_device, &p->node);
 	TAILQ_REMOVE(&reg->pending, p, entry);
 	reg->npending--;
 	free(p);

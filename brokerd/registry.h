@@ -69,6 +69,7 @@ struct reg_device {
 };
 
 struct reg_pending {
+	struct htab_node node;			/* in pending_by_device */
 	TAILQ_ENTRY(reg_pending) entry;
 	char request_id[UUID_STR_LEN + 1];
 	char device_id[DEVPROOF_ID_LEN + 1];
@@ -91,6 +92,7 @@ struct registry {
 	struct reg_device_q devices;	/* approval order, for stable files and lists */
 	size_t ndevices;
 	struct reg_pending_q pending;	/* creation order */
+	struct htab pending_by_device;	/* an unknown device's connect looks here */
 	size_t npending;
 	/* hello-ok's opaque, stable auth.recoveryScope, made once per installation. */
 	char recovery_scope[UUID_STR_LEN + 1];
@@ -126,6 +128,8 @@ void registry_device_insert(struct registry *reg, struct reg_device *d);
 void registry_device_delete(struct registry *reg, struct reg_device *d);
 
 struct reg_pending *registry_pending_find(const struct registry *reg, const char *request_id);
+/* A request of the device (expired or not), or NULL. */
+struct reg_pending *registry_pending_of(const struct registry *reg, const char *device_id);
 void registry_pending_insert(struct registry *reg, struct reg_pending *p);
 void registry_pending_delete(struct registry *reg, struct reg_pending *p);
 /* Whether p has outlived its TTL at now_ms. */
