@@ -81,6 +81,13 @@ def main():
     write("frames", "rsv-binary", b"\x40" + frame(1, b"x", rsv=4) + frame(2, b"\x00\x01"))
     write("frames", "long", b"\xff" + frame(1, b'"' + b"x" * 70000 + b'"'))
 
+    # Ticket seeds: a session's fields laid out as a ticket (proto.h), the MAC
+    # bytes picking which bit the target flips; device-less and bound.
+    fields = struct.pack(">QQQQI", 3, 7, 0, 1, 0x15) + bytes([0, 1])
+    write("ticket", "shared-operator", fields + bytes(32) + bytes(16))
+    bound = struct.pack(">QQQQI", 1, 1, 9, 1, 0) + bytes([1, 2]) + bytes(range(32))
+    write("ticket", "bound-node", bound + bytes([200, 7]) + bytes(14))
+
 
 if __name__ == "__main__":
     main()
