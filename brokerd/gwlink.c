@@ -440,9 +440,8 @@ gwlink_current(const struct session *s)
 }
 
 /*
- * The session a message names by conn and ticket. A ticket that does not open,
- * or that was issued on another link or for another conn, is a forgery: the
- * link is dropped (-1). A ticket of a session the broker has closed opens with
+ * The session a message names by conn and ticket. A ticket that does not open
+ * for this link and conn (forged, altered, or another's) drops the link (-1). A ticket of a session the broker has closed opens with
  * closing set, and its RPCs are refused. The broker remembers no session, so
  * a ticket stays good after its GW_SESSION_CLOSED; a compromised gatewayd gains
  * nothing by that, as it could always leave a session unreported instead.
@@ -451,15 +450,9 @@ static int
 gwlink_session(struct gwlink *l, const char *what, uint64_t conn,
     const uint8_t ticket[PROTO_TICKET_LEN], struct session *s)
 {
-	if (ticket_open(ticket, s) < 0) {
+	if (ticket_open(ticket, l->serial, conn, s) < 0) {
 		gwlink_drop(l, 1, "%s for conn %llu with a session ticket the broker did not "
-		    "issue", what, (unsigned long long)conn);
-		return -1;
-	}
-	if (s->link != l->serial || s->conn != conn) {
-		gwlink_drop(l, 1, "%s for conn %llu with the ticket of conn %llu%s", what,
-		    (unsigned long long)conn, (unsigned long long)s->conn,
-		    s->link != l->serial ? " of another link" : "");
+		    "issue for that conn on this link", what, (unsigned long long)conn);
 		return -1;
 	}
 	s->closing = !gwlink_current(s);

@@ -48,20 +48,6 @@ ticket_shutdown(void)
 	ticket_mac = NULL;
 }
 
-/* The MAC of a ticket's body, cut to the ticket's MAC field. */
-static void
-ticket_mac_of(const uint8_t *body, uint8_t out[TICKET_MAC_LEN])
-{
-	uint8_t full[EVP_MAX_MD_SIZE];
-	size_t len;
-
-	if (EVP_MAC_init(ticket_mac, NULL, 0, NULL) != 1 ||
-	    EVP_MAC_update(ticket_mac, body, PROTO_TICKET_MAC) != 1 ||
-	    EVP_MAC_final(ticket_mac, full, &len, sizeof(full)) != 1 || len < TICKET_MAC_LEN)
-		fatalx("HMAC-SHA256 of a session ticket failed");
-	memcpy(out, full, TICKET_MAC_LEN);
-}
-
 static void
 ticket_put_u64(uint8_t *p, uint64_t v)
 {
@@ -78,6 +64,23 @@ ticket_get_u64(const uint8_t *p)
 	return be64toh(v);
 }
 
+/* The MAC of a ticket's body for a link and conn, cut to the MAC field. */
+static void
+ticket_mac_of(const uint8_t *body, uint64_t link, uint64_t conn, uint8_t out[TICKET_MAC_LEN])
+{
+	uint8_t full[EVP_MAX_MD_SIZE], bound[16];
+	size_t len;
+
+	ticket_put_u64(bound, link);
+	ticket_put_u64(bound + 8, conn);
+	if (EVP_MAC_init(ticket_mac, NULL, 0, NULL) != 1 ||
+	    EVP_MAC_update(ticket_mac, body, PROTO_TICKET_MAC) != 1 ||
+	    EVP_MAC_update(ticket_mac, bound, sizeof(bound)) != 1 ||
+	    EVP_MAC_final(ticket_mac, full, &len, sizeof(full)) != 1 || len < TICKET_MAC_LEN)
+		fatalx("HMAC-SHA256 of a session ticket failed");
+	memcpy(out, full, TICKET_MAC_LEN);
+}
+
 void
 ticket_seal(const struct session *s, uint8_t out[PROTO_TICKET_LEN])
 {
@@ -85,11 +88,9 @@ ticket_seal(const struct session *s, uint8_t out[PROTO_TICKET_LEN])
 	size_t len;
 
 	memset(out, 0, PROTO_TICKET_LEN);
-	ticket_put_u64(out, s->link);
-	ticket_put_u64(out + 8, s->conn);
-	ticket_put_u64(out + 16, s->device_epoch);
-	ticket_put_u64(out + 24, s->shared_epoch);
-	memcpy(out + 32, &mask, sizeof(mask));
+	ticket_put_u64(out, s->device_epoch);
+	ticket_put_u64(out + 8, s->shared_epoch);
+	memcpy(out + 16, &mask, sizeof(mask));
 	out[PROTO_TICKET_ROLE] = (uint8_t)s->role;
 	out[PROTO_TICKET_FLAGS] = (s->shared_auth ? PROTO_TICKET_SHARED : 0) |
 	    (s->device_id[0] != '\0' ? PROTO_TICKET_BOUND : 0);
@@ -99,17 +100,18 @@ ticket_seal(const struct session *s, uint8_t out[PROTO_TICKET_LEN])
 	    len != PROTO_TICKET_DEVICE_LEN))
 		fatalx("session ticket for device id \"%s\", which is not 64 hex digits",
 		    s->device_id);
-	ticket_mac_of(out, out + PROTO_TICKET_MAC);
+	ticket_mac_of(out, s->link, s->conn, out + PROTO_TICKET_MAC);
 }
 
 int
-ticket_open(const uint8_t in[PROTO_TICKET_LEN], struct session *s)
+ticket_open(const uint8_t in[PROTO_TICKET_LEN], uint64_t link, uint64_t conn,
+    struct session *s)
 {
 	uint8_t mac[TICKET_MAC_LEN];
 	uint32_t mask;
 	uint8_t flags = in[PROTO_TICKET_FLAGS];
 
-	ticket_mac_of(in, mac);
+	ticket_mac_of(in, link, conn, mac);
 	if (CRYPTO_memcmp(mac, in + PROTO_TICKET_MAC, sizeof(mac)) != 0)
 		return -1;
 	/* Sealed here, so well-formed; checked anyway, cheaply. */
@@ -117,11 +119,11 @@ ticket_open(const uint8_t in[PROTO_TICKET_LEN], struct session *s)
 	    (flags & ~(PROTO_TICKET_SHARED | PROTO_TICKET_BOUND)) != 0)
 		return -1;
 	memset(s, 0, sizeof(*s));
-	s->link = ticket_get_u64(in);
-	s->conn = ticket_get_u64(in + 8);
-	s->device_epoch = ticket_get_u64(in + 16);
-	s->shared_epoch = ticket_get_u64(in + 24);
-	memcpy(&mask, in + 32, sizeof(mask));
+	s->link = link;
+	s->conn = conn;
+	s->device_epoch = ticket_get_u64(in);
+	s->shared_epoch = ticket_get_u64(in + 8);
+	memcpy(&mask, in + 16, sizeof(mask));
 	s->scope_mask = be32toh(mask);
 	s->role = (enum role)in[PROTO_TICKET_ROLE];
 	s->shared_auth = (flags & PROTO_TICKET_SHARED) != 0;

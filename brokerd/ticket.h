@@ -3,8 +3,8 @@
  * (DESIGN.md §6). What it needs to authorise a session's RPCs is sealed into a
  * ticket on BR_ACCEPT with HMAC-SHA256 under a key made at start-up that never
  * leaves this process; gatewayd stores the ticket and sends it back with every
- * GW_RPC and GW_SESSION_CLOSED. A ticket of another broker process, with any
- * byte changed, does not open. Whether an opened ticket is still current (its
+ * GW_RPC and GW_SESSION_CLOSED. A ticket of another broker process, link or
+ * conn, or with any byte changed, does not open. Whether an opened ticket is still current (its
  * device, role and shared secret not closed since) is brokerd/gwlink.c's check.
  */
 #ifndef BROKERD_TICKET_H
@@ -19,7 +19,7 @@
 /* An accepted session as its ticket carries it. */
 struct session {
 	uint64_t link;				/* the serial of the link that accepted it */
-	uint64_t conn;
+	uint64_t conn;				/* (these two are MAC'd, not stored) */
 	enum role role;
 	uint32_t scope_mask;			/* scopes_mask() of the accepted scopes */
 	char device_id[DEVPROOF_ID_LEN + 1];	/* "" for a device-less (unbound) session */
@@ -36,7 +36,9 @@ void ticket_init(void);
 void ticket_shutdown(void);
 
 void ticket_seal(const struct session *s, uint8_t out[PROTO_TICKET_LEN]);
-/* 0 and *s (closing 0) if the ticket is one this process sealed; -1 otherwise. */
-int ticket_open(const uint8_t in[PROTO_TICKET_LEN], struct session *s);
+/* 0 and *s (closing 0) if the ticket is one this process sealed for that link
+ * and conn; -1 otherwise. */
+int ticket_open(const uint8_t in[PROTO_TICKET_LEN], uint64_t link, uint64_t conn,
+    struct session *s);
 
 #endif

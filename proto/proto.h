@@ -124,24 +124,24 @@ struct proto_conn_ref {
  * authorise the session later, so that it keeps nothing per session (DESIGN.md
  * §6); gatewayd stores it and sends it back with every GW_RPC and with
  * GW_SESSION_CLOSED. Layout (big-endian), read by brokerd/ticket.c:
- *    0 u64 the broker's serial of the link that accepted the session
- *    8 u64 conn
- *   16 u64 device epoch (the device's and role's, see brokerd/gwlink.c)
- *   24 u64 shared-secret epoch (when PROTO_TICKET_SHARED)
- *   32 u32 scope mask (brokerd/scopes.h)
- *   36 u8  role (PROTO_ROLE_*)
- *   37 u8  flags (PROTO_TICKET_*)
- *   38 32 bytes: the device id as raw SHA-256 (zeros when device-less)
- *   70 16 bytes: HMAC-SHA256 of bytes 0-69 under a key only brokerd holds, cut
- * gatewayd cannot forge or alter one, but may read role, flags and device to
- * find the sessions a BR_CLOSE names.
+ *    0 u64 device epoch (the device's and role's, see brokerd/gwlink.c)
+ *    8 u64 shared-secret epoch (when PROTO_TICKET_SHARED)
+ *   16 u32 scope mask (brokerd/scopes.h)
+ *   20 u8  role (PROTO_ROLE_*)
+ *   21 u8  flags (PROTO_TICKET_*)
+ *   22 32 bytes: the device id as raw SHA-256 (zeros when device-less)
+ *   54 16 bytes: HMAC-SHA256, cut, under a key only brokerd holds, of bytes
+ *      0-53 followed by the broker's u64 serial of the link and the u64 conn
+ *      (not stored: the message carrying the ticket names them)
+ * gatewayd cannot forge or alter one, nor use it for another conn or link, but
+ * may read role, flags and device to find the sessions a BR_CLOSE names.
  */
-#define PROTO_TICKET_LEN 86
-#define PROTO_TICKET_ROLE 36
-#define PROTO_TICKET_FLAGS 37
-#define PROTO_TICKET_DEVICE 38
+#define PROTO_TICKET_LEN 70
+#define PROTO_TICKET_ROLE 20
+#define PROTO_TICKET_FLAGS 21
+#define PROTO_TICKET_DEVICE 22
 #define PROTO_TICKET_DEVICE_LEN 32
-#define PROTO_TICKET_MAC 70
+#define PROTO_TICKET_MAC 54
 #define PROTO_TICKET_SHARED 0x01	/* accepted on the shared token or password */
 #define PROTO_TICKET_BOUND 0x02		/* bound to a device */
 #define PROTO_ROLE_OPERATOR 0		/* roles as tickets and BR_CLOSE number them */

@@ -29,8 +29,9 @@ CTL_RESULT = 0x0501
 AUTH_TOKEN = 0x01
 AUTH_PASSWORD = 0x02
 AUTH_DEVICE_TOKEN = 0x04
-# Session tickets (proto.h): offsets gatewayd may read; the broker MACs bytes 0-69.
-TICKET_LEN, TICKET_ROLE, TICKET_FLAGS, TICKET_DEVICE, TICKET_MAC = 86, 36, 37, 38, 70
+# Session tickets (proto.h): offsets gatewayd may read; the broker MACs bytes 0-53
+# with the link and the conn.
+TICKET_LEN, TICKET_ROLE, TICKET_FLAGS, TICKET_DEVICE, TICKET_MAC = 70, 20, 21, 22, 54
 TICKET = "bytes:%d" % TICKET_LEN
 CLOSE_DEVICE, CLOSE_SHARED = 0, 1
 RPC_REQUEST_ID, RPC_DEVICE_ID, RPC_ROLE, RPC_LABEL, RPC_SCOPES = 0x01, 0x02, 0x04, 0x08, 0x10

@@ -416,15 +416,23 @@ def test_a_forged_or_altered_ticket_drops_the_link(scene, damage):
     forged = {
         "zeros": bytes(pl.TICKET_LEN),
         # operator.read -> every scope bit, to approve the pending request
-        "all-scopes": ticket[:32] + b"\xff" * 4 + ticket[36:],
+        "all-scopes": ticket[:16] + b"\xff" * 4 + ticket[20:],
         # off the shared secret: would survive a token change
         "not-shared": flip(ticket, pl.TICKET_FLAGS),
-        "epoch": flip(ticket, 24),
+        "epoch": flip(ticket, 8),
         "role": flip(ticket, pl.TICKET_ROLE),
         "mac": flip(ticket, pl.TICKET_LEN - 1, 0x80),
     }[damage]
     link.send(pl.GW_RPC, forged_rpc(conn, "device.pair.approve", forged,
                                     request_id=scene.request_id))
+    dropped(link)
+    scene.assert_unharmed()
+
+
+def test_a_forged_close_report_drops_the_link(scene):
+    link = scene.fake()
+    conn, ticket = operator_session(link, scene.gw.token)
+    link.send(pl.GW_SESSION_CLOSED, {"conn": conn, "ticket": flip(ticket, pl.TICKET_MAC)})
     dropped(link)
     scene.assert_unharmed()
 

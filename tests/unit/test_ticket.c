@@ -1,8 +1,9 @@
 /*
  * Session tickets (brokerd/ticket.c): what is sealed opens unchanged, and a
  * compromised gatewayd cannot make the broker open anything else: every single
- * bit flipped anywhere, a ticket of zeros, and a ticket sealed under another key
- * (another broker process) are all refused. gatewayd's view of role, flags and
+ * bit flipped anywhere, a ticket of zeros, a ticket presented for another link
+ * or conn, and a ticket sealed under another key (another broker process) are
+ * all refused. gatewayd's view of role, flags and
  * device (proto.h offsets) matches what was sealed.
  */
 #include <stdlib.h>
@@ -38,7 +39,7 @@ test_roundtrip(void)
 	for (int bound = 0; bound < 2; bound++) {
 		sample(&in, bound);
 		ticket_seal(&in, t);
-		CHECK_INT_EQ(ticket_open(t, &out), 0);
+		CHECK_INT_EQ(ticket_open(t, in.link, in.conn, &out), 0);
 		CHECK(memcmp(&in, &out, sizeof(in)) == 0);
 		CHECK_INT_EQ(t[PROTO_TICKET_ROLE], bound ? PROTO_ROLE_NODE : PROTO_ROLE_OPERATOR);
 		CHECK_INT_EQ(t[PROTO_TICKET_FLAGS], PROTO_TICKET_SHARED |
@@ -58,13 +59,20 @@ test_every_bit_flip_is_refused(void)
 	ticket_seal(&in, t);
 	for (size_t i = 0; i < PROTO_TICKET_LEN * 8; i++) {
 		t[i / 8] ^= (uint8_t)(1u << (i % 8));
-		testutil_check(ticket_open(t, &out) == -1, __FILE__, __LINE__,
+		testutil_check(ticket_open(t, in.link, in.conn, &out) == -1, __FILE__, __LINE__,
 		    "bit %zu flipped is refused", i);
 		t[i / 8] ^= (uint8_t)(1u << (i % 8));
 	}
-	CHECK_INT_EQ(ticket_open(t, &out), 0);
+	CHECK_INT_EQ(ticket_open(t, in.link, in.conn, &out), 0);
+	/* The same bytes for any other link or conn. */
+	for (int bit = 0; bit < 64; bit++) {
+		testutil_check(ticket_open(t, in.link ^ (1ULL << bit), in.conn, &out) == -1,
+		    __FILE__, __LINE__, "link bit %d flipped is refused", bit);
+		testutil_check(ticket_open(t, in.link, in.conn ^ (1ULL << bit), &out) == -1,
+		    __FILE__, __LINE__, "conn bit %d flipped is refused", bit);
+	}
 	memset(t, 0, sizeof(t));
-	CHECK_INT_EQ(ticket_open(t, &out), -1);
+	CHECK_INT_EQ(ticket_open(t, in.link, in.conn, &out), -1);
 }
 
 static void
@@ -78,9 +86,9 @@ test_another_key_is_refused(void)
 	/* A new key: what a restarted broker has. */
 	ticket_shutdown();
 	ticket_init();
-	CHECK_INT_EQ(ticket_open(t, &out), -1);
+	CHECK_INT_EQ(ticket_open(t, in.link, in.conn, &out), -1);
 	ticket_seal(&in, t);
-	CHECK_INT_EQ(ticket_open(t, &out), 0);
+	CHECK_INT_EQ(ticket_open(t, in.link, in.conn, &out), 0);
 }
 
 int
