@@ -16,6 +16,7 @@
 #include "brokerd/broker.h"
 #include "brokerd/htab.h"
 #include "brokerd/rpc.h"
+#include "brokerd/ticket.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/random.h"
@@ -25,11 +26,10 @@
 
 /* gatewayd runs a few workers, each with one link. */
 #define GWLINK_MAX_LINKS 64
-/* Unauthorized calls a session may make; one more closes it (PROTOCOL.md §5). */
-#define GWLINK_MAX_FORBIDDEN 10
 /* Per link (CONTRACT.md): at most this many outstanding challenges... */
 #define GWLINK_MAX_CHALLENGES 65536
-/* ...and accepted sessions; gatewayd's 20,000 descriptors stay well below. */
+/* ...and live sessions (counted, not kept); gatewayd's 20,000 descriptors stay
+ * well below. */
 #define GWLINK_MAX_SESSIONS 65536
 /* A nonce outlives gatewayd's handshake timeout by this much. */
 #define GWLINK_NONCE_GRACE_MS 5000
@@ -40,36 +40,33 @@
 #define GWLINK_MAX_PAYLOAD 26214400
 #define GWLINK_MAX_BUFFERED 52428800
 
-enum gwconn_state { GWCONN_CHALLENGED, GWCONN_SESSION };
-
-struct gwdev;
 struct gwlink;
 
-/* One WebSocket connection of a link: an outstanding challenge until its connect,
- * then, if accepted, a session until GW_CLOSED. */
-struct gwconn {
-	struct htab_node node;		/* in link->conns, keyed by conn */
-	TAILQ_ENTRY(gwconn) entry;	/* link->challenges or link->sessions */
-	TAILQ_ENTRY(gwconn) dev_entry;	/* dev->conns while dev is set */
-	struct gwlink *link;
-	struct gwdev *dev;		/* the bound device, until closed */
+/* An outstanding challenge: the nonce issued for a conn, until its connect. */
+struct gwchal {
+	struct htab_node node;		/* in link->chals, keyed by conn */
+	TAILQ_ENTRY(gwchal) entry;	/* link->challenges, oldest first */
 	uint64_t conn;
-	enum gwconn_state state;
-	uint8_t shared_auth;		/* accepted on the shared token or password */
-	unsigned forbidden;		/* RPCs refused for a missing scope */
-	int64_t expires_mono_ms;	/* challenged: when the nonce expires */
-	char nonce[UUID_STR_LEN + 1];	/* challenged */
-	struct session s;		/* session */
+	int64_t expires_mono_ms;
+	char nonce[UUID_STR_LEN + 1];
 };
-TAILQ_HEAD(gwconn_q, gwconn);
+TAILQ_HEAD(gwchal_q, gwchal);
 
-/* The live sessions of one device across links: list answers say "connected"
- * and removing a device closes them. */
+/*
+ * The live, current sessions of one device on one link, counted per role and
+ * per whether they came with the shared secret: device lists say "connected"
+ * while any count is nonzero. A count goes up on accept, down on a
+ * GW_SESSION_CLOSED with a current ticket, and to what remains current when the
+ * broker closes sessions (a stale ticket's close then counts nothing). Costs
+ * O(devices x links), nothing per session.
+ */
 struct gwdev {
-	struct htab_node node;
+	struct htab_node node;		/* in link->devs, keyed by device id */
+	TAILQ_ENTRY(gwdev) entry;	/* link->devlist */
 	char device_id[DEVPROOF_ID_LEN + 1];
-	struct gwconn_q conns;
+	uint32_t live[ROLE_COUNT][2];	/* [role][shared_auth] */
 };
+TAILQ_HEAD(gwdev_q, gwdev);
 
 struct gwlink {
 	TAILQ_ENTRY(gwlink) entry;
@@ -77,11 +74,13 @@ struct gwlink {
 	int ready;			/* hello exchanged */
 	int dead;			/* dropped; freed by the reaper */
 	uint32_t pid;
-	struct htab conns;
-	struct gwconn_q challenges;	/* oldest first, which is expiry order */
-	struct gwconn_q sessions;
+	uint64_t serial;		/* in this link's tickets; never reused */
+	struct htab chals;
+	struct gwchal_q challenges;	/* oldest first, which is expiry order */
 	size_t nchallenges;
-	size_t nsessions;
+	size_t nsessions;		/* accepted and not reported closed */
+	struct htab devs;
+	struct gwdev_q devlist;
 };
 
 static struct {
@@ -90,12 +89,15 @@ static struct {
 	struct event *reaper;
 	TAILQ_HEAD(, gwlink) links;
 	size_t nlinks;
-	struct htab devs;
+	uint64_t link_serials;		/* the last link serial handed out */
+	uint64_t epochs;		/* the last epoch handed out (reg_sessions) */
+	uint64_t shared_epoch;		/* what shared-secret tickets must carry */
 } gw;
 
 union gwlink_msg {
 	struct proto_gw_hello hello;
 	struct proto_conn_ref ref;
+	struct proto_session_ref sref;
 	struct proto_connect connect;
 	struct proto_rpc rpc;
 };
@@ -103,15 +105,24 @@ union gwlink_msg {
 /* ---- lookups ---- */
 
 static int
-gwconn_match(const struct htab_node *n, const void *key)
+gwchal_match(const struct htab_node *n, const void *key)
 {
-	return ((const struct gwconn *)n)->conn == *(const uint64_t *)key;
+	return ((const struct gwchal *)n)->conn == *(const uint64_t *)key;
 }
 
-static struct gwconn *
-gwconn_find(struct gwlink *l, uint64_t conn)
+static struct gwchal *
+gwchal_find(struct gwlink *l, uint64_t conn)
 {
-	return (struct gwconn *)htab_lookup(&l->conns, htab_hash_u64(conn), gwconn_match, &conn);
+	return (struct gwchal *)htab_lookup(&l->chals, htab_hash_u64(conn), gwchal_match, &conn);
+}
+
+static void
+gwchal_free(struct gwlink *l, struct gwchal *ch)
+{
+	TAILQ_REMOVE(&l->challenges, ch, entry);
+	l->nchallenges--;
+	htab_remove(&l->chals, &ch->node);
+	free(ch);
 }
 
 static int
@@ -121,54 +132,57 @@ gwdev_match(const struct htab_node *n, const void *key)
 }
 
 static struct gwdev *
-gwdev_find(const char *device_id)
+gwdev_find(struct gwlink *l, const char *device_id)
 {
-	return (struct gwdev *)htab_lookup(&gw.devs, htab_hash_str(device_id), gwdev_match,
+	return (struct gwdev *)htab_lookup(&l->devs, htab_hash_str(device_id), gwdev_match,
 	    device_id);
 }
 
 static void
-gwdev_attach(struct gwconn *gc)
+gwdev_free(struct gwlink *l, struct gwdev *dev)
 {
-	struct gwdev *dev = gwdev_find(gc->s.device_id);
+	htab_remove(&l->devs, &dev->node);
+	TAILQ_REMOVE(&l->devlist, dev, entry);
+	free(dev);
+}
+
+/* Frees the entry once it counts nothing. */
+static void
+gwdev_tidy(struct gwlink *l, struct gwdev *dev)
+{
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (dev->live[r][0] != 0 || dev->live[r][1] != 0)
+			return;
+	gwdev_free(l, dev);
+}
+
+/* Counts an accepted bound session in. */
+static void
+gwdev_add(struct gwlink *l, const struct session *s)
+{
+	struct gwdev *dev = gwdev_find(l, s->device_id);
 
 	if (dev == NULL) {
 		dev = xcalloc(1, sizeof(*dev));
-		memcpy(dev->device_id, gc->s.device_id, sizeof(dev->device_id));
-		TAILQ_INIT(&dev->conns);
-		htab_insert(&gw.devs, &dev->node, htab_hash_str(dev->device_id));
+		memcpy(dev->device_id, s->device_id, sizeof(dev->device_id));
+		htab_insert(&l->devs, &dev->node, htab_hash_str(dev->device_id));
+		TAILQ_INSERT_TAIL(&l->devlist, dev, entry);
 	}
-	TAILQ_INSERT_TAIL(&dev->conns, gc, dev_entry);
-	gc->dev = dev;
+	dev->live[s->role][s->shared_auth]++;
 }
 
+/* Counts a current bound session out; a hostile gateway's second close of
+ * the same session finds the count at zero at worst. */
 static void
-gwdev_detach(struct gwconn *gc)
+gwdev_sub(struct gwlink *l, const struct session *s)
 {
-	struct gwdev *dev = gc->dev;
+	struct gwdev *dev = gwdev_find(l, s->device_id);
 
-	TAILQ_REMOVE(&dev->conns, gc, dev_entry);
-	gc->dev = NULL;
-	if (TAILQ_EMPTY(&dev->conns)) {
-		htab_remove(&gw.devs, &dev->node);
-		free(dev);
-	}
-}
-
-static void
-gwconn_free(struct gwlink *l, struct gwconn *gc)
-{
-	if (gc->state == GWCONN_CHALLENGED) {
-		TAILQ_REMOVE(&l->challenges, gc, entry);
-		l->nchallenges--;
-	} else {
-		TAILQ_REMOVE(&l->sessions, gc, entry);
-		l->nsessions--;
-	}
-	if (gc->dev != NULL)
-		gwdev_detach(gc);
-	htab_remove(&l->conns, &gc->node);
-	free(gc);
+	if (dev == NULL)
+		return;
+	if (dev->live[s->role][s->shared_auth] > 0)
+		dev->live[s->role][s->shared_auth]--;
+	gwdev_tidy(l, dev);
 }
 
 /* ---- link lifetime ---- */
@@ -176,13 +190,15 @@ gwconn_free(struct gwlink *l, struct gwconn *gc)
 static void
 gwlink_free(struct gwlink *l)
 {
-	struct gwconn *gc;
+	struct gwchal *ch;
+	struct gwdev *dev;
 
-	while ((gc = TAILQ_FIRST(&l->challenges)) != NULL)
-		gwconn_free(l, gc);
-	while ((gc = TAILQ_FIRST(&l->sessions)) != NULL)
-		gwconn_free(l, gc);
-	htab_free(&l->conns);
+	while ((ch = TAILQ_FIRST(&l->challenges)) != NULL)
+		gwchal_free(l, ch);
+	while ((dev = TAILQ_FIRST(&l->devlist)) != NULL)
+		gwdev_free(l, dev);
+	htab_free(&l->chals);
+	htab_free(&l->devs);
 	bufferevent_free(l->bev);
 	TAILQ_REMOVE(&gw.links, l, entry);
 	gw.nlinks--;
@@ -291,10 +307,10 @@ gwlink_on_hello(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg 
 static void
 gwlink_prune(struct gwlink *l, int64_t now_mono)
 {
-	struct gwconn *gc;
+	struct gwchal *ch;
 
-	while ((gc = TAILQ_FIRST(&l->challenges)) != NULL && gc->expires_mono_ms < now_mono)
-		gwconn_free(l, gc);
+	while ((ch = TAILQ_FIRST(&l->challenges)) != NULL && ch->expires_mono_ms < now_mono)
+		gwchal_free(l, ch);
 }
 
 static void
@@ -302,12 +318,12 @@ gwlink_on_challenge(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_
 {
 	uint64_t conn = m->ref.conn;
 	int64_t now = clock_mono_ms();
-	struct proto_challenge ch;
-	struct gwconn *gc;
+	struct proto_challenge msg;
+	struct gwchal *ch;
 
-	if (conn == 0 || gwconn_find(l, conn) != NULL) {
+	if (conn == 0 || gwchal_find(l, conn) != NULL) {
 		gwlink_drop(l, 1, "GW_CHALLENGE for conn %llu, which is %s",
-		    (unsigned long long)conn, conn == 0 ? "reserved" : "already in use");
+		    (unsigned long long)conn, conn == 0 ? "reserved" : "already challenged");
 		return;
 	}
 	if (l->nchallenges >= GWLINK_MAX_CHALLENGES)
@@ -316,62 +332,75 @@ gwlink_on_challenge(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_
 		gwlink_send_close_only(l, hdr->id, conn, 1013, "gateway busy");
 		return;
 	}
-	gc = xcalloc(1, sizeof(*gc));
-	gc->link = l;
-	gc->conn = conn;
-	gc->state = GWCONN_CHALLENGED;
-	gc->expires_mono_ms = now + gw.br->cfg->handshake_timeout_ms + GWLINK_NONCE_GRACE_MS;
-	random_uuid4(gc->nonce);
-	htab_insert(&l->conns, &gc->node, htab_hash_u64(conn));
-	TAILQ_INSERT_TAIL(&l->challenges, gc, entry);
+	ch = xcalloc(1, sizeof(*ch));
+	ch->conn = conn;
+	ch->expires_mono_ms = now + gw.br->cfg->handshake_timeout_ms + GWLINK_NONCE_GRACE_MS;
+	random_uuid4(ch->nonce);
+	htab_insert(&l->chals, &ch->node, htab_hash_u64(conn));
+	TAILQ_INSERT_TAIL(&l->challenges, ch, entry);
 	l->nchallenges++;
-	memset(&ch, 0, sizeof(ch));
-	ch.conn = conn;
-	memcpy(ch.nonce, gc->nonce, sizeof(gc->nonce));
-	ch.ts = clock_wall_ms();
-	gwlink_send(l, PROTO_BR_CHALLENGE, hdr->id, &ch);
+	memset(&msg, 0, sizeof(msg));
+	msg.conn = conn;
+	memcpy(msg.nonce, ch->nonce, sizeof(ch->nonce));
+	msg.ts = clock_wall_ms();
+	gwlink_send(l, PROTO_BR_CHALLENGE, hdr->id, &msg);
 }
 
-/* Records the session admission accepted for conn. */
-static void
-gwlink_open_session(struct gwlink *l, uint64_t conn, const struct proto_accept *ac)
+/* The epoch of a device's role that tickets issued now carry. */
+static uint64_t
+gwlink_device_epoch(const char *device_id, enum role role)
 {
-	struct gwconn *gc = xcalloc(1, sizeof(*gc));
-	enum role role = (enum role)role_parse(ac->role);
+	struct reg_device *d = registry_device_find(gw.br->reg, device_id);
 
-	gc->link = l;
-	gc->conn = conn;
-	gc->state = GWCONN_SESSION;
-	gc->s.role = role;
+	/* Admission accepts a device only with its record in hand. */
+	if (d == NULL)
+		fatalx("accepted a session of device %s, which has no record", device_id);
+	if (d->sessions[role].epoch == 0)
+		d->sessions[role].epoch = ++gw.epochs;
+	return d->sessions[role].epoch;
+}
+
+/* Seals the ticket of the session admission accepted for conn and counts it. */
+static void
+gwlink_open_session(struct gwlink *l, struct proto_accept *ac)
+{
+	struct session s;
+
+	memset(&s, 0, sizeof(s));
+	s.link = l->serial;
+	s.conn = ac->conn;
+	s.role = (enum role)role_parse(ac->role);
 	/* The broker authorises only operator methods: other roles hold none. */
-	gc->s.scope_mask = role == ROLE_OPERATOR ? scopes_mask(&ac->scopes) : 0;
-	memcpy(gc->s.device_id, ac->device_id, sizeof(gc->s.device_id));
-	gc->shared_auth = strcmp(ac->method, "token") == 0 || strcmp(ac->method, "password") == 0;
-	htab_insert(&l->conns, &gc->node, htab_hash_u64(conn));
-	TAILQ_INSERT_TAIL(&l->sessions, gc, entry);
+	s.scope_mask = s.role == ROLE_OPERATOR ? scopes_mask(&ac->scopes) : 0;
+	memcpy(s.device_id, ac->device_id, sizeof(s.device_id));
+	s.shared_auth = strcmp(ac->method, "token") == 0 || strcmp(ac->method, "password") == 0;
+	s.shared_epoch = gw.shared_epoch;
+	if (s.device_id[0] != '\0') {
+		s.device_epoch = gwlink_device_epoch(s.device_id, s.role);
+		gwdev_add(l, &s);
+	}
+	ticket_seal(&s, ac->ticket);
 	l->nsessions++;
-	if (gc->s.device_id[0] != '\0')
-		gwdev_attach(gc);
 }
 
 static void
 gwlink_on_connect(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg *m)
 {
 	struct proto_connect *c = &m->connect;
-	struct gwconn *gc = gwconn_find(l, c->conn);
+	struct gwchal *ch = gwchal_find(l, c->conn);
 	struct admission a;
 	char nonce[UUID_STR_LEN + 1];
 	int expired;
 
-	if (gc == NULL || gc->state != GWCONN_CHALLENGED) {
+	if (ch == NULL) {
 		gwlink_drop(l, 1, "GW_CONNECT for conn %llu, which has no outstanding challenge",
 		    (unsigned long long)c->conn);
 		return;
 	}
 	/* The nonce is single-use whatever the outcome: the challenge goes now. */
-	memcpy(nonce, gc->nonce, sizeof(nonce));
-	expired = gc->expires_mono_ms < clock_mono_ms();
-	gwconn_free(l, gc);
+	memcpy(nonce, ch->nonce, sizeof(nonce));
+	expired = ch->expires_mono_ms < clock_mono_ms();
+	gwchal_free(l, ch);
 	if (expired) {
 		/* Past the handshake timeout the client gets what a timeout gives it. */
 		gwlink_send_close_only(l, hdr->id, c->conn, 1000, "");
@@ -380,7 +409,7 @@ gwlink_on_connect(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_ms
 	} else {
 		admission_decide(gw.br, c, nonce, clock_wall_ms(), &a);
 		if (a.accepted) {
-			gwlink_open_session(l, c->conn, &a.accept);
+			gwlink_open_session(l, &a.accept);
 			gwlink_send(l, PROTO_BR_ACCEPT, hdr->id, &a.accept);
 		} else {
 			gwlink_send(l, PROTO_BR_REJECT, hdr->id, &a.reject);
@@ -390,37 +419,84 @@ gwlink_on_connect(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_ms
 	OPENSSL_cleanse(c, sizeof(*c));
 }
 
-static void gwconn_close(struct gwconn *gc, uint16_t code, const char *reason);
+/* Whether an opened ticket is still current: its device still paired, and
+ * neither its device's role (unless it is the session that close spared) nor,
+ * for a shared-secret session, the shared secret closed since it was issued. */
+static int
+gwlink_current(const struct session *s)
+{
+	const struct reg_device *d;
+	const struct reg_sessions *rs;
+
+	if (s->shared_auth && s->shared_epoch != gw.shared_epoch)
+		return 0;
+	if (s->device_id[0] == '\0')
+		return 1;
+	if ((d = registry_device_find(gw.br->reg, s->device_id)) == NULL)
+		return 0;
+	rs = &d->sessions[s->role];
+	return s->device_epoch == rs->epoch || (s->device_epoch == rs->spared_epoch &&
+	    s->link == rs->spared_link && s->conn == rs->spared_conn);
+}
+
+/*
+ * The session a message names by conn and ticket. A ticket that does not open
+ * for this link and conn (forged, altered, or another's) drops the link (-1). A ticket of a session the broker has closed opens with
+ * closing set, and its RPCs are refused. The broker remembers no session, so
+ * a ticket stays good after its GW_SESSION_CLOSED; a compromised gatewayd gains
+ * nothing by that, as it could always leave a session unreported instead.
+ */
+static int
+gwlink_session(struct gwlink *l, const char *what, uint64_t conn,
+    const uint8_t ticket[PROTO_TICKET_LEN], struct session *s)
+{
+	if (ticket_open(ticket, l->serial, conn, s) < 0) {
+		gwlink_drop(l, 1, "%s for conn %llu with a session ticket the broker did not "
+		    "issue for that conn on this link", what, (unsigned long long)conn);
+		return -1;
+	}
+	s->closing = !gwlink_current(s);
+	return 0;
+}
 
 static void
 gwlink_on_rpc(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg *m)
 {
-	struct gwconn *gc = gwconn_find(l, m->rpc.conn);
+	struct session s;
 	struct rpc_reply r;
 
-	if (gc == NULL || gc->state != GWCONN_SESSION) {
-		gwlink_drop(l, 1, "GW_RPC for conn %llu, which the broker never accepted",
-		    (unsigned long long)m->rpc.conn);
+	if (gwlink_session(l, "GW_RPC", m->rpc.conn, m->rpc.ticket, &s) < 0)
 		return;
-	}
-	rpc_handle(gw.br, &gc->s, &m->rpc, &r);
+	/* PROTOCOL.md §5's close after repeated unauthorized calls is gatewayd's
+	 * (it counts the FORBIDDEN answers): the broker keeps no count per session
+	 * and refuses every such call anyway. */
+	rpc_handle(gw.br, &s, &m->rpc, &r);
 	gwlink_send(l, PROTO_BR_RPC_RESULT, hdr->id, &r.res);
-	/* PROTOCOL.md §5: a session that keeps calling what it may not is closed. */
-	if (!r.res.ok && strcmp(r.res.error.code, "FORBIDDEN") == 0 && !gc->s.closing &&
-	    ++gc->forbidden > GWLINK_MAX_FORBIDDEN)
-		gwconn_close(gc, 1008, "repeated unauthorized calls");
 	rpc_reply_free(&r);
 }
 
 static void
 gwlink_on_closed(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg *m)
 {
-	struct gwconn *gc = gwconn_find(l, m->ref.conn);
+	struct gwchal *ch = gwchal_find(l, m->ref.conn);
 
-	/* Unknown is normal: rejected conns are forgotten at once, and a full table
-	 * may have pruned an expired challenge. */
-	if (gc != NULL)
-		gwconn_free(l, gc);
+	/* Unknown is normal: a conn whose connect was decided has no challenge left,
+	 * and a full table may have pruned an expired one. */
+	if (ch != NULL)
+		gwchal_free(l, ch);
+}
+
+static void
+gwlink_on_session_closed(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg *m)
+{
+	struct session s;
+
+	if (gwlink_session(l, "GW_SESSION_CLOSED", m->sref.conn, m->sref.ticket, &s) < 0)
+		return;
+	if (l->nsessions > 0)
+		l->nsessions--;
+	if (!s.closing && s.device_id[0] != '\0')
+		gwdev_sub(l, &s);
 }
 
 /* The permit table: which message is allowed before and after the hello. The
@@ -435,6 +511,7 @@ static const struct {
 	{ PROTO_GW_CONNECT, 1, gwlink_on_connect },
 	{ PROTO_GW_RPC, 1, gwlink_on_rpc },
 	{ PROTO_GW_CLOSED, 1, gwlink_on_closed },
+	{ PROTO_GW_SESSION_CLOSED, 1, gwlink_on_session_closed },
 };
 
 /* A proto_link_frame_cb: non-zero stops reading because the link was dropped. */
@@ -497,9 +574,11 @@ gwlink_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *s
 	l->bev = bufferevent_socket_new(evconnlistener_get_base(lis), fd, BEV_OPT_CLOSE_ON_FREE);
 	if (l->bev == NULL)
 		fatalx("gateway link: cannot allocate a bufferevent");
-	htab_init(&l->conns);
+	l->serial = ++gw.link_serials;
+	htab_init(&l->chals);
 	TAILQ_INIT(&l->challenges);
-	TAILQ_INIT(&l->sessions);
+	htab_init(&l->devs);
+	TAILQ_INIT(&l->devlist);
 	TAILQ_INSERT_TAIL(&gw.links, l, entry);
 	gw.nlinks++;
 	bufferevent_setcb(l->bev, gwlink_read, NULL, gwlink_event, l);
@@ -513,7 +592,7 @@ gwlink_init(struct event_base *base, int listen_fd, struct broker *br)
 {
 	gw.br = br;
 	TAILQ_INIT(&gw.links);
-	htab_init(&gw.devs);
+	gw.shared_epoch = ++gw.epochs;
 	gw.reaper = event_new(base, -1, 0, gwlink_reap, NULL);
 	gw.listener = evconnlistener_new(base, gwlink_accept, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);
@@ -530,7 +609,6 @@ gwlink_shutdown(void)
 		gwlink_free(l);
 	evconnlistener_free(gw.listener);
 	event_free(gw.reaper);
-	htab_free(&gw.devs);
 }
 
 void
@@ -551,52 +629,103 @@ gwlink_publish(enum proto_audience audience, const char *event, const struct pbu
 int
 gwlink_device_connected(const char *device_id)
 {
-	return gwdev_find(device_id) != NULL;
+	struct gwlink *l;
+
+	TAILQ_FOREACH(l, &gw.links, entry)
+		if (gwdev_find(l, device_id) != NULL)
+			return 1;
+	return 0;
 }
 
-/* Asks gatewayd to close a session; the broker keeps it, marked closing, until
- * GW_CLOSED, so an RPC already on its way still finds it. */
+/* Pushes a BR_CLOSE to every ready link; except (may be NULL) is spared on its own. */
 static void
-gwconn_close(struct gwconn *gc, uint16_t code, const char *reason)
+gwlink_push_close(struct proto_close *m, const struct session *except)
 {
-	struct proto_close m;
+	struct gwlink *l;
 
-	memset(&m, 0, sizeof(m));
-	m.conn = gc->conn;
-	m.code = code;
-	snprintf(m.reason, sizeof(m.reason), "%s", reason);
-	gwlink_send(gc->link, PROTO_BR_CLOSE, 0, &m);
-	gc->s.closing = 1;
-	if (gc->dev != NULL)
-		gwdev_detach(gc);
+	TAILQ_FOREACH(l, &gw.links, entry) {
+		if (!l->ready)
+			continue;
+		m->except_conn = except != NULL && except->link == l->serial ? except->conn : 0;
+		gwlink_send(l, PROTO_BR_CLOSE, 0, m);
+	}
+}
+
+/* Moves a role's epoch on: every ticket of it stops being current, but for
+ * spare's, which keeps its epoch as the spared one. */
+static void
+gwlink_bump(struct reg_sessions *rs, const struct session *spare)
+{
+	if (spare == NULL) {
+		rs->spared_epoch = 0;
+	} else if (spare->device_epoch == rs->epoch) {
+		rs->spared_epoch = rs->epoch;
+		rs->spared_link = spare->link;
+		rs->spared_conn = spare->conn;
+	}
+	/* else spare is already the spared session and stays so. */
+	rs->epoch = ++gw.epochs;
 }
 
 void
 gwlink_close_device(const char *device_id, unsigned roles, const struct session *except,
     uint16_t code, const char *reason)
 {
-	struct gwdev *dev = gwdev_find(device_id);
-	struct gwconn *gc, *next;
+	struct reg_device *d = registry_device_find(gw.br->reg, device_id);
+	struct proto_close m;
+	struct gwlink *l;
+	struct gwdev *dev;
+	const struct session *spare;
 
-	/* Each close detaches one session and the entry goes with the last one, so
-	 * the next session is fetched before, and the entry is not touched after. */
-	for (gc = dev != NULL ? TAILQ_FIRST(&dev->conns) : NULL; gc != NULL; gc = next) {
-		next = TAILQ_NEXT(gc, dev_entry);
-		if ((roles & ROLE_BIT(gc->s.role)) && &gc->s != except)
-			gwconn_close(gc, code, reason);
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		if (!(roles & ROLE_BIT(r)))
+			continue;
+		spare = except != NULL && !except->closing && except->role == (enum role)r &&
+		    strcmp(except->device_id, device_id) == 0 ? except : NULL;
+		/* A removed device has no record: its tickets are stale already. */
+		if (d != NULL)
+			gwlink_bump(&d->sessions[r], spare);
+		TAILQ_FOREACH(l, &gw.links, entry) {
+			if ((dev = gwdev_find(l, device_id)) == NULL)
+				continue;
+			dev->live[r][0] = dev->live[r][1] = 0;
+			if (spare != NULL && spare->link == l->serial)
+				dev->live[r][spare->shared_auth] = 1;
+			gwdev_tidy(l, dev);
+		}
 	}
+	memset(&m, 0, sizeof(m));
+	m.target = PROTO_CLOSE_DEVICE;
+	if (OPENSSL_hexstr2buf_ex(m.device, sizeof(m.device), NULL, device_id, '\0') != 1)
+		fatalx("closing the sessions of device id \"%s\", which is not 64 hex digits",
+		    device_id);
+	m.roles = (uint8_t)(roles & ((1u << ROLE_COUNT) - 1));
+	m.code = code;
+	snprintf(m.reason, sizeof(m.reason), "%s", reason);
+	gwlink_push_close(&m, except);
 }
 
 void
 gwlink_close_shared_secret_sessions(uint16_t code, const char *reason)
 {
+	struct proto_close m;
 	struct gwlink *l;
-	struct gwconn *gc;
+	struct gwdev *dev, *next;
 
-	TAILQ_FOREACH(l, &gw.links, entry)
-		TAILQ_FOREACH(gc, &l->sessions, entry)
-			if (gc->shared_auth && !gc->s.closing)
-				gwconn_close(gc, code, reason);
+	gw.shared_epoch = ++gw.epochs;
+	TAILQ_FOREACH(l, &gw.links, entry) {
+		for (dev = TAILQ_FIRST(&l->devlist); dev != NULL; dev = next) {
+			next = TAILQ_NEXT(dev, entry);
+			for (int r = 0; r < ROLE_COUNT; r++)
+				dev->live[r][1] = 0;
+			gwdev_tidy(l, dev);
+		}
+	}
+	memset(&m, 0, sizeof(m));
+	m.target = PROTO_CLOSE_SHARED;
+	m.code = code;
+	snprintf(m.reason, sizeof(m.reason), "%s", reason);
+	gwlink_push_close(&m, NULL);
 }
 
 void

@@ -30,6 +30,7 @@
 #include "brokerd/ratelimit.h"
 #include "brokerd/registry.h"
 #include "brokerd/secret.h"
+#include "brokerd/ticket.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/notify.h"
@@ -314,6 +315,7 @@ main(int argc, char *argv[])
 	    evsignal_add(sigint, NULL) < 0)
 		fatalx("cannot install signal handlers");
 	random_init();
+	ticket_init();
 	notify_init();
 	/* The state dir is the broker's whole world: everything else it needs (the
 	 * sockets, the socket dir, the state dir itself) is an open fd by now. */
@@ -334,6 +336,7 @@ main(int argc, char *argv[])
 
 	registry_flush(&reg);
 	gwlink_shutdown();
+	ticket_shutdown();
 	control_shutdown();
 	unlinkat(sock_dir_fd, GATEWAY_SOCKET, 0);
 	unlinkat(sock_dir_fd, CONTROL_SOCKET, 0);

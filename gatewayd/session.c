@@ -36,6 +36,7 @@
 #define SESSION_LINGER_MS 2000	/* how long a closing socket may take to finish */
 #define SESSION_PING_MS 25000	/* PROTOCOL.md §1: ping every authenticated socket */
 #define SESSION_UNAVAILABLE_RETRY_MS 1000	/* retryAfterMs while brokerd is away */
+#define SESSION_MAX_FORBIDDEN 10	/* PROTOCOL.md §5: FORBIDDEN answers; one more closes */
 
 enum session_state {
 	SESSION_HTTP,		/* reading the request head */
@@ -97,6 +98,10 @@ struct session {
 	uint8_t pinged;				/* a keepalive ping went out */
 	char peer[PROTO_ADDR_MAX + 1];		/* the client (proxy.c attributes it) */
 	char via[PROTO_ADDR_MAX + 8];		/* "direct" or "proxy:<TCP peer>" */
+	/* From BR_ACCEPT: brokerd keeps nothing per session, so each request
+	 * carries this and so does the report that the session ended. */
+	uint8_t ticket[PROTO_TICKET_LEN];
+	uint8_t forbidden;			/* requests brokerd refused FORBIDDEN */
 };
 
 TAILQ_HEAD(session_list, session);
@@ -156,14 +161,21 @@ static void
 session_forget(struct session *s)
 {
 	struct proto_conn_ref ref;
+	struct proto_session_ref sref;
 
 	if (s->state == SESSION_AUTHED)
 		TAILQ_REMOVE(&session_authed, s, authed_entry);
 	if (s->conn == 0)
 		return;
 	conntab_del(s->conn);
-	ref.conn = s->conn;
-	brokerlink_send(PROTO_GW_CLOSED, &ref);
+	if (s->state == SESSION_AUTHED) {
+		sref.conn = s->conn;
+		memcpy(sref.ticket, s->ticket, sizeof(sref.ticket));
+		brokerlink_send(PROTO_GW_SESSION_CLOSED, &sref);
+	} else {
+		ref.conn = s->conn;
+		brokerlink_send(PROTO_GW_CLOSED, &ref);
+	}
 	s->conn = 0;
 }
 
@@ -515,6 +527,7 @@ session_rpc_frame(struct session *s, const uint8_t *msg, size_t len)
 			return;
 		}
 		r.rpc.conn = s->conn;
+		memcpy(r.rpc.ticket, s->ticket, sizeof(r.rpc.ticket));
 		if (brokerlink_send(PROTO_GW_RPC, &r.rpc) == 0)
 			return;
 		/* rpc_parse checked the layout; answer rather than leave it hanging. */
@@ -837,6 +850,19 @@ session_broker_challenge(const struct proto_challenge *m)
 	return 0;
 }
 
+/* A session brokerd accepted ended before it began here (its GW_CLOSED crossed
+ * the BR_ACCEPT, or sending hello-ok closed it): brokerd counted it in, so it is
+ * reported with its ticket. */
+static void
+session_accepted_gone(const struct proto_accept *m)
+{
+	struct proto_session_ref gone;
+
+	gone.conn = m->conn;
+	memcpy(gone.ticket, m->ticket, sizeof(gone.ticket));
+	brokerlink_send(PROTO_GW_SESSION_CLOSED, &gone);
+}
+
 int
 session_broker_accept(const struct proto_accept *m)
 {
@@ -845,15 +871,19 @@ session_broker_accept(const struct proto_accept *m)
 	char conn_id[UUID_STR_LEN + 1], qconnect[SESSION_QUOTED_MAX], qdevice[SESSION_QUOTED_MAX];
 	struct render_out out;
 
-	if (s == NULL)
+	if (s == NULL) {
+		session_accepted_gone(m);
 		return 0;
+	}
 	if (s->state != SESSION_CONNECTING)
 		return session_out_of_state(s, "BR_ACCEPT");
 	random_uuid4(conn_id);
 	render_hello_ok(s->pre->connect_id, m, conn_id, clock_mono_ms() - gw.started_ms, &out);
 	session_send_rendered(s, &out);
-	if (s->state == SESSION_CLOSING)
+	if (s->state == SESSION_CLOSING) {
+		session_accepted_gone(m);
 		return 0;
+	}
 	/* The admission line, alike to the rejection line (session_log_reject). */
 	log_info("admitted addr=%s via=%s locality=%s client=%s mode=%s device=%s connect=%s "
 	    "role=%s scopes=%u method=%s device-token=%s", s->peer, session_attribution(s),
@@ -861,6 +891,7 @@ session_broker_accept(const struct proto_accept *m)
 	    session_quote(m->device_id, qdevice), session_quote(s->pre->connect_id, qconnect), m->role,
 	    m->scopes.n, m->method, m->device_token[0] ? "issued" : "-");
 	s->pairing_events = (m->flags & PROTO_ACCEPT_PAIRING_EVENTS) != 0;
+	memcpy(s->ticket, m->ticket, sizeof(s->ticket));
 	ws_set_max_message(s->ws, gw.settings.max_payload);
 	session_preauth_release(s);
 	event_free(s->timer);
@@ -944,6 +975,13 @@ session_broker_rpc_result(const struct proto_rpc_result *m)
 	else
 		render_res_error(m->id, &m->error, &out);
 	session_send_rendered(s, &out);
+	/* PROTOCOL.md §5: a session that keeps calling what it may not is closed.
+	 * brokerd refuses each such call but keeps no count per session. */
+	if (!m->ok && strcmp(m->error.code, "FORBIDDEN") == 0 &&
+	    ++s->forbidden > SESSION_MAX_FORBIDDEN) {
+		log_info("closing %s: repeated unauthorized calls", s->peer);
+		session_close(s, 1008, "repeated unauthorized calls");
+	}
 	return 0;
 }
 
@@ -996,15 +1034,38 @@ session_broker_event(const struct proto_event *m)
 	return -1;
 }
 
+/* Whether BR_CLOSE names the session, by what its ticket says. */
+static int
+session_close_matches(const struct session *s, const struct proto_close *m)
+{
+	const uint8_t *t = s->ticket;
+
+	if (m->target == PROTO_CLOSE_SHARED)
+		return (t[PROTO_TICKET_FLAGS] & PROTO_TICKET_SHARED) != 0;
+	return (t[PROTO_TICKET_FLAGS] & PROTO_TICKET_BOUND) != 0 &&
+	    memcmp(t + PROTO_TICKET_DEVICE, m->device, sizeof(m->device)) == 0 &&
+	    t[PROTO_TICKET_ROLE] < 8 && (m->roles & (1u << t[PROTO_TICKET_ROLE])) != 0 &&
+	    (m->except_conn == 0 || s->conn != m->except_conn);
+}
+
 int
 session_broker_close(const struct proto_close *m)
 {
-	struct session *s = session_find(m->conn);
+	struct session *s, *next;
 
-	if (s == NULL)
-		return 0;
-	log_info("closing %s at brokerd's request: close %u \"%s\"", s->peer, m->code, m->reason);
-	session_close(s, m->code, m->reason);
+	if (m->target != PROTO_CLOSE_DEVICE && m->target != PROTO_CLOSE_SHARED) {
+		log_warnx("brokerd sent BR_CLOSE for target %u, which does not exist", m->target);
+		return -1;
+	}
+	/* Closing takes a session off the list: step first. */
+	for (s = TAILQ_FIRST(&session_authed); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, authed_entry);
+		if (!session_close_matches(s, m))
+			continue;
+		log_info("closing %s at brokerd's request: close %u \"%s\"", s->peer, m->code,
+		    m->reason);
+		session_close(s, m->code, m->reason);
+	}
 	return 0;
 }
 

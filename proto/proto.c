@@ -114,8 +114,10 @@ proto_hdr_parse(const uint8_t *data, size_t avail, uint32_t max_payload, struct 
 /* ---- message layouts ---- */
 
 /* PK_STRLIST: a u32 count at `off` directly followed by `cnt` char arrays of max+1
- * bytes each (struct proto_scopes, proto_br_hello's bind list). */
-enum proto_kind { PK_U8, PK_U16, PK_U32, PK_U64, PK_I64, PK_STR, PK_STRLIST, PK_BLOB };
+ * bytes each (struct proto_scopes, proto_br_hello's bind list). PK_BYTES: exactly
+ * `max` raw bytes, no length on the wire (tickets, raw device ids). */
+enum proto_kind { PK_U8, PK_U16, PK_U32, PK_U64, PK_I64, PK_STR, PK_STRLIST, PK_BLOB,
+	PK_BYTES };
 
 struct proto_field {
 	enum proto_kind kind;
@@ -129,6 +131,7 @@ struct proto_field {
 #define F_STR(st, f, cs) { PK_STR, offsetof(st, f), sizeof(((st *)0)->f) - 1, cs, 0 }
 #define F_SCOPES(st, f) { PK_STRLIST, offsetof(st, f), PROTO_NAME_MAX, PROTO_CS_TEXT, PROTO_MAX_SCOPES }
 #define F_BLOB(st, f) { PK_BLOB, offsetof(st, f), 0, PROTO_CS_ATOM, 0 }
+#define F_BYTES(st, f) { PK_BYTES, offsetof(st, f), sizeof(((st *)0)->f), PROTO_CS_ATOM, 0 }
 
 /* The string lists' layout that PK_STRLIST relies on. */
 _Static_assert(offsetof(struct proto_scopes, v) == sizeof(uint32_t), "scopes layout");
@@ -167,6 +170,11 @@ static const struct proto_field fields_br_hello[] = {
 
 static const struct proto_field fields_conn_ref[] = {
 	F_INT(PK_U64, struct proto_conn_ref, conn),
+};
+
+static const struct proto_field fields_session_ref[] = {
+	F_INT(PK_U64, struct proto_session_ref, conn),
+	F_BYTES(struct proto_session_ref, ticket),
 };
 
 static const struct proto_field fields_challenge[] = {
@@ -218,6 +226,7 @@ static const struct proto_field fields_accept[] = {
 	F_STR(A, recovery_scope, PROTO_CS_ATOM),
 	F_INT(PK_U8, A, flags),
 	F_STR(A, locality, PROTO_CS_ATOM),
+	F_BYTES(A, ticket),
 };
 #undef A
 
@@ -235,6 +244,7 @@ static const struct proto_field fields_reject[] = {
 #define R struct proto_rpc
 static const struct proto_field fields_rpc[] = {
 	F_INT(PK_U64, R, conn),
+	F_BYTES(R, ticket),
 	F_STR(R, id, PROTO_CS_TEXT),
 	F_STR(R, method, PROTO_CS_ATOM),
 	F_INT(PK_U32, R, params),
@@ -262,7 +272,10 @@ static const struct proto_field fields_event[] = {
 };
 
 static const struct proto_field fields_close[] = {
-	F_INT(PK_U64, struct proto_close, conn),
+	F_INT(PK_U8, struct proto_close, target),
+	F_BYTES(struct proto_close, device),
+	F_INT(PK_U8, struct proto_close, roles),
+	F_INT(PK_U64, struct proto_close, except_conn),
 	F_INT(PK_U16, struct proto_close, code),
 	F_STR(struct proto_close, reason, PROTO_CS_TEXT),
 };
@@ -303,6 +316,7 @@ static const struct proto_layout layouts[] = {
 	LAYOUT(PROTO_GW_CONNECT, fields_connect, struct proto_connect),
 	LAYOUT(PROTO_GW_RPC, fields_rpc, struct proto_rpc),
 	LAYOUT(PROTO_GW_CLOSED, fields_conn_ref, struct proto_conn_ref),
+	LAYOUT(PROTO_GW_SESSION_CLOSED, fields_session_ref, struct proto_session_ref),
 	LAYOUT(PROTO_BR_HELLO, fields_br_hello, struct proto_br_hello),
 	LAYOUT(PROTO_BR_CHALLENGE, fields_challenge, struct proto_challenge),
 	LAYOUT(PROTO_BR_ACCEPT, fields_accept, struct proto_accept),
@@ -423,6 +437,9 @@ enc_field(struct pbuf *b, const struct proto_field *f, const uint8_t *base)
 		pbuf_add(b, bl->data, bl->len);
 		return 0;
 	}
+	case PK_BYTES:
+		pbuf_add(b, p, f->max);
+		return 0;
 	}
 	return -1;
 }
@@ -549,6 +566,11 @@ dec_field(struct pcur *c, const struct proto_field *f, uint8_t *base)
 			return -1;
 		return bl->len == 0 || pval_check(bl->data, bl->len) == 0 ? 0 : -1;
 	}
+	case PK_BYTES:
+		if ((p = cur_take(c, f->max)) == NULL)
+			return -1;
+		memcpy(dst, p, f->max);
+		return 0;
 	}
 	return -1;
 }

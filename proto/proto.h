@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 6
+#define PROTO_VERSION 7
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -32,6 +32,7 @@ enum proto_type {
 	PROTO_GW_CONNECT = 0x0103,
 	PROTO_GW_RPC = 0x0104,
 	PROTO_GW_CLOSED = 0x0105,
+	PROTO_GW_SESSION_CLOSED = 0x0106,	/* an accepted session ended: its ticket */
 	/* broker -> gateway answers */
 	PROTO_BR_HELLO = 0x0201,
 	PROTO_BR_CHALLENGE = 0x0202,
@@ -40,7 +41,7 @@ enum proto_type {
 	PROTO_BR_RPC_RESULT = 0x0205,
 	/* broker -> gateway pushes */
 	PROTO_BR_EVENT = 0x0301,
-	PROTO_BR_CLOSE = 0x0302,
+	PROTO_BR_CLOSE = 0x0302,	/* close the sessions a struct proto_close names */
 	/* gatewayctl -> broker commands */
 	PROTO_CTL_LIST = 0x0401,
 	PROTO_CTL_APPROVE = 0x0402,
@@ -118,6 +119,40 @@ struct proto_conn_ref {
 	uint64_t conn;
 };
 
+/*
+ * A session ticket: on BR_ACCEPT the broker seals into it everything it needs to
+ * authorise the session later, so that it keeps nothing per session (DESIGN.md
+ * §6); gatewayd stores it and sends it back with every GW_RPC and with
+ * GW_SESSION_CLOSED. Layout (big-endian), read by brokerd/ticket.c:
+ *    0 u64 device epoch (the device's and role's, see brokerd/gwlink.c)
+ *    8 u64 shared-secret epoch (when PROTO_TICKET_SHARED)
+ *   16 u32 scope mask (brokerd/scopes.h)
+ *   20 u8  role (PROTO_ROLE_*)
+ *   21 u8  flags (PROTO_TICKET_*)
+ *   22 32 bytes: the device id as raw SHA-256 (zeros when device-less)
+ *   54 16 bytes: HMAC-SHA256, cut, under a key only brokerd holds, of bytes
+ *      0-53 followed by the broker's u64 serial of the link and the u64 conn
+ *      (not stored: the message carrying the ticket names them)
+ * gatewayd cannot forge or alter one, nor use it for another conn or link, but
+ * may read role, flags and device to find the sessions a BR_CLOSE names.
+ */
+#define PROTO_TICKET_LEN 70
+#define PROTO_TICKET_ROLE 20
+#define PROTO_TICKET_FLAGS 21
+#define PROTO_TICKET_DEVICE 22
+#define PROTO_TICKET_DEVICE_LEN 32
+#define PROTO_TICKET_MAC 54
+#define PROTO_TICKET_SHARED 0x01	/* accepted on the shared token or password */
+#define PROTO_TICKET_BOUND 0x02		/* bound to a device */
+#define PROTO_ROLE_OPERATOR 0		/* roles as tickets and BR_CLOSE number them */
+#define PROTO_ROLE_NODE 1
+
+/* GW_SESSION_CLOSED: an accepted session ended (GW_CLOSED is for the others). */
+struct proto_session_ref {
+	uint64_t conn;
+	uint8_t ticket[PROTO_TICKET_LEN];
+};
+
 struct proto_challenge {
 	uint64_t conn;
 	char nonce[PROTO_ID_MAX + 1];
@@ -176,6 +211,7 @@ struct proto_accept {
 	/* For gatewayd's admission log line: the §4.2 locality the broker found
 	 * (brokerd/locality.h names). */
 	char locality[PROTO_NAME_MAX + 1];
+	uint8_t ticket[PROTO_TICKET_LEN];	/* gatewayd sends it with the session's RPCs */
 };
 
 /* An OpenClaw error object: {code, message, details?, retryable?, retryAfterMs?}. */
@@ -211,6 +247,7 @@ struct proto_reject {
 
 struct proto_rpc {
 	uint64_t conn;
+	uint8_t ticket[PROTO_TICKET_LEN];	/* the session's, from BR_ACCEPT */
 	char id[PROTO_ID_MAX + 1];
 	char method[PROTO_NAME_MAX + 1];
 	uint32_t params;
@@ -242,8 +279,19 @@ struct proto_event {
 	struct proto_blob payload;
 };
 
+/* BR_CLOSE: gatewayd closes, with that close frame, every session whose ticket
+ * matches: for PROTO_CLOSE_DEVICE those bound to device in a role of roles
+ * (1 << PROTO_ROLE_*) but except_conn (0: none), the caller's own session whose
+ * request caused the close; for PROTO_CLOSE_SHARED those accepted on the shared
+ * secret. The broker refuses those sessions' RPCs from now on in any case. */
+#define PROTO_CLOSE_DEVICE 0
+#define PROTO_CLOSE_SHARED 1
+
 struct proto_close {
-	uint64_t conn;
+	uint8_t target;
+	uint8_t device[PROTO_TICKET_DEVICE_LEN];
+	uint8_t roles;
+	uint64_t except_conn;
 	uint16_t code;
 	char reason[PROTO_REASON_MAX + 1];
 };

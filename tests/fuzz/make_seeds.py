@@ -81,6 +81,16 @@ def main():
     write("frames", "rsv-binary", b"\x40" + frame(1, b"x", rsv=4) + frame(2, b"\x00\x01"))
     write("frames", "long", b"\xff" + frame(1, b'"' + b"x" * 70000 + b'"'))
 
+    # Ticket seeds (fuzz_ticket.c): a session's fields laid out as a ticket
+    # (proto.h), then link, conn and two bytes picking the bit to flip;
+    # device-less and bound.
+    fields = struct.pack(">QQI", 0, 1, 0x15) + bytes([0, 1])
+    write("ticket", "shared-operator", fields + bytes(32) + bytes(16)
+          + struct.pack("<QQ", 3, 7) + bytes([0, 5]))
+    bound = struct.pack(">QQI", 9, 1, 0) + bytes([1, 2]) + bytes(range(32))
+    write("ticket", "bound-node", bound + bytes(16) + struct.pack("<QQ", 1, 1)
+          + bytes([2, 40]))
+
 
 if __name__ == "__main__":
     main()

@@ -5,17 +5,19 @@ hostile) gatewayd and to control.sock as a fast gatewayctl.
 A frame is a 16-byte header (u32 payload length, u16 type, u16 version, u32 id,
 u32 flags) and a payload laid out by the type's field list below (the same order as
 proto.c's tables). Integers are big-endian; a string is a u32 length and bytes; a
-string list a u32 count and strings; a blob a u32 length and a pval value tree."""
+string list a u32 count and strings; a blob a u32 length and a pval value tree;
+"bytes:N" exactly N raw bytes (session tickets, raw device ids)."""
 
 import socket
 import struct
 
 from clawclient import cli_params, sign_device
 
-VERSION = 6     # PROTO_VERSION
+VERSION = 7     # PROTO_VERSION
 HDR = struct.Struct(">IHHII")
 
 GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 0x0104, 0x0105
+GW_SESSION_CLOSED = 0x0106
 BR_HELLO, BR_CHALLENGE, BR_ACCEPT, BR_REJECT, BR_RPC_RESULT = (0x0201, 0x0202, 0x0203, 0x0204,
                                                               0x0205)
 BR_EVENT, BR_CLOSE = 0x0301, 0x0302
@@ -27,6 +29,11 @@ CTL_RESULT = 0x0501
 AUTH_TOKEN = 0x01
 AUTH_PASSWORD = 0x02
 AUTH_DEVICE_TOKEN = 0x04
+# Session tickets (proto.h): offsets gatewayd may read; the broker MACs bytes 0-53
+# with the link and the conn.
+TICKET_LEN, TICKET_ROLE, TICKET_FLAGS, TICKET_DEVICE, TICKET_MAC = 70, 20, 21, 22, 54
+TICKET = "bytes:%d" % TICKET_LEN
+CLOSE_DEVICE, CLOSE_SHARED = 0, 1
 RPC_REQUEST_ID, RPC_DEVICE_ID, RPC_ROLE, RPC_LABEL, RPC_SCOPES = 0x01, 0x02, 0x04, 0x08, 0x10
 
 ERROR = [("code", "str"), ("message", "str"), ("details", "blob"), ("retryable", "u8"),
@@ -36,6 +43,7 @@ LAYOUTS = {
     GW_HELLO: [("pid", "u32"), ("worker", "u32")],
     GW_CHALLENGE: [("conn", "u64")],
     GW_CLOSED: [("conn", "u64")],
+    GW_SESSION_CLOSED: [("conn", "u64"), ("ticket", TICKET)],
     GW_CONNECT: [
         ("conn", "u64"), ("peer_ip", "str"), ("proxy_headers", "u8"), ("origin", "str"),
         ("host", "str"), ("min_protocol", "i64"), ("max_protocol", "i64"),
@@ -47,7 +55,7 @@ LAYOUTS = {
         ("device_id", "str"), ("public_key", "str"), ("signature", "str"),
         ("device_nonce", "str"), ("signed_at", "i64"),
     ],
-    GW_RPC: [("conn", "u64"), ("id", "str"), ("method", "str"), ("params", "u32"),
+    GW_RPC: [("conn", "u64"), ("ticket", TICKET), ("id", "str"), ("method", "str"), ("params", "u32"),
              ("request_id", "str"), ("device_id", "str"), ("role", "str"), ("label", "str"),
              ("scopes", "strs")],
     BR_HELLO: [("version", "str"), ("port", "u16"), ("bind", "strs"),
@@ -59,14 +67,16 @@ LAYOUTS = {
     BR_CHALLENGE: [("conn", "u64"), ("nonce", "str"), ("ts", "i64")],
     BR_ACCEPT: [("conn", "u64"), ("role", "str"), ("scopes", "strs"), ("method", "str"),
                 ("device_id", "str"), ("device_token", "str"), ("issued_at_ms", "i64"),
-                ("recovery_scope", "str"), ("flags", "u8"), ("locality", "str")],
+                ("recovery_scope", "str"), ("flags", "u8"), ("locality", "str"),
+                ("ticket", TICKET)],
     BR_REJECT: [("conn", "u64"), ("close_code", "u16"), ("close_reason", "str"),
                 ("has_error", "u8")] + ERROR + [("locality", "str"),
                                                 ("pairing_request_id", "str"),
                                                 ("delay_ms", "u32")],
     BR_RPC_RESULT: [("conn", "u64"), ("id", "str"), ("ok", "u8"), ("payload", "blob")] + ERROR,
     BR_EVENT: [("audience", "u8"), ("conn", "u64"), ("event", "str"), ("payload", "blob")],
-    BR_CLOSE: [("conn", "u64"), ("code", "u16"), ("reason", "str")],
+    BR_CLOSE: [("target", "u8"), ("device", "bytes:32"), ("roles", "u8"),
+               ("except_conn", "u64"), ("code", "u16"), ("reason", "str")],
     CTL_LIST: [], CTL_TOKEN_GENERATE: [], CTL_STATUS: [], CTL_AUDIT: [],
     CTL_APPROVE: [("id", "str"), ("latest", "u8")],
     CTL_REJECT: [("id", "str"), ("latest", "u8")],
@@ -101,6 +111,9 @@ def encode_payload(msg_type, msg):
         elif kind == "strs":
             value = value or []
             out += struct.pack(">I", len(value)) + b"".join(_str(s) for s in value)
+        elif kind.startswith("bytes:"):
+            n = int(kind[6:])
+            out += (value or b"").ljust(n, b"\0")[:n]
         else:
             out += struct.pack(">I", len(value or b"")) + (value or b"")
     return out
@@ -182,6 +195,8 @@ def decode_payload(msg_type, data):
             for _ in range(count):
                 (n,) = struct.unpack(">I", cur.take(4))
                 msg[name].append(cur.take(n).decode("utf-8"))
+        elif kind.startswith("bytes:"):
+            msg[name] = cur.take(int(kind[6:]))
         else:
             (n,) = struct.unpack(">I", cur.take(4))
             raw = cur.take(n)

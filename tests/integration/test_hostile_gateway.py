@@ -20,7 +20,8 @@ from clawclient import Identity, cli_params, sign_device
 from flows import device_token_connect, pair_device, request_pairing
 
 KNOWN_TYPES = sorted(pl.LAYOUTS)
-GW_TYPES = [pl.GW_HELLO, pl.GW_CHALLENGE, pl.GW_CONNECT, pl.GW_RPC, pl.GW_CLOSED]
+GW_TYPES = [pl.GW_HELLO, pl.GW_CHALLENGE, pl.GW_CONNECT, pl.GW_RPC, pl.GW_CLOSED,
+            pl.GW_SESSION_CLOSED]
 MAX_CHALLENGES = 65536      # GWLINK_MAX_CHALLENGES
 MAX_LINKS = 64              # GWLINK_MAX_LINKS
 VOLATILE = ("lastSeenAtMs", "lastUsedAtMs", "connected")
@@ -219,10 +220,10 @@ def test_the_connect_builder_itself_is_accepted(scene):
 
 # ---- out of state ----
 
-def forged_rpc(conn, method, **params):
+def forged_rpc(conn, method, ticket=b"", **params):
     bits = {"request_id": pl.RPC_REQUEST_ID, "device_id": pl.RPC_DEVICE_ID,
             "role": pl.RPC_ROLE}
-    msg = {"conn": conn, "id": "forged", "method": method,
+    msg = {"conn": conn, "ticket": ticket, "id": "forged", "method": method,
            "params": sum(bits[k] for k in params)}
     msg.update(params)
     return msg
@@ -343,13 +344,212 @@ def test_forged_decisions_without_operator_pairing_are_refused(scene, session, m
     assert acc["scopes"] == ([] if session == "no-scopes" else ["operator.read"]), acc
     args = {"request_id": scene.request_id, "device_id": scene.device.device_id,
             "role": "operator"}
-    msg = forged_rpc(ch["conn"], method, **args)
+    msg = forged_rpc(ch["conn"], method, acc["ticket"], **args)
     msg["label"] = "owned"
     answer_type, res = link.call(pl.GW_RPC, msg)
     assert answer_type == pl.BR_RPC_RESULT and not res["ok"], res
     assert res["code"] == "FORBIDDEN", res
     assert res["message"] == "missing scope: operator.pairing", res
     scene.assert_unharmed()
+
+
+# ---- session tickets ----
+#
+# brokerd keeps nothing per accepted session: gatewayd holds the session's ticket
+# (sealed with a key only brokerd has) and sends it with each RPC. A ticket that
+# was forged or altered, or belongs to another conn or link, drops the link; a
+# genuine ticket of a session brokerd closed is refused, whatever gatewayd does.
+
+def accepted(link, msg):
+    answer_type, acc = link.connect(msg)
+    assert answer_type == pl.BR_ACCEPT, acc
+    assert len(acc["ticket"]) == pl.TICKET_LEN, acc
+    return acc
+
+
+def operator_session(link, token, scopes=("operator.read",)):
+    """A device-less loopback operator on the shared token: (conn, ticket)."""
+    ch = link.challenge()
+    acc = accepted(link, pl.connect_msg(ch["conn"], cli_params(token=token,
+                                                                scopes=list(scopes))))
+    return ch["conn"], acc["ticket"]
+
+
+def device_session(link, identity, device_token=None, token=None,
+                   scopes=("operator.read",)):
+    """A paired device's session on link: (conn, ticket)."""
+    answer_type, acc = pl.device_connect(link, identity, token=token,
+                                         device_token=device_token, scopes=scopes)
+    assert answer_type == pl.BR_ACCEPT, acc
+    return acc["conn"], acc["ticket"]
+
+
+def rpc(link, conn, ticket, method="health", **params):
+    answer_type, res = link.call(pl.GW_RPC, forged_rpc(conn, method, ticket, **params))
+    assert answer_type == pl.BR_RPC_RESULT and res["conn"] == conn, res
+    res["ok"] = bool(res["ok"])
+    return res
+
+
+def refused_as_closing(res):
+    assert not res["ok"] and res["code"] == "UNAVAILABLE", res
+    assert "being closed" in res["message"], res
+
+
+def flip(ticket, offset, mask=0x01):
+    damaged = bytearray(ticket)
+    damaged[offset] ^= mask
+    return bytes(damaged)
+
+
+def still_serving(link):
+    """The link survived: it still gets challenges."""
+    assert link.challenge()["nonce"]
+
+
+@pytest.mark.parametrize("damage", ["zeros", "all-scopes", "not-shared", "epoch", "role",
+                                    "mac"])
+def test_a_forged_or_altered_ticket_drops_the_link(scene, damage):
+    link = scene.fake()
+    conn, ticket = operator_session(link, scene.gw.token)
+    assert rpc(link, conn, ticket)["ok"] is True
+    forged = {
+        "zeros": bytes(pl.TICKET_LEN),
+        # operator.read -> every scope bit, to approve the pending request
+        "all-scopes": ticket[:16] + b"\xff" * 4 + ticket[20:],
+        # off the shared secret: would survive a token change
+        "not-shared": flip(ticket, pl.TICKET_FLAGS),
+        "epoch": flip(ticket, 8),
+        "role": flip(ticket, pl.TICKET_ROLE),
+        "mac": flip(ticket, pl.TICKET_LEN - 1, 0x80),
+    }[damage]
+    link.send(pl.GW_RPC, forged_rpc(conn, "device.pair.approve", forged,
+                                    request_id=scene.request_id))
+    dropped(link)
+    scene.assert_unharmed()
+
+
+def test_a_forged_close_report_drops_the_link(scene):
+    link = scene.fake()
+    conn, ticket = operator_session(link, scene.gw.token)
+    link.send(pl.GW_SESSION_CLOSED, {"conn": conn, "ticket": flip(ticket, pl.TICKET_MAC)})
+    dropped(link)
+    scene.assert_unharmed()
+
+
+@pytest.mark.parametrize("whose", ["another-conn", "another-link", "closed-by-another"])
+def test_another_sessions_ticket_drops_the_link(scene, whose):
+    link = scene.fake()
+    mine, my_ticket = operator_session(link, scene.gw.token)
+    # An admin session elsewhere: its ticket would approve the pending request.
+    if whose == "another-link":
+        other = scene.fake()
+        their_conn, theirs = operator_session(other, scene.gw.token,
+                                              ("operator.pairing",))
+        assert their_conn == mine, "both links number their conns from 1"
+    else:
+        their_conn, theirs = operator_session(link, scene.gw.token, ("operator.pairing",))
+    if whose == "closed-by-another":
+        link.send(pl.GW_SESSION_CLOSED, {"conn": mine, "ticket": theirs})
+    else:
+        link.send(pl.GW_RPC, forged_rpc(mine, "device.pair.approve", theirs,
+                                        request_id=scene.request_id))
+    dropped(link)
+    scene.assert_unharmed()
+
+
+def paired_entry(gw, device_id):
+    (entry,) = [d for d in gw.devices()["paired"] if d["deviceId"] == device_id]
+    return entry
+
+
+def next_push(link):
+    """The next push brokerd sent the link (reading it if none is collected yet)."""
+    if link.pushes:
+        return link.pushes.pop(0)
+    msg_type, req_id, msg = link.recv()
+    assert req_id == 0, (msg_type, msg)
+    return msg_type, msg
+
+
+@pytest.mark.parametrize("event", ["revoke", "rotate", "remove", "token-generate"])
+def test_a_closed_sessions_ticket_is_refused(make_gateway, event):
+    gw = make_gateway(config_token=False)
+    ident = Identity()
+    device_token = pair_device(gw, ident)
+    link = pl.FakeGateway(gw.sock_dir / "gateway.sock")
+    link.hello()
+    ctl = pl.Control(gw.control_socket)
+    # The shared secret's sessions are what a new one closes; the others a device's.
+    shared = event == "token-generate"
+    conn, ticket = device_session(link, ident, device_token=None if shared else device_token,
+                                  token=gw.token if shared else None)
+    assert rpc(link, conn, ticket)["ok"] is True
+    assert paired_entry(gw, ident.device_id)["connected"] is True
+    if event == "revoke":
+        ctl.command(pl.CTL_TOKEN_REVOKE, {"device_id": ident.device_id, "role": "operator"})
+    elif event == "rotate":
+        ctl.command(pl.CTL_TOKEN_ROTATE, {"device_id": ident.device_id, "role": "operator"})
+    elif event == "remove":
+        ctl.command(pl.CTL_REMOVE, {"id": ident.device_id})
+    else:
+        ctl.command(pl.CTL_TOKEN_GENERATE)
+    push_type, push = next_push(link)
+    assert push_type == pl.BR_CLOSE, push
+    if shared:
+        assert push["target"] == pl.CLOSE_SHARED, push
+        assert (push["code"], push["reason"]) == (4001, "gateway auth changed"), push
+    else:
+        assert push["target"] == pl.CLOSE_DEVICE, push
+        assert push["device"] == bytes.fromhex(ident.device_id), push
+        assert push["roles"] & 1 and push["except_conn"] == 0, push
+        assert push["code"] == 1008, push
+    # gatewayd here ignores the close; brokerd refuses the session all the same.
+    refused_as_closing(rpc(link, conn, ticket))
+    refused_as_closing(rpc(link, conn, ticket, "device.pair.list"))
+    if event != "remove":
+        assert paired_entry(gw, ident.device_id)["connected"] is False
+    # Its close report is no violation; the link serves on.
+    link.send(pl.GW_SESSION_CLOSED, {"conn": conn, "ticket": ticket})
+    still_serving(link)
+    ctl.close()
+    link.close()
+    assert gw.broker.alive(), gw.logs()
+
+
+def test_the_caller_of_a_rotate_keeps_its_session(gateway):
+    gw = gateway
+    ident = Identity()
+    scopes = ("operator.pairing", "operator.read")
+    device_token = pair_device(gw, ident, scopes)
+    link = pl.FakeGateway(gw.sock_dir / "gateway.sock")
+    link.hello()
+    me, my_ticket = device_session(link, ident, device_token, scopes=scopes)
+    other, other_ticket = device_session(link, ident, device_token, scopes=scopes)
+    for round_no in range(2):
+        res = rpc(link, me, my_ticket, "device.token.rotate", device_id=ident.device_id,
+                  role="operator")
+        assert res["ok"] is True and res["payload"]["tokenDelivery"] == "in-band", res
+        push_type, push = next_push(link)
+        assert push_type == pl.BR_CLOSE and push["except_conn"] == me, push
+        # The caller's own session stays good, across a second rotate of its own too.
+        assert rpc(link, me, my_ticket)["ok"] is True
+        refused_as_closing(rpc(link, other, other_ticket))
+        assert paired_entry(gw, ident.device_id)["connected"] is True
+    # The closed session's report counts nothing; the caller's ends the device's.
+    link.send(pl.GW_SESSION_CLOSED, {"conn": other, "ticket": other_ticket})
+    assert paired_entry(gw, ident.device_id)["connected"] is True
+    link.send(pl.GW_SESSION_CLOSED, {"conn": me, "ticket": my_ticket})
+    assert paired_entry(gw, ident.device_id)["connected"] is False
+    # A rotate by someone else closes the spared session as well.
+    new = res["payload"]["token"]
+    ctl = pl.Control(gw.control_socket)
+    me2, ticket2 = device_session(link, ident, new, scopes=("operator.read",))
+    ctl.command(pl.CTL_TOKEN_ROTATE, {"device_id": ident.device_id, "role": "operator"})
+    refused_as_closing(rpc(link, me, my_ticket))
+    refused_as_closing(rpc(link, me2, ticket2))
+    ctl.close()
+    link.close()
 
 
 # ---- floods ----

@@ -215,3 +215,39 @@ def test_control_ui_pairs_with_v2_signatures(gateway):
     again = ui_connect(control_ui_params(device_token=device_token)).hello["auth"]
     assert again["method"] == "device-token", again
     assert set(again["scopes"]) == set(CONTROL_UI_SCOPES), again
+
+
+def device_connected(gw, ident):
+    (entry,) = [d for d in gw.devices()["paired"] if d["deviceId"] == ident.device_id]
+    return entry["connected"]
+
+
+def until_disconnected(gw, ident, attempts=200):
+    """gatewayd reports a session's end to brokerd on its own time: bounded polling."""
+    for _ in range(attempts):
+        if device_connected(gw, ident) is False:
+            return
+        time.sleep(0.05)
+    raise AssertionError("device %s still listed as connected" % ident.device_id)
+
+
+def test_connected_follows_the_devices_sessions(gateway):
+    """brokerd keeps no sessions, only counts per device: "connected" is true while
+    one is open, false once the last has ended, and false at once when brokerd
+    closes them (here by revoking the token they came with)."""
+    ident = Identity()
+    device_token = pair_device(gateway, ident)
+    until_disconnected(gateway, ident)
+    one = device_token_connect(gateway, ident, device_token)
+    two = device_token_connect(gateway, ident, device_token)
+    assert device_connected(gateway, ident) is True
+    one.close()
+    assert two.conn.request("health")["ok"] is True
+    assert device_connected(gateway, ident) is True
+    two.close()
+    until_disconnected(gateway, ident)
+    three = device_token_connect(gateway, ident, device_token)
+    assert device_connected(gateway, ident) is True
+    gateway.ctl_ok("devices", "revoke", ident.device_id)
+    assert device_connected(gateway, ident) is False
+    assert three.expect_close() == (1008, "device token revoked")

@@ -165,6 +165,26 @@ test_conn_refs(void)
 	roundtrip(PROTO_GW_CLOSED, &m, sizeof(m));
 }
 
+/* Tickets are raw bytes: any value, NULs and 0xff included, comes back as sent. */
+static void
+fill_ticket(uint8_t t[PROTO_TICKET_LEN])
+{
+	for (size_t i = 0; i < PROTO_TICKET_LEN; i++)
+		t[i] = (uint8_t)(i * 37 + 255);
+}
+
+static void
+test_session_ref(void)
+{
+	struct proto_session_ref m;
+
+	memset(&m, 0, sizeof(m));
+	m.conn = UINT64_MAX;
+	roundtrip(PROTO_GW_SESSION_CLOSED, &m, sizeof(m));
+	fill_ticket(m.ticket);
+	roundtrip(PROTO_GW_SESSION_CLOSED, &m, sizeof(m));
+}
+
 static void
 test_br_challenge(void)
 {
@@ -270,6 +290,7 @@ test_gw_rpc(void)
 	m.scopes.n = 1;
 	SET(m.scopes.v[0], "operator.admin");
 	roundtrip(PROTO_GW_RPC, &m, sizeof(m));
+	fill_ticket(m.ticket);
 	FILL_MAX(m.id, 'i');
 	FILL_MAX(m.method, 'm');
 	FILL_MAX(m.request_id, 'r');
@@ -296,6 +317,7 @@ test_br_accept(void)
 	m.issued_at_ms = 1795511327051;
 	SET(m.recovery_scope, "rs-1");
 	m.flags = PROTO_ACCEPT_PAIRING_EVENTS | PROTO_ACCEPT_RECOVERY_MIGRATION;
+	fill_ticket(m.ticket);
 	roundtrip(PROTO_BR_ACCEPT, &m, sizeof(m));
 	/* A device-less session: no device id, no token. */
 	memset(m.device_id, 0, sizeof(m.device_id));
@@ -410,10 +432,15 @@ test_br_close(void)
 	struct proto_close m;
 
 	memset(&m, 0, sizeof(m));
-	m.conn = 13;
+	m.target = PROTO_CLOSE_DEVICE;
+	memset(m.device, 0xb0, sizeof(m.device));
+	m.roles = 1u << PROTO_ROLE_NODE;
+	m.except_conn = 13;
 	m.code = 1008;
 	SET(m.reason, "device removed");
 	roundtrip(PROTO_BR_CLOSE, &m, sizeof(m));
+	m.target = PROTO_CLOSE_SHARED;
+	memset(m.device, 0, sizeof(m.device));
 	FILL_MAX(m.reason, 'x');
 	roundtrip(PROTO_BR_CLOSE, &m, sizeof(m));
 }
@@ -537,7 +564,7 @@ test_type_table(void)
 	} types[] = {
 #define T(t) { t, #t }
 		T(PROTO_GW_HELLO), T(PROTO_GW_CHALLENGE), T(PROTO_GW_CONNECT), T(PROTO_GW_RPC),
-		T(PROTO_GW_CLOSED), T(PROTO_BR_HELLO), T(PROTO_BR_CHALLENGE), T(PROTO_BR_ACCEPT),
+		T(PROTO_GW_CLOSED), T(PROTO_GW_SESSION_CLOSED), T(PROTO_BR_HELLO), T(PROTO_BR_CHALLENGE), T(PROTO_BR_ACCEPT),
 		T(PROTO_BR_REJECT), T(PROTO_BR_RPC_RESULT), T(PROTO_BR_EVENT), T(PROTO_BR_CLOSE),
 		T(PROTO_CTL_LIST), T(PROTO_CTL_APPROVE), T(PROTO_CTL_REJECT), T(PROTO_CTL_REMOVE),
 		T(PROTO_CTL_TOKEN_GENERATE), T(PROTO_CTL_STATUS), T(PROTO_CTL_RESULT),
@@ -767,6 +794,8 @@ decode_accept_scopes(uint32_t count, uint32_t present)
 	put_str(&b, "", 0);			/* recovery_scope */
 	pbuf_add(&b, "\0", 1);			/* flags */
 	put_str(&b, "remote", 6);		/* locality */
+	for (int i = 0; i < PROTO_TICKET_LEN; i++)
+		pbuf_add(&b, "\0", 1);		/* ticket */
 	rc = proto_decode(PROTO_BR_ACCEPT, b.data, b.len, &a);
 	if (rc == 0)
 		CHECK_INT_EQ(a.scopes.n, count);
@@ -908,6 +937,7 @@ main(void)
 	TEST_RUN(test_gw_hello);
 	TEST_RUN(test_br_hello);
 	TEST_RUN(test_conn_refs);
+	TEST_RUN(test_session_ref);
 	TEST_RUN(test_br_challenge);
 	TEST_RUN(test_gw_connect);
 	TEST_RUN(test_gw_rpc);
