@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "gatewayd/challenges.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/session.h"
 #include "proto/link.h"
@@ -64,6 +65,7 @@ brokerlink_lost(const char *why)
 	brokerlink_hello_timer = NULL;
 	bufferevent_free(brokerlink_bev);
 	brokerlink_bev = NULL;
+	challenges_reset();
 	if (brokerlink_up)
 		session_broker_lost();
 	brokerlink_up = 0;
@@ -171,10 +173,14 @@ brokerlink_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 	}
 	switch (hdr->type) {
 	case PROTO_BR_CHALLENGE:
+		if (challenges_on_challenge(&m.challenge))
+			return 0;
 		return session_broker_challenge(&m.challenge);
 	case PROTO_BR_ACCEPT:
 		return session_broker_accept(&m.accept);
 	case PROTO_BR_REJECT:
+		if (challenges_on_reject(m.reject.conn))
+			return 0;
 		return session_broker_reject(&m.reject);
 	case PROTO_BR_RPC_RESULT:
 		return session_broker_rpc_result(&m.rpc_result);

@@ -15,9 +15,16 @@ struct conntab_node {
 	struct session *s;
 };
 
+static uint64_t conntab_next_id = 1;	/* 0 means "none" on the link */
 static struct conntab_node **conntab_buckets;
 static size_t conntab_nbuckets;
 static size_t conntab_count;
+
+uint64_t
+conntab_new_id(void)
+{
+	return conntab_next_id++;
+}
 
 static size_t
 conntab_slot(uint64_t conn, size_t nbuckets)

@@ -19,6 +19,7 @@
 #include "common/random.h"
 #include "common/xmalloc.h"
 #include "gatewayd/brokerlink.h"
+#include "gatewayd/challenges.h"
 #include "gatewayd/conntab.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/handshake.h"
@@ -107,7 +108,6 @@ struct session {
 TAILQ_HEAD(session_list, session);
 static struct session_list session_all = TAILQ_HEAD_INITIALIZER(session_all);
 static struct session_list session_authed = TAILQ_HEAD_INITIALIZER(session_authed);
-static uint64_t session_next_conn = 1;
 static struct event *session_tick;
 static struct event *session_ping;
 static struct pbuf session_out;		/* HTTP responses, event frames */
@@ -643,6 +643,7 @@ session_read_ws(struct session *s)
 static void
 session_upgrade(struct session *s, const struct http_request *req)
 {
+	struct proto_challenge ch;
 	struct proto_conn_ref ref;
 
 	s->pre = xcalloc(1, sizeof(*s->pre));
@@ -656,8 +657,12 @@ session_upgrade(struct session *s, const struct http_request *req)
 	session_timer_set(s, session_handshake_timeout_cb, gw.settings.handshake_timeout_ms);
 	if (!brokerlink_available()) {
 		session_local_challenge(s);
+	} else if (challenges_take(&ch) == 0) {
+		s->conn = ch.conn;
+		conntab_add(s->conn, s);
+		session_challenged(s, &ch);
 	} else {
-		s->conn = session_next_conn++;
+		s->conn = conntab_new_id();
 		conntab_add(s->conn, s);
 		ref.conn = s->conn;
 		brokerlink_send(PROTO_GW_CHALLENGE, &ref);
