@@ -44,6 +44,10 @@ int devproof_payload(const struct proto_connect *c, int version, char *out, size
  * the pinned values in this form too (§4.5). */
 void devproof_norm(const char *s, char *out, size_t outsz);
 
+/* Sets up the Ed25519 implementation (libsodium); once, before the sandbox and
+ * before any verification. */
+void devproof_init(void);
+
 /* 1 iff signature (base64url/base64 of 64 bytes) is key's Ed25519 signature of msg. */
 int devproof_verify(const uint8_t key[DEVPROOF_KEY_BYTES], const char *msg, size_t len,
     const char *signature);

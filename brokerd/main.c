@@ -25,6 +25,7 @@
 #include "brokerd/broker.h"
 #include "brokerd/config.h"
 #include "brokerd/control.h"
+#include "brokerd/devproof.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
 #include "brokerd/ratelimit.h"
@@ -316,6 +317,7 @@ main(int argc, char *argv[])
 		fatalx("cannot install signal handlers");
 	random_init();
 	ticket_init();
+	devproof_init();
 	notify_init();
 	/* The state dir is the broker's whole world: everything else it needs (the
 	 * sockets, the socket dir, the state dir itself) is an open fd by now. */

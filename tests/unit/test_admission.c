@@ -13,6 +13,7 @@
 #include "brokerd/admission.h"
 #include "brokerd/audit.h"
 #include "brokerd/broker.h"
+#include "brokerd/devproof.h"
 #include "brokerd/pairing.h"
 #include "brokerd/ratelimit.h"
 #include "common/codec.h"
@@ -525,6 +526,7 @@ main(void)
 	char err[256];
 	int fd;
 
+	devproof_init();
 	snprintf(dir, sizeof(dir), "/tmp/clawgate-test-admission.XXXXXX");
 	if (mkdtemp(dir) == NULL || (fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
 		return 2;

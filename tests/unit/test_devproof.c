@@ -318,6 +318,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "usage: test_devproof path/to/signatures.json\n");
 		return 2;
 	}
+	devproof_init();
 	if ((f = fopen(argv[1], "r")) == NULL) {
 		perror(argv[1]);
 		return 2;
