@@ -1,7 +1,7 @@
 /*
- * clawgate-verify-speed: CPU time of one Ed25519 verification, with OpenSSL 3
- * at its best (the floor issue 6 is stated in) and with libsodium (what brokerd uses), over a
- * signed v3 payload of a real connect's size. Prints one JSON line:
+ * clawgate-verify-speed: CPU time of one Ed25519 verification, with OpenSSL 3 at
+ * its best (the floor issue 6 is stated in) and with libsodium (what brokerd
+ * uses), over a signed v3 payload of a real connect's size. Prints one JSON line:
  * {"openssl_us":..., "libsodium_us":...}. tests/bench/run reads it.
  */
 #include <openssl/evp.h>
