@@ -20,6 +20,7 @@
 #include "common/xmalloc.h"
 #include "gatewayd/brokerlink.h"
 #include "gatewayd/conntab.h"
+#include "gatewayd/flush.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/handshake.h"
 #include "gatewayd/http.h"
@@ -83,6 +84,7 @@ struct session {
 	TAILQ_ENTRY(session) entry;		/* session_all */
 	TAILQ_ENTRY(session) authed_entry;	/* session_authed, while SESSION_AUTHED */
 	struct bufferevent *bev;
+	struct flush flush;			/* bev's writes */
 	struct ws *ws;				/* from the upgrade on */
 	struct session_pre *pre;		/* from the upgrade to the verdict */
 	/* The handshake deadline, then the closing linger; an authenticated
@@ -187,6 +189,7 @@ session_free(struct session *s)
 	if (s->timer != NULL)
 		event_free(s->timer);
 	ws_free(s->ws);
+	flush_cancel(&s->flush);
 	bufferevent_free(s->bev);
 	free(s);
 	if (session_shutdown_done != NULL && TAILQ_EMPTY(&session_all))
@@ -747,7 +750,10 @@ session_read_cb(struct bufferevent *bev, void *arg)
 static void
 session_write_cb(struct bufferevent *bev, void *arg)
 {
-	session_check_drained(arg);
+	struct session *s = arg;
+
+	flush_drained(&s->flush);
+	session_check_drained(s);
 }
 
 static void
@@ -795,6 +801,7 @@ session_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	}
 	s->state = SESSION_HTTP;
 	TAILQ_INSERT_TAIL(&session_all, s, entry);
+	flush_init(&s->flush, s->bev);
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
 	if (bufferevent_enable(s->bev, EV_READ) < 0) {
 		log_warnx("cannot watch a connection from %s", s->peer);
