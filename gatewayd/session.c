@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,11 +120,12 @@ session_timer_set(struct session *s, void (*cb)(evutil_socket_t, short, void *),
 
 	if (s->timer == NULL) {
 		s->timer = evtimer_new(gw.base, cb, s);
-	} else {
+	} else if (event_get_callback(s->timer) != cb) {
 		/* event_assign must not touch a pending event. */
 		evtimer_del(s->timer);
 		event_assign(s->timer, gw.base, -1, 0, cb, s);
 	}
+	/* A pending timer with the same callback is only moved. */
 	if (s->timer == NULL || evtimer_add(s->timer, &tv) < 0)
 		fatalx("cannot arm a session timer");
 }
@@ -786,10 +786,8 @@ void
 session_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 {
 	struct session *s;
-	int one = 1;
 
-	/* Frames are small and latency is what a handshake feels. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY came with the listening socket (listener.c). */
 	s = xcalloc(1, sizeof(*s));
 	session_peer(sa, s->peer, sizeof(s->peer));
 	snprintf(s->via, sizeof(s->via), "direct");
