@@ -52,14 +52,12 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Bytes were added to the output: write them at the end of this pass, unless
- * the bufferevent is still writing a backlog (then they join it). */
+/* Output is waiting: write it at the end of this pass, unless it is held or
+ * the bufferevent is still writing a backlog (then it joins that). */
 static void
-flush_added_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+flush_queue(struct flush *f)
 {
-	struct flush *f = arg;
-
-	if (info->n_added == 0 || f->queued || (bufferevent_get_enabled(f->bev) & EV_WRITE))
+	if (f->queued || f->held || (bufferevent_get_enabled(f->bev) & EV_WRITE))
 		return;
 	if (flush_event == NULL &&
 	    (flush_event = event_new(gw.base, -1, 0, flush_cb, NULL)) == NULL)
@@ -69,11 +67,19 @@ flush_added_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *
 	event_active(flush_event, 0, 0);
 }
 
+static void
+flush_added_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+{
+	if (info->n_added > 0)
+		flush_queue(arg);
+}
+
 void
 flush_init(struct flush *f, struct bufferevent *bev)
 {
 	f->bev = bev;
 	f->queued = 0;
+	f->held = 0;
 	f->direct = bufferevent_openssl_get_ssl(bev) == NULL;
 	if (!f->direct)
 		return;
@@ -81,6 +87,25 @@ flush_init(struct flush *f, struct bufferevent *bev)
 		fatalx("out of memory setting up socket writes");
 	/* Not armed yet: no system call. */
 	bufferevent_disable(bev, EV_WRITE);
+}
+
+void
+flush_hold(struct flush *f)
+{
+	if (!f->direct)
+		return;
+	flush_cancel(f);
+	f->held = 1;
+}
+
+void
+flush_release(struct flush *f)
+{
+	if (!f->held)
+		return;
+	f->held = 0;
+	if (evbuffer_get_length(bufferevent_get_output(f->bev)) > 0)
+		flush_queue(f);
 }
 
 void

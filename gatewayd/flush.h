@@ -21,6 +21,7 @@ struct flush {
 	struct bufferevent *bev;
 	uint8_t queued;
 	uint8_t direct;			/* a plain socket: written here */
+	uint8_t held;			/* flush_hold: nothing written until released */
 };
 
 /* Takes over bev's writes (bev's owner embeds f and keeps it until the bev is
@@ -29,6 +30,10 @@ struct flush {
  * runs its event callback with BEV_EVENT_ERROR | BEV_EVENT_WRITING. Either
  * callback may free the bufferevent. */
 void flush_init(struct flush *f, struct bufferevent *bev);
+/* Holds back what is added (and what was, in this pass) until flush_release,
+ * so that a reply goes out in one write with what follows it shortly. */
+void flush_hold(struct flush *f);
+void flush_release(struct flush *f);
 /* From the owner's write callback: the backlog is out, back to direct writes. */
 void flush_drained(struct flush *f);
 /* Before the bufferevent is freed. */

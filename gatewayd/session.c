@@ -229,6 +229,7 @@ session_closing(struct session *s)
 	session_forget(s);
 	session_preauth_release(s);
 	session_pre_free(s);
+	flush_release(&s->flush);
 	s->state = SESSION_CLOSING;
 	session_timer_set(s, session_linger_cb, SESSION_LINGER_MS);
 	session_check_drained(s);
@@ -483,6 +484,7 @@ session_challenged(struct session *s, const struct proto_challenge *m)
 
 	render_challenge(m, &out);
 	session_send_rendered(s, &out);
+	flush_release(&s->flush);
 	s->state = SESSION_CHALLENGED;
 	/* A connect that arrived early is handled now; what followed it stays. */
 	if ((f = session_queue_take(s)) != NULL) {
@@ -647,6 +649,8 @@ session_upgrade(struct session *s, const struct http_request *req)
 	if (!brokerlink_available()) {
 		session_local_challenge(s);
 	} else {
+		/* The 101 waits for brokerd's challenge: one write, one segment. */
+		flush_hold(&s->flush);
 		s->conn = session_next_conn++;
 		conntab_add(s->conn, s);
 		ref.conn = s->conn;
