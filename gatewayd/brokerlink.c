@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "gatewayd/challenges.h"
+#include "gatewayd/flush.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/session.h"
 #include "proto/link.h"
@@ -22,6 +23,7 @@
 #define BROKERLINK_HELLO_TIMEOUT_S 10
 
 static struct bufferevent *brokerlink_bev;
+static struct flush brokerlink_flush;	/* brokerlink_bev's writes */
 static struct event *brokerlink_hello_timer;
 static struct event *brokerlink_retry;	/* reconnecting after a loss */
 static void (*brokerlink_ready)(void);
@@ -63,6 +65,7 @@ brokerlink_lost(const char *why)
 	if (brokerlink_hello_timer != NULL)
 		event_free(brokerlink_hello_timer);
 	brokerlink_hello_timer = NULL;
+	flush_cancel(&brokerlink_flush);
 	bufferevent_free(brokerlink_bev);
 	brokerlink_bev = NULL;
 	challenges_reset();
@@ -202,6 +205,12 @@ brokerlink_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
+brokerlink_write_cb(struct bufferevent *bev, void *arg)
+{
+	flush_drained(&brokerlink_flush);
+}
+
+static void
 brokerlink_event_cb(struct bufferevent *bev, short events, void *arg)
 {
 	if (events & BEV_EVENT_EOF)
@@ -230,7 +239,9 @@ brokerlink_attach(int fd)
 		fatal("cannot make the broker socket non-blocking");
 	if ((brokerlink_bev = bufferevent_socket_new(gw.base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("out of memory setting up the broker link");
-	bufferevent_setcb(brokerlink_bev, brokerlink_read_cb, NULL, brokerlink_event_cb, NULL);
+	flush_init(&brokerlink_flush, brokerlink_bev);
+	bufferevent_setcb(brokerlink_bev, brokerlink_read_cb, brokerlink_write_cb,
+	    brokerlink_event_cb, NULL);
 	if (bufferevent_enable(brokerlink_bev, EV_READ) < 0)
 		fatalx("cannot watch the broker link");
 	if ((brokerlink_hello_timer = evtimer_new(gw.base, brokerlink_hello_timeout_cb,
@@ -279,8 +290,10 @@ brokerlink_close(void)
 	if (brokerlink_retry != NULL)
 		event_free(brokerlink_retry);
 	brokerlink_retry = NULL;
-	if (brokerlink_bev != NULL)
+	if (brokerlink_bev != NULL) {
+		flush_cancel(&brokerlink_flush);
 		bufferevent_free(brokerlink_bev);
+	}
 	brokerlink_bev = NULL;
 	brokerlink_up = 0;
 }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -129,6 +130,13 @@ listener_socket(const struct sockaddr_storage *ss, socklen_t sslen)
 static void
 listener_add(struct listener *l, int fd, const struct sockaddr_storage *ss)
 {
+	int one = 1;
+
+	/* Frames are small and latency is what a handshake feels. Accepted
+	 * sockets inherit TCP_NODELAY from the listening one: no system call per
+	 * connection. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		fatal("cannot set TCP_NODELAY on %s", l->name);
 	l->lev = evconnlistener_new(gw.base, listener_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, SOMAXCONN, fd);
 	if (l->lev == NULL)

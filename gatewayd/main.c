@@ -16,6 +16,7 @@
 #include "common/sandbox.h"
 #include "gatewayd/allowlist.h"
 #include "gatewayd/brokerlink.h"
+#include "gatewayd/flush.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/listener.h"
 #include "gatewayd/render.h"
@@ -184,6 +185,7 @@ main(int argc, char **argv)
 	session_free_all();
 	staticfiles_close();
 	brokerlink_close();
+	flush_free();
 	render_free();
 	tls_free();
 	if (main_grace != NULL)

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "gatewayd/brokerlink.h"
 #include "gatewayd/challenges.h"
 #include "gatewayd/conntab.h"
+#include "gatewayd/flush.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/handshake.h"
 #include "gatewayd/http.h"
@@ -85,6 +85,7 @@ struct session {
 	TAILQ_ENTRY(session) entry;		/* session_all */
 	TAILQ_ENTRY(session) authed_entry;	/* session_authed, while SESSION_AUTHED */
 	struct bufferevent *bev;
+	struct flush flush;			/* bev's writes */
 	struct ws *ws;				/* from the upgrade on */
 	struct session_pre *pre;		/* from the upgrade to the verdict */
 	/* The handshake deadline, then the closing linger; an authenticated
@@ -124,11 +125,12 @@ session_timer_set(struct session *s, void (*cb)(evutil_socket_t, short, void *),
 
 	if (s->timer == NULL) {
 		s->timer = evtimer_new(gw.base, cb, s);
-	} else {
+	} else if (event_get_callback(s->timer) != cb) {
 		/* event_assign must not touch a pending event. */
 		evtimer_del(s->timer);
 		event_assign(s->timer, gw.base, -1, 0, cb, s);
 	}
+	/* A pending timer with the same callback is only moved. */
 	if (s->timer == NULL || evtimer_add(s->timer, &tv) < 0)
 		fatalx("cannot arm a session timer");
 }
@@ -199,6 +201,7 @@ session_free(struct session *s)
 	if (s->timer != NULL)
 		event_free(s->timer);
 	ws_free(s->ws);
+	flush_cancel(&s->flush);
 	bufferevent_free(s->bev);
 	free(s);
 	if (session_shutdown_done != NULL && TAILQ_EMPTY(&session_all))
@@ -238,6 +241,7 @@ session_closing(struct session *s)
 	session_forget(s);
 	session_preauth_release(s);
 	session_pre_free(s);
+	flush_release(&s->flush);
 	s->state = SESSION_CLOSING;
 	session_timer_set(s, session_linger_cb, SESSION_LINGER_MS);
 	session_check_drained(s);
@@ -492,6 +496,7 @@ session_challenged(struct session *s, const struct proto_challenge *m)
 
 	render_challenge(m, &out);
 	session_send_rendered(s, &out);
+	flush_release(&s->flush);
 	s->state = SESSION_CHALLENGED;
 	/* A connect that arrived early is handled now; what followed it stays. */
 	if ((f = session_queue_take(s)) != NULL) {
@@ -662,6 +667,8 @@ session_upgrade(struct session *s, const struct http_request *req)
 		conntab_add(s->conn, s);
 		session_challenged(s, &ch);
 	} else {
+		/* The 101 waits for brokerd's challenge: one write, one segment. */
+		flush_hold(&s->flush);
 		s->conn = conntab_new_id();
 		conntab_add(s->conn, s);
 		ref.conn = s->conn;
@@ -765,7 +772,10 @@ session_read_cb(struct bufferevent *bev, void *arg)
 static void
 session_write_cb(struct bufferevent *bev, void *arg)
 {
-	session_check_drained(arg);
+	struct session *s = arg;
+
+	flush_drained(&s->flush);
+	session_check_drained(s);
 }
 
 static void
@@ -798,10 +808,8 @@ void
 session_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 {
 	struct session *s;
-	int one = 1;
 
-	/* Frames are small and latency is what a handshake feels. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY came with the listening socket (listener.c). */
 	s = xcalloc(1, sizeof(*s));
 	session_peer(sa, s->peer, sizeof(s->peer));
 	snprintf(s->via, sizeof(s->via), "direct");
@@ -813,6 +821,7 @@ session_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	}
 	s->state = SESSION_HTTP;
 	TAILQ_INSERT_TAIL(&session_all, s, entry);
+	flush_init(&s->flush, s->bev);
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
 	if (bufferevent_enable(s->bev, EV_READ) < 0) {
 		log_warnx("cannot watch a connection from %s", s->peer);

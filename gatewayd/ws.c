@@ -10,21 +10,36 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 
+/*
+ * A wslay context carries two fixed frame buffers (about 8.5 KiB), so a ws
+ * holds one only while it is needed: from the first byte that arrives or frame
+ * that must go out until the connection is back at a message boundary with
+ * nothing half-read and nothing queued (ws_release). An idle authenticated
+ * session thus costs only this struct. A closing ws keeps its context: it
+ * remembers what was sent and received.
+ */
 struct ws {
-	wslay_event_context_ptr ctx;
+	wslay_event_context_ptr ctx;	/* NULL while idle */
 	struct bufferevent *bev;
 	ws_message_cb cb;
 	void *arg;
-	int in_read;		/* inside wslay_event_recv: writing waits until it returns */
-	/* A close asked for while reading. wslay sends queued control frames ahead
-	 * of queued messages, so a close queued right behind a res would overtake
-	 * it: the close is queued only once the messages are written. */
-	int close_pending;
-	int pong;		/* a pong arrived since the last ws_ping */
+	uint64_t max_message;
+	/* Bytes wslay took from the input that are not part of a frame it has
+	 * finished: a partial header, or a frame whose payload is still coming.
+	 * wslay keeps them in its context, which must live while any are. */
+	uint64_t held;
+	uint64_t frame_len;	/* header and payload of the frame being read */
 	unsigned fragments;	/* data frames of the message being received */
+	uint8_t in_read;	/* inside wslay_event_recv: writing waits until it returns */
+	uint8_t fragmented;	/* a message's last frame is still to come */
+	uint8_t pong;		/* a pong arrived since the last ws_ping */
 	uint16_t failed;	/* close code ws_fail wrote itself, 0 if none */
 	uint16_t close_code;
-	char close_reason[WS_REASON_MAX + 4];	/* room to find the cut */
+	/* A close asked for while reading (NULL: none). wslay sends queued
+	 * control frames ahead of queued messages, so a close queued right behind
+	 * a res would overtake it: the close is queued only once the messages are
+	 * written. */
+	char *close_pending;
 };
 
 /* wslay pulls frame bytes: whatever the bufferevent has buffered. */
@@ -38,6 +53,7 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, voi
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
+	ws->held += (uint64_t)n;
 	return n;
 }
 
@@ -95,12 +111,27 @@ ws_frame_start_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_frame
 		ws_refuse(ctx, WSLAY_CODE_PROTOCOL_ERROR, "");
 		return;
 	}
+	/* wslay accepts only the shortest length encoding, and only masked
+	 * frames from a client: the header's size follows from the length. */
+	ws->frame_len = 2 + 4 + f->payload_length +
+	    (f->payload_length < 126 ? 0 : f->payload_length < 65536 ? 2 : 8);
 	if (f->opcode & 0x8)
 		return;
+	ws->fragmented = !f->fin;
 	if (f->opcode != WSLAY_CONTINUATION_FRAME)
 		ws->fragments = 0;
 	if (++ws->fragments > WS_FRAGMENTS_MAX)
 		ws_refuse(ctx, WSLAY_CODE_MESSAGE_TOO_BIG, "too many fragments");
+}
+
+/* A frame is complete: wslay holds none of its bytes any more. */
+static void
+ws_frame_end_cb(wslay_event_context_ptr ctx, void *arg)
+{
+	struct ws *ws = arg;
+
+	ws->held -= ws->frame_len;
+	ws->frame_len = 0;
 }
 
 /*
@@ -122,6 +153,7 @@ static const struct wslay_event_callbacks ws_callbacks = {
 	.recv_callback = ws_recv_cb,
 	.send_callback = ws_send_cb,
 	.on_frame_recv_start_callback = ws_frame_start_cb,
+	.on_frame_recv_end_callback = ws_frame_end_cb,
 	.on_msg_recv_callback = ws_msg_cb,
 };
 
@@ -133,9 +165,7 @@ ws_new(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb, void *ar
 	ws->bev = bev;
 	ws->cb = cb;
 	ws->arg = arg;
-	if (wslay_event_context_server_init(&ws->ctx, &ws_callbacks, ws) != 0)
-		fatalx("out of memory allocating a WebSocket context");
-	ws_set_max_message(ws, max_message);
+	ws->max_message = max_message;
 	return ws;
 }
 
@@ -145,13 +175,49 @@ ws_free(struct ws *ws)
 	if (ws == NULL)
 		return;
 	wslay_event_context_free(ws->ctx);
+	free(ws->close_pending);
 	free(ws);
 }
 
 void
 ws_set_max_message(struct ws *ws, uint64_t max_message)
 {
-	wslay_event_config_set_max_recv_msg_length(ws->ctx, max_message);
+	ws->max_message = max_message;
+	if (ws->ctx != NULL)
+		wslay_event_config_set_max_recv_msg_length(ws->ctx, max_message);
+}
+
+/* The context, made when bytes arrive or a frame must go out. */
+static wslay_event_context_ptr
+ws_ctx(struct ws *ws)
+{
+	if (ws->ctx == NULL) {
+		if (wslay_event_context_server_init(&ws->ctx, &ws_callbacks, ws) != 0)
+			fatalx("out of memory allocating a WebSocket context");
+		wslay_event_config_set_max_recv_msg_length(ws->ctx, ws->max_message);
+	}
+	return ws->ctx;
+}
+
+/*
+ * Frees the context once it holds nothing a fresh one would not: no byte of
+ * an unfinished frame, no message whose last fragment is still to come, no
+ * frame queued for sending, no close asked for, sent or received.
+ */
+static void
+ws_release(struct ws *ws)
+{
+	wslay_event_context_ptr ctx = ws->ctx;
+
+	if (ctx == NULL || ws->in_read || ws->held != 0 || ws->fragmented ||
+	    ws->close_pending != NULL || ws->failed != 0)
+		return;
+	if (!wslay_event_get_read_enabled(ctx) || !wslay_event_get_write_enabled(ctx) ||
+	    wslay_event_want_write(ctx) || wslay_event_get_queued_msg_count(ctx) != 0 ||
+	    wslay_event_get_close_received(ctx) || wslay_event_get_close_sent(ctx))
+		return;
+	wslay_event_context_free(ctx);
+	ws->ctx = NULL;
 }
 
 static int
@@ -169,11 +235,11 @@ ws_write(struct ws *ws)
 }
 
 static void
-ws_queue_close(struct ws *ws)
+ws_queue_close(struct ws *ws, const char *reason)
 {
 	/* NO_MORE_MSG: a close is already queued (e.g. wslay's own); that one wins. */
-	wslay_event_queue_close(ws->ctx, ws->close_code, (const uint8_t *)ws->close_reason,
-	    strlen(ws->close_reason));
+	wslay_event_queue_close(ws_ctx(ws), ws->close_code, (const uint8_t *)reason,
+	    strlen(reason));
 }
 
 int
@@ -182,7 +248,7 @@ ws_read(struct ws *ws)
 	int r;
 
 	ws->in_read = 1;
-	r = wslay_event_recv(ws->ctx);
+	r = wslay_event_recv(ws_ctx(ws));
 	ws->in_read = 0;
 	/* Our callbacks never fail, so a callback failure is wslay's frame
 	 * parser refusing a header; anything else is out of memory. */
@@ -196,33 +262,40 @@ ws_read(struct ws *ws)
 	}
 	if (ws_write(ws) < 0)
 		return -1;
-	if (ws->close_pending) {
-		ws->close_pending = 0;
-		ws_queue_close(ws);
+	if (ws->close_pending != NULL) {
+		ws_queue_close(ws, ws->close_pending);
+		free(ws->close_pending);
+		ws->close_pending = NULL;
 		return ws_write(ws);
 	}
+	ws_release(ws);
 	return 0;
+}
+
+/* Queues one frame and writes it out (a closed ws refuses: wslay's NO_MORE_MSG). */
+static void
+ws_send(struct ws *ws, uint8_t opcode, const void *msg, size_t len)
+{
+	struct wslay_event_msg m = { opcode, msg, len };
+
+	if (wslay_event_queue_msg(ws_ctx(ws), &m) == 0)
+		ws_write(ws);
+	ws_release(ws);
 }
 
 void
 ws_send_text(struct ws *ws, const void *msg, size_t len)
 {
-	struct wslay_event_msg m = { WSLAY_TEXT_FRAME, msg, len };
-
-	/* After a close nothing more may be queued: wslay refuses, as it should. */
-	if (wslay_event_queue_msg(ws->ctx, &m) == 0)
-		ws_write(ws);
+	ws_send(ws, WSLAY_TEXT_FRAME, msg, len);
 }
 
 int
 ws_ping(struct ws *ws)
 {
-	struct wslay_event_msg m = { WSLAY_PING, NULL, 0 };
 	int answered = ws->pong;
 
 	ws->pong = 0;
-	if (wslay_event_queue_msg(ws->ctx, &m) == 0)
-		ws_write(ws);
+	ws_send(ws, WSLAY_PING, NULL, 0);
 	return answered;
 }
 
@@ -243,17 +316,19 @@ ws_reason_cut(char *reason)
 void
 ws_close(struct ws *ws, uint16_t code, const char *reason)
 {
-	if (ws->close_pending)
+	char cut[WS_REASON_MAX + 4];	/* room to find the cut */
+
+	if (ws->close_pending != NULL)
 		return;
 	ws->close_code = code;
-	snprintf(ws->close_reason, sizeof(ws->close_reason), "%s", reason);
-	ws_reason_cut(ws->close_reason);
-	wslay_event_shutdown_read(ws->ctx);
+	snprintf(cut, sizeof(cut), "%s", reason);
+	ws_reason_cut(cut);
+	wslay_event_shutdown_read(ws_ctx(ws));
 	if (ws->in_read) {
-		ws->close_pending = 1;
+		ws->close_pending = xstrdup(cut);
 		return;
 	}
-	ws_queue_close(ws);
+	ws_queue_close(ws, cut);
 	ws_write(ws);
 }
 
@@ -265,7 +340,7 @@ ws_closed(struct ws *ws, uint16_t *code, int *by_peer)
 		*by_peer = 0;
 		return 1;
 	}
-	if (!wslay_event_get_close_sent(ws->ctx))
+	if (ws->ctx == NULL || !wslay_event_get_close_sent(ws->ctx))
 		return 0;
 	*code = wslay_event_get_status_code_sent(ws->ctx);
 	*by_peer = wslay_event_get_close_received(ws->ctx);
