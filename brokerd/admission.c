@@ -596,7 +596,8 @@ adm_device(struct adm *x)
 	 * pairing request. If none may be created now, the answer is that refusal
 	 * whatever the proof: say it before paying for the signature check, the one
 	 * expensive step an unknown-device storm would otherwise buy at will. */
-	if (x->shared_ok && registry_device_find(x->br->reg, c->device_id) == NULL &&
+	d = registry_device_find(x->br->reg, c->device_id);
+	if (x->shared_ok && d == NULL &&
 	    (st = pairing_refuses_new(x->br->reg, c->device_id, c->peer_ip, x->now,
 	    &retry_after)) != PAIRING_OK) {
 		adm_pairing_refused(x, st, retry_after);
@@ -613,7 +614,6 @@ adm_device(struct adm *x)
 		adm_unauthorized(x);
 		return;
 	}
-	d = registry_device_find(x->br->reg, c->device_id);
 	if ((why = adm_pair_reason(x, d)) != PAIR_ADMITTED &&
 	    (d = adm_pair_request(x, d, why)) == NULL)
 		return;

@@ -26,8 +26,10 @@ static struct challenges_slot challenges_slots[CHALLENGES_AHEAD];
 static struct challenges_slot *
 challenges_find(uint64_t conn)
 {
+	if (conn == 0)
+		return NULL;
 	for (size_t i = 0; i < CHALLENGES_AHEAD; i++)
-		if (conn != 0 && challenges_slots[i].conn == conn)
+		if (challenges_slots[i].conn == conn)
 			return &challenges_slots[i];
 	return NULL;
 }
