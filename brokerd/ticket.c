@@ -1,6 +1,5 @@
 #include "brokerd/ticket.h"
 
-#include <endian.h>
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -48,22 +47,6 @@ ticket_shutdown(void)
 	ticket_mac = NULL;
 }
 
-static void
-ticket_put_u64(uint8_t *p, uint64_t v)
-{
-	v = htobe64(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint64_t
-ticket_get_u64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be64toh(v);
-}
-
 /* The MAC of a ticket's body for a link and conn, cut to the MAC field. */
 static void
 ticket_mac_of(const uint8_t *body, uint64_t link, uint64_t conn, uint8_t out[TICKET_MAC_LEN])
@@ -71,8 +54,8 @@ ticket_mac_of(const uint8_t *body, uint64_t link, uint64_t conn, uint8_t out[TIC
 	uint8_t full[EVP_MAX_MD_SIZE], bound[16];
 	size_t len;
 
-	ticket_put_u64(bound, link);
-	ticket_put_u64(bound + 8, conn);
+	proto_put_u64(bound, link);
+	proto_put_u64(bound + 8, conn);
 	if (EVP_MAC_init(ticket_mac, NULL, 0, NULL) != 1 ||
 	    EVP_MAC_update(ticket_mac, body, PROTO_TICKET_MAC) != 1 ||
 	    EVP_MAC_update(ticket_mac, bound, sizeof(bound)) != 1 ||
@@ -84,13 +67,12 @@ ticket_mac_of(const uint8_t *body, uint64_t link, uint64_t conn, uint8_t out[TIC
 void
 ticket_seal(const struct session *s, uint8_t out[PROTO_TICKET_LEN])
 {
-	uint32_t mask = htobe32(s->scope_mask);
 	size_t len;
 
 	memset(out, 0, PROTO_TICKET_LEN);
-	ticket_put_u64(out, s->device_epoch);
-	ticket_put_u64(out + 8, s->shared_epoch);
-	memcpy(out + 16, &mask, sizeof(mask));
+	proto_put_u64(out, s->device_epoch);
+	proto_put_u64(out + 8, s->shared_epoch);
+	proto_put_u32(out + 16, s->scope_mask);
 	out[PROTO_TICKET_ROLE] = (uint8_t)s->role;
 	out[PROTO_TICKET_FLAGS] = (s->shared_auth ? PROTO_TICKET_SHARED : 0) |
 	    (s->device_id[0] != '\0' ? PROTO_TICKET_BOUND : 0);
@@ -108,7 +90,6 @@ ticket_open(const uint8_t in[PROTO_TICKET_LEN], uint64_t link, uint64_t conn,
     struct session *s)
 {
 	uint8_t mac[TICKET_MAC_LEN];
-	uint32_t mask;
 	uint8_t flags = in[PROTO_TICKET_FLAGS];
 
 	ticket_mac_of(in, link, conn, mac);
@@ -121,10 +102,9 @@ ticket_open(const uint8_t in[PROTO_TICKET_LEN], uint64_t link, uint64_t conn,
 	memset(s, 0, sizeof(*s));
 	s->link = link;
 	s->conn = conn;
-	s->device_epoch = ticket_get_u64(in);
-	s->shared_epoch = ticket_get_u64(in + 8);
-	memcpy(&mask, in + 16, sizeof(mask));
-	s->scope_mask = be32toh(mask);
+	s->device_epoch = proto_get_u64(in);
+	s->shared_epoch = proto_get_u64(in + 8);
+	s->scope_mask = proto_get_u32(in + 16);
 	s->role = (enum role)in[PROTO_TICKET_ROLE];
 	s->shared_auth = (flags & PROTO_TICKET_SHARED) != 0;
 	if (flags & PROTO_TICKET_BOUND)

@@ -58,42 +58,42 @@ pbuf_add(struct pbuf *b, const void *data, size_t len)
 }
 
 static void
-put_u16(uint8_t *p, uint16_t v)
+proto_put_u16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
 }
 
-static void
-put_u32(uint8_t *p, uint32_t v)
+void
+proto_put_u32(uint8_t *p, uint32_t v)
 {
-	put_u16(p, (uint16_t)(v >> 16));
-	put_u16(p + 2, (uint16_t)v);
+	proto_put_u16(p, (uint16_t)(v >> 16));
+	proto_put_u16(p + 2, (uint16_t)v);
 }
 
-static void
-put_u64(uint8_t *p, uint64_t v)
+void
+proto_put_u64(uint8_t *p, uint64_t v)
 {
-	put_u32(p, (uint32_t)(v >> 32));
-	put_u32(p + 4, (uint32_t)v);
+	proto_put_u32(p, (uint32_t)(v >> 32));
+	proto_put_u32(p + 4, (uint32_t)v);
 }
 
 static uint16_t
-get_u16(const uint8_t *p)
+proto_get_u16(const uint8_t *p)
 {
 	return (uint16_t)((p[0] << 8) | p[1]);
 }
 
-static uint32_t
-get_u32(const uint8_t *p)
+uint32_t
+proto_get_u32(const uint8_t *p)
 {
-	return ((uint32_t)get_u16(p) << 16) | get_u16(p + 2);
+	return ((uint32_t)proto_get_u16(p) << 16) | proto_get_u16(p + 2);
 }
 
-static uint64_t
-get_u64(const uint8_t *p)
+uint64_t
+proto_get_u64(const uint8_t *p)
 {
-	return ((uint64_t)get_u32(p) << 32) | get_u32(p + 4);
+	return ((uint64_t)proto_get_u32(p) << 32) | proto_get_u32(p + 4);
 }
 
 enum proto_frame_status
@@ -101,11 +101,11 @@ proto_hdr_parse(const uint8_t *data, size_t avail, uint32_t max_payload, struct 
 {
 	if (avail < PROTO_HDR_LEN)
 		return PROTO_FRAME_NEED_MORE;
-	hdr->len = get_u32(data);
-	hdr->type = get_u16(data + 4);
-	hdr->version = get_u16(data + 6);
-	hdr->id = get_u32(data + 8);
-	hdr->flags = get_u32(data + 12);
+	hdr->len = proto_get_u32(data);
+	hdr->type = proto_get_u16(data + 4);
+	hdr->version = proto_get_u16(data + 6);
+	hdr->id = proto_get_u32(data + 8);
+	hdr->flags = proto_get_u32(data + 12);
 	if (hdr->flags != 0 || hdr->len > max_payload)
 		return PROTO_FRAME_BAD;
 	return PROTO_FRAME_OK;
@@ -378,7 +378,7 @@ enc_u32(struct pbuf *b, uint32_t v)
 {
 	uint8_t p[4];
 
-	put_u32(p, v);
+	proto_put_u32(p, v);
 	pbuf_add(b, p, 4);
 }
 
@@ -405,7 +405,7 @@ enc_field(struct pbuf *b, const struct proto_field *f, const uint8_t *base)
 		pbuf_add(b, p, 1);
 		return 0;
 	case PK_U16:
-		put_u16(tmp, *(const uint16_t *)p);
+		proto_put_u16(tmp, *(const uint16_t *)p);
 		pbuf_add(b, tmp, 2);
 		return 0;
 	case PK_U32:
@@ -413,7 +413,7 @@ enc_field(struct pbuf *b, const struct proto_field *f, const uint8_t *base)
 		return 0;
 	case PK_U64:
 	case PK_I64:
-		put_u64(tmp, *(const uint64_t *)p);
+		proto_put_u64(tmp, *(const uint64_t *)p);
 		pbuf_add(b, tmp, 8);
 		return 0;
 	case PK_STR:
@@ -461,10 +461,10 @@ proto_encode(struct pbuf *b, uint16_t type, uint32_t id, const void *msg)
 			return -1;
 		}
 	}
-	put_u32(b->data + start, (uint32_t)(b->len - start - PROTO_HDR_LEN));
-	put_u16(b->data + start + 4, type);
-	put_u16(b->data + start + 6, PROTO_VERSION);
-	put_u32(b->data + start + 8, id);
+	proto_put_u32(b->data + start, (uint32_t)(b->len - start - PROTO_HDR_LEN));
+	proto_put_u16(b->data + start + 4, type);
+	proto_put_u16(b->data + start + 6, PROTO_VERSION);
+	proto_put_u32(b->data + start + 8, id);
 	return 0;
 }
 
@@ -495,7 +495,7 @@ dec_str(struct pcur *c, char *dst, size_t max, enum proto_charset cs)
 
 	if (lp == NULL)
 		return -1;
-	len = get_u32(lp);
+	len = proto_get_u32(lp);
 	if (len > max || (s = cur_take(c, len)) == NULL)
 		return -1;
 	if (memchr(s, '\0', len) != NULL || !proto_str_ok((const char *)s, len, max, cs))
@@ -510,7 +510,7 @@ dec_count(struct pcur *c, uint32_t max, uint32_t *n)
 {
 	const uint8_t *p = cur_take(c, 4);
 
-	if (p == NULL || (*n = get_u32(p)) > max)
+	if (p == NULL || (*n = proto_get_u32(p)) > max)
 		return -1;
 	return 0;
 }
@@ -530,18 +530,18 @@ dec_field(struct pcur *c, const struct proto_field *f, uint8_t *base)
 	case PK_U16:
 		if ((p = cur_take(c, 2)) == NULL)
 			return -1;
-		*(uint16_t *)dst = get_u16(p);
+		*(uint16_t *)dst = proto_get_u16(p);
 		return 0;
 	case PK_U32:
 		if ((p = cur_take(c, 4)) == NULL)
 			return -1;
-		*(uint32_t *)dst = get_u32(p);
+		*(uint32_t *)dst = proto_get_u32(p);
 		return 0;
 	case PK_U64:
 	case PK_I64:
 		if ((p = cur_take(c, 8)) == NULL)
 			return -1;
-		*(uint64_t *)dst = get_u64(p);
+		*(uint64_t *)dst = proto_get_u64(p);
 		return 0;
 	case PK_STR:
 		return dec_str(c, dst, f->max, f->cs);
@@ -561,7 +561,7 @@ dec_field(struct pcur *c, const struct proto_field *f, uint8_t *base)
 
 		if ((p = cur_take(c, 4)) == NULL)
 			return -1;
-		bl->len = get_u32(p);
+		bl->len = proto_get_u32(p);
 		if ((bl->data = cur_take(c, bl->len)) == NULL)
 			return -1;
 		return bl->len == 0 || pval_check(bl->data, bl->len) == 0 ? 0 : -1;

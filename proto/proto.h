@@ -362,4 +362,11 @@ int proto_decode(uint16_t type, const uint8_t *data, size_t len, void *msg);
 /* Whether s[0..len) fits a field of that maximum and charset. */
 int proto_str_ok(const char *s, size_t len, size_t max, enum proto_charset cs);
 
+/* Big-endian integers at p (the link's byte order), for fixed layouts outside the
+ * message tables, such as brokerd's session tickets. */
+void proto_put_u32(uint8_t *p, uint32_t v);
+void proto_put_u64(uint8_t *p, uint64_t v);
+uint32_t proto_get_u32(const uint8_t *p);
+uint64_t proto_get_u64(const uint8_t *p);
+
 #endif
