@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
@@ -39,19 +38,27 @@ audit_entry_pval(struct pbuf *b, const struct audit_entry *e)
 	pval_obj_end(b);
 }
 
+/* The size of an open file. lseek rather than fstat: the sandbox admits
+ * lseek, while glibc's fstat is newfstatat, which also resolves paths. */
+static off_t
+audit_size(int fd)
+{
+	return lseek(fd, 0, SEEK_END);
+}
+
 /* A crash mid-write can leave a last line without its newline; end it, so the
  * next entry starts a line of its own instead of joining the fragment. */
 static void
 audit_seal(const char *path)
 {
-	struct stat st;
+	off_t size;
 	char last;
 
-	if (fstat(audit.fd, &st) < 0)
-		fatal("cannot stat the audit log %s", path);
-	if (st.st_size == 0)
+	if ((size = audit_size(audit.fd)) < 0)
+		fatal("cannot find the size of the audit log %s", path);
+	if (size == 0)
 		return;
-	if (pread(audit.fd, &last, 1, st.st_size - 1) == 1 && last == '\n')
+	if (pread(audit.fd, &last, 1, size - 1) == 1 && last == '\n')
 		return;
 	log_warnx("audit: %s ends in a partial line (a crash while writing?): ending it "
 	    "there; gatewayctl audit skips it", path);
@@ -123,20 +130,19 @@ audit_record(const char *what, const char *device_id, const char *request_id,
 static char *
 audit_tail(void)
 {
-	struct stat st;
-	off_t from;
+	off_t from, size = -1;
 	size_t len = 0;
 	char *buf, *nl;
 	int fd;
 
 	if ((fd = openat(audit.state_fd, AUDIT_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
-	    fstat(fd, &st) < 0) {
+	    (size = audit_size(fd)) < 0) {
 		log_warn("audit: cannot read %s", audit.path);
 		if (fd >= 0)
 			close(fd);
 		return xstrdup("");
 	}
-	from = st.st_size > (off_t)AUDIT_READ_MAX ? st.st_size - (off_t)AUDIT_READ_MAX : 0;
+	from = size > (off_t)AUDIT_READ_MAX ? size - (off_t)AUDIT_READ_MAX : 0;
 	buf = xmalloc(AUDIT_READ_MAX + 1);
 	while (len < AUDIT_READ_MAX) {
 		ssize_t n = pread(fd, buf + len, AUDIT_READ_MAX - len, from + (off_t)len);

@@ -17,7 +17,8 @@ const struct sandbox_rule gateway_rules[] = {
 	SANDBOX_IF(shutdown, SANDBOX_EQ(1, SHUT_WR)),
 	/* brokerlink.c's reconnect; connect cannot be limited by address in seccomp,
 	 * but the only socket gatewayd can create is an AF_UNIX stream. */
-	SANDBOX_IF2(socket, SANDBOX_EQ(0, AF_UNIX), SANDBOX_EQ(1, SOCK_STREAM | SOCK_CLOEXEC)),
+	SANDBOX_IF2(socket, SANDBOX_EQ(0, AF_UNIX),
+	    SANDBOX_EQ(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)),
 	SANDBOX_ANY(connect),
 	/* The Control UI from gateway.controlUi.root (staticfiles.c). */
 	SANDBOX_ANY(openat2), SANDBOX_ANY(newfstatat),

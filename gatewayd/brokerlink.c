@@ -94,12 +94,15 @@ brokerlink_try_connect(void)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, brokerlink_path, sizeof(sun.sun_path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	/* Non-blocking from the start: once sandboxed, gatewayd may not fcntl. A
+	 * Unix stream connect completes at once or fails; EAGAIN (brokerd's backlog
+	 * is full) is retried like a broker that is not there yet. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		fatal("socket(AF_UNIX)");
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
 		return fd;
 	close(fd);
-	if (errno != ENOENT && errno != ECONNREFUSED)
+	if (errno != ENOENT && errno != ECONNREFUSED && errno != EAGAIN)
 		fatal("cannot connect to brokerd at %s", brokerlink_path);
 	return -1;
 }
@@ -235,8 +238,6 @@ brokerlink_attach(int fd)
 	struct timeval hello_timeout = { BROKERLINK_HELLO_TIMEOUT_S, 0 };
 	struct proto_gw_hello hello = { (uint32_t)getpid(), gw.worker };
 
-	if (evutil_make_socket_nonblocking(fd) < 0)
-		fatal("cannot make the broker socket non-blocking");
 	if ((brokerlink_bev = bufferevent_socket_new(gw.base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("out of memory setting up the broker link");
 	flush_init(&brokerlink_flush, brokerlink_bev);

@@ -5,6 +5,10 @@
   make_gateway  a factory for tests that need another set-up (no configured token,
                 gatewayd under strace, ...); everything it started is stopped.
 
+Every daemon a test started, restarts included, must not have died of a signal the
+test did not send (Daemon.signal, Daemon.kill): a SIGSYS from the seccomp filter or
+a crash fails the test even when the test itself did not notice.
+
 On failure the end of both daemon logs is printed and the gateway's root dir kept."""
 
 import pytest

@@ -147,6 +147,8 @@ class Daemon:
         self.name = name
         self.log_path = log_path
         self.wrapped = bool(wrapper)
+        # The signals the test itself sent: death by any other one is a failure.
+        self.sent = set()
         with open(log_path, "ab") as log:
             self.proc = subprocess.Popen(list(wrapper) + argv, stdout=log,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -172,6 +174,19 @@ class Daemon:
             time.sleep(0.02)
         raise AssertionError("%s: no child of the wrapper appeared" % self.name)
 
+    def signal(self, sig):
+        """Sends sig to the daemon; death by it is then not counted as a crash."""
+        self.sent.add(sig)
+        os.kill(self.pid, sig)
+
+    def unexpected_signal(self):
+        """The name of the signal that killed the daemon when the test did not
+        send it (SIGSYS: the seccomp filter refused a call), else None."""
+        rc = self.proc.poll()
+        if rc is None or rc >= 0 or -rc in self.sent:
+            return None
+        return signal.Signals(-rc).name
+
     def logged(self, text):
         return text in Path(self.log_path).read_text(errors="replace")
 
@@ -183,7 +198,7 @@ class Daemon:
         """SIGTERM, then the daemon must exit 0 within STOP_TIMEOUT."""
         if self.alive():
             try:
-                os.kill(self.pid, signal.SIGTERM)
+                self.signal(signal.SIGTERM)
             except ProcessLookupError:
                 pass
         try:
@@ -198,8 +213,17 @@ class Daemon:
 
     def kill(self):
         if self.alive():
+            self.sent.add(signal.SIGKILL)
             self.proc.kill()
         self.proc.wait()
+
+    def check_signal(self):
+        sig = self.unexpected_signal()
+        if sig == "SIGSYS":
+            self.fail("was killed by SIGSYS: its seccomp filter refused a system call "
+                      "(rebuild with -Dseccomp=trap to have it named in the log)")
+        if sig is not None:
+            self.fail("was killed by %s, which the test did not send" % sig)
 
     def check_sanitizers(self):
         text = Path(self.log_path).read_text(errors="replace")
@@ -249,6 +273,9 @@ class Gateway:
         self.config_path.write_text(json.dumps(config, indent=2))
         self.broker = None
         self.gatewayd = None
+        # Every daemon started, restarts included: none may die of a signal the
+        # test did not send (check_signals).
+        self.daemons = []
         # Extra environment for the next daemon started (e.g. NOTIFY_SOCKET).
         self.extra_env = {}
 
@@ -279,6 +306,7 @@ class Gateway:
             "--log-level", "debug",
         ], self.root / "brokerd.log",
             daemon_env({**self.extra_env, **(self.broker_env or {})}), self.root)
+        self.daemons.append(self.broker)
         gw_sock = self.sock_dir / "gateway.sock"
         # "ready" comes once the sockets have their groups and the sandbox is on.
         self._wait("brokerd to create %s and %s and log ready" % (gw_sock, self.control_socket),
@@ -294,6 +322,7 @@ class Gateway:
             *prefix, str(GATEWAYD), "--socket-dir", str(self.sock_dir), "--log-level", "debug",
         ] + list(args), self.root / "gatewayd.log", daemon_env(self.extra_env), self.root,
             wrapper)
+        self.daemons.append(self.gatewayd)
         # It listens before it enters the sandbox: wait for both.
         self._wait("gatewayd to accept on %s port %d and enter its sandbox" % (self.addr, port),
                    lambda: port_accepts(port, self.addr) and
@@ -311,9 +340,14 @@ class Gateway:
         daemon.fail("not ready after %.0f s: waited for %s" % (START_TIMEOUT, what))
 
     def stop(self):
-        """Stops gatewayd, then brokerd; both must exit cleanly. Both are stopped
-        even if the first fails."""
+        """Stops gatewayd, then brokerd; both must exit cleanly, and no daemon
+        this gateway started may have died of a signal the test did not send.
+        Both are stopped even if the first fails."""
         errors = []
+        try:
+            self.check_signals()
+        except AssertionError as exc:
+            errors.append(str(exc))
         for name in ("gatewayd", "broker"):
             daemon = getattr(self, name)
             setattr(self, name, None)
@@ -321,6 +355,18 @@ class Gateway:
                 continue
             try:
                 daemon.stop()
+            except AssertionError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise AssertionError("\n\n".join(errors))
+
+    def check_signals(self):
+        """Fails if any daemon this gateway started died of a signal the test
+        did not send: a crash, or the seccomp filter killing it."""
+        errors = []
+        for daemon in self.daemons:
+            try:
+                daemon.check_signal()
             except AssertionError as exc:
                 errors.append(str(exc))
         if errors:

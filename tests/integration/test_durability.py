@@ -10,6 +10,7 @@ connects over gateway.sock, each from its own address (the per-address rate)."""
 import json
 import os
 import random
+import signal
 import threading
 import time
 
@@ -85,7 +86,7 @@ class Killer:
 
         def kill():
             self.fired.set()
-            daemon.proc.kill()
+            daemon.signal(signal.SIGKILL)
         self.timer = threading.Timer(self.rng.uniform(*KILL_AFTER_S), kill)
         self.timer.start()
 

@@ -249,7 +249,7 @@ shared_secret_changed.gateway = {"config_token": False}
 def shutdown(gw):
     session = handshake(gw.url, cli_params(token=gw.token))
     assert session.ok
-    gw.gatewayd.proc.send_signal(signal.SIGTERM)
+    gw.gatewayd.signal(signal.SIGTERM)
     got = no_res(session.conn)
     # ... and exits cleanly (before the teardown's own SIGTERM could race it).
     assert gw.gatewayd.proc.wait(10) == 0, gw.logs()
