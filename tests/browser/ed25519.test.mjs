@@ -10,8 +10,7 @@ import { runInThisContext } from "node:vm";
 const here = new URL(".", import.meta.url);
 runInThisContext(readFileSync(new URL("../../gatewayd/ui/ed25519.js", here), "utf8"));
 const ed = globalThis.ClawEd25519;
-const VECTORS = process.env.CLAWGATE_SIGNATURE_VECTORS ||
-    "/work/shared/spec/vectors/signatures.json";
+const VECTORS = new URL("../vectors/signatures.json", here);
 
 const hex = (b) => Buffer.from(b).toString("hex");
 const unhex = (s) => new Uint8Array(Buffer.from(s, "hex"));

@@ -1,11 +1,10 @@
-"""The test client itself against PROTOCOL.md §3.4: building connect params the way
+"""The test client itself against the captured vectors (doc/protocol.md §3.4): building connect params the way
 the real CLI (vector A) and Control UI (vector B) do and signing them must give
 exactly the captured payloads, and the captured signatures must verify (their
 negatives must not). Needs no daemon."""
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -25,8 +24,7 @@ from clawclient import (
 )
 from harness import REPO
 
-VECTORS = Path(os.environ.get("CLAWGATE_VECTORS",
-                              REPO / ".." / "shared" / "spec" / "vectors" / "signatures.json"))
+VECTORS = REPO / "tests" / "vectors" / "signatures.json"
 SHARED_TOKEN = "test-token-0123456789abcdef0123456789abcdef"
 # What the clients had from the connect.challenge when the vectors were captured.
 A_NONCE, A_SIGNED_AT = "d1fb90d0-671c-4cbf-950f-ddf281376c5e", 1795511295036
@@ -34,7 +32,6 @@ B_NONCE, B_SIGNED_AT = "e062c755-f66e-4af9-bf13-0909bc4e064d", 1795511575441
 
 
 def load_vectors():
-    assert VECTORS.is_file(), "signature vectors not found at %s (set CLAWGATE_VECTORS)" % VECTORS
     return json.loads(VECTORS.read_text())
 
 

@@ -1,10 +1,10 @@
-"""PROTOCOL.md §5, every row clawgate produces, as one table: each row drives the
+"""doc/protocol.md §5, every row clawgate produces, as one table: each row drives the
 situation against fresh daemons and checks the exact close code and reason, the
 `res` (or its absence), error code, message and details, and the 120-byte cut
-of §5.1. test_table_covers_section_5 holds the table against the spec, so a row
+of §5.1. test_table_covers_section_5 holds the table against the document, so a row
 added there fails here until it is produced or listed as not produced (with why).
 
-The log lines of admissions and rejections (issue 3 item 6) are checked at the
+The log lines of admissions and rejections are checked at the
 end: one grep-able line per refused device, and no secret in any log."""
 
 import json
@@ -27,7 +27,7 @@ from clawclient import (
 )
 from flows import device_token_connect, pair_device
 
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "PROTOCOL.md"
+SPEC = Path(__file__).resolve().parents[2] / "doc" / "protocol.md"
 
 # What a driver saw: the connect's error object (None: no res) and the close.
 Outcome = namedtuple("Outcome", "error close")
