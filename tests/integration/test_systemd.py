@@ -17,9 +17,55 @@ import time
 import pytest
 
 from clawclient import cli_params, handshake
-from harness import BROKERD, SANITIZER_ENV, daemon_env, free_port, port_accepts
+from harness import BROKERD, BUILD, SANITIZER_ENV, daemon_env, free_port, port_accepts
 
 NOTIFY_TIMEOUT = 10.0
+
+
+def unit_directives(path):
+    """{(section, key): [values]} of a unit file, list-valued keys split on spaces."""
+    found, section = {}, None
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        key, _, value = line.partition("=")
+        found.setdefault((section, key.strip()), []).extend(value.split())
+    return found
+
+
+@pytest.fixture(scope="module")
+def installed_units(tmp_path_factory):
+    """The unit directory as `meson install` stages it from the build dir."""
+    stage = tmp_path_factory.mktemp("stage")
+    proc = subprocess.run(["meson", "install", "-C", str(BUILD), "--no-rebuild", "--quiet",
+                           "--destdir", str(stage)], capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc
+    units = list(stage.glob("**/lib/systemd/system/gatewayd.service"))
+    assert len(units) == 1, "meson install staged gatewayd.service %d times" % len(units)
+    return units[0].parent
+
+
+def test_restarting_brokerd_leaves_gatewayd_alone(installed_units):
+    """gatewayd outlives brokerd's restarts (test_gateway_lifecycle.py): the unit
+    must not propagate brokerd's stop or restart to it, yet start brokerd first."""
+    unit = unit_directives(installed_units / "gatewayd.service")
+    for key in ("Requires", "Requisite", "BindsTo", "PartOf", "Upholds"):
+        assert "brokerd.service" not in unit.get(("Unit", key), []), \
+            "gatewayd.service has %s=brokerd.service" % key
+    assert "brokerd.service" in unit.get(("Unit", "Wants"), []), unit
+    assert "brokerd.service" in unit.get(("Unit", "After"), []), unit
+    # Without its sockets gatewayd serves nothing (PrivateNetwork=yes).
+    assert "gatewayd.socket" in unit.get(("Unit", "Requires"), []), unit
+    assert "gatewayd.socket" in unit.get(("Unit", "After"), []), unit
+    assert unit.get(("Service", "Restart")) == ["on-failure"], unit
+    broker = unit_directives(installed_units / "brokerd.service")
+    for key in ("Requires", "BindsTo", "PartOf", "Wants"):
+        assert "gatewayd.service" not in broker.get(("Unit", key), []), broker
 
 
 def test_gatewayd_serves_the_sockets_systemd_passes(make_gateway):
