@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,18 @@
 #define DEFAULT_SOCKET "/run/clawgate/control.sock"
 #define TIMEOUT_S 30
 #define REQUEST_ID 1
+
+/* How gatewayctl ends, so that a script can tell a refusal from a broker that is
+ * down (try again later, or start it) and from missing rights. Small numbers in
+ * the style of the usage status 2 rather than sysexits' 64-78, which would
+ * leave 1 and 2 beside them meaning something else. */
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_FAILED = 1,		/* brokerd refused the command, or it failed */
+	CTL_EXIT_USAGE = 2,		/* the command line is wrong */
+	CTL_EXIT_UNREACHABLE = 3,	/* brokerd is not running or does not answer */
+	CTL_EXIT_DENIED = 4,		/* this user may not administer clawgate */
+};
 
 static const char usage_text[] =
     "usage: gatewayctl [--socket PATH] <command>\n"
@@ -45,7 +58,11 @@ static const char usage_text[] =
     "                                     (token generate is the same command)\n"
     "  audit [--json]                     the newest entries of the audit log\n"
     "  status [--json]                    what brokerd is doing\n"
-    "PATH defaults to $CLAWGATE_CONTROL_SOCKET, else " DEFAULT_SOCKET ".\n";
+    "PATH defaults to $CLAWGATE_CONTROL_SOCKET, else " DEFAULT_SOCKET ".\n"
+    "exit status: 0 done; 1 brokerd refused the command (the message says why) or it\n"
+    "failed otherwise; 2 usage error; 3 brokerd is not running or does not answer (no\n"
+    "socket, connection refused, no answer within 30 s, connection closed without an\n"
+    "answer); 4 permission denied (the control socket, or brokerd, refused this user).\n";
 
 static void __attribute__((noreturn))
 usage(const char *problem)
@@ -53,11 +70,11 @@ usage(const char *problem)
 	if (problem != NULL)
 		fprintf(stderr, "gatewayctl: %s\n", problem);
 	fputs(usage_text, stderr);
-	exit(2);
+	exit(CTL_EXIT_USAGE);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die(enum ctl_exit status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -66,7 +83,7 @@ die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	exit(1);
+	exit(status);
 }
 
 /* ---- talking to brokerd ---- */
@@ -81,18 +98,18 @@ ctl_connect(const char *path)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path))
-		die("the socket path %s is longer than %zu bytes", path, sizeof(sun.sun_path) - 1);
+		die(CTL_EXIT_USAGE, "the socket path %s is longer than %zu bytes", path, sizeof(sun.sun_path) - 1);
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		die("socket: %s", strerror(errno));
+		die(CTL_EXIT_FAILED, "socket: %s", strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		/* The socket's mode (group clawgate-admin) turned us away, not a dead broker. */
-		if (errno == EACCES)
-			die("cannot reach brokerd at %s: permission denied: only root and members "
+		if (errno == EACCES || errno == EPERM)
+			die(CTL_EXIT_DENIED, "cannot reach brokerd at %s: permission denied: only root and members "
 			    "of the clawgate-admin group may administer clawgate: run gatewayctl "
 			    "as root (sudo gatewayctl ...), or add the user to the group with: "
 			    "sudo usermod -aG clawgate-admin <user> (then log in again)", path);
-		die("cannot reach brokerd at %s: %s; start it with: brokerd (or systemctl start "
+		die(CTL_EXIT_UNREACHABLE, "cannot reach brokerd at %s: %s; start it with: brokerd (or systemctl start "
 		    "brokerd), or pass --socket PATH", path, strerror(errno));
 	}
 	/* A broker that stops answering must not hang the admin's shell. */
@@ -112,10 +129,10 @@ ctl_io(int fd, void *buf, size_t len, int writing, const char *path)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			die("brokerd at %s did not answer within %d s: check its log", path,
+			die(CTL_EXIT_UNREACHABLE, "brokerd at %s did not answer within %d s: check its log", path,
 			    TIMEOUT_S);
 		if (n <= 0)
-			die("brokerd at %s closed the connection%s%s: check its log", path,
+			die(CTL_EXIT_UNREACHABLE, "brokerd at %s closed the connection%s%s: check its log", path,
 			    n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
 		p += n;
 		len -= (size_t)n;
@@ -136,26 +153,28 @@ ctl_call(const char *path, uint16_t type, const void *msg, int pretty)
 
 	pbuf_init(&b);
 	if (proto_encode(&b, type, REQUEST_ID, msg) < 0)
-		die("an id, role or scope is too long or has spaces, or the name has control "
+		die(CTL_EXIT_USAGE, "an id, role or scope is too long or has spaces, or the name has control "
 		    "characters or is longer than %d bytes", PROTO_TEXT_MAX);
 	ctl_io(fd, b.data, b.len, 1, path);
 	pbuf_free(&b);
 	ctl_io(fd, hdrbuf, sizeof(hdrbuf), 0, path);
 	if (proto_hdr_parse(hdrbuf, sizeof(hdrbuf), PROTO_MAX_PAYLOAD, &hdr) != PROTO_FRAME_OK ||
 	    hdr.type != PROTO_CTL_RESULT || hdr.id != REQUEST_ID)
-		die("brokerd at %s sent an unexpected answer", path);
+		die(CTL_EXIT_FAILED, "brokerd at %s sent an unexpected answer", path);
 	if (hdr.version != PROTO_VERSION)
-		die("brokerd speaks protocol version %u, this gatewayctl %u: install matching "
+		die(CTL_EXIT_FAILED, "brokerd speaks protocol version %u, this gatewayctl %u: install matching "
 		    "versions", hdr.version, PROTO_VERSION);
 	payload = xmalloc(hdr.len + 1);
 	ctl_io(fd, payload, hdr.len, 0, path);
 	close(fd);
 	if (proto_decode(PROTO_CTL_RESULT, payload, hdr.len, &res) < 0)
-		die("brokerd at %s sent a malformed answer", path);
+		die(CTL_EXIT_FAILED, "brokerd at %s sent a malformed answer", path);
+	/* brokerd's own check of the caller (SO_PEERCRED) says FORBIDDEN. */
 	if (!res.ok)
-		die("%s", res.error.message);
+		die(strcmp(res.error.code, "FORBIDDEN") == 0 ? CTL_EXIT_DENIED : CTL_EXIT_FAILED,
+		    "%s", res.error.message);
 	if ((json = pval_to_json_string(res.payload.data, res.payload.len, pretty)) == NULL)
-		die("brokerd at %s sent an answer that is not valid JSON", path);
+		die(CTL_EXIT_FAILED, "brokerd at %s sent an answer that is not valid JSON", path);
 	free(payload);
 	return json;
 }
@@ -227,7 +246,7 @@ j_parse(const char *json)
 	yajl_val root = yajl_tree_parse(json, err, sizeof(err));
 
 	if (root == NULL)
-		die("cannot read brokerd's answer: %s", err);
+		die(CTL_EXIT_FAILED, "cannot read brokerd's answer: %s", err);
 	return root;
 }
 
@@ -269,9 +288,27 @@ xprintf(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	if (vasprintf(&s, fmt, ap) < 0)
-		die("out of memory");
+		die(CTL_EXIT_FAILED, "out of memory");
 	va_end(ap);
 	return s;
+}
+
+/* The exit status once the answer is printed: done only if it reached stdout. */
+static int
+ctl_output_done(void)
+{
+	int err;
+
+	errno = 0;
+	if (fflush(stdout) != EOF && !ferror(stdout))
+		return CTL_EXIT_OK;
+	err = errno;
+	/* A reader that stopped reading (gatewayctl ... | head) needs no message. */
+	if (err != EPIPE)
+		fprintf(stderr, "gatewayctl: cannot write the answer to standard output%s%s: "
+		    "check where it goes (a full disk, a closed descriptor)\n", err ? ": " : "",
+		    err ? strerror(err) : "");
+	return CTL_EXIT_FAILED;
 }
 
 /* ---- tables ---- */
@@ -650,6 +687,9 @@ main(int argc, char *argv[])
 	yajl_val root;
 	char *out;
 
+	/* A reader that goes away and a broker that hangs up end in an exit status
+	 * (ctl_output_done, ctl_io), never in death by a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	if (path == NULL || path[0] == '\0')
 		path = DEFAULT_SOCKET;
 	memset(&o, 0, sizeof(o));
@@ -692,5 +732,5 @@ main(int argc, char *argv[])
 		yajl_tree_free(root);
 	}
 	free(out);
-	return 0;
+	return ctl_output_done();
 }

@@ -222,6 +222,16 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+/* SIGHUP is what logrotate and many admins send to "reload"; brokerd has no
+ * reload, and dying of it would look like a clean exit to the service manager
+ * (no restart). So it is said and ignored. */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("SIGHUP ignored: brokerd has no reload; configuration changes take effect "
+	    "when it restarts: systemctl restart brokerd (gatewayd reconnects by itself)");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -237,7 +247,7 @@ main(int argc, char *argv[])
 	const char *config_path = NULL, *state_dir = DEFAULT_STATE_DIR, *selftest = NULL;
 	const char *socket_dir = DEFAULT_SOCKET_DIR;
 	char gw_path[4096], ctl_path[4096], err[1024];
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sighup;
 	struct event_base *base;
 	struct registry reg;
 	struct config cfg;
@@ -248,6 +258,10 @@ main(int argc, char *argv[])
 
 	log_init("brokerd", level);
 	sandbox_no_dumps();
+	/* A gatewayd or gatewayctl that hangs up must cost an error return, not the
+	 * process; until the event loop watches SIGHUP (on_hup), it is ignored too. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -273,7 +287,6 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
-	signal(SIGPIPE, SIG_IGN);
 
 	sandbox_user_lookup(&user, BROKER_USER);
 	config_load(&cfg, config_path);
@@ -312,8 +325,10 @@ main(int argc, char *argv[])
 	control_init(base, ctl_fd, &br);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
-	if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) < 0 ||
-	    evsignal_add(sigint, NULL) < 0)
+	sighup = evsignal_new(base, SIGHUP, on_hup, NULL);
+	if (sigterm == NULL || sigint == NULL || sighup == NULL ||
+	    evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0 ||
+	    evsignal_add(sighup, NULL) < 0)
 		fatalx("cannot install signal handlers");
 	random_init();
 	ticket_init();
@@ -345,6 +360,7 @@ main(int argc, char *argv[])
 	close(sock_dir_fd);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	event_base_free(base);
 	ratelimit_free(br.rl);
 	registry_free(&reg);

@@ -162,6 +162,7 @@ sandbox_trap_handler(int sig, siginfo_t *si, void *ctx)
 	int nr = si->si_syscall;
 	unsigned v = nr < 0 ? 0 : (unsigned)nr;
 	const char *name = nr >= 0 && nr < SANDBOX_TRAP_NAMES ? sandbox_trap_names[nr] : "?";
+	const char *prio;
 
 	*--p = ')';
 	do
@@ -169,6 +170,8 @@ sandbox_trap_handler(int sig, siginfo_t *si, void *ctx)
 	while ((v /= 10) != 0 && p > num + 2);
 	*--p = '(';
 	*--p = ' ';
+	prio = log_priority_prefix(LOG_LEVEL_ERROR);
+	(void)!write(STDERR_FILENO, prio, strlen(prio));
 	(void)!write(STDERR_FILENO, head, sizeof(head) - 1);
 	(void)!write(STDERR_FILENO, name, strlen(name));
 	(void)!write(STDERR_FILENO, p, (size_t)(num + sizeof(num) - p));

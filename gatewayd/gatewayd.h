@@ -20,4 +20,10 @@ struct gateway {
 
 extern struct gateway gw;
 
+/* What gatewayd (supervisor and workers alike) logs when a SIGHUP comes: it has
+ * no reload, and its settings come from brokerd. */
+#define GATEWAYD_SIGHUP_IGNORED "SIGHUP ignored: gatewayd has no reload; configuration " \
+	"changes take effect when brokerd and then gatewayd restart: systemctl restart " \
+	"brokerd gatewayd"
+
 #endif

@@ -170,6 +170,7 @@ http_request_line(struct http_request *req, const uint8_t *p, size_t len)
 	if (i == 0 || i == len || p[i] != ' ')
 		return http_fail(req, 400, "malformed request line");
 	req->is_get = i == 3 && memcmp(p, "GET", 3) == 0;
+	req->is_head = i == 4 && memcmp(p, "HEAD", 4) == 0;
 	start = ++i;
 	while (i < len && p[i] > 0x20 && p[i] < 0x7f)
 		i++;
@@ -298,10 +299,11 @@ http_add(struct pbuf *out, const char *s)
 	pbuf_add(out, s, strlen(s));
 }
 
-/* A complete response that closes the connection. */
+/* A complete response that closes the connection; with_body 0 (HEAD): the
+ * head only, Content-Length still that of the body. */
 static enum http_action
-http_close_with(struct pbuf *out, int status, const char *extra_headers, const char *type,
-    const char *body)
+http_close_with_head(struct pbuf *out, int status, const char *extra_headers, const char *type,
+    const char *body, int with_body)
 {
 	char head[512];
 
@@ -317,8 +319,16 @@ http_close_with(struct pbuf *out, int status, const char *extra_headers, const c
 	http_add(out, head);
 	http_add(out, extra_headers);
 	http_add(out, "\r\n");
-	http_add(out, body);
+	if (with_body)
+		http_add(out, body);
 	return HTTP_ACTION_CLOSE;
+}
+
+static enum http_action
+http_close_with(struct pbuf *out, int status, const char *extra_headers, const char *type,
+    const char *body)
+{
+	return http_close_with_head(out, status, extra_headers, type, body, 1);
 }
 
 static enum http_action
@@ -361,6 +371,25 @@ http_refuse_proxy(struct pbuf *out)
 }
 
 int
+http_wants_health(const struct http_request *req)
+{
+	return req->status == 0 && (req->is_get || req->is_head) && !req->upgrade &&
+	    strcmp(req->path, HTTP_HEALTH_PATH) == 0;
+}
+
+void
+http_health(const struct http_request *req, int broker_up, struct pbuf *out)
+{
+	/* Up or down and nothing more: anyone who reaches the port may ask. */
+	if (broker_up)
+		http_close_with_head(out, 200, "", "text/plain; charset=utf-8", "ok\n",
+		    req->is_get);
+	else
+		http_close_with_head(out, 503, "Retry-After: 1\r\n", "text/plain; charset=utf-8",
+		    "unavailable: brokerd is unreachable\n", req->is_get);
+}
+
+int
 http_wants_upgrade(const struct http_request *req)
 {
 	return req->status == 0 && req->is_get && req->upgrade && !req->version_other &&
@@ -376,7 +405,8 @@ http_respond(const struct http_request *req, struct pbuf *out)
 		return http_error(out, req->status, "", req->problem);
 	if (!req->is_get)
 		return http_error(out, 405, "Allow: GET\r\n",
-		    "this port answers GET only (WebSocket upgrades and the Control UI)");
+		    "this port answers GET (WebSocket upgrades, the Control UI, /healthz) and "
+		    "HEAD /healthz only");
 	if (!req->upgrade)
 		return (staticfiles_enabled() ? staticfiles_respond(req, out) :
 		    ui_respond(req->path, out)) == 0 ? HTTP_ACTION_CLOSE : http_error(out, 404, "",

@@ -1,6 +1,7 @@
 /*
  * The HTTP/1.1 side of the gateway port: parse one request head, answer it
- * with the WebSocket upgrade (RFC 6455 §4.2), a Control UI file (ui.c) or an error.
+ * with the WebSocket upgrade (RFC 6455 §4.2), a Control UI file (ui.c), the
+ * health check (/healthz) or an error.
  *
  * Hand-written on purpose: Debian 12 packages no C HTTP parser, and libevent
  * 2.1's evhttp cannot hand an upgraded socket over to a WebSocket library. Only
@@ -26,6 +27,7 @@ struct http_request {
 	int status;		/* parse error: 400 or 431; else 0 */
 	const char *problem;	/* what was wrong, for the error page */
 	uint8_t is_get;
+	uint8_t is_head;	/* HEAD: answered for /healthz only */
 	uint8_t http11;
 	uint8_t upgrade;	/* Upgrade lists "websocket" */
 	uint8_t connection_upgrade;	/* Connection lists "upgrade" */
@@ -61,6 +63,16 @@ void http_refuse(int status, const char *problem, struct pbuf *out);
 
 /* The HTTP 403 of PROTOCOL.md §1 for forwarding headers that cannot be trusted. */
 void http_refuse_proxy(struct pbuf *out);
+
+/* The health check for load balancers and container runtimes: GET or HEAD of
+ * /healthz (any query), not a WebSocket upgrade. */
+#define HTTP_HEALTH_PATH "/healthz"
+int http_wants_health(const struct http_request *req);
+
+/* Appends the health answer to out (the connection closes once it is sent):
+ * 200 "ok" while broker_up (this gatewayd's link to brokerd is established),
+ * else 503 saying brokerd is unreachable; no other detail, no body for HEAD. */
+void http_health(const struct http_request *req, int broker_up, struct pbuf *out);
 
 /* Appends the response to a parsed request (or to a parse error) to out.
  * UPGRADE: a 101 was written and the socket now speaks WebSocket; CLOSE: close

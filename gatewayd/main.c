@@ -94,6 +94,15 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 	session_shutdown(main_done);
 }
 
+/* SIGHUP is what logrotate and many admins send to "reload"; gatewayd has no
+ * reload (its settings come from brokerd), and dying of it would look like a
+ * clean exit to the service manager (no restart). So it is said and ignored. */
+static void
+main_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("%s", GATEWAYD_SIGHUP_IGNORED);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -110,12 +119,16 @@ main(int argc, char **argv)
 	};
 	const char *socket_dir = "/run/clawgate";
 	enum log_level level = LOG_LEVEL_INFO;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sighup;
 	unsigned long workers = 1;
 	char *end;
 	int c;
 
 	log_init("gatewayd", level);
+	/* A peer that vanishes must cost an error return, not the process. Until the
+	 * event loop watches SIGHUP (main_hup_cb), it is ignored; workers inherit both. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -162,8 +175,6 @@ main(int argc, char **argv)
 	sandbox_user_lookup(&main_user, MAIN_USER);
 	notify_init();
 
-	/* A peer that vanishes must cost an error return, not the process. */
-	signal(SIGPIPE, SIG_IGN);
 	gw.workers = (unsigned)workers;
 	gw.worker = workers_spawn(gw.workers);
 	if (gw.test_echo)
@@ -174,8 +185,10 @@ main(int argc, char **argv)
 	gw.started_ms = clock_mono_ms();
 	if ((sigterm = evsignal_new(gw.base, SIGTERM, main_signal_cb, NULL)) == NULL ||
 	    (sigint = evsignal_new(gw.base, SIGINT, main_signal_cb, NULL)) == NULL ||
-	    evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0)
-		fatalx("cannot watch SIGTERM and SIGINT");
+	    (sighup = evsignal_new(gw.base, SIGHUP, main_hup_cb, NULL)) == NULL ||
+	    evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0 ||
+	    evsignal_add(sighup, NULL) < 0)
+		fatalx("cannot watch SIGTERM, SIGINT and SIGHUP");
 
 	brokerlink_open(socket_dir, main_ready);
 	if (event_base_dispatch(gw.base) < 0)
@@ -192,6 +205,7 @@ main(int argc, char **argv)
 		event_free(main_grace);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	event_base_free(gw.base);
 	libevent_global_shutdown();
 	log_info("stopped");

@@ -734,6 +734,15 @@ session_http(struct session *s)
 		session_closing(s);
 		return;
 	}
+	/* Health checks come often: answered from here, logged at debug only. */
+	if (http_wants_health(&req)) {
+		log_debug("%s: health check answered (brokerd %s)", s->peer,
+		    brokerlink_available() ? "linked" : "unreachable");
+		http_health(&req, brokerlink_available(), &session_out);
+		bufferevent_write(s->bev, session_out.data, session_out.len);
+		session_closing(s);
+		return;
+	}
 	if (http_respond(&req, &session_out) == HTTP_ACTION_CLOSE) {
 		log_debug("%s: HTTP request answered and closed", s->peer);
 		bufferevent_write(s->bev, session_out.data, session_out.len);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "gatewayd/gatewayd.h"
 
 static pid_t workers_pid[WORKERS_MAX];
 
@@ -71,6 +72,10 @@ workers_supervise(unsigned n, const sigset_t *watched, int failed)
 			stopping = 1;
 			workers_signal_all(n, sig);
 		}
+		/* Not passed on: a reload does not exist, and a SIGHUP meant for
+		 * every worker reaches each of them by itself (systemctl kill). */
+		if (sig == SIGHUP)
+			log_info("%s", GATEWAYD_SIGHUP_IGNORED);
 	}
 }
 
@@ -89,8 +94,14 @@ workers_spawn(unsigned n)
 	sigaddset(&watched, SIGTERM);
 	sigaddset(&watched, SIGINT);
 	sigaddset(&watched, SIGCHLD);
+	sigaddset(&watched, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &watched, &old) < 0)
 		fatal("sigprocmask");
+	/* main() ignores SIGHUP, and an ignored signal may be discarded even while
+	 * blocked: the supervisor takes it with sigwaitinfo, so it must stay
+	 * pending. Workers get SIG_IGN back before they unblock it. */
+	if (signal(SIGHUP, SIG_DFL) == SIG_ERR)
+		fatal("signal(SIGHUP)");
 	for (unsigned i = 0; i < n; i++) {
 		pid_t pid = fork();
 
@@ -99,8 +110,9 @@ workers_spawn(unsigned n)
 			workers_supervise(i, &watched, 1);
 		}
 		if (pid == 0) {
-			if (sigprocmask(SIG_SETMASK, &old, NULL) < 0)
-				fatal("sigprocmask");
+			if (signal(SIGHUP, SIG_IGN) == SIG_ERR ||
+			    sigprocmask(SIG_SETMASK, &old, NULL) < 0)
+				fatal("cannot restore the worker's signal handling");
 			return i;
 		}
 		workers_pid[i] = pid;

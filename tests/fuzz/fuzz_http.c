@@ -1,9 +1,10 @@
 /*
- * Fuzz target: the HTTP request head parser, the response it leads to, and
- * the client address attributed from its forwarding headers (as if sent by a
- * trusted proxy). Besides crashes it checks what the session relies on: a
- * finished head lies within the input and the cap, every parse error names a
- * status and a problem, and an attributed client is an address.
+ * Fuzz target: the HTTP request head parser, the response it leads to (the
+ * health check's too), and the client address attributed from its forwarding
+ * headers (as if sent by a trusted proxy). Besides crashes it checks what the
+ * session relies on: a finished head lies within the input and the cap, every
+ * parse error names a status and a problem, and an attributed client is an
+ * address.
  */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -44,6 +45,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (out.len == 0)
 		abort();
+	/* The session answers health checks with http_health instead. */
+	if (http_wants_health(&req)) {
+		if (st != HTTP_PARSE_DONE)
+			abort();
+		pbuf_reset(&out);
+		http_health(&req, size & 1, &out);
+		if (out.len == 0)
+			abort();
+	}
 	if (st == HTTP_PARSE_DONE) {
 		char client[PROTO_ADDR_MAX + 1];
 		uint8_t bin[16];

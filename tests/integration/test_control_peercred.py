@@ -52,7 +52,7 @@ def test_unprivileged_user_is_refused(make_gateway, args):
     token = gw.token_file_contents()
     open_to_everyone(gw)
     result = ctl_as(gw, *args)
-    assert result.returncode == 1, result
+    assert result.returncode == 4, result       # permission denied
     uid = pwd.getpwnam("nobody").pw_uid
     assert "permission denied: uid %d" % uid in result.stderr, result.stderr
     assert "clawgate-admin" in result.stderr, result.stderr
@@ -74,6 +74,6 @@ def test_socket_mode_turns_others_away_with_the_fix(gateway):
     """Without the test's chmod the socket itself refuses; gatewayctl says why."""
     os.chmod(gateway.root, 0o755)
     result = ctl_as(gateway, "devices", "list")
-    assert result.returncode == 1, result
+    assert result.returncode == 4, result       # permission denied
     assert "permission denied" in result.stderr, result.stderr
     assert "usermod -aG clawgate-admin" in result.stderr, result.stderr

@@ -120,3 +120,11 @@ def test_a_relative_root_is_refused_by_brokerd(make_gateway):
         gw.start_broker()
     assert "gateway.controlUi.root must be an absolute" in (gw.root / "brokerd.log").read_text()
     gw.broker = None
+
+
+def test_healthz_is_the_health_check_not_an_app_route(make_gateway, ui_root):
+    gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
+    assert get(gw, "/healthz")[::2] == (200, b"ok\n")
+    (ui_root / "healthz").write_text("a file\n")
+    (ui_root / "healthz").chmod(0o644)
+    assert get(gw, "/healthz")[::2] == (200, b"ok\n")

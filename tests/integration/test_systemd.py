@@ -1,20 +1,71 @@
 """What the systemd units rely on, without systemd as PID 1: gatewayd serves the
 listening sockets systemd passes (sd_listen_fds; systemd-socket-activate passes
-them here the same way), and both daemons report READY=1 and STOPPING=1 on
-$NOTIFY_SOCKET (sd_notify's protocol), from inside their sandbox."""
+them here the same way), both daemons report READY=1 and STOPPING=1 on
+$NOTIFY_SOCKET (sd_notify's protocol), from inside their sandbox, and their log
+lines carry the journal's <N> priority when $JOURNAL_STREAM names their stderr."""
 
 import grp
 import os
 import pwd
+import re
 import secrets
+import signal
 import socket
+import subprocess
+import time
 
 import pytest
 
 from clawclient import cli_params, handshake
-from harness import SANITIZER_ENV, free_port, port_accepts
+from harness import BROKERD, BUILD, SANITIZER_ENV, daemon_env, free_port, port_accepts
 
 NOTIFY_TIMEOUT = 10.0
+
+
+def unit_directives(path):
+    """{(section, key): [values]} of a unit file, list-valued keys split on spaces."""
+    found, section = {}, None
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        key, _, value = line.partition("=")
+        found.setdefault((section, key.strip()), []).extend(value.split())
+    return found
+
+
+@pytest.fixture(scope="module")
+def installed_units(tmp_path_factory):
+    """The unit directory as `meson install` stages it from the build dir."""
+    stage = tmp_path_factory.mktemp("stage")
+    proc = subprocess.run(["meson", "install", "-C", str(BUILD), "--no-rebuild", "--quiet",
+                           "--destdir", str(stage)], capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc
+    units = list(stage.glob("**/lib/systemd/system/gatewayd.service"))
+    assert len(units) == 1, "meson install staged gatewayd.service %d times" % len(units)
+    return units[0].parent
+
+
+def test_restarting_brokerd_leaves_gatewayd_alone(installed_units):
+    """gatewayd outlives brokerd's restarts (test_gateway_lifecycle.py): the unit
+    must not propagate brokerd's stop or restart to it, yet start brokerd first."""
+    unit = unit_directives(installed_units / "gatewayd.service")
+    for key in ("Requires", "Requisite", "BindsTo", "PartOf", "Upholds"):
+        assert "brokerd.service" not in unit.get(("Unit", key), []), \
+            "gatewayd.service has %s=brokerd.service" % key
+    assert "brokerd.service" in unit.get(("Unit", "Wants"), []), unit
+    assert "brokerd.service" in unit.get(("Unit", "After"), []), unit
+    # Without its sockets gatewayd serves nothing (PrivateNetwork=yes).
+    assert "gatewayd.socket" in unit.get(("Unit", "Requires"), []), unit
+    assert "gatewayd.socket" in unit.get(("Unit", "After"), []), unit
+    assert unit.get(("Service", "Restart")) == ["on-failure"], unit
+    broker = unit_directives(installed_units / "brokerd.service")
+    for key in ("Requires", "BindsTo", "PartOf", "Wants"):
+        assert "gatewayd.service" not in broker.get(("Unit", key), []), broker
 
 
 def test_gatewayd_serves_the_sockets_systemd_passes(make_gateway):
@@ -98,3 +149,81 @@ def test_both_daemons_notify_ready_and_stopping(make_gateway):
     finally:
         broker_sock.close()
         gatewayd_sock.close()
+
+
+# sd-daemon.h: SD_ERR <3>, SD_WARNING <4>, SD_INFO <6>, SD_DEBUG <7>.
+PRIORITY = {"error": "3", "warning": "4", "info": "6", "debug": "7"}
+PREFIXED = re.compile(r"^<(\d)>(brokerd|gatewayd): (error|warning|info|debug): ")
+
+
+def journal_stream(path):
+    """$JOURNAL_STREAM as systemd sets it for a service whose stderr is path."""
+    path.touch()
+    st = os.stat(path)
+    return "%d:%d" % (st.st_dev, st.st_ino)
+
+
+def assert_prefixed(path, want_levels):
+    lines = path.read_text().splitlines()
+    assert lines, "%s is empty" % path
+    seen = set()
+    for line in lines:
+        m = PREFIXED.match(line)
+        assert m, "a line of %s without its journal priority: %r" % (path.name, line)
+        assert m.group(1) == PRIORITY[m.group(3)], "wrong priority: %r" % line
+        seen.add(m.group(3))
+    assert want_levels <= seen, "%s has no %s lines" % (path.name, want_levels - seen)
+
+
+def test_logs_carry_journal_priorities_when_stderr_is_the_journal(make_gateway):
+    gw = make_gateway(start=False)
+    broker_stream = {"JOURNAL_STREAM": journal_stream(gw.root / "brokerd.log")}
+    gw.extra_env = broker_stream
+    gw.start_broker()
+    gw.extra_env = {"JOURNAL_STREAM": journal_stream(gw.root / "gatewayd.log")}
+    gw.start_gatewayd()
+    assert handshake(gw.url, cli_params(token=gw.token)).ok
+    gw.gatewayd.signal(signal.SIGHUP)
+    # A warning: gatewayd loses brokerd (and finds it again).
+    gw.broker.stop()
+    gw.extra_env = broker_stream
+    gw.start_broker()
+    deadline = time.monotonic() + 10
+    while not handshake(gw.url, cli_params(token=gw.token)).ok:
+        assert time.monotonic() < deadline, "gatewayd did not reconnect to brokerd"
+        time.sleep(0.2)
+    gw.stop()
+    assert_prefixed(gw.root / "brokerd.log", {"info", "debug"})
+    assert_prefixed(gw.root / "gatewayd.log", {"warning", "info", "debug"})
+    assert "<4>gatewayd: warning: lost the link to brokerd" in \
+        (gw.root / "gatewayd.log").read_text()
+
+
+def test_a_fatal_error_is_priority_err(tmp_path):
+    """What `journalctl -p err -u brokerd` shows: the line a failed start ends with."""
+    log = tmp_path / "brokerd.log"
+    env = daemon_env({"JOURNAL_STREAM": journal_stream(log)})
+    with open(log, "ab") as out:
+        proc = subprocess.run([str(BROKERD), "--config", str(tmp_path / "missing.json"),
+                               "--state-dir", str(tmp_path / "state"),
+                               "--socket-dir", str(tmp_path / "run")],
+                              stdout=out, stderr=out, env=env, timeout=10,
+                              stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1, proc
+    text = log.read_text()
+    assert text.startswith("<3>brokerd: error: cannot read configuration file "), text
+
+
+def test_no_priority_prefix_unless_stderr_is_the_journal(make_gateway):
+    """Without $JOURNAL_STREAM, or with one naming another file (inherited by a
+    process whose stderr was redirected), lines stay as a terminal shows them."""
+    gw = make_gateway(start=False)
+    gw.start_broker()
+    gw.extra_env = {"JOURNAL_STREAM": journal_stream(gw.root / "brokerd.log")}
+    gw.start_gatewayd()
+    assert handshake(gw.url, cli_params(token=gw.token)).ok
+    gw.stop()
+    for name in ("brokerd.log", "gatewayd.log"):
+        text = (gw.root / name).read_text()
+        assert text and not re.search(r"^<\d>", text, re.M), "%s:\n%s" % (name, text)
+        assert re.search(r"^%s: info: " % name[:-4], text, re.M), text
