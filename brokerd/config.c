@@ -99,7 +99,9 @@ config_binds(struct config *cfg, yajl_val root)
 		config_add_bind(cfg, "127.0.0.1");
 		config_add_bind(cfg, "::1");
 	} else if (strcmp(bind, "lan") == 0) {
+		/* Both families; gatewayd goes on without "::" on a host without IPv6. */
 		config_add_bind(cfg, "0.0.0.0");
+		config_add_bind(cfg, "::");
 	} else if (strcmp(bind, "custom") == 0) {
 		host = config_str(root, GW("customBindHost"), "gateway.customBindHost");
 		if (host == NULL)
