@@ -49,3 +49,15 @@ def test_loopback_listens_on_both_loopback_addresses(make_gateway):
     connect_ok(gw, "127.0.0.1")
     connect_ok(gw, "::1")
     assert IPV4_ANY not in listening(gw.port) and IPV6_ANY not in listening(gw.port)
+
+
+def test_lan_without_ipv6_listens_on_ipv4(make_gateway):
+    # A kernel without IPv6 refuses the "::" listener (EAFNOSUPPORT); strace
+    # makes the second bind, the one of "::", fail that way.
+    strace = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=bind",
+              "-e", "inject=bind:error=EAFNOSUPPORT:when=2"]
+    gw = make_gateway(config_extra={"bind": "lan"}, gatewayd_wrapper=strace)
+    connect_ok(gw, "127.0.0.1")
+    assert not port_accepts(gw.port, "::1")
+    assert listening(gw.port) == {IPV4_ANY}, listening(gw.port)
+    assert gw.gatewayd.logged("not listening on [::]:%d: this host has no IPv6" % gw.port)
