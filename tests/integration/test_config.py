@@ -2,11 +2,13 @@
 the fix; misspelt keys are warned about with the key meant; OpenClaw's own keys
 and sections are accepted quietly."""
 
+import os
 import subprocess
+import time
 
 import pytest
 
-from harness import BROKERD, daemon_env, require_binaries
+from harness import BROKERD, Daemon, daemon_env, require_binaries
 
 RUN_TIMEOUT = 10.0
 
@@ -88,3 +90,26 @@ def test_misspelt_keys_are_warned_about_and_openclaw_keys_are_not(make_gateway):
         assert ("brokerd: info: %s: %s is an OpenClaw setting that clawgate does not use: "
                 "ignored by clawgate" % (path, key)) in log, log
     assert "agents" not in log and "models" not in log, log
+
+
+DEFAULT_CONFIG = "/etc/clawgate/clawgate.json"
+
+
+@pytest.mark.skipif(os.path.exists(DEFAULT_CONFIG),
+                    reason="this host has a %s; the test needs it absent" % DEFAULT_CONFIG)
+def test_without_config_the_missing_default_file_means_defaults(unstarted):
+    gw = unstarted
+    broker = Daemon("brokerd", [str(BROKERD), "--state-dir", str(gw.state_dir), "--socket-dir",
+                                str(gw.sock_dir)], gw.root / "brokerd.log", daemon_env(),
+                    gw.root)
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while not broker.logged("brokerd: info: ready:") and time.monotonic() < deadline:
+            if not broker.alive():
+                broker.fail("exited without --config")
+            time.sleep(0.05)
+        assert broker.logged("brokerd: info: no configuration file at %s: using the defaults "
+                             "(write one there or pass --config FILE)" % DEFAULT_CONFIG)
+        assert broker.logged("brokerd: info: ready:")
+    finally:
+        broker.stop()
