@@ -9,6 +9,7 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
+#include "brokerd/configfile.h"
 #include "brokerd/fileio.h"
 #include "brokerd/secret.h"
 #include "common/ipaddr.h"
@@ -99,7 +100,9 @@ config_binds(struct config *cfg, yajl_val root)
 		config_add_bind(cfg, "127.0.0.1");
 		config_add_bind(cfg, "::1");
 	} else if (strcmp(bind, "lan") == 0) {
+		/* Both families; gatewayd goes on without "::" on a host without IPv6. */
 		config_add_bind(cfg, "0.0.0.0");
+		config_add_bind(cfg, "::");
 	} else if (strcmp(bind, "custom") == 0) {
 		host = config_str(root, GW("customBindHost"), "gateway.customBindHost");
 		if (host == NULL)
@@ -337,32 +340,83 @@ config_auth(struct config *cfg, yajl_val root)
 		    "be refused", config_file);
 }
 
+static void
+config_auto_approve(struct config *cfg, yajl_val root)
+{
+	yajl_val v = config_get(root, GW("nodes", "pairing", "autoApproveLocal"), CK_BOOL,
+	    "gateway.nodes.pairing.autoApproveLocal");
+
+	cfg->auto_approve_local = v != NULL && YAJL_IS_TRUE(v);
+}
+
+static void
+config_note(enum configfile_note what, const char *path, const char *suggestion, void *arg)
+{
+	const char *file = arg;
+
+	if (what == CONFIGFILE_IGNORED)
+		log_info("%s: %s is an OpenClaw setting that clawgate does not use: ignored by "
+		    "clawgate", file, path);
+	else if (suggestion != NULL)
+		log_warnx("%s: unknown key %s is ignored: did you mean %s?", file, path,
+		    suggestion);
+	else
+		log_warnx("%s: unknown key %s is ignored: neither clawgate nor OpenClaw has it "
+		    "(check its spelling and where it sits, or delete it)", file, path);
+}
+
+/* The file's text, or NULL when the default file does not exist. */
+static char *
+config_read(const char *file, int is_default, size_t *len)
+{
+	char *text = fileio_read(AT_FDCWD, file, CONFIG_FILE_MAX, len);
+
+	if (text != NULL)
+		return text;
+	if (errno == ENOENT && is_default) {
+		log_info("no configuration file at %s: using the defaults (write one there or "
+		    "pass --config FILE)", file);
+		return NULL;
+	}
+	if (errno == ENOENT)
+		fatalx("configuration file %s does not exist: create it ({} gives the defaults) "
+		    "or correct the --config path", file);
+	if (errno == EFBIG)
+		fatalx("configuration file %s is larger than %u bytes: point --config at "
+		    "clawgate's JSON file", file, CONFIG_FILE_MAX);
+	if (errno == EINVAL)
+		fatalx("configuration file %s is not a regular file: point --config at "
+		    "clawgate's JSON file", file);
+	fatal("cannot read configuration file %s (brokerd reads it as the user it starts as, "
+	    "before dropping privileges)", file);
+}
+
 void
 config_load(struct config *cfg, const char *path)
 {
 	const char *file = path != NULL ? path : CONFIG_DEFAULT_PATH;
-	char errbuf[256];
-	yajl_val root = NULL, v;
+	char errbuf[512];
+	yajl_val root = NULL;
 	size_t len;
 	char *text;
 
 	memset(cfg, 0, sizeof(*cfg));
 	config_file = file;
-	text = fileio_read(AT_FDCWD, file, CONFIG_FILE_MAX, &len);
-	if (text == NULL && errno == ENOENT && path == NULL) {
-		log_info("no configuration file at %s: using defaults", file);
-	} else if (text == NULL) {
-		fatal("cannot read configuration file %s", file);
-	} else {
-		root = yajl_tree_parse(text, errbuf, sizeof(errbuf));
+	if ((text = config_read(file, path == NULL, &len)) != NULL) {
+		root = configfile_parse(text, len, errbuf, sizeof(errbuf));
 		free(text);
-		/* yajl's message spans lines; the first one says what went wrong. */
-		errbuf[strcspn(errbuf, "\n")] = '\0';
 		if (root == NULL)
-			fatalx("%s: not valid JSON: %s", file, errbuf);
+			fatalx("%s:%s", file, errbuf);
 		if (!YAJL_IS_OBJECT(root))
-			fatalx("%s: the top level must be a JSON object", file);
+			fatalx("%s: the top level must be a JSON object, e.g. "
+			    "{\"gateway\": {\"port\": 18789}}", file);
+		configfile_check_keys(root, config_note, (void *)file);
 		config_get(root, GW(NULL), CK_OBJECT, "gateway");
+		config_get(root, GW("auth"), CK_OBJECT, "gateway.auth");
+		config_get(root, GW("tls"), CK_OBJECT, "gateway.tls");
+		config_get(root, GW("controlUi"), CK_OBJECT, "gateway.controlUi");
+		config_get(root, GW("nodes"), CK_OBJECT, "gateway.nodes");
+		config_get(root, GW("nodes", "pairing"), CK_OBJECT, "gateway.nodes.pairing");
 		cfg->path = xstrdup(file);
 	}
 	config_port(cfg, root);
@@ -373,9 +427,7 @@ config_load(struct config *cfg, const char *path)
 	config_trusted_proxies(cfg, root);
 	config_tls(cfg, root);
 	config_auth(cfg, root);
-	v = config_get(root, GW("nodes", "pairing", "autoApproveLocal"), CK_BOOL,
-	    "gateway.nodes.pairing.autoApproveLocal");
-	cfg->auto_approve_local = v != NULL && YAJL_IS_TRUE(v);
+	config_auto_approve(cfg, root);
 	config_ui_root(cfg, root);
 	yajl_tree_free(root);
 }

@@ -1,5 +1,6 @@
 /* brokerd's configuration: OpenClaw's openclaw.json `gateway` section (the keys
- * clawgate uses; others are ignored) plus the OPENCLAW_* environment overrides.
+ * clawgate uses; configfile.c parses the file and reports the others) plus the
+ * OPENCLAW_* environment overrides.
  * Secrets stay here, in the broker; gatewayd gets the rest through BR_HELLO. */
 #ifndef BROKERD_CONFIG_H
 #define BROKERD_CONFIG_H

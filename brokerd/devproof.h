@@ -6,11 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/codec.h"
+#include <sodium.h>
+
 #include "proto/proto.h"
 
 #define DEVPROOF_KEY_BYTES 32
-#define DEVPROOF_KEY_LEN B64URL_LEN(DEVPROOF_KEY_BYTES)	/* canonical text form */
+/* The canonical text form of a key: unpadded base64url, 43 characters. */
+#define DEVPROOF_KEY_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define DEVPROOF_KEY_LEN \
+	(sodium_base64_ENCODED_LEN(DEVPROOF_KEY_BYTES, DEVPROOF_KEY_VARIANT) - 1)
 #define DEVPROOF_ID_LEN 64
 #define DEVPROOF_MAX_SKEW_MS 120000
 /* Longest payload the field maxima of struct proto_connect allow, rounded up. */
@@ -24,6 +28,12 @@ enum devproof_result {
 	DEVPROOF_NONCE_MISMATCH,
 	DEVPROOF_SIGNATURE_INVALID,
 };
+
+/* Decodes base64 as clients write keys and signatures: either alphabet (even
+ * mixed), padded or not, nothing else (no white space, no leftover bits set,
+ * at most 128 characters). Returns the decoded length, or -1 if in is not
+ * such text or does not fit outsz bytes. */
+long devproof_b64_decode(const char *in, size_t len, uint8_t *out, size_t outsz);
 
 /* Decodes a public key (base64url or base64, padded or not) that must be exactly
  * 32 bytes, and writes its canonical form (unpadded base64url) if canon is not
@@ -43,10 +53,6 @@ int devproof_payload(const struct proto_connect *c, int version, char *out, size
  * only ASCII A-Z lower-cased (no locale, no Unicode folding). Pairing compares
  * the pinned values in this form too (§4.5). */
 void devproof_norm(const char *s, char *out, size_t outsz);
-
-/* Sets up the Ed25519 implementation (libsodium); once, before the sandbox and
- * before any verification. */
-void devproof_init(void);
 
 /* 1 iff signature (base64url/base64 of 64 bytes) is key's Ed25519 signature of msg. */
 int devproof_verify(const uint8_t key[DEVPROOF_KEY_BYTES], const char *msg, size_t len,

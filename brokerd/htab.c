@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "common/random.h"
 #include "common/xmalloc.h"
@@ -84,65 +85,44 @@ htab_lookup(const struct htab *h, uint64_t hash, htab_match_fn match, const void
 }
 
 /*
- * SipHash-2-4 with a per-process random key: gatewayd chooses conn numbers and is
- * treated as hostile, so an unkeyed hash would let it pile every connection into
- * one chain and turn each lookup into a scan.
+ * SipHash-2-4 (libsodium's crypto_shorthash) with a per-process random key:
+ * gatewayd chooses conn numbers and is treated as hostile, so an unkeyed hash
+ * would let it pile every connection into one chain and turn each lookup into
+ * a scan.
  */
-static uint64_t htab_key[2];
+_Static_assert(crypto_shorthash_KEYBYTES == HTAB_KEY_BYTES, "SipHash key size");
+_Static_assert(crypto_shorthash_BYTES == sizeof(uint64_t), "SipHash output size");
+
+static unsigned char htab_key[HTAB_KEY_BYTES];
 static int htab_keyed;
 
-#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                         \
-	do {                                                             \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                   \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                   \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
-	} while (0)
+uint64_t
+htab_hash_keyed(const unsigned char key[HTAB_KEY_BYTES], const void *in, size_t len)
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t h = 0;
+
+	crypto_shorthash(out, in, len, key);
+	/* The output is the little-endian encoding of SipHash's 64-bit value. */
+	for (int i = crypto_shorthash_BYTES - 1; i >= 0; i--)
+		h = (h << 8) | out[i];
+	return h;
+}
 
 static uint64_t
-htab_siphash(const uint8_t *in, size_t len)
+htab_hash(const void *in, size_t len)
 {
-	uint64_t v0 = 0x736f6d6570736575ULL, v1 = 0x646f72616e646f6dULL;
-	uint64_t v2 = 0x6c7967656e657261ULL, v3 = 0x7465646279746573ULL;
-	uint64_t b = (uint64_t)len << 56, m;
-	size_t i, tail = len & 7;
-
 	if (!htab_keyed) {
-		random_bytes((uint8_t *)htab_key, sizeof(htab_key));
+		random_bytes(htab_key, sizeof(htab_key));
 		htab_keyed = 1;
 	}
-	v0 ^= htab_key[0];
-	v1 ^= htab_key[1];
-	v2 ^= htab_key[0];
-	v3 ^= htab_key[1];
-	for (i = 0; i + 8 <= len; i += 8) {
-		m = 0;
-		for (int k = 7; k >= 0; k--)
-			m = (m << 8) | in[i + (size_t)k];
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (size_t k = 0; k < tail; k++)
-		b |= (uint64_t)in[i + k] << (8 * k);
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	return htab_hash_keyed(htab_key, in, len);
 }
 
 uint64_t
 htab_hash_str(const char *s)
 {
-	return htab_siphash((const uint8_t *)s, strlen(s));
+	return htab_hash(s, strlen(s));
 }
 
 uint64_t
@@ -152,5 +132,5 @@ htab_hash_u64(uint64_t v)
 
 	for (int i = 0; i < 8; i++)
 		b[i] = (uint8_t)(v >> (8 * i));
-	return htab_siphash(b, sizeof(b));
+	return htab_hash(b, sizeof(b));
 }

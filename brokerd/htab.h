@@ -28,7 +28,12 @@ void htab_remove(struct htab *h, struct htab_node *n);
 struct htab_node *htab_lookup(const struct htab *h, uint64_t hash, htab_match_fn match,
     const void *key);
 
+#define HTAB_KEY_BYTES 16
+
+/* Keyed hashes for the tables, under a random key made on first use. */
 uint64_t htab_hash_str(const char *s);
 uint64_t htab_hash_u64(uint64_t v);
+/* SipHash-2-4 of in under key, as a number (what the two above compute). */
+uint64_t htab_hash_keyed(const unsigned char key[HTAB_KEY_BYTES], const void *in, size_t len);
 
 #endif

@@ -287,6 +287,8 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/* Before anything draws randomness or encodes a token or key. */
+	random_init();
 
 	sandbox_user_lookup(&user, BROKER_USER);
 	config_load(&cfg, config_path);
@@ -330,9 +332,7 @@ main(int argc, char *argv[])
 	    evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0 ||
 	    evsignal_add(sighup, NULL) < 0)
 		fatalx("cannot install signal handlers");
-	random_init();
 	ticket_init();
-	devproof_init();
 	notify_init();
 	/* The state dir is the broker's whole world: everything else it needs (the
 	 * sockets, the socket dir, the state dir itself) is an open fd by now. */

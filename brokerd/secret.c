@@ -58,7 +58,7 @@ secret_mint(char out[SECRET_TOKEN_LEN + 1])
 	uint8_t raw[SECRET_TOKEN_BYTES];
 
 	random_bytes(raw, sizeof(raw));
-	b64url_encode(raw, sizeof(raw), out, SECRET_TOKEN_LEN + 1);
+	sodium_bin2base64(out, SECRET_TOKEN_LEN + 1, raw, sizeof(raw), SECRET_TOKEN_VARIANT);
 	OPENSSL_cleanse(raw, sizeof(raw));
 }
 
@@ -68,7 +68,7 @@ secret_hash(const char *s, char out[SECRET_HASH_LEN + 1])
 	uint8_t md[SHA256_DIGEST_LENGTH];
 
 	SHA256((const unsigned char *)s, strlen(s), md);
-	hex_encode(md, sizeof(md), out);
+	sodium_bin2hex(out, SECRET_HASH_LEN + 1, md, sizeof(md));
 }
 
 char *

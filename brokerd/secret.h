@@ -6,11 +6,13 @@
 
 #include <stddef.h>
 
-#include "common/codec.h"
+#include <sodium.h>
 
 /* 32 random bytes, base64url without padding: 43 characters. */
 #define SECRET_TOKEN_BYTES 32
-#define SECRET_TOKEN_LEN B64URL_LEN(SECRET_TOKEN_BYTES)
+#define SECRET_TOKEN_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define SECRET_TOKEN_LEN \
+	(sodium_base64_ENCODED_LEN(SECRET_TOKEN_BYTES, SECRET_TOKEN_VARIANT) - 1)
 #define SECRET_HASH_LEN 64	/* SHA-256 as lower-case hex */
 #define SECRET_TOKEN_FILE "gateway.token"
 

@@ -5,8 +5,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <sodium.h>
 
-#include "common/codec.h"
 #include "common/log.h"
 #include "common/random.h"
 
@@ -108,6 +108,7 @@ ticket_open(const uint8_t in[PROTO_TICKET_LEN], uint64_t link, uint64_t conn,
 	s->role = (enum role)in[PROTO_TICKET_ROLE];
 	s->shared_auth = (flags & PROTO_TICKET_SHARED) != 0;
 	if (flags & PROTO_TICKET_BOUND)
-		hex_encode(in + PROTO_TICKET_DEVICE, PROTO_TICKET_DEVICE_LEN, s->device_id);
+		sodium_bin2hex(s->device_id, sizeof(s->device_id), in + PROTO_TICKET_DEVICE,
+		    PROTO_TICKET_DEVICE_LEN);
 	return 0;
 }

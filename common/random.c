@@ -3,8 +3,8 @@
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <sodium.h>
 
-#include "common/codec.h"
 #include "common/log.h"
 
 void
@@ -15,6 +15,8 @@ random_init(void)
 	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
 		fatalx("cannot initialise OpenSSL: check /etc/ssl/openssl.cnf");
 	random_bytes(&b, sizeof(b));
+	if (sodium_init() < 0)
+		fatalx("cannot initialise libsodium: its random source is unavailable");
 }
 
 void
@@ -34,7 +36,7 @@ random_uuid4(char *out)
 	random_bytes(b, sizeof(b));
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-	hex_encode(b, sizeof(b), hex);
+	sodium_bin2hex(hex, sizeof(hex), b, sizeof(b));
 	for (size_t i = 0; i < 32; i++) {
 		if (i == 8 || i == 12 || i == 16 || i == 20)
 			out[o++] = '-';

@@ -8,9 +8,11 @@
 #define UUID_STR_LEN 36
 
 /*
- * OpenSSL reads its configuration file and seeds its generator on first use;
- * the sandbox allows neither opening files nor anything the seeding may need
- * beyond getrandom. Call this before entering it (DESIGN.md §4 step 3).
+ * Initialises OpenSSL and libsodium. OpenSSL reads its configuration file and
+ * seeds its generator on first use; libsodium sets up its random source (it may
+ * open /dev/urandom). The sandbox allows neither opening files nor anything the
+ * seeding may need beyond getrandom: call this before entering it, and before
+ * any other OpenSSL or libsodium function.
  */
 void random_init(void);
 void random_bytes(uint8_t *buf, size_t len);

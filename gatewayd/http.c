@@ -4,8 +4,8 @@
 #include <string.h>
 #include <strings.h>
 #include <openssl/evp.h>
+#include <sodium.h>
 
-#include "common/codec.h"
 #include "common/log.h"
 #include "gatewayd/staticfiles.h"
 #include "gatewayd/ui.h"
@@ -107,11 +107,13 @@ http_header(struct http_request *req, const uint8_t *name, size_t nlen, const ui
 		else
 			req->version_other = 1;
 	} else if (http_name_is(name, nlen, "sec-websocket-key")) {
-		uint8_t raw[18];
+		uint8_t raw[16];
+		size_t rawlen;
 
+		/* Standard base64 with its padding, as RFC 6455 §4.1 says (24 characters). */
 		if (req->key[0] != '\0' || vlen != HTTP_WS_KEY_LEN ||
-		    memchr(v, '-', vlen) != NULL || memchr(v, '_', vlen) != NULL ||
-		    b64_decode((const char *)v, vlen, raw, sizeof(raw)) != 16)
+		    sodium_base642bin(raw, sizeof(raw), (const char *)v, vlen, NULL, &rawlen, NULL,
+		    sodium_base64_VARIANT_ORIGINAL) != 0 || rawlen != sizeof(raw))
 			return http_fail(req, 400,
 			    "Sec-WebSocket-Key must be one base64 encoding of 16 bytes");
 		memcpy(req->key, v, vlen);
@@ -351,8 +353,9 @@ http_ws_accept(const char *key, char *out, size_t outsz)
 	snprintf(in, sizeof(in), "%s%s", key, HTTP_WS_GUID);
 	if (EVP_Digest(in, strlen(in), md, &mdlen, EVP_sha1(), NULL) != 1)
 		fatalx("EVP_Digest(SHA-1) failed: OpenSSL cannot compute the WebSocket accept key");
-	if (b64_encode(md, mdlen, out, outsz) == 0)
+	if (outsz < sodium_base64_ENCODED_LEN(mdlen, sodium_base64_VARIANT_ORIGINAL))
 		fatalx("Sec-WebSocket-Accept does not fit its buffer");
+	sodium_bin2base64(out, outsz, md, mdlen, sodium_base64_VARIANT_ORIGINAL);
 }
 
 void

@@ -114,10 +114,11 @@ listener_socket(const struct sockaddr_storage *ss, socklen_t sslen)
 		errno = saved;
 		return -1;
 	}
-	/* "::1" must not swallow IPv4: 127.0.0.1 has its own listener. */
-	if (ss->ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)ss, sslen) < 0) {
+	/* An IPv6 listener must not take IPv4 too: "::" next to "0.0.0.0" (gateway.bind
+	 * lan) would otherwise fail to bind, and "::1" has 127.0.0.1 beside it. */
+	if ((ss->ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (const struct sockaddr *)ss, sslen) < 0) {
 		saved = errno;
 		close(fd);
 		errno = saved;

@@ -4,12 +4,14 @@
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <sodium.h>
 
-#include "common/codec.h"
 #include "common/log.h"
 #include "devkey.h"
 
 #define DEVKEY_RAW 32
+/* Keys and signatures as clients send them. */
+#define DEVKEY_B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
 /* Fills pub and id from the key pair (both are derived, never stored). */
 static void
@@ -20,10 +22,9 @@ devkey_derive(struct devkey *k)
 
 	if (EVP_PKEY_get_raw_public_key(k->pkey, raw, &len) != 1 || len != DEVKEY_RAW)
 		fatalx("devkey: cannot read an Ed25519 public key (OpenSSL 3 with Ed25519 needed)");
-	if (b64url_encode(raw, len, k->pub, sizeof(k->pub)) != DEVKEY_PUB_LEN)
-		fatalx("devkey: public key encoding");
+	sodium_bin2base64(k->pub, sizeof(k->pub), raw, len, DEVKEY_B64);
 	SHA256(raw, len, digest);
-	hex_encode(digest, sizeof(digest), k->id);
+	sodium_bin2hex(k->id, sizeof(k->id), digest, sizeof(digest));
 }
 
 void
@@ -56,8 +57,7 @@ devkey_sign(const struct devkey *k, const char *payload, size_t len,
 	    rawlen != sizeof(raw))
 		fatalx("devkey: Ed25519 signing failed");
 	EVP_MD_CTX_free(ctx);
-	if (b64url_encode(raw, rawlen, sig, DEVKEY_SIG_LEN + 1) != DEVKEY_SIG_LEN)
-		fatalx("devkey: signature encoding");
+	sodium_bin2base64(sig, DEVKEY_SIG_LEN + 1, raw, rawlen, DEVKEY_B64);
 }
 
 void
@@ -77,7 +77,7 @@ devkey_save(const char *path, const struct devkey *keys, size_t n)
 		if (EVP_PKEY_get_raw_private_key(keys[i].pkey, raw, &len) != 1 ||
 		    len != DEVKEY_RAW)
 			fatalx("devkey: cannot read an Ed25519 private key");
-		b64url_encode(raw, len, priv, sizeof(priv));
+		sodium_bin2base64(priv, sizeof(priv), raw, len, DEVKEY_B64);
 		fprintf(f, "%s %s %s\n", keys[i].id, priv, keys[i].token);
 	}
 	if (fflush(f) != 0 || ferror(f) || fclose(f) != 0)
@@ -91,8 +91,8 @@ devkey_load(const char *path, struct devkey *keys, size_t max)
 {
 	char line[512], id[DEVKEY_ID_LEN + 2], priv[DEVKEY_PUB_LEN + 2];
 	char token[DEVKEY_TOKEN_MAX + 2];
-	unsigned char raw[DEVKEY_RAW + 1];
-	size_t n = 0, lineno = 0;
+	unsigned char raw[DEVKEY_RAW];
+	size_t n = 0, lineno = 0, rawlen;
 	FILE *f;
 
 	if ((f = fopen(path, "r")) == NULL)
@@ -104,7 +104,8 @@ devkey_load(const char *path, struct devkey *keys, size_t max)
 		 * length checks below. */
 		if (sscanf(line, "%65s %44s %129s", id, priv, token) != 3 ||
 		    strlen(id) != DEVKEY_ID_LEN || strlen(token) > DEVKEY_TOKEN_MAX ||
-		    b64_decode(priv, strlen(priv), raw, sizeof(raw)) != DEVKEY_RAW)
+		    sodium_base642bin(raw, sizeof(raw), priv, strlen(priv), NULL, &rawlen, NULL,
+		    DEVKEY_B64) != 0 || rawlen != DEVKEY_RAW)
 			fatalx("devkey: %s:%zu: want \"<deviceId> <private key> <device token>\"; "
 			    "recreate the file with clawgate-loadgen --kind pair", path, lineno);
 		memset(&keys[n], 0, sizeof(keys[n]));

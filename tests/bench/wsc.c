@@ -4,8 +4,8 @@
 #include <strings.h>
 
 #include <openssl/sha.h>
+#include <sodium.h>
 
-#include "common/codec.h"
 #include "common/random.h"
 #include "wsc.h"
 
@@ -19,7 +19,7 @@ wsc_upgrade_request(char *buf, size_t bufsz, const char *host, int port,
 	int n;
 
 	random_bytes(raw, sizeof(raw));
-	b64_encode(raw, sizeof(raw), key, WSC_KEY_LEN + 1);
+	sodium_bin2base64(key, WSC_KEY_LEN + 1, raw, sizeof(raw), sodium_base64_VARIANT_ORIGINAL);
 	/* The header set of the Node ws client the CLI uses, minus the deflate offer
 	 * (the server must not negotiate it anyway). */
 	n = snprintf(buf, bufsz, "GET / HTTP/1.1\r\nHost: %s:%d\r\nConnection: Upgrade\r\n"
@@ -74,7 +74,8 @@ wsc_upgrade_response(const char *buf, size_t len, size_t max, const char *key,
 		sscanf(buf + 9, "%3d", status);
 	snprintf(cat, sizeof(cat), "%s%s", key, WSC_GUID);
 	SHA1((const uint8_t *)cat, strlen(cat), digest);
-	b64_encode(digest, sizeof(digest), want, sizeof(want));
+	sodium_bin2base64(want, sizeof(want), digest, sizeof(digest),
+	    sodium_base64_VARIANT_ORIGINAL);
 	v = wsc_header(buf, hlen, "Sec-WebSocket-Accept", &vlen);
 	*accept_ok = v != NULL && vlen == strlen(want) && memcmp(v, want, vlen) == 0;
 	return (long)hlen;

@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "brokerd/ticket.h"
-#include "common/codec.h"
 #include "common/random.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -56,7 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.role = (enum role)(data[PROTO_TICKET_ROLE] % ROLE_COUNT);
 	s.shared_auth = data[PROTO_TICKET_FLAGS] & 1;
 	if (data[PROTO_TICKET_FLAGS] & 2)
-		hex_encode(data + PROTO_TICKET_DEVICE, PROTO_TICKET_DEVICE_LEN, s.device_id);
+		sodium_bin2hex(s.device_id, sizeof(s.device_id), data + PROTO_TICKET_DEVICE,
+		    PROTO_TICKET_DEVICE_LEN);
 	ticket_seal(&s, t);
 	if (ticket_open(t, s.link, s.conn, &back) != 0 || memcmp(&s, &back, sizeof(s)) != 0)
 		abort();

@@ -16,7 +16,7 @@
 #include "brokerd/devproof.h"
 #include "brokerd/pairing.h"
 #include "brokerd/ratelimit.h"
-#include "common/codec.h"
+#include "common/random.h"
 #include "proto/pval.h"
 #include "testutil.h"
 
@@ -52,7 +52,7 @@ device_new(struct device *d)
 		abort();
 	EVP_PKEY_CTX_free(ctx);
 	devproof_device_id(raw, d->id);
-	b64url_encode(raw, sizeof(raw), d->pub, sizeof(d->pub));
+	sodium_bin2base64(d->pub, sizeof(d->pub), raw, sizeof(raw), DEVPROOF_KEY_VARIANT);
 }
 
 /* A schema-valid connect of the local CLI with the shared token, no device. */
@@ -101,7 +101,8 @@ sign(struct proto_connect *c, const struct device *d, const char *nonce)
 	    EVP_DigestSign(ctx, sig, &siglen, (const uint8_t *)payload, (size_t)n) != 1)
 		abort();
 	EVP_MD_CTX_free(ctx);
-	b64url_encode(sig, siglen, c->signature, sizeof(c->signature));
+	sodium_bin2base64(c->signature, sizeof(c->signature), sig, siglen,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 /* The decision for c, with its details rendered as JSON for strstr checks. */
@@ -526,7 +527,7 @@ main(void)
 	char err[256];
 	int fd;
 
-	devproof_init();
+	random_init();
 	snprintf(dir, sizeof(dir), "/tmp/clawgate-test-admission.XXXXXX");
 	if (mkdtemp(dir) == NULL || (fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
 		return 2;

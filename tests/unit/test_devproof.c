@@ -8,7 +8,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "brokerd/devproof.h"
-#include "common/codec.h"
+#include "common/random.h"
 #include "testutil.h"
 
 #define TOKEN "test-token-0123456789abcdef0123456789abcdef"
@@ -201,7 +201,7 @@ test_key_forms(void)
 
 	CHECK_INT_EQ(devproof_key_decode(A_KEY, raw, NULL), 0);
 	/* Standard base64 with padding, base64url with padding: the same key. */
-	b64_encode(raw, sizeof(raw), b64, sizeof(b64));
+	sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw), sodium_base64_VARIANT_ORIGINAL);
 	CHECK(strchr(b64, '=') != NULL);
 	CHECK_INT_EQ(devproof_key_decode(b64, key, canon), 0);
 	CHECK_MEM_EQ(key, sizeof(key), raw, sizeof(raw));
@@ -209,7 +209,7 @@ test_key_forms(void)
 	CHECK_INT_EQ(devproof_key_decode(A_KEY "=", key, canon), 0);
 	CHECK_STR_EQ(canon, A_KEY);
 	/* 31 or 33 bytes, or not base64 at all: not a key. */
-	b64url_encode(raw, 31, b64, sizeof(b64));
+	sodium_bin2base64(b64, sizeof(b64), raw, 31, DEVPROOF_KEY_VARIANT);
 	CHECK_INT_EQ(devproof_key_decode(b64, key, NULL), -1);
 	CHECK_INT_EQ(devproof_key_decode(A_KEY "AA", key, NULL), -1);
 	CHECK_INT_EQ(devproof_key_decode("not a key!", key, NULL), -1);
@@ -318,7 +318,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "usage: test_devproof path/to/signatures.json\n");
 		return 2;
 	}
-	devproof_init();
+	random_init();
 	if ((f = fopen(argv[1], "r")) == NULL) {
 		perror(argv[1]);
 		return 2;
