@@ -126,6 +126,8 @@ brokerlink_check_settings(const struct proto_br_hello *h)
 		bad = "max_buffered is 0";
 	else if (h->max_preauth_per_ip == 0)
 		bad = "max_preauth_per_ip is 0";
+	else if (h->gatewayctl[0] == '\0')
+		bad = "no gatewayctl command";
 	if (bad != NULL)
 		fatalx("brokerd sent unusable settings (%s): check brokerd's configuration", bad);
 }
