@@ -1,6 +1,6 @@
 /* brokerd/config: the gatewayctl command the Control UI shows, configured or
  * derived from the control socket's path. (Refusals of bad values end brokerd:
- * tests/integration/test_dashboard.py drives those.) */
+ * tests/integration/test_control_ui_http.py drives those.) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
