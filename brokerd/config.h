@@ -54,11 +54,18 @@ struct config {
 	char tls_cert_path[PROTO_TEXT_MAX + 1];
 	char tls_key_path[PROTO_TEXT_MAX + 1];
 	char ui_root[PROTO_PATH_MAX + 1];	/* gateway.controlUi.root; "": the built-in UI */
+	/* How an admin runs gatewayctl on this host, as the Control UI shows it:
+	 * clawgate.gatewayctl > $CLAWGATE_GATEWAYCTL > config_gatewayctl_default. */
+	char gatewayctl[PROTO_COMMAND_MAX + 1];
 };
 
 /* Reads path (or the default) and the environment into cfg; fatalx naming the
  * file or variable and the problem on anything invalid. */
 void config_load(struct config *cfg, const char *path);
+/* Unless the config or the environment named one: the gatewayctl command for a
+ * broker whose control socket is control_socket (absolute), given whether that is
+ * where gatewayctl looks by default. */
+void config_gatewayctl_default(struct config *cfg, const char *control_socket, int is_default);
 /* Wipes the secrets and frees what config_load allocated. */
 void config_free(struct config *cfg);
 

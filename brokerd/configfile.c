@@ -384,8 +384,15 @@ static const struct configfile_key configfile_gateway[] = {
 	CF_END,
 };
 
+/* clawgate's own keys, beside OpenClaw's gateway section. */
+static const struct configfile_key configfile_clawgate[] = {
+	CF_READ("gatewayctl"),
+	CF_END,
+};
+
 static const struct configfile_key configfile_top[] = {
 	CF_OBJECT("gateway", configfile_gateway),
+	CF_OBJECT("clawgate", configfile_clawgate),
 	CF_END,
 };
 
@@ -483,7 +490,8 @@ configfile_walk(yajl_val obj, const struct configfile_key *keys, const char *pre
 			k++;
 		configfile_path(path, sizeof(path), prefix, name);
 		if (k->name == NULL) {
-			/* At the top level only a misspelt "gateway" is clawgate's business. */
+			/* At the top level only a misspelt "gateway" or "clawgate" is
+			 * clawgate's business. */
 			close = configfile_closest(keys, name);
 			if (prefix[0] == '\0' && close == NULL)
 				continue;

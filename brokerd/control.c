@@ -17,6 +17,7 @@
 
 #include "brokerd/audit.h"
 #include "brokerd/broker.h"
+#include "brokerd/dashboard.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
 #include "brokerd/result.h"
@@ -289,6 +290,19 @@ ctl_token_generate(struct ctl_reply *r, const union ctl_msg *m)
 	OPENSSL_cleanse(token, sizeof(token));
 }
 
+/* gatewayctl dashboard: the Control UI's URL with the shared token in force.
+ * The token goes only into the answer (wiped after sending), never to the log. */
+static void
+ctl_dashboard(struct ctl_reply *r, const union ctl_msg *m)
+{
+	size_t links, sessions;
+
+	gwlink_stats(&links, &sessions);
+	dashboard_pval(&r->payload, ctl.br->cfg, links);
+	log_info("control: gave the dashboard URL%s to %s", ctl.br->cfg->auth_mode ==
+	    AUTH_MODE_TOKEN ? " (with the shared token)" : "", r->actor.who);
+}
+
 static void
 ctl_status(struct ctl_reply *r, const union ctl_msg *m)
 {
@@ -320,6 +334,7 @@ static const struct {
 	{ PROTO_CTL_TOKEN_REVOKE, ctl_token_revoke },
 	{ PROTO_CTL_RENAME, ctl_rename },
 	{ PROTO_CTL_AUDIT, ctl_audit },
+	{ PROTO_CTL_DASHBOARD, ctl_dashboard },
 };
 
 static void
@@ -366,7 +381,7 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 	if (r.res.ok)
 		r.res.payload = pval_blob(&r.payload);
 	proto_link_send(cc->bev, PROTO_CTL_RESULT, hdr->id, &r.res);
-	/* The payload may be a new shared token. */
+	/* The payload may hold the shared token (token rotate, dashboard). */
 	if (r.payload.data != NULL)
 		OPENSSL_cleanse(r.payload.data, r.payload.len);
 	pbuf_free(&r.payload);

@@ -57,6 +57,8 @@ static const char usage_text[] =
     "                                     close the sessions that used the old one\n"
     "                                     (token generate is the same command)\n"
     "  audit [--json]                     the newest entries of the audit log\n"
+    "  dashboard [--json]                 the Control UI's URL with the shared token in\n"
+    "                                     force (changes nothing; token rotate does)\n"
     "  status [--json]                    what brokerd is doing\n"
     "PATH defaults to $CLAWGATE_CONTROL_SOCKET, else " DEFAULT_SOCKET ".\n"
     "exit status: 0 done; 1 brokerd refused the command (the message says why) or it\n"
@@ -549,6 +551,20 @@ print_revoked(yajl_val r)
 }
 
 static void
+print_dashboard(yajl_val r)
+{
+	yajl_val notes = j_get(r, "notes");
+
+	printf("Dashboard URL: %s\n", j_str(r, "url"));
+	if (YAJL_IS_TRUE(j_get(r, "tokenIncluded")))
+		printf("Open it in a browser on this host. The URL holds the shared token: keep "
+		    "it to yourself.\n");
+	for (size_t i = 0; i < j_len(notes); i++)
+		printf("%s\n", j_item(notes, i));
+	printf("%s\n", j_str(r, "assumes"));
+}
+
+static void
 print_audit(yajl_val r)
 {
 	struct table t = { 6, 0, { "TIME (UTC)", "WHAT", "DEVICE", "REQUEST", "ROLE", "WHO" },
@@ -606,6 +622,7 @@ static const struct command {
 	{ { "token", "generate" }, 0, 0, MSG_NONE, PROTO_CTL_TOKEN_GENERATE, print_token },
 	{ { "audit", NULL }, 0, 0, MSG_NONE, PROTO_CTL_AUDIT, print_audit },
 	{ { "status", NULL }, 0, 0, MSG_NONE, PROTO_CTL_STATUS, print_status },
+	{ { "dashboard", NULL }, 0, 0, MSG_NONE, PROTO_CTL_DASHBOARD, print_dashboard },
 };
 
 /* The options that fill a command's message. */

@@ -296,6 +296,7 @@ gwlink_on_hello(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg 
 	h.max_payload = GWLINK_MAX_PAYLOAD;
 	h.max_buffered = GWLINK_MAX_BUFFERED;
 	memcpy(h.ui_root, cfg->ui_root, sizeof(h.ui_root));
+	memcpy(h.gatewayctl, cfg->gatewayctl, sizeof(h.gatewayctl));
 	l->ready = 1;
 	gwlink_send(l, PROTO_BR_HELLO, hdr->id, &h);
 	log_info("gateway link: gatewayd pid %u worker %u connected", m->hello.pid,

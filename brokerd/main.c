@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,20 @@ socket_give(const char *path, const struct sandbox_user *u, const char *group, i
 	log_debug("%s stays in brokerd's own group: it is not a member of %s", path, group);
 }
 
+/* What the Control UI tells an admin to run unless configured: gatewayctl with
+ * --socket and the control socket's absolute path, so that it works from any
+ * directory, or plain gatewayctl when the socket is where gatewayctl looks. */
+static void
+gatewayctl_command(struct config *cfg, const char *socket_dir)
+{
+	char dir[PATH_MAX], path[PATH_MAX + sizeof(CONTROL_SOCKET) + 1];
+
+	if (realpath(socket_dir, dir) == NULL)
+		fatal("cannot resolve the socket directory %s", socket_dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, CONTROL_SOCKET);
+	config_gatewayctl_default(cfg, path, strcmp(dir, DEFAULT_SOCKET_DIR) == 0);
+}
+
 /* The shared token when the config and environment name none: the state dir's
  * gateway.token, or a new one saved there. */
 static void
@@ -321,6 +336,7 @@ main(int argc, char *argv[])
 	ctl_fd = socket_listen(socket_dir, CONTROL_SOCKET, ctl_path, sizeof(ctl_path));
 	socket_give(gw_path, &user, GATEWAY_GROUP, 1);
 	socket_give(ctl_path, &user, ADMIN_GROUP, 0);
+	gatewayctl_command(&cfg, socket_dir);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	gwlink_init(base, gw_fd, &br);

@@ -16,6 +16,7 @@
 #include "gatewayd/flush.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/session.h"
+#include "gatewayd/ui.h"
 #include "proto/link.h"
 
 #define BROKERLINK_RETRY_MS 250
@@ -126,6 +127,8 @@ brokerlink_check_settings(const struct proto_br_hello *h)
 		bad = "max_buffered is 0";
 	else if (h->max_preauth_per_ip == 0)
 		bad = "max_preauth_per_ip is 0";
+	else if (h->gatewayctl[0] == '\0')
+		bad = "no gatewayctl command";
 	if (bad != NULL)
 		fatalx("brokerd sent unusable settings (%s): check brokerd's configuration", bad);
 }
@@ -142,6 +145,8 @@ brokerlink_hello(const struct proto_hdr *hdr, const uint8_t *payload)
 		return -1;
 	}
 	brokerlink_check_settings(&gw.settings);
+	/* Unlike the listeners, the page follows a new broker's settings at once. */
+	ui_set_gatewayctl(gw.settings.gatewayctl);
 	event_free(brokerlink_hello_timer);
 	brokerlink_hello_timer = NULL;
 	brokerlink_up = 1;

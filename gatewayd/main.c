@@ -22,6 +22,7 @@
 #include "gatewayd/render.h"
 #include "gatewayd/session.h"
 #include "gatewayd/tls.h"
+#include "gatewayd/ui.h"
 #include "gatewayd/workers.h"
 #include "gatewayd/staticfiles.h"
 
@@ -197,6 +198,7 @@ main(int argc, char **argv)
 	listener_close_all();
 	session_free_all();
 	staticfiles_close();
+	ui_free();
 	brokerlink_close();
 	flush_free();
 	render_free();

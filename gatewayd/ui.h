@@ -20,6 +20,19 @@ struct ui_file {
 extern const struct ui_file ui_files[];
 extern const size_t ui_files_count;
 
+/* Appends s to out with & < > " ' as HTML character references: safe in text
+ * and in a quoted attribute value. */
+void ui_html_escape(struct pbuf *out, const char *s);
+
+/* Serves index.html from now on with cmd (brokerd's clawgate.gatewayctl or
+ * derived command) as its data-gatewayctl attribute, HTML-escaped; the page puts
+ * it in front of "devices approve <requestId>". Until called, the embedded
+ * value "gatewayctl" stands. */
+void ui_set_gatewayctl(const char *cmd);
+
+/* Frees what ui_set_gatewayctl made. */
+void ui_free(void);
+
 /* Appends a complete 200 response for path ("/" is "/index.html") to out and
  * returns 0, or returns -1 (nothing appended) when no such file is embedded. */
 int ui_respond(const char *path, struct pbuf *out);

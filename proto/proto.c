@@ -166,6 +166,7 @@ static const struct proto_field fields_br_hello[] = {
 	F_STR(struct proto_br_hello, tls_cert_path, PROTO_CS_TEXT),
 	F_STR(struct proto_br_hello, tls_key_path, PROTO_CS_TEXT),
 	F_STR(struct proto_br_hello, ui_root, PROTO_CS_TEXT),
+	F_STR(struct proto_br_hello, gatewayctl, PROTO_CS_TEXT),
 };
 
 static const struct proto_field fields_conn_ref[] = {
@@ -334,6 +335,7 @@ static const struct proto_layout layouts[] = {
 	LAYOUT(PROTO_CTL_TOKEN_REVOKE, fields_ctl_device, struct proto_ctl_device),
 	LAYOUT(PROTO_CTL_RENAME, fields_ctl_device, struct proto_ctl_device),
 	LAYOUT_EMPTY(PROTO_CTL_AUDIT),
+	LAYOUT_EMPTY(PROTO_CTL_DASHBOARD),
 	LAYOUT(PROTO_CTL_RESULT, fields_ctl_result, struct proto_ctl_result),
 };
 

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 7
+#define PROTO_VERSION 8
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -53,6 +53,7 @@ enum proto_type {
 	PROTO_CTL_TOKEN_REVOKE = 0x0408,
 	PROTO_CTL_RENAME = 0x0409,
 	PROTO_CTL_AUDIT = 0x040a,
+	PROTO_CTL_DASHBOARD = 0x040b,	/* the Control UI's URL, with the shared token */
 	/* broker -> gatewayctl answer */
 	PROTO_CTL_RESULT = 0x0501,
 };
@@ -70,6 +71,7 @@ enum proto_type {
 #define PROTO_MAX_BINDS 4
 #define PROTO_MAX_PROXIES 16	/* gateway.trustedProxies entries */
 #define PROTO_PATH_MAX 1024	/* a file system path (gateway.controlUi.root) */
+#define PROTO_COMMAND_MAX 512	/* a shell command line shown to admins (clawgate.gatewayctl) */
 
 enum proto_charset {
 	PROTO_CS_ATOM,	/* printable ASCII, no space: enums, ids, scopes */
@@ -113,6 +115,9 @@ struct proto_br_hello {
 	char tls_cert_path[PROTO_TEXT_MAX + 1];
 	char tls_key_path[PROTO_TEXT_MAX + 1];
 	char ui_root[PROTO_PATH_MAX + 1];	/* gateway.controlUi.root; "": the built-in UI */
+	/* How an admin runs gatewayctl on this host ("gatewayctl", or with --socket):
+	 * the Control UI shows it in front of `devices approve <requestId>`. */
+	char gatewayctl[PROTO_COMMAND_MAX + 1];
 };
 
 struct proto_conn_ref {

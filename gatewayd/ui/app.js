@@ -26,6 +26,9 @@ const FINAL_CODES = new Set(["AUTH_TOKEN_MISSING", "AUTH_TOKEN_MISMATCH",
 	"AUTH_PASSWORD_NOT_CONFIGURED", "AUTH_RATE_LIMITED", "AUTH_SCOPE_MISMATCH",
 	"CONTROL_UI_DEVICE_IDENTITY_REQUIRED", "DEVICE_IDENTITY_REQUIRED",
 	"CONTROL_UI_ORIGIN_NOT_ALLOWED", "AUTH_UNAUTHORIZED"]);
+/* The refusals the token panel answers: the token (or password) is missing or wrong. */
+const SECRET_CODES = new Set(["AUTH_TOKEN_MISSING", "AUTH_TOKEN_MISMATCH",
+	"AUTH_PASSWORD_MISSING", "AUTH_PASSWORD_MISMATCH"]);
 /* PKCS#8 wrapping of a raw Ed25519 private key (RFC 8410). */
 const PKCS8_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70,
 	0x04, 0x22, 0x04, 0x20];
@@ -129,6 +132,7 @@ const conn = {
 	retry: true,		/* whether a close schedules another attempt */
 	attempts: 0,
 	hello: null,
+	untokened: false,	/* this attempt carries neither token */
 };
 let identity = null;
 
@@ -157,13 +161,19 @@ function call(method, params) {
 	});
 }
 
+function needToken(problem) {
+	conn.retry = false;
+	$("token-problem").textContent = problem || "";
+	$("token-problem").hidden = !problem;
+	setState("needs-token", "Waiting for the gateway token");
+	show("token-panel");
+}
+
 function connect() {
 	clearTimeout(conn.retryTimer);
-	if (!sharedToken() && !deviceToken()) {
-		setState("needs-token", "Waiting for the gateway token");
-		show("token-panel");
-		return;
-	}
+	/* Without a token the page still tries once: a gateway whose auth mode is
+	 * "none" needs none, any other answers "missing" and the page asks for it. */
+	conn.untokened = !sharedToken() && !deviceToken();
 	conn.attempts++;
 	conn.retry = true;
 	setState(document.body.dataset.state === "pairing" ? "pairing" : "connecting",
@@ -214,7 +224,7 @@ async function sendConnect(challenge) {
 		return;
 	}
 	const token = sharedToken();
-	const auth = token ? { token } : { deviceToken: deviceToken() };
+	const auth = token ? { token } : deviceToken() ? { deviceToken: deviceToken() } : null;
 	/* PROTOCOL.md §3.2: the Control UI signs v2; the token slot is what it sends. */
 	const payload = ["v2", identity.deviceId, CLIENT_ID, CLIENT_MODE, ROLE, SCOPES.join(","),
 		String(challenge.ts), token || deviceToken(), challenge.nonce].join("|");
@@ -223,7 +233,7 @@ async function sendConnect(challenge) {
 		minProtocol: 4, maxProtocol: 4,
 		client: { id: CLIENT_ID, version: CLIENT_VERSION, platform: navigator.platform || "web",
 			mode: CLIENT_MODE },
-		role: ROLE, scopes: SCOPES, caps: [], auth,
+		role: ROLE, scopes: SCOPES, caps: [], ...(auth ? { auth } : {}),
 		device: { id: identity.deviceId, publicKey: identity.publicKey, signature,
 			signedAt: challenge.ts, nonce: challenge.nonce },
 		userAgent: navigator.userAgent, locale: navigator.language,
@@ -255,21 +265,24 @@ function onConnectError(err) {
 	}
 	if (details.code === "AUTH_DEVICE_TOKEN_MISMATCH" && !sharedToken()) {
 		localStorage.removeItem(DEVICE_TOKEN_KEY);
-		conn.retry = false;
+		needToken();
 		setState("needs-token", "The device token was revoked: paste the gateway token");
-		show("token-panel");
+		return;
+	}
+	/* The gateway wants a token (or, in password mode, the password the same
+	 * field carries): missing on a first visit is no problem worth showing. */
+	if (SECRET_CODES.has(details.code)) {
+		sessionStorage.removeItem(TOKEN_KEY);
+		if (conn.untokened && details.code.endsWith("_MISSING")) {
+			needToken();
+			return;
+		}
+		needToken(err.message);
+		setState("needs-token", "The gateway refused the token");
 		return;
 	}
 	if (FINAL_CODES.has(details.code)) {
 		conn.retry = false;
-		if (details.code.startsWith("AUTH_TOKEN") && details.code !== "AUTH_TOKEN_NOT_CONFIGURED") {
-			sessionStorage.removeItem(TOKEN_KEY);
-			$("token-problem").textContent = err.message;
-			$("token-problem").hidden = false;
-			setState("needs-token", "The gateway refused the token");
-			show("token-panel");
-			return;
-		}
 		failed(err.message, remedy(details.code));
 	}
 }
@@ -282,7 +295,7 @@ function remedy(code) {
 	case "AUTH_RATE_LIMITED":
 		return "Too many failed attempts: wait a few minutes, then reload this page.";
 	case "AUTH_SCOPE_MISMATCH":
-		return "Approve this browser's pending scope upgrade (gatewayctl devices list).";
+		return `Approve this browser's pending scope upgrade (${gatewayctl()} devices list).`;
 	default:
 		return "Fix the gateway configuration, then reload this page.";
 	}
@@ -295,9 +308,13 @@ function failed(text, hint) {
 	show("problem-panel");
 }
 
+/* How gatewayctl runs on the gateway host, as brokerd says (gatewayd puts it in
+ * the page): plain gatewayctl, with --socket, or clawgate.gatewayctl. */
+const gatewayctl = () => document.documentElement.dataset.gatewayctl || "gatewayctl";
+
 function showPairing(details) {
 	const id = details.requestId || "";
-	const command = `gatewayctl devices approve ${id}`;
+	const command = `${gatewayctl()} devices approve ${id}`;
 	$("pairing-request-id").textContent = id;
 	$("pairing-code").textContent = verificationCode(details.deviceId || identity.deviceId);
 	$("pairing-command").textContent = command;
@@ -493,6 +510,8 @@ async function start() {
 	$("identity-id").textContent = `${verificationCode(identity.deviceId)} (${identity.deviceId.slice(0, 12)}…)`;
 	$("identity-impl").textContent = `signs with ${identity.impl}`;
 	$("pairing-copy").addEventListener("click", copyCommand);
+	$("dashboard-command").textContent = `${gatewayctl()} dashboard`;
+	$("list-command").textContent = `${gatewayctl()} devices list`;
 	$("token-form").addEventListener("submit", (ev) => {
 		ev.preventDefault();
 		const token = $("token-input").value.trim();
@@ -506,11 +525,9 @@ async function start() {
 	$("forget-token").addEventListener("click", () => {
 		sessionStorage.removeItem(TOKEN_KEY);
 		localStorage.removeItem(DEVICE_TOKEN_KEY);
-		conn.retry = false;
+		needToken();
 		if (conn.ws)
 			conn.ws.close(1000, "token forgotten");
-		setState("needs-token", "Waiting for the gateway token");
-		show("token-panel");
 	});
 	connect();
 }

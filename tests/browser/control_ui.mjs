@@ -2,14 +2,17 @@
 // through pairing, as a person would; run by test_control_ui.py, which starts
 // the gateway and checks the broker's state afterwards.
 //
-// Environment: CLAWGATE_PORT, CLAWGATE_TOKEN and those of browser.mjs.
+// Environment: CLAWGATE_PORT, CLAWGATE_TOKEN, CLAWGATE_PAGE_GATEWAYCTL (the command
+// the gateway's clawgate.gatewayctl names) and those of browser.mjs.
 // Prints one JSON line of facts for the Python side on success; exits 1 on failure.
 import assert from "node:assert/strict";
+import { execSync } from "node:child_process";
 
 import { LAN_NAME, STEP_MS, devices, gatewayctl, launch, run, shot } from "./browser.mjs";
 
 const PORT = process.env.CLAWGATE_PORT;
 const TOKEN = process.env.CLAWGATE_TOKEN;
+const PAGE_GATEWAYCTL = process.env.CLAWGATE_PAGE_GATEWAYCTL;
 const state = (page, want) => page.waitForSelector(`body[data-state="${want}"]`,
 	{ timeout: STEP_MS });
 const text = (page, sel) => page.locator(sel).textContent();
@@ -22,7 +25,9 @@ async function pairingScreen(page, what) {
 	assert.ok(pending, `${what}: request ${requestId} on the page is not pending in the broker`);
 	assert.equal(await text(page, "#pairing-code"), code(pending.deviceId),
 		`${what}: the verification code must match the pending request's device`);
-	assert.equal(await text(page, "#pairing-command"), `gatewayctl devices approve ${requestId}`);
+	assert.equal(await text(page, "#pairing-command"),
+		`${PAGE_GATEWAYCTL} devices approve ${requestId}`);
+	assert.equal(await text(page, "#list-command"), `${PAGE_GATEWAYCTL} devices list`);
 	assert.ok(!page.url().includes(TOKEN), `${what}: the token must leave the address bar`);
 	return { requestId, deviceId: pending.deviceId };
 }
@@ -40,16 +45,17 @@ async function main() {
 		// The copy button puts the exact command on the clipboard.
 		await a.context.grantPermissions(["clipboard-read", "clipboard-write"]);
 		await a.page.click("#pairing-copy");
-		assert.equal(await a.page.evaluate(() => navigator.clipboard.readText()),
-			`gatewayctl devices approve ${first.requestId}`);
+		const command = await a.page.evaluate(() => navigator.clipboard.readText());
+		assert.equal(command, `${PAGE_GATEWAYCTL} devices approve ${first.requestId}`);
 		// The page keeps retrying with the same live request.
 		await a.page.waitForFunction((id) => /attempt [2-9]/.test(
 			document.getElementById("pairing-wait").textContent) &&
 			document.getElementById("pairing-request-id").textContent === id,
 		first.requestId, { timeout: STEP_MS });
 
-		// 2. Approved from the shell: the page connects by itself, no reload.
-		gatewayctl("devices", "approve", first.requestId);
+		// 2. Approved from the shell with the very command the page showed, pasted
+		// into a shell: the page connects by itself, no reload.
+		execSync(command, { shell: "/bin/sh", stdio: "pipe", timeout: STEP_MS });
 		await state(a.page, "connected");
 		await a.page.waitForSelector(`#paired-list tr[data-device-id="${first.deviceId}"]`,
 			{ timeout: STEP_MS });

@@ -4,8 +4,10 @@
                 only when the npm registry cannot be reached)
   local_alias   an /etc/hosts alias `clawgate-test.local` for 127.0.0.1, so the CLI
                 sends its device identity (PROTOCOL.md §9.3); /etc/hosts is restored
+  hosts_alias   hosts_alias(name): the same for another name, for one test
   gateway       brokerd + gatewayd from tests/integration/harness.py"""
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -31,11 +33,26 @@ def openclaw():
     return openclaw_cli
 
 
+@contextlib.contextmanager
+def _alias(name):
+    """name resolves to 127.0.0.1 (an /etc/hosts line) until the block ends."""
+    original = HOSTS.read_bytes()
+    if not any(line.split()[1:2] == [name] for line in original.decode().splitlines()
+               if line.strip() and not line.startswith("#")):
+        HOSTS.write_bytes(original + b"\n127.0.0.1 %s\n" % name.encode())
+    try:
+        yield name
+    finally:
+        HOSTS.write_bytes(original)
+
+
 @pytest.fixture(scope="session")
 def local_alias():
-    original = HOSTS.read_bytes()
-    if not any(line.split()[1:2] == [ALIAS] for line in original.decode().splitlines()
-               if line.strip() and not line.startswith("#")):
-        HOSTS.write_bytes(original + b"\n127.0.0.1 %s\n" % ALIAS.encode())
-    yield ALIAS
-    HOSTS.write_bytes(original)
+    with _alias(ALIAS) as name:
+        yield name
+
+
+@pytest.fixture
+def hosts_alias():
+    with contextlib.ExitStack() as stack:
+        yield lambda name: stack.enter_context(_alias(name))

@@ -43,7 +43,7 @@ STRACE_DIR = os.environ.get("CLAWGATE_STRACE_DIR")
 # The environment a daemon must not inherit from whoever runs the tests.
 SCRUBBED_ENV = ("OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PORT", "OPENCLAW_GATEWAY_PASSWORD",
                 "OPENCLAW_HANDSHAKE_TIMEOUT_MS", "CLAWGATE_CONTROL_SOCKET",
-                "OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP")
+                "OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP", "CLAWGATE_GATEWAYCTL")
 
 
 SYSUSERS = REPO / "systemd" / "clawgate.sysusers"
@@ -241,8 +241,9 @@ class Gateway:
     The root is short (under /tmp) so socket paths stay below the 108-byte limit."""
 
     def __init__(self, *, config_token=True, config_extra=None, broker_env=None,
-                 listen_addr=None):
-        """listen_addr: bind that one address (gateway.bind custom) instead of loopback."""
+                 listen_addr=None, config_clawgate=None):
+        """listen_addr: bind that one address (gateway.bind custom) instead of loopback;
+        config_clawgate: the config's top-level "clawgate" object (clawgate's own keys)."""
         require_binaries()
         self.broker_env = broker_env     # extra environment for brokerd
         self.addr = listen_addr or "127.0.0.1"
@@ -270,6 +271,8 @@ class Gateway:
         config = {"gateway": gateway}
         for key, value in (config_extra or {}).items():
             config["gateway"][key] = value
+        if config_clawgate is not None:
+            config["clawgate"] = config_clawgate
         self.config_path.write_text(json.dumps(config, indent=2))
         self.broker = None
         self.gatewayd = None

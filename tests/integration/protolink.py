@@ -13,7 +13,7 @@ import struct
 
 from clawclient import cli_params, sign_device
 
-VERSION = 7     # PROTO_VERSION
+VERSION = 8     # PROTO_VERSION
 HDR = struct.Struct(">IHHII")
 
 GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 0x0104, 0x0105
@@ -24,6 +24,7 @@ BR_EVENT, BR_CLOSE = 0x0301, 0x0302
 CTL_LIST, CTL_APPROVE, CTL_REJECT, CTL_REMOVE = 0x0401, 0x0402, 0x0403, 0x0404
 CTL_TOKEN_GENERATE, CTL_STATUS = 0x0405, 0x0406
 CTL_TOKEN_ROTATE, CTL_TOKEN_REVOKE, CTL_RENAME, CTL_AUDIT = 0x0407, 0x0408, 0x0409, 0x040a
+CTL_DASHBOARD = 0x040b
 CTL_RESULT = 0x0501
 
 AUTH_TOKEN = 0x01
@@ -63,7 +64,7 @@ LAYOUTS = {
                ("max_payload", "u32"), ("max_buffered", "u32"), ("max_preauth_per_ip", "u32"),
                ("trusted_proxies", "strs"), ("allow_real_ip_fallback", "u8"),
                ("tls_enabled", "u8"), ("tls_cert_path", "str"), ("tls_key_path", "str"),
-               ("ui_root", "str")],
+               ("ui_root", "str"), ("gatewayctl", "str")],
     BR_CHALLENGE: [("conn", "u64"), ("nonce", "str"), ("ts", "i64")],
     BR_ACCEPT: [("conn", "u64"), ("role", "str"), ("scopes", "strs"), ("method", "str"),
                 ("device_id", "str"), ("device_token", "str"), ("issued_at_ms", "i64"),
@@ -77,7 +78,7 @@ LAYOUTS = {
     BR_EVENT: [("audience", "u8"), ("conn", "u64"), ("event", "str"), ("payload", "blob")],
     BR_CLOSE: [("target", "u8"), ("device", "bytes:32"), ("roles", "u8"),
                ("except_conn", "u64"), ("code", "u16"), ("reason", "str")],
-    CTL_LIST: [], CTL_TOKEN_GENERATE: [], CTL_STATUS: [], CTL_AUDIT: [],
+    CTL_LIST: [], CTL_TOKEN_GENERATE: [], CTL_STATUS: [], CTL_AUDIT: [], CTL_DASHBOARD: [],
     CTL_APPROVE: [("id", "str"), ("latest", "u8")],
     CTL_REJECT: [("id", "str"), ("latest", "u8")],
     CTL_REMOVE: [("id", "str"), ("latest", "u8")],

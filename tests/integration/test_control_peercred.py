@@ -46,6 +46,7 @@ def test_socket_belongs_to_the_admin_group(gateway):
     ["devices", "approve", "--latest"],
     ["devices", "remove", "0" * 64],
     ["token", "generate"],
+    ["dashboard"],
 ])
 def test_unprivileged_user_is_refused(make_gateway, args):
     gw = make_gateway(config_token=False)

@@ -176,6 +176,17 @@ test_openclaw_keys_are_ignored_not_misspelt(void)
 	    "ignored gateway.nodes.browser;ignored gateway.nodes.pairing.autoApproveCidrs;");
 }
 
+/* clawgate's own section is checked like the gateway section. */
+static void
+test_clawgate_section_keys(void)
+{
+	CHECK_STR_EQ(notes_for("{\"clawgate\": {\"gatewayctl\": \"gatewayctl\"}}"), "");
+	CHECK_STR_EQ(notes_for("{\"clawgate\": {\"gatewayctrl\": \"x\", \"zzz\": 1}, "
+	    "\"clawgte\": {}}"),
+	    "unknown clawgate.gatewayctrl -> clawgate.gatewayctl;unknown clawgate.zzz;"
+	    "unknown clawgte -> clawgate;");
+}
+
 static void
 test_misspelt_keys_get_suggestions(void)
 {
@@ -233,6 +244,7 @@ main(void)
 	TEST_RUN(test_depth_limit);
 	TEST_RUN(test_known_keys_are_quiet);
 	TEST_RUN(test_openclaw_keys_are_ignored_not_misspelt);
+	TEST_RUN(test_clawgate_section_keys);
 	TEST_RUN(test_misspelt_keys_get_suggestions);
 	TEST_RUN(test_distance);
 	return test_exit();

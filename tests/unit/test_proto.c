@@ -145,7 +145,11 @@ test_br_hello(void)
 	m.max_buffered = 52428800;
 	SET(m.ui_root, "/usr/lib/node_modules/openclaw/dist/control-ui");
 	roundtrip(PROTO_BR_HELLO, &m, sizeof(m));
+	SET(m.gatewayctl, "/home/ann/clawgate/build/brokerd/gatewayctl --socket "
+	    "'/home/ann/my clawgate/.clawgate/run/control.sock'");
+	roundtrip(PROTO_BR_HELLO, &m, sizeof(m));
 	FILL_MAX(m.ui_root, 'r');
+	FILL_MAX(m.gatewayctl, 'g');
 	roundtrip(PROTO_BR_HELLO, &m, sizeof(m));
 	m.nbind = 0;
 	memset(m.bind, 0, sizeof(m.bind));
@@ -492,7 +496,7 @@ static void
 test_ctl_empty(void)
 {
 	static const uint16_t types[] = { PROTO_CTL_LIST, PROTO_CTL_TOKEN_GENERATE,
-		PROTO_CTL_STATUS, PROTO_CTL_AUDIT };
+		PROTO_CTL_STATUS, PROTO_CTL_AUDIT, PROTO_CTL_DASHBOARD };
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		struct frame f;
@@ -569,7 +573,7 @@ test_type_table(void)
 		T(PROTO_CTL_LIST), T(PROTO_CTL_APPROVE), T(PROTO_CTL_REJECT), T(PROTO_CTL_REMOVE),
 		T(PROTO_CTL_TOKEN_GENERATE), T(PROTO_CTL_STATUS), T(PROTO_CTL_RESULT),
 		T(PROTO_CTL_TOKEN_ROTATE), T(PROTO_CTL_TOKEN_REVOKE), T(PROTO_CTL_RENAME),
-		T(PROTO_CTL_AUDIT),
+		T(PROTO_CTL_AUDIT), T(PROTO_CTL_DASHBOARD),
 #undef T
 	};
 	struct pbuf b;
@@ -639,6 +643,11 @@ test_encode_overlong_strings(void)
 	h.nbind = 1;
 	FILL_OVER(h.bind[0], '1');
 	check_encode_refused(PROTO_BR_HELLO, &h, "a 65-byte bind address");
+	memset(&h, 0, sizeof(h));
+	FILL_OVER(h.gatewayctl, 'g');
+	check_encode_refused(PROTO_BR_HELLO, &h, "a 513-byte gatewayctl command");
+	SET(h.gatewayctl, "gatewayctl\n--socket /x");
+	check_encode_refused(PROTO_BR_HELLO, &h, "a gatewayctl command with a line break");
 }
 
 static void
@@ -840,6 +849,7 @@ test_decode_binds_count(void)
 		put_str(&b, "", 0);		/* tls_cert_path */
 		put_str(&b, "", 0);		/* tls_key_path */
 		put_str(&b, "", 0);		/* ui_root */
+		put_str(&b, "gatewayctl", 10);	/* gatewayctl */
 		testutil_check(proto_decode(PROTO_BR_HELLO, b.data, b.len, &h) ==
 		    (count <= PROTO_MAX_BINDS ? 0 : -1), __FILE__, __LINE__,
 		    "BR_HELLO with %u binds", count);
