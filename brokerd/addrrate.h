@@ -1,6 +1,6 @@
 /* A per-address rate limit: one token bucket per peer address, in a table of
  * bounded size (the least recently used address goes first when it is full). It
- * caps how fast one address can create new pairing requests (PROTOCOL.md §6.1). */
+ * caps how fast one address can create new pairing requests (doc/protocol.md §6.1). */
 #ifndef BROKERD_ADDRRATE_H
 #define BROKERD_ADDRRATE_H
 

@@ -625,7 +625,7 @@ adm_device(struct adm *x)
 	FIELD_COPY(d->client.remote_ip, seen.remote_ip);
 	d->last_seen_at_ms = x->now;
 	registry_mark_unsaved(x->br->reg);
-	/* §4.1 step 12 and DESIGN.md §1: only the hash is stored, so a device that
+	/* §4.1 step 12 and doc/design.md §1: only the hash is stored, so a device that
 	 * came with the shared secret gets a fresh token, one on its token none. */
 	if (strcmp(x->method, "device-token") == 0) {
 		adm_accept(x, &c->scopes, d->device_id, NULL);

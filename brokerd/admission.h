@@ -1,5 +1,5 @@
 /*
- * The admission decision for a connect (PROTOCOL.md §4.1 steps 2-12): protocol,
+ * The admission decision for a connect (doc/protocol.md §4.1 steps 2-12): protocol,
  * role, shared secret, device-less operators, device proof, device-token fallback,
  * pairing and device-token issuance. It yields BR_ACCEPT or BR_REJECT with the
  * exact close code, reason, error code, message and details of §5.

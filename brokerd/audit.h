@@ -1,5 +1,5 @@
 /*
- * The audit log (DESIGN.md §1, §5): every approval, rejection, removal, token
+ * The audit log (doc/design.md §1, §5): every approval, rejection, removal, token
  * rotation and revocation, rename and shared-token change is appended to
  * <state>/audit.log as one JSON line {what, deviceId?, requestId?, role?, who, ts}.
  * A line is written with O_APPEND and fsync'd before the command is answered, so

@@ -155,7 +155,7 @@ config_handshake_timeout(struct config *cfg)
 	if (ms < 0)
 		fatalx("OPENCLAW_HANDSHAKE_TIMEOUT_MS=\"%s\" is not a number of milliseconds "
 		    "(at most %d): fix or unset it", env, CONFIG_HANDSHAKE_TIMEOUT_MAX_MS);
-	/* The variable may only raise the timeout (PROTOCOL.md §1). */
+	/* The variable may only raise the timeout (doc/protocol.md §1). */
 	if (ms < CONFIG_HANDSHAKE_TIMEOUT_MS)
 		log_warnx("OPENCLAW_HANDSHAKE_TIMEOUT_MS=%lld is below the %d ms minimum: "
 		    "using %d", ms, CONFIG_HANDSHAKE_TIMEOUT_MS, CONFIG_HANDSHAKE_TIMEOUT_MS);
@@ -163,7 +163,7 @@ config_handshake_timeout(struct config *cfg)
 		cfg->handshake_timeout_ms = (uint32_t)ms;
 }
 
-/* PROTOCOL.md §1: unauthenticated sockets per client address. */
+/* doc/protocol.md §1: unauthenticated sockets per client address. */
 static void
 config_max_preauth(struct config *cfg)
 {
@@ -179,7 +179,7 @@ config_max_preauth(struct config *cfg)
 	cfg->max_preauth_per_ip = (uint32_t)n;
 }
 
-/* PROTOCOL.md §4.7: the origins browsers may connect from besides the
+/* doc/protocol.md §4.7: the origins browsers may connect from besides the
  * gateway's own. Compared lower-cased, as origins are. */
 static void
 config_origins(struct config *cfg, yajl_val root)

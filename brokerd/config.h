@@ -40,7 +40,7 @@ struct config {
 	char *password;
 	enum secret_source password_source;
 	int auto_approve_local;	/* clawgate's default is 0, OpenClaw's 1 */
-	/* gateway.controlUi.allowedOrigins, lower-cased (PROTOCOL.md §4.7) */
+	/* gateway.controlUi.allowedOrigins, lower-cased (doc/protocol.md §4.7) */
 	char allowed_origins[CONFIG_ALLOWED_ORIGINS_MAX][PROTO_TEXT_MAX + 1];
 	uint32_t nallowed_origins;
 	int origin_host_fallback;	/* ...dangerouslyAllowHostHeaderOriginFallback */
@@ -49,7 +49,7 @@ struct config {
 	uint32_t ntrusted_proxies;
 	char trusted_proxies[PROTO_MAX_PROXIES][PROTO_ADDR_MAX + 1];
 	int allow_real_ip_fallback;
-	/* gateway.tls: gatewayd reads certificate and key (DESIGN.md §4) */
+	/* gateway.tls: gatewayd reads certificate and key (doc/design.md §4) */
 	int tls_enabled;
 	char tls_cert_path[PROTO_TEXT_MAX + 1];
 	char tls_key_path[PROTO_TEXT_MAX + 1];

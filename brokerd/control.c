@@ -31,7 +31,7 @@
 
 /* gatewayctl sends one command per connection; a few may overlap. */
 #define CONTROL_MAX_CLIENTS 16
-/* DESIGN.md §1: besides root, the members of this group administer clawgate. */
+/* doc/design.md §1: besides root, the members of this group administer clawgate. */
 #define CONTROL_ADMIN_GROUP "clawgate-admin"
 /* More supplementary groups than this and the peer is judged by its uid and
  * primary group alone. */
@@ -103,7 +103,7 @@ ctl_approve(struct ctl_reply *r, const union ctl_msg *m)
 	size_t n;
 
 	if (t->latest) {
-		/* DESIGN.md §1: --latest approves in one step only when it is unambiguous. */
+		/* doc/design.md §1: --latest approves in one step only when it is unambiguous. */
 		if ((n = pairing_pending_count(ctl.br->reg, now, &only)) != 1) {
 			ctl_fail(r, "AMBIGUOUS", n == 0 ? "no pairing request is pending: a "
 			    "device appears here after it connects with the shared token" :
@@ -279,7 +279,7 @@ ctl_token_generate(struct ctl_reply *r, const union ctl_msg *m)
 	secret_free(cfg->token);
 	cfg->token = xstrdup(token);
 	cfg->token_source = SECRET_SOURCE_FILE;
-	/* PROTOCOL.md §5: sessions that proved the old secret are closed 4001. */
+	/* doc/protocol.md §5: sessions that proved the old secret are closed 4001. */
 	gwlink_close_shared_secret_sessions(4001, "gateway auth changed");
 	log_info("control: installed a new shared token in %s/%s", br->state_dir,
 	    SECRET_TOKEN_FILE);
@@ -404,7 +404,7 @@ ctl_event(struct bufferevent *bev, short what, void *arg)
 }
 
 /*
- * DESIGN.md §1: root, the admin group, and brokerd's own user (an unprivileged
+ * doc/design.md §1: root, the admin group, and brokerd's own user (an unprivileged
  * brokerd, as ./quickstart runs it, is administered by whoever runs it). The
  * credentials are the kernel's, taken when the client connected, not anything
  * the client says; the socket's mode is only a first gate.

@@ -1,4 +1,4 @@
-/* The device proof of PROTOCOL.md §3: device id derivation, the v2/v3 signed
+/* The device proof of doc/protocol.md §3: device id derivation, the v2/v3 signed
  * payload strings and Ed25519 verification, in the order of §3.3. */
 #ifndef BROKERD_DEVPROOF_H
 #define BROKERD_DEVPROOF_H

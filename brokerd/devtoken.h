@@ -1,4 +1,4 @@
-/* Device tokens (PROTOCOL.md §6.3, DESIGN.md §1): one per (device, role), stored
+/* Device tokens (doc/protocol.md §6.3, doc/design.md §1): one per (device, role), stored
  * only as a SHA-256 hash, so a token can be delivered once, when it is minted. */
 #ifndef BROKERD_DEVTOKEN_H
 #define BROKERD_DEVTOKEN_H

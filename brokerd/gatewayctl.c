@@ -252,7 +252,7 @@ j_parse(const char *json)
 	return root;
 }
 
-/* DESIGN.md §1: the first 6 hex digits of the device id in two groups. */
+/* doc/design.md §1: the first 6 hex digits of the device id in two groups. */
 static char *
 verification_code(const char *device_id)
 {

@@ -26,7 +26,7 @@
 
 /* gatewayd runs a few workers, each with one link. */
 #define GWLINK_MAX_LINKS 64
-/* Per link (CONTRACT.md): at most this many outstanding challenges... */
+/* Per link: at most this many outstanding challenges... */
 #define GWLINK_MAX_CHALLENGES 65536
 /* ...and live sessions (counted, not kept); gatewayd's 20,000 descriptors stay
  * well below. */
@@ -35,7 +35,7 @@
 #define GWLINK_NONCE_GRACE_MS 5000
 /* A link whose gatewayd stops reading is dropped rather than buffered forever. */
 #define GWLINK_MAX_OUTPUT (64u << 20)
-/* The fixed settings of PROTOCOL.md §1 and §2.4 that gatewayd enforces. */
+/* The fixed settings of doc/protocol.md §1 and §2.4 that gatewayd enforces. */
 #define GWLINK_TICK_INTERVAL_MS 30000
 #define GWLINK_MAX_PAYLOAD 26214400
 #define GWLINK_MAX_BUFFERED 52428800
@@ -468,7 +468,7 @@ gwlink_on_rpc(struct gwlink *l, const struct proto_hdr *hdr, union gwlink_msg *m
 
 	if (gwlink_session(l, "GW_RPC", m->rpc.conn, m->rpc.ticket, &s) < 0)
 		return;
-	/* PROTOCOL.md §5's close after repeated unauthorized calls is gatewayd's
+	/* doc/protocol.md §5's close after repeated unauthorized calls is gatewayd's
 	 * (it counts the FORBIDDEN answers): the broker keeps no count per session
 	 * and refuses every such call anyway. */
 	rpc_handle(gw.br, &s, &m->rpc, &r);

@@ -1,4 +1,4 @@
-/* Where a connection comes from (PROTOCOL.md §4.2), from what gatewayd saw:
+/* Where a connection comes from (doc/protocol.md §4.2), from what gatewayd saw:
  * the TCP peer address, whether proxy headers were present, Origin and Host. */
 #ifndef BROKERD_LOCALITY_H
 #define BROKERD_LOCALITY_H

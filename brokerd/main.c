@@ -44,7 +44,7 @@
 #define DEFAULT_SOCKET_DIR "/run/clawgate"
 #define GATEWAY_SOCKET "gateway.sock"
 #define CONTROL_SOCKET "control.sock"
-/* The accounts of DESIGN.md §1, as systemd/clawgate.sysusers creates them. */
+/* The accounts of doc/design.md §1, as systemd/clawgate.sysusers creates them. */
 #define BROKER_USER "clawgate-broker"
 #define GATEWAY_GROUP "clawgate-gw"
 #define ADMIN_GROUP "clawgate-admin"

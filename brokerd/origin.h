@@ -1,5 +1,5 @@
 /*
- * The Origin check of PROTOCOL.md §4.7, for Control UI and webchat clients and
+ * The Origin check of doc/protocol.md §4.7, for Control UI and webchat clients and
  * any connect that came with an Origin header (§4.1 step 5).
  */
 #ifndef BROKERD_ORIGIN_H

@@ -255,7 +255,7 @@ pairing_role_scopes(const struct proto_scopes *all, enum role role, struct proto
 
 /* Widens d's approval by p (a fresh d is all zeros): roles, scopes and one token
  * entry per role, merged with what was approved before. The token itself is
- * minted when the device next connects (DESIGN.md §1). -1, d untouched, if a
+ * minted when the device next connects (doc/design.md §1). -1, d untouched, if a
  * merged set would not fit. */
 static int
 pairing_grant(struct reg_device *d, const struct reg_pending *p, int64_t now_ms)

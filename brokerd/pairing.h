@@ -1,5 +1,5 @@
 /*
- * Pairing policy (PROTOCOL.md §4.5, §6.1-§6.3, §7.1): pending requests (create,
+ * Pairing policy (doc/protocol.md §4.5, §6.1-§6.3, §7.1): pending requests (create,
  * refresh, replace, supersede; 5-minute TTL pruned lazily on every call; a global
  * cap and a per-address rate), approve, reject, remove, rename, list, and device
  * token rotation and revocation. The RPC handlers, the control socket and silent

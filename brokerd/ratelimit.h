@@ -1,5 +1,5 @@
 /*
- * Failed-authentication rate limiting (PROTOCOL.md §4.6): a sliding window of
+ * Failed-authentication rate limiting (doc/protocol.md §4.6): a sliding window of
  * failures per key ("<scope>:<client address>" or "browser-origin:<origin>"),
  * 10 in 60 s lock the key for 5 minutes, a success resets it. At most
  * RATELIMIT_MAX_KEYS keys are tracked; beyond that the least recently used one

@@ -1,4 +1,4 @@
-/* The answers of pairing operations (PROTOCOL.md §7.1 result shapes), one
+/* The answers of pairing operations (doc/protocol.md §7.1 result shapes), one
  * builder each, shared by the RPC handlers and the control socket. */
 #ifndef CLAWGATE_RESULT_H
 #define CLAWGATE_RESULT_H

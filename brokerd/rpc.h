@@ -1,4 +1,4 @@
-/* The RPC methods gatewayd forwards after hello-ok (PROTOCOL.md §7.1): health,
+/* The RPC methods gatewayd forwards after hello-ok (doc/protocol.md §7.1): health,
  * status, device.pair.list/approve/reject/remove/rename and
  * device.token.rotate/revoke, authorised by the session the broker accepted for
  * the conn, as the request's verified ticket (ticket.h) describes it. */

@@ -1,4 +1,4 @@
-/* Operator scopes and roles (PROTOCOL.md §6.4): implication, normalisation of
+/* Operator scopes and roles (doc/protocol.md §6.4): implication, normalisation of
  * stored sets, coverage checks, and a bitmask form small enough to keep for every
  * live session. Scope sets use struct proto_scopes from proto.h. */
 #ifndef BROKERD_SCOPES_H

@@ -1,5 +1,5 @@
 /* Secret material: the shared gateway token on disk, constant-time comparison
- * (PROTOCOL.md §4.3), device-token minting and hashing. Plaintexts are wiped with
+ * (doc/protocol.md §4.3), device-token minting and hashing. Plaintexts are wiped with
  * OPENSSL_cleanse before their memory is released and never logged. */
 #ifndef BROKERD_SECRET_H
 #define BROKERD_SECRET_H

@@ -1,6 +1,6 @@
 /*
  * Session tickets (proto.h): the broker keeps nothing per accepted session
- * (DESIGN.md §6). What it needs to authorise a session's RPCs is sealed into a
+ * (doc/design.md §6). What it needs to authorise a session's RPCs is sealed into a
  * ticket on BR_ACCEPT with HMAC-SHA256 under a key made at start-up that never
  * leaves this process; gatewayd stores the ticket and sends it back with every
  * GW_RPC and GW_SESSION_CLOSED. A ticket of another broker process, link or

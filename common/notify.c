@@ -1,6 +1,6 @@
 /*
  * Why not libsystemd's sd_notify: it opens a new socket for every message, and
- * the sandbox forbids socket() (DESIGN.md §4). So the socket is opened and
+ * the sandbox forbids socket() (doc/design.md §4). So the socket is opened and
  * connected once, before the sandbox, and each message is one send() on it.
  * The address forms are those of sd_notify(3): an absolute path, or "@name"
  * for the abstract namespace.

@@ -1,5 +1,5 @@
 /*
- * The sandbox both daemons enter once everything they need is open (DESIGN.md
+ * The sandbox both daemons enter once everything they need is open (doc/design.md
  * §4): drop to an unprivileged account when started as root, rlimits,
  * no_new_privs, then a libseccomp allowlist last. One piece of code for both
  * daemons; each passes its own policy.

@@ -1,5 +1,5 @@
 /*
- * The one Unix-socket link to brokerd (CONTRACT.md "Link protocol"): GW_HELLO
+ * The one Unix-socket link to brokerd (proto/proto.h): GW_HELLO
  * and BR_HELLO first, then every BR_* message goes to the session it names.
  */
 #ifndef GATEWAYD_BROKERLINK_H

@@ -1,6 +1,6 @@
 /*
- * Direct writes for plain-socket bufferevents, once per pass of the event loop
- * (issue 6). A bufferevent with EV_WRITE enabled arms its write event whenever
+ * Direct writes for plain-socket bufferevents, once per pass of the event loop.
+ * A bufferevent with EV_WRITE enabled arms its write event whenever
  * bytes are added and disarms it once they are out: two epoll_ctl calls and an
  * extra loop pass for every frame. Here EV_WRITE stays off: whatever the
  * handlers of one pass add to a socket's output is written at the end of that

@@ -4,7 +4,7 @@
 #include <string.h>
 
 /*
- * The connect params schema of PROTOCOL.md §2.3, in the declaration order of
+ * The connect params schema of doc/protocol.md §2.3, in the declaration order of
  * OpenClaw's schema so that the first error reported is the one it reports.
  * Fields that reach the broker are stored with the size and charset of their
  * proto_connect member, so proto_encode cannot refuse them later; the others are

@@ -1,5 +1,5 @@
 /*
- * The first frame on a WebSocket: a connect request (PROTOCOL.md §2.3) turned
+ * The first frame on a WebSocket: a connect request (doc/protocol.md §2.3) turned
  * into a struct proto_connect, or the reason it is refused (§4.1 step 1, §5).
  */
 #ifndef GATEWAYD_HANDSHAKE_H

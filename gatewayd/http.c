@@ -422,7 +422,7 @@ http_respond(const struct http_request *req, struct pbuf *out)
 		    "a WebSocket upgrade needs HTTP/1.1, Connection: Upgrade, "
 		    "Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key");
 	/* No Sec-WebSocket-Protocol and no Sec-WebSocket-Extensions, ever:
-	 * permessage-deflate is declined although clients offer it (PROTOCOL.md §1). */
+	 * permessage-deflate is declined although clients offer it (doc/protocol.md §1). */
 	http_ws_accept(req->key, accept, sizeof(accept));
 	snprintf(head, sizeof(head),
 	    "HTTP/1.1 101 Switching Protocols\r\n"

@@ -61,7 +61,7 @@ int http_wants_upgrade(const struct http_request *req);
  * connection closes once it is sent. */
 void http_refuse(int status, const char *problem, struct pbuf *out);
 
-/* The HTTP 403 of PROTOCOL.md §1 for forwarding headers that cannot be trusted. */
+/* The HTTP 403 of doc/protocol.md §1 for forwarding headers that cannot be trusted. */
 void http_refuse_proxy(struct pbuf *out);
 
 /* The health check for load balancers and container runtimes: GET or HEAD of

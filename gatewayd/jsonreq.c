@@ -62,7 +62,7 @@ static const char *const jr_req_type[] = { "req", NULL };
 	.store = 1, .off = offsetof(struct jsonreq_env, f), \
 	.size = sizeof(((struct jsonreq_env *)0)->f) - 1, .cs = PROTO_CS_TEXT
 
-/* PROTOCOL.md §2.1. Ids and methods longer than the fields that carry them to
+/* doc/protocol.md §2.1. Ids and methods longer than the fields that carry them to
  * the broker are not request frames here: an explicit limit of clawgate's. */
 static const struct jsonreq_prop jr_envelope_props[] = {
 	{ .name = "type", .kind = JR_ENUM, .required = 1, .values = jr_req_type },

@@ -1,6 +1,6 @@
 /*
  * gatewayd: the unprivileged network process of clawgate. It holds no secret
- * and decides no admission; brokerd does both (DESIGN.md §1).
+ * and decides no admission; brokerd does both (doc/design.md §1).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -27,7 +27,7 @@
 #include "gatewayd/staticfiles.h"
 
 #define MAIN_SHUTDOWN_GRACE_S 3	/* for close frames to reach clients */
-#define MAIN_USER "clawgate-gw"	/* DESIGN.md §1, created by systemd/clawgate.sysusers */
+#define MAIN_USER "clawgate-gw"	/* doc/design.md §1, created by systemd/clawgate.sysusers */
 
 struct gateway gw;
 

@@ -1,5 +1,5 @@
 /*
- * Unauthenticated WebSocket sockets per client address (PROTOCOL.md §1: at most
+ * Unauthenticated WebSocket sockets per client address (doc/protocol.md §1: at most
  * 32 by default, OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP, read by brokerd and
  * sent in BR_HELLO). A socket counts from its upgrade until hello-ok or its end;
  * an upgrade beyond the limit is answered HTTP 503.

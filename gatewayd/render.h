@@ -19,7 +19,7 @@ struct render_out {
 /* {"type":"event","event":"connect.challenge","payload":{"nonce","ts"}} */
 void render_challenge(const struct proto_challenge *c, struct render_out *out);
 
-/* {"type":"res","id","ok":true,"payload":<hello-ok>} (PROTOCOL.md §2.4). */
+/* {"type":"res","id","ok":true,"payload":<hello-ok>} (doc/protocol.md §2.4). */
 void render_hello_ok(const char *id, const struct proto_accept *a, const char *conn_id,
     int64_t uptime_ms, struct render_out *out);
 

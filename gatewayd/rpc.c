@@ -58,7 +58,7 @@ rpc_parse(const uint8_t *msg, size_t len, struct rpc_result *out)
 		if (strcmp(jr.env.method, rpc_methods[i]) == 0)
 			method = rpc_methods[i];
 	if (method == NULL) {
-		/* The exact text clients recognise (PROTOCOL.md §2.1). */
+		/* The exact text clients recognise (doc/protocol.md §2.1). */
 		out->outcome = RPC_UNKNOWN_METHOD;
 		snprintf(out->error, sizeof(out->error), "unknown method: %s", jr.env.method);
 		return -1;

@@ -1,5 +1,5 @@
 /*
- * Request frames after hello-ok (CONTRACT.md §6): the methods clawgate forwards
+ * Request frames after hello-ok (doc/protocol.md §7): the methods clawgate forwards
  * to the broker become a struct proto_rpc; everything else is answered or
  * refused here.
  */

@@ -32,12 +32,12 @@
 #include "gatewayd/ws.h"
 #include "proto/pval.h"
 
-#define SESSION_PREAUTH_MAX_MESSAGE 65536	/* PROTOCOL.md §1; more: 1009 */
+#define SESSION_PREAUTH_MAX_MESSAGE 65536	/* doc/protocol.md §1; more: 1009 */
 #define SESSION_PENDING_MAX 15	/* frames queued behind the connect; one more: 1008 */
 #define SESSION_LINGER_MS 2000	/* how long a closing socket may take to finish */
-#define SESSION_PING_MS 25000	/* PROTOCOL.md §1: ping every authenticated socket */
+#define SESSION_PING_MS 25000	/* doc/protocol.md §1: ping every authenticated socket */
 #define SESSION_UNAVAILABLE_RETRY_MS 1000	/* retryAfterMs while brokerd is away */
-#define SESSION_MAX_FORBIDDEN 10	/* PROTOCOL.md §5: FORBIDDEN answers; one more closes */
+#define SESSION_MAX_FORBIDDEN 10	/* doc/protocol.md §5: FORBIDDEN answers; one more closes */
 
 enum session_state {
 	SESSION_HTTP,		/* reading the request head */
@@ -56,7 +56,7 @@ struct session_frame {
 	uint8_t data[];
 };
 
-/* A refusal brokerd asked to hold back (PROTOCOL.md §4.6: a wrong secret from
+/* A refusal brokerd asked to hold back (doc/protocol.md §4.6: a wrong secret from
  * loopback is answered late, never locked out); sent when the timer fires. */
 struct session_verdict {
 	uint16_t code;
@@ -157,7 +157,7 @@ session_pre_free(struct session *s)
 	s->pre = NULL;
 }
 
-/* The broker forgets the connection (CONTRACT.md §7) and so do broker answers:
+/* The broker forgets the connection once gatewayd reports it closed, and so do broker answers:
  * from here on they find no session, which is the race they may lose. */
 static void
 session_forget(struct session *s)
@@ -305,7 +305,7 @@ session_attribution(const struct session *s)
 }
 
 /* The one log line of each refused handshake, for an admin to grep when
- * "pairing required" persists (issue 3 item 6). key=value, values from the
+ * "pairing required" persists. key=value, values from the
  * client are schema-checked names or ids, the reason is quoted; no token,
  * password or signature ever reaches it. locality and pairing come from the
  * broker's verdict, NULL when gatewayd refused by itself. */
@@ -630,7 +630,7 @@ session_handshake_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		session_free(s);
 		return;
 	}
-	/* PROTOCOL.md §5: close 1000, empty reason, no res. */
+	/* doc/protocol.md §5: close 1000, empty reason, no res. */
 	session_reject(s, 1000, "", "handshake timeout");
 }
 
@@ -658,7 +658,7 @@ session_upgrade(struct session *s, const struct http_request *req)
 	s->pre->proxy_headers = req->proxy_headers;
 	s->ws = ws_new(s->bev, SESSION_PREAUTH_MAX_MESSAGE, session_message_cb, s);
 	s->state = SESSION_CHALLENGE;
-	/* The handshake timeout runs from the upgrade (PROTOCOL.md §1). */
+	/* The handshake timeout runs from the upgrade (doc/protocol.md §1). */
 	session_timer_set(s, session_handshake_timeout_cb, gw.settings.handshake_timeout_ms);
 	if (!brokerlink_available()) {
 		session_local_challenge(s);
@@ -722,7 +722,7 @@ session_http(struct session *s)
 		snprintf(s->via, sizeof(s->via), "proxy:%s", s->peer);
 		snprintf(s->peer, sizeof(s->peer), "%s", client);
 	}
-	/* PROTOCOL.md §1: an upgrade beyond the address's unauthenticated sockets
+	/* doc/protocol.md §1: an upgrade beyond the address's unauthenticated sockets
 	 * is refused before it costs a challenge. */
 	if (http_wants_upgrade(&req) &&
 	    preauth_acquire(s->peer, gw.settings.max_preauth_per_ip) < 0) {
@@ -998,7 +998,7 @@ session_broker_rpc_result(const struct proto_rpc_result *m)
 	else
 		render_res_error(m->id, &m->error, &out);
 	session_send_rendered(s, &out);
-	/* PROTOCOL.md §5: a session that keeps calling what it may not is closed.
+	/* doc/protocol.md §5: a session that keeps calling what it may not is closed.
 	 * brokerd refuses each such call but keeps no count per session. */
 	if (!m->ok && strcmp(m->error.code, "FORBIDDEN") == 0 &&
 	    ++s->forbidden > SESSION_MAX_FORBIDDEN) {
@@ -1092,7 +1092,7 @@ session_broker_close(const struct proto_close *m)
 	return 0;
 }
 
-/* One timer for every authenticated session (PROTOCOL.md §2.5). */
+/* One timer for every authenticated session (doc/protocol.md §2.5). */
 static void
 session_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1109,7 +1109,7 @@ session_tick_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * Keepalive, one timer for all: each round pings every authenticated socket
  * and drops those that answered no ping since the previous round, i.e. within
- * 25 s (PROTOCOL.md §1). A session authenticated since then is spared once:
+ * 25 s (doc/protocol.md §1). A session authenticated since then is spared once:
  * its first ping goes out now.
  */
 static void

@@ -1,7 +1,7 @@
 /*
  * One client connection, from the first byte of its HTTP request head to the
  * close: upgrade, challenge, connect, verdict, then requests and events
- * (CONTRACT.md "Link protocol", PROTOCOL.md §1-§2, §5).
+ * (doc/protocol.md §1-§2, §5).
  */
 #ifndef GATEWAYD_SESSION_H
 #define GATEWAYD_SESSION_H
@@ -33,7 +33,7 @@ void session_broker_lost(void);
 /* brokerd is back: the sessions the old one admitted are closed 1012. */
 void session_broker_back(void);
 
-/* Closes every session 1012 "service restart" (PROTOCOL.md §1); done() runs
+/* Closes every session 1012 "service restart" (doc/protocol.md §1); done() runs
  * once the last one is gone. */
 void session_shutdown(void (*done)(void));
 

@@ -2,7 +2,7 @@
  * A Control UI from a directory (gateway.controlUi.root, e.g. the openclaw npm
  * package's dist/control-ui/) instead of the embedded one (ui.h).
  *
- * The directory is opened once, before the sandbox (DESIGN.md §4); every file
+ * The directory is opened once, before the sandbox (doc/design.md §4); every file
  * is opened beneath that fd with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS),
  * so neither "..", nor an absolute path, nor a symlink can leave it. Paths are
  * restricted further to plain names (no "%", no dot files). Precompressed

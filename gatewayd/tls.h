@@ -1,5 +1,5 @@
 /*
- * TLS for the gateway port (gateway.tls, PROTOCOL.md §8) with OpenSSL through
+ * TLS for the gateway port (gateway.tls, doc/protocol.md §8) with OpenSSL through
  * libevent's bufferevent_openssl: TLS 1.2 and 1.3 only, forward-secret AEAD
  * ciphers only, no compression, no renegotiation.
  */

@@ -17,7 +17,7 @@ struct ws;
  * and close but must not free the ws. */
 typedef void (*ws_message_cb)(void *arg, const uint8_t *msg, size_t len);
 
-/* The longest close reason clawgate sends: PROTOCOL.md §5.1. */
+/* The longest close reason clawgate sends: doc/protocol.md §5.1. */
 #define WS_REASON_MAX 120
 /* Frames one message may be split into; more: close 1009 "too many fragments".
  * wslay keeps a buffer per fragment, so without a bound tiny fragments would
@@ -45,7 +45,7 @@ void ws_close(struct ws *ws, uint16_t code, const char *reason);
  * closed first. */
 int ws_closed(struct ws *ws, uint16_t *code, int *by_peer);
 
-/* Sends a ping (PROTOCOL.md §1 keepalive) and says whether a pong (to any
+/* Sends a ping (doc/protocol.md §1 keepalive) and says whether a pong (to any
  * ping) arrived since the previous call. */
 int ws_ping(struct ws *ws);
 

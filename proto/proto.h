@@ -104,7 +104,7 @@ struct proto_br_hello {
 	uint32_t handshake_timeout_ms;
 	uint32_t max_payload;
 	uint32_t max_buffered;
-	/* Unauthenticated WebSocket sockets per client address (PROTOCOL.md §1). */
+	/* Unauthenticated WebSocket sockets per client address (doc/protocol.md §1). */
 	uint32_t max_preauth_per_ip;
 	/* gateway.trustedProxies (addresses or CIDRs) and allowRealIpFallback (§4.2) */
 	uint32_t ntrusted_proxies;
@@ -126,7 +126,7 @@ struct proto_conn_ref {
 
 /*
  * A session ticket: on BR_ACCEPT the broker seals into it everything it needs to
- * authorise the session later, so that it keeps nothing per session (DESIGN.md
+ * authorise the session later, so that it keeps nothing per session (doc/design.md
  * §6); gatewayd stores it and sends it back with every GW_RPC and with
  * GW_SESSION_CLOSED. Layout (big-endian), read by brokerd/ticket.c:
  *    0 u64 device epoch (the device's and role's, see brokerd/gwlink.c)
@@ -238,7 +238,7 @@ struct proto_reject {
 	 * the pairing request the refusal created or refreshed ("" if none). */
 	char locality[PROTO_NAME_MAX + 1];
 	char pairing_request_id[PROTO_ID_MAX + 1];
-	/* PROTOCOL.md §4.6: how long gatewayd holds the answer back (a wrong secret
+	/* doc/protocol.md §4.6: how long gatewayd holds the answer back (a wrong secret
 	 * from loopback is slowed down, never locked out); 0: answer at once. */
 	uint32_t delay_ms;
 };

@@ -1,6 +1,6 @@
 /*
  * clawgate's Control UI: connects to the gateway that served this page as an
- * OpenClaw Control UI client (PROTOCOL.md §2.3, §9.5) with a device identity of
+ * OpenClaw Control UI client (doc/protocol.md §2.3, §9.5) with a device identity of
  * its own, walks the person through pairing, then shows the pairing dashboard.
  */
 "use strict";
@@ -12,7 +12,7 @@ const CLIENT_MODE = "webchat";
 const CLIENT_VERSION = "clawgate-ui";
 const ROLE = "operator";
 /* admin: device.pair.list shows a bound caller only its own device unless it is
- * admin (PROTOCOL.md §7.1), and the dashboard manages every device. */
+ * admin (doc/protocol.md §7.1), and the dashboard manages every device. */
 const SCOPES = ["operator.admin", "operator.read", "operator.pairing"];
 const IDENTITY_KEY = "clawgate.device-identity.v1";
 const DEVICE_TOKEN_KEY = "clawgate.device-token.v1";
@@ -20,7 +20,7 @@ const TOKEN_KEY = "clawgate.token";
 const PAIRING_RETRY_MS = 2000;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30000;
-/* The codes after which retrying cannot help (PROTOCOL.md §5.2). */
+/* The codes after which retrying cannot help (doc/protocol.md §5.2). */
 const FINAL_CODES = new Set(["AUTH_TOKEN_MISSING", "AUTH_TOKEN_MISMATCH",
 	"AUTH_TOKEN_NOT_CONFIGURED", "AUTH_PASSWORD_MISSING", "AUTH_PASSWORD_MISMATCH",
 	"AUTH_PASSWORD_NOT_CONFIGURED", "AUTH_RATE_LIMITED", "AUTH_SCOPE_MISMATCH",
@@ -225,7 +225,7 @@ async function sendConnect(challenge) {
 	}
 	const token = sharedToken();
 	const auth = token ? { token } : deviceToken() ? { deviceToken: deviceToken() } : null;
-	/* PROTOCOL.md §3.2: the Control UI signs v2; the token slot is what it sends. */
+	/* doc/protocol.md §3.2: the Control UI signs v2; the token slot is what it sends. */
 	const payload = ["v2", identity.deviceId, CLIENT_ID, CLIENT_MODE, ROLE, SCOPES.join(","),
 		String(challenge.ts), token || deviceToken(), challenge.nonce].join("|");
 	const signature = b64url(await identity.sign(new TextEncoder().encode(payload)));

@@ -1,5 +1,5 @@
 /* Device identities of the load generator: Ed25519 keys (OpenSSL), the device id
- * (SHA-256 hex of the raw public key, PROTOCOL.md §3.1), the device token a paired
+ * (SHA-256 hex of the raw public key, doc/protocol.md §3.1), the device token a paired
  * device received, and a keys file so pairing is done once and reused by every run. */
 #ifndef CLAWGATE_BENCH_DEVKEY_H
 #define CLAWGATE_BENCH_DEVKEY_H

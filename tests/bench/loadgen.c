@@ -1,5 +1,5 @@
 /* clawgate-loadgen: a load generator that speaks the real OpenClaw handshake
- * (PROTOCOL.md §2-§3) to any gateway on loopback — clawgate or OpenClaw itself —
+ * (doc/protocol.md §2-§3) to any gateway on loopback — clawgate or OpenClaw itself —
  * and reports connects/s, latency percentiles and failures by close code.
  *
  * What a connection does is the --kind:

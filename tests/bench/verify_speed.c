@@ -1,6 +1,6 @@
 /*
  * clawgate-verify-speed: CPU time of one Ed25519 verification, with OpenSSL 3 at
- * its best (the floor issue 6 is stated in) and with libsodium (what brokerd
+ * its best (the floor the targets are stated in) and with libsodium (what brokerd
  * uses), over a signed v3 payload of a real connect's size. Prints one JSON line:
  * {"openssl_us":..., "libsodium_us":...}. tests/bench/run reads it.
  */

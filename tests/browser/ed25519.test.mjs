@@ -34,7 +34,7 @@ test("RFC 8032 §7.1 test 1: public key and signature of the empty message", () 
 	assert.ok(!ed.verify(pub, new Uint8Array([0]), sig));
 });
 
-test("the captured client signatures (PROTOCOL.md §3.4) verify exactly as expected", () => {
+test("the captured client signatures (doc/protocol.md §3.4) verify exactly as expected", () => {
 	const vectors = JSON.parse(readFileSync(VECTORS, "utf8"));
 	assert.ok(vectors.length >= 5);
 	for (const v of vectors) {

@@ -8,7 +8,7 @@ import openclaw_cli
 from harness import Gateway
 from test_control_ui import run_browser_script
 
-# The six scopes the real UI asks for (PROTOCOL.md §3.4 vector B).
+# The six scopes the real UI asks for (doc/protocol.md §3.4 vector B).
 UI_SCOPES = {"operator.admin", "operator.read", "operator.write", "operator.approvals",
              "operator.questions", "operator.pairing"}
 

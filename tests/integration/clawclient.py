@@ -1,4 +1,4 @@
-"""The client side of the OpenClaw connect handshake (PROTOCOL.md §2-§3), written
+"""The client side of the OpenClaw connect handshake (doc/protocol.md §2-§3), written
 from the spec and independent of clawgate's C code, so that tests exercise the
 daemons the way the real `openclaw` CLI and the browser Control UI do.
 

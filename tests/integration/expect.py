@@ -1,4 +1,4 @@
-"""Assertions for the rejections of PROTOCOL.md §4-§5: exact error code, message and
+"""Assertions for the rejections of doc/protocol.md §4-§5: exact error code, message and
 details in the `res`, then the close frame with the exact code and reason."""
 
 import re
@@ -118,5 +118,5 @@ def pairing_required(attempt, identity, *, requested_scopes, reason="not-paired"
 
 
 def verification_code_shown(text, device_id):
-    """DESIGN.md §1: a short code from the device id (first 6 hex in two groups)."""
+    """doc/design.md §1: a short code from the device id (first 6 hex in two groups)."""
     return re.search(r"%s[\s:-]?%s" % (device_id[:3], device_id[3:6]), text) is not None

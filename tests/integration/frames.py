@@ -1,4 +1,4 @@
-"""Shape checks for what the server sends (PROTOCOL.md §2): the closed envelopes,
+"""Shape checks for what the server sends (doc/protocol.md §2): the closed envelopes,
 connect.challenge, the error object and hello-ok. Each check raises AssertionError
 listing every problem it found, with the frame, so one failure explains itself."""
 
@@ -13,7 +13,7 @@ ERROR_CODES = {"NOT_PAIRED", "INVALID_REQUEST", "FORBIDDEN", "UNAVAILABLE",
 AUTH_METHODS = {"none", "token", "password", "tailscale", "device-token", "bootstrap-token",
                 "trusted-proxy"}
 
-# What clawgate implements now (CONTRACT.md; hello-ok must list every one of them).
+# The methods clawgate serves (hello-ok must list every one of them).
 IMPLEMENTED_METHODS = {"health", "status", "device.pair.list", "device.pair.approve",
                        "device.pair.reject", "device.pair.remove", "device.pair.rename",
                        "device.token.rotate", "device.token.revoke"}

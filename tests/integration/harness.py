@@ -51,7 +51,7 @@ SYSUSERS = REPO / "systemd" / "clawgate.sysusers"
 
 def ensure_accounts():
     """Started as root, the daemons drop to clawgate-broker and clawgate-gw
-    (DESIGN.md §4), and clawgate-admin may use gatewayctl: as root, create the
+    (doc/design.md §4), and clawgate-admin may use gatewayctl: as root, create the
     accounts from the sysusers.d file an installed clawgate ships (a no-op when
     they exist). As anyone else the daemons stay who they are."""
     if os.geteuid() != 0:

@@ -293,7 +293,7 @@ class CommandFailed(Exception):
 
 
 class FakeGateway(Link):
-    """gateway.sock as gatewayd speaks it (CONTRACT.md link protocol)."""
+    """gateway.sock as gatewayd speaks it (proto/proto.h)."""
 
     def __init__(self, path, timeout=10.0):
         super().__init__(path, timeout)

@@ -1,4 +1,4 @@
-"""The audit log (DESIGN.md §1, §5): every approval, rejection, removal, rename,
+"""The audit log (doc/design.md §1, §5): every approval, rejection, removal, rename,
 token rotation and revocation and shared-token change is one JSON line in
 <state>/audit.log naming who did it, and `gatewayctl audit [--json]` shows it
 (served by brokerd: gatewayctl never reads the state dir)."""

@@ -1,4 +1,4 @@
-"""Shared-token checks and device proof (PROTOCOL.md §3.3, §4.1, §5): exact codes,
+"""Shared-token checks and device proof (doc/protocol.md §3.3, §4.1, §5): exact codes,
 messages, details and close reasons; and no pairing request without the secret."""
 
 import hashlib

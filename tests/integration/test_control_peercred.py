@@ -1,4 +1,4 @@
-"""The control socket's authorization (DESIGN.md §1, brokerd/control.c): brokerd
+"""The control socket's authorization (doc/design.md §1, brokerd/control.c): brokerd
 checks the SO_PEERCRED credentials of every gatewayctl command; only root, the
 clawgate-admin group and brokerd's own user may administer. The socket's mode is
 a first gate only: these tests open it to everyone to reach the broker's check."""

@@ -1,4 +1,4 @@
-"""Durability (DESIGN.md §5): brokerd is killed with SIGKILL at random moments during
+"""Durability (doc/design.md §5): brokerd is killed with SIGKILL at random moments during
 a stream of approve / reject / rotate / revoke commands; after every restart the
 registry loads and every acknowledged command is in it. A registry brokerd cannot
 read is never overwritten: it refuses to start and names the file and the problem.

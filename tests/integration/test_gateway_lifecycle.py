@@ -1,4 +1,4 @@
-"""Life cycle (PROTOCOL.md §1, issue 3 item 7): keepalive pings that drop dead
+"""Life cycle (doc/protocol.md §1): keepalive pings that drop dead
 peers, and brokerd going away and coming back while gatewayd keeps serving.
 (SIGTERM's 1012 `service restart` is a row of test_rejections.py.)"""
 

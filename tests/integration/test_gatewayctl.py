@@ -1,4 +1,4 @@
-"""gatewayctl (CONTRACT.md): exit statuses (0 done, 1 refused, 2 usage, 3 brokerd
+"""gatewayctl: exit statuses (0 done, 1 refused, 2 usage, 3 brokerd
 unreachable, 4 permission denied: test_control_peercred.py), messages that name
 the problem and the fix, --json output, status, and `token generate`."""
 

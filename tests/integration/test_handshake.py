@@ -1,4 +1,4 @@
-"""Framing, the challenge, connect schema and protocol checks (PROTOCOL.md §1-§2,
+"""Framing, the challenge, connect schema and protocol checks (doc/protocol.md §1-§2,
 §4.1 steps 1-4, §5 first rows), and the hello-ok of a device-less admin CLI."""
 
 import json

@@ -1,4 +1,4 @@
-"""A hostile gatewayd (DESIGN.md §1: gatewayd may be broken into). A hand-written
+"""A hostile gatewayd (doc/design.md §1: gatewayd may be broken into). A hand-written
 fake gateway (protolink) talks to a real brokerd on gateway.sock while the real
 gatewayd serves a well-behaved client at the same time. It sends every message type
 with wrong sizes, truncated and over-long fields, unknown types, out-of-state

@@ -1,4 +1,4 @@
-"""An idle WebSocket holds no frame state in gatewayd (DESIGN.md §6, issue 6): ws.c
+"""An idle WebSocket holds no frame state in gatewayd (doc/design.md §6): ws.c
 frees its wslay context whenever the socket is back at a message boundary and makes
 a new one when bytes arrive or a frame must go out. These tests let sessions go idle
 between messages, and inside them (a partial header, a fragmented message with a ping

@@ -1,4 +1,4 @@
-"""Token and pairing lifecycle (PROTOCOL.md §6, §7.1): device.pair.rename,
+"""Token and pairing lifecycle (doc/protocol.md §6, §7.1): device.pair.rename,
 device.token.rotate / revoke over RPC and with gatewayctl, the live sessions they
 close, pending-request supersede, the per-address rate of new requests, and
 `gatewayctl token rotate` (one command with `token generate`)."""

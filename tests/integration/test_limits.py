@@ -1,4 +1,4 @@
-"""Resource limits and timeouts of gatewayd (PROTOCOL.md §1, issue 3 item 2): the
+"""Resource limits and timeouts of gatewayd (doc/protocol.md §1): the
 request head caps, the head deadline against slowloris, message size limits
 before and after hello, unauthenticated sockets per address, and behaviour at
 the process's open-file limit."""

@@ -1,4 +1,4 @@
-"""Who is the client (issue 3 item 4, in part): the Origin check of PROTOCOL.md
+"""Who is the client: the Origin check of doc/protocol.md
 §4.7 at connect, and the §4.2 locality kinds as the admission log line shows
 them, including the Docker-NAT browser (a browser on localhost whose
 connection reaches the gateway from a private address)."""

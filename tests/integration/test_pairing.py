@@ -1,4 +1,4 @@
-"""The pairing flow with gatewayctl as the admin (PROTOCOL.md §4.5, §6; CONTRACT.md
+"""The pairing flow with gatewayctl as the admin (doc/protocol.md §4.5, §6, and the
 control socket): pending requests, approve / --latest / reject / remove, device
 tokens, scope upgrades, and the Control UI's v2 path."""
 

@@ -1,4 +1,4 @@
-"""Who is the client behind a proxy (PROTOCOL.md §4.2, issue 3 item 4 in part):
+"""Who is the client behind a proxy (doc/protocol.md §4.2):
 forwarding headers from a peer not in gateway.trustedProxies get HTTP 403
 proxy_attribution_required at the upgrade; from a trusted proxy the client is
 the right-most X-Forwarded-For hop that is neither loopback nor trusted

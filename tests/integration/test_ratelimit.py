@@ -1,4 +1,4 @@
-"""Failed-authentication rate limiting (PROTOCOL.md §4.6, issue 3 item 5): the
+"""Failed-authentication rate limiting (doc/protocol.md §4.6): the
 counters live in brokerd, keyed by the client address gatewayd attributes
 (remote clients are forged here through a trusted proxy's X-Forwarded-For) and,
 for connects with an Origin, by that origin."""

@@ -1,4 +1,4 @@
-"""RFC 6455 conformance of gatewayd's frame path (issue 3 item 1), against the
+"""RFC 6455 conformance of gatewayd's frame path, against the
 test-only echo endpoint (`gatewayd --test-echo`: every upgrade becomes an echo
 of text messages through the same ws.c/wslay path, with no challenge; no config
 key can enable it). Server frames are parsed by python3-wsproto, an independent

@@ -1,4 +1,4 @@
-"""Requests after hello-ok (PROTOCOL.md §7, CONTRACT.md link steps 6 and 8): scopes
+"""Requests after hello-ok (doc/protocol.md §7, brokerd deciding each): scopes
 enforced per session, device.pair.* over RPC, and pairing events with per-socket seq."""
 
 import pytest

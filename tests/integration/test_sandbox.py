@@ -1,4 +1,4 @@
-"""The sandbox (DESIGN.md §4, common/sandbox.c): as root the daemons drop to
+"""The sandbox (doc/design.md §4, common/sandbox.c): as root the daemons drop to
 clawgate-broker / clawgate-gw, keep no way back, cannot fork or dump core, run
 under a seccomp allowlist in kill mode, and a forbidden system call kills them.
 Every other test in this suite also runs the daemons sandboxed."""

@@ -1,4 +1,4 @@
-"""What the broker keeps and who may touch it (DESIGN.md §1, §5; CONTRACT.md):
+"""What the broker keeps and who may touch it (doc/design.md §1, §5):
 modes of the state dir, token file and sockets; no plaintext device token on disk
 or in logs; approvals surviving a restart; refusing unsafe set-ups; and gatewayd,
 traced with strace through a whole pairing flow, never touching the state dir."""

@@ -1,4 +1,4 @@
-"""TLS on the gateway port (issue 3 item 3): gateway.tls with a certificate made
+"""TLS on the gateway port: gateway.tls with a certificate made
 for the test, checked with `openssl s_client` (versions) and a python3-websockets
 wss:// client doing a full handshake."""
 

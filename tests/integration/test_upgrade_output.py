@@ -1,5 +1,5 @@
 """gatewayd holds the 101 until brokerd's challenge is there and writes both at once
-(issue 6: one write per connect less). What the client sends meanwhile is still
+(one write per connect less). What the client sends meanwhile is still
 answered: a ping right behind the upgrade request gets its pong, and the handshake
 goes on."""
 

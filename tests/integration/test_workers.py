@@ -1,4 +1,4 @@
-"""gatewayd --workers N (issue 3 item 7): N processes on one port, each with its
+"""gatewayd --workers N: N processes on one port, each with its
 own broker link; SIGTERM to the supervisor closes every session 1012 and all
 exit 0 (checked by the fixture's stop)."""
 

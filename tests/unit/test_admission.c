@@ -1,4 +1,4 @@
-/* brokerd/admission: the decision order of PROTOCOL.md §4.1 (steps 2-12) with
+/* brokerd/admission: the decision order of doc/protocol.md §4.1 (steps 2-12) with
  * the exact close codes, reasons, error codes and details of §5, against a real
  * registry in a temp dir and connects signed with a fresh Ed25519 key. */
 #include <dirent.h>

@@ -1,6 +1,6 @@
 /* brokerd/devproof: the v2/v3 payload strings built from connect fields, every
  * vector of spec/vectors/signatures.json (path in argv[1], read with yajl_tree),
- * and the connect-level verification order of PROTOCOL.md §3.3. */
+ * and the connect-level verification order of doc/protocol.md §3.3. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 
 #define TOKEN "test-token-0123456789abcdef0123456789abcdef"
 
-/* Vector A's connect (PROTOCOL.md §3.4): the real CLI, signing v3. */
+/* Vector A's connect (doc/protocol.md §3.4): the real CLI, signing v3. */
 #define A_KEY "0GDD1hJUVmB_8IX7K5OPxiKPDnhMbZr2UNDpjt6PSCk"
 #define A_ID "b07bd0de084e691f2f117025ec5e181bb2042b00577a86088f5ead1ee6904cac"
 #define A_NONCE "d1fb90d0-671c-4cbf-950f-ddf281376c5e"

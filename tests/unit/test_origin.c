@@ -1,4 +1,4 @@
-/* brokerd/origin: the Origin check of PROTOCOL.md §4.7, rule by rule. */
+/* brokerd/origin: the Origin check of doc/protocol.md §4.7, rule by rule. */
 #include <stdio.h>
 #include <string.h>
 

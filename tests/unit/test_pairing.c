@@ -1,4 +1,4 @@
-/* brokerd/pairing: the pending-request rules of PROTOCOL.md §6.1 that take time or
+/* brokerd/pairing: the pending-request rules of doc/protocol.md §6.1 that take time or
  * volume to reach from outside (the 5-minute TTL, the global cap, the per-address
  * rate) and the token lifecycle of §6.3 / §7.1 (rotate, revoke, rename), against
  * a real registry and audit log in a temp dir and a fixed clock. */

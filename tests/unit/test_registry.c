@@ -18,7 +18,7 @@
 #include "common/xmalloc.h"
 #include "testutil.h"
 
-/* Vector A's and B's keys (PROTOCOL.md §3.4): real ids for real keys. */
+/* Vector A's and B's keys (doc/protocol.md §3.4): real ids for real keys. */
 #define A_KEY "0GDD1hJUVmB_8IX7K5OPxiKPDnhMbZr2UNDpjt6PSCk"
 #define A_ID "b07bd0de084e691f2f117025ec5e181bb2042b00577a86088f5ead1ee6904cac"
 #define B_KEY "ZEpDxTDyC6Lgzo522tbC2Ezj19FLxpcR9obpt21BlTE"

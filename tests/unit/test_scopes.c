@@ -1,5 +1,5 @@
 /* brokerd/scopes: normalisation of stored scope sets and implication
- * (PROTOCOL.md §6.4), coverage, and the session bitmask built on them. */
+ * (doc/protocol.md §6.4), coverage, and the session bitmask built on them. */
 #include <string.h>
 
 #include "brokerd/scopes.h"
