@@ -211,7 +211,7 @@ def test_a_fatal_error_is_priority_err(tmp_path):
                               stdin=subprocess.DEVNULL)
     assert proc.returncode == 1, proc
     text = log.read_text()
-    assert text.startswith("<3>brokerd: error: cannot read configuration file "), text
+    assert text.startswith("<3>brokerd: error: configuration file "), text
 
 
 def test_no_priority_prefix_unless_stderr_is_the_journal(make_gateway):
