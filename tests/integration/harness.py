@@ -150,6 +150,8 @@ class Daemon:
         # The signals the test itself sent: death by any other one is a failure.
         self.sent = set()
         with open(log_path, "ab") as log:
+            # Restarts append to the same log: this process's lines start here.
+            self.log_start = log.tell()
             self.proc = subprocess.Popen(list(wrapper) + argv, stdout=log,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          env=env, cwd=cwd)
@@ -188,7 +190,10 @@ class Daemon:
         return signal.Signals(-rc).name
 
     def logged(self, text):
-        return text in Path(self.log_path).read_text(errors="replace")
+        """Whether this process (not an earlier one with the same log) logged text."""
+        with open(self.log_path, "rb") as log:
+            log.seek(self.log_start)
+            return text in log.read().decode(errors="replace")
 
     def fail(self, what):
         raise AssertionError("%s %s; end of its log:\n%s" % (self.name, what,
