@@ -4,8 +4,8 @@
 both loopback addresses only (it adds no address to any interface), and the
 gateway runs only as long as the test (a random port, a random token)."""
 
-from clawclient import cli_params, handshake
-from harness import port_accepts
+from clawgate_test.clawclient import cli_params, handshake
+from clawgate_test.harness import port_accepts
 
 
 def connect_ok(gw, host):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness import BROKERD, Daemon, daemon_env, require_binaries
+from clawgate_test.harness import BROKERD, Daemon, daemon_env, require_binaries
 
 RUN_TIMEOUT = 10.0
 

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from harness import CTL_TIMEOUT, GATEWAYCTL, daemon_env
+from clawgate_test.harness import CTL_TIMEOUT, GATEWAYCTL, daemon_env
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run gatewayctl "
                                 "as other users (./check runs as root)")

@@ -8,9 +8,9 @@ import os
 import socket
 import time
 
-import expect
-import rawws
-from clawclient import Closed, Connection, cli_params, handshake
+from clawgate_test import expect, rawws
+from clawgate_test.clawclient import Closed, Connection, cli_params, handshake
+from clawgate_test.harness import wait_until
 
 MAX_PAYLOAD = 26214400
 
@@ -111,10 +111,8 @@ def test_unauthenticated_sockets_per_address(make_gateway):
     conn.read_challenge()
     # A closed one frees its place too.
     waiting[1].close()
-    deadline = time.monotonic() + 5
-    while rawws.RawWS(gw.port).status != 101:
-        assert time.monotonic() < deadline, "a closed socket's place was not freed"
-        time.sleep(0.05)
+    wait_until(lambda: rawws.RawWS(gw.port).status == 101, 5,
+               "a closed socket's place was not freed")
 
 
 def http_body(raw):
@@ -185,10 +183,8 @@ def test_slow_consumer_is_closed(gateway):
                 break
     except (BrokenPipeError, ConnectionResetError, socket.timeout):
         pass
-    deadline = time.monotonic() + 30
-    while "slow consumer" not in log.read_text():
-        assert time.monotonic() < deadline, "no slow-consumer close in the log"
-        time.sleep(0.2)
+    wait_until(lambda: "slow consumer" in log.read_text(), 30,
+               "no slow-consumer close in the log", interval=0.2)
     assert "closing 127.0.0.1: slow consumer (" in log.read_text()
     raw.close()
     assert handshake(gateway.url, cli_params(token=gateway.token)).ok

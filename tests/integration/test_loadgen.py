@@ -5,7 +5,7 @@ tool cannot rot. Counts only, never timing."""
 import json
 import subprocess
 
-from harness import BUILD
+from clawgate_test.harness import BUILD
 
 LOADGEN = BUILD / "tests" / "bench" / "clawgate-loadgen"
 TIMEOUT = 60

@@ -11,10 +11,9 @@ import time
 
 import pytest
 
-import expect
-import rawws
-from clawclient import Identity, cli_params, handshake
-from harness import BROKERD, daemon_env
+from clawgate_test import expect, rawws
+from clawgate_test.clawclient import Identity, cli_params, handshake
+from clawgate_test.harness import BROKERD, daemon_env
 
 
 def upgrade(gw, headers):

@@ -12,12 +12,19 @@ import secrets
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
 
-from clawclient import cli_params, handshake
-from harness import BROKERD, BUILD, SANITIZER_ENV, daemon_env, free_port, port_accepts
+from clawgate_test.clawclient import cli_params, handshake
+from clawgate_test.harness import (
+    BROKERD,
+    BUILD,
+    SANITIZER_ENV,
+    daemon_env,
+    free_port,
+    port_accepts,
+    wait_until,
+)
 
 NOTIFY_TIMEOUT = 10.0
 
@@ -188,10 +195,8 @@ def test_logs_carry_journal_priorities_when_stderr_is_the_journal(make_gateway):
     gw.broker.stop()
     gw.extra_env = broker_stream
     gw.start_broker()
-    deadline = time.monotonic() + 10
-    while not handshake(gw.url, cli_params(token=gw.token)).ok:
-        assert time.monotonic() < deadline, "gatewayd did not reconnect to brokerd"
-        time.sleep(0.2)
+    wait_until(lambda: handshake(gw.url, cli_params(token=gw.token)).ok, 10,
+               "gatewayd did not reconnect to brokerd", interval=0.2)
     gw.stop()
     assert_prefixed(gw.root / "brokerd.log", {"info", "debug"})
     assert_prefixed(gw.root / "gatewayd.log", {"warning", "info", "debug"})

@@ -7,11 +7,8 @@ import re
 import time
 from pathlib import Path
 
-from clawclient import cli_params, handshake
-
-
-def children(pid):
-    return [int(p) for p in Path("/proc/%d/task/%d/children" % (pid, pid)).read_text().split()]
+from clawgate_test.clawclient import cli_params, handshake
+from clawgate_test.harness import children
 
 
 def sockets_of(pid):
