@@ -39,7 +39,7 @@ def test_lan_listens_on_ipv4_and_ipv6(make_gateway):
     connect_ok(gw, "127.0.0.1")
     connect_ok(gw, "::1")
     assert listening(gw.port) == {IPV4_ANY, IPV6_ANY}, listening(gw.port)
-    log = (gw.root / "gatewayd.log").read_text()
+    log = gw.log_text("gatewayd")
     assert "listening on 0.0.0.0:%d" % gw.port in log, log
     assert "listening on [::]:%d" % gw.port in log, log
 

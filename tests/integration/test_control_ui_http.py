@@ -114,7 +114,7 @@ def test_a_bad_command_is_refused_by_brokerd(make_gateway, clawgate, problem):
     gw = make_gateway(start=False, config_clawgate=clawgate)
     with pytest.raises(AssertionError):
         gw.start_broker()
-    assert problem in (gw.root / "brokerd.log").read_text()
+    assert problem in gw.log_text("brokerd")
     gw.broker = None
 
 
@@ -122,5 +122,5 @@ def test_a_bad_environment_command_is_refused_by_brokerd(make_gateway):
     gw = make_gateway(start=False, broker_env={"CLAWGATE_GATEWAYCTL": "gatewayctl\tx"})
     with pytest.raises(AssertionError):
         gw.start_broker()
-    assert "CLAWGATE_GATEWAYCTL is not a command line" in (gw.root / "brokerd.log").read_text()
+    assert "CLAWGATE_GATEWAYCTL is not a command line" in gw.log_text("brokerd")
     gw.broker = None

@@ -97,7 +97,7 @@ def test_a_root_that_is_no_directory_stops_gatewayd_with_the_fix(make_gateway, t
     gw.start_broker()
     with pytest.raises(AssertionError):
         gw.start_gatewayd()
-    log = (gw.root / "gatewayd.log").read_text()
+    log = gw.log_text("gatewayd")
     assert "cannot open gateway.controlUi.root" in log and "remove the key" in log
     gw.gatewayd = None
 
@@ -106,7 +106,7 @@ def test_a_relative_root_is_refused_by_brokerd(make_gateway):
     gw = make_gateway(start=False, config_extra={"controlUi": {"root": "dist/control-ui"}})
     with pytest.raises(AssertionError):
         gw.start_broker()
-    assert "gateway.controlUi.root must be an absolute" in (gw.root / "brokerd.log").read_text()
+    assert "gateway.controlUi.root must be an absolute" in gw.log_text("brokerd")
     gw.broker = None
 
 

@@ -102,7 +102,7 @@ def test_healthz_from_every_worker(make_gateway):
     assert consecutive(gw, 503), "not every worker answered 503 without brokerd"
     gw.start_broker()
     assert consecutive(gw, 200), "not every worker answered 200 once brokerd was back"
-    links = re.findall(r"gatewayd pid (\d+) worker", (gw.root / "brokerd.log").read_text())
+    links = re.findall(r"gatewayd pid (\d+) worker", gw.log_text("brokerd"))
     assert len(set(links)) == 3, links
 
 

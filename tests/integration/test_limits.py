@@ -151,8 +151,7 @@ def test_at_the_open_file_limit_gatewayd_pauses_and_resumes(make_gateway):
     used = cpu_seconds(pid) - before
     assert gateway.gatewayd.alive(), gateway.logs()
     assert used < 0.5, "gatewayd used %.2f s of CPU in 2 s at the fd limit: it spins" % used
-    assert "failed: Too many open files; pausing it" in (
-        gateway.root / "gatewayd.log").read_text()
+    assert "failed: Too many open files; pausing it" in gateway.log_text("gatewayd")
     for c in clients:
         c.close()
     # Descriptors are free again: it accepts and serves.

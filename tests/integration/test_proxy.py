@@ -48,9 +48,7 @@ def test_proxy_headers_from_an_untrusted_peer_are_403(gateway, header):
 
 
 def admitted_line(gw):
-    lines = [line for line in (gw.root / "gatewayd.log").read_text().splitlines()
-             if line.startswith("gatewayd: info: admitted ")]
-    return lines[-1]
+    return gw.log_lines("gatewayd", "gatewayd: info: admitted ")[-1]
 
 
 def test_trusted_proxy_names_the_client(make_gateway):

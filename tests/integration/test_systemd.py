@@ -86,7 +86,7 @@ def test_gatewayd_serves_the_sockets_systemd_passes(make_gateway):
         prefix += ["-E", "%s=%s" % (key, value)]
     gw.start_gatewayd(prefix=prefix, wait_port=port)
     assert handshake("ws://127.0.0.1:%d/" % port, cli_params(token=gw.token)).ok
-    log = (gw.root / "gatewayd.log").read_text()
+    log = gw.log_text("gatewayd")
     assert "serving the 1 socket(s) systemd passed" in log, log
     assert "listening on 127.0.0.1:%d" % port in log, log
     assert "sandbox entered" in log, log
@@ -200,8 +200,7 @@ def test_logs_carry_journal_priorities_when_stderr_is_the_journal(make_gateway):
     gw.stop()
     assert_prefixed(gw.root / "brokerd.log", {"info", "debug"})
     assert_prefixed(gw.root / "gatewayd.log", {"warning", "info", "debug"})
-    assert "<4>gatewayd: warning: lost the link to brokerd" in \
-        (gw.root / "gatewayd.log").read_text()
+    assert "<4>gatewayd: warning: lost the link to brokerd" in gw.log_text("gatewayd")
 
 
 def test_a_fatal_error_is_priority_err(tmp_path):
