@@ -4,9 +4,7 @@ Chromium (real_control_ui.mjs; screenshots in the artifacts dir)."""
 
 import pytest
 
-import openclaw_cli
-from harness import Gateway
-from test_control_ui import run_browser_script
+from clawgate_test.browser import run_browser_script
 
 # The six scopes the real UI asks for (doc/protocol.md §3.4 vector B).
 UI_SCOPES = {"operator.admin", "operator.read", "operator.write", "operator.approvals",
@@ -14,21 +12,10 @@ UI_SCOPES = {"operator.admin", "operator.read", "operator.write", "operator.appr
 
 
 @pytest.fixture
-def real_ui_gateway(node, request):
-    try:
-        openclaw_cli.install()
-    except openclaw_cli.RegistryUnreachable as exc:
-        pytest.skip("REAL CONTROL UI SKIPPED: %s" % exc)
-    root = openclaw_cli.OPENCLAW.parents[1] / "openclaw" / "dist" / "control-ui"
+def real_ui_gateway(openclaw, node, make_gateway):
+    root = openclaw.OPENCLAW.parents[1] / "openclaw" / "dist" / "control-ui"
     assert (root / "index.html").is_file(), root
-    gw = Gateway(config_extra={"controlUi": {"root": str(root)}})
-    gw.start()
-    yield gw
-    gw.stop()
-    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-        print("daemon logs in %s:\n%s" % (gw.root, gw.logs()))
-    else:
-        gw.remove_root()
+    return make_gateway(config_extra={"controlUi": {"root": str(root)}})
 
 
 def test_real_control_ui_pairs_and_connects(node, real_ui_gateway, artifacts, tmp_path):

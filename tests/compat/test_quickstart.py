@@ -11,7 +11,6 @@ builds first if missing."""
 import html
 import os
 import re
-import selectors
 import shlex
 import shutil
 import signal
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import REPO, daemon_env, free_port
+from clawgate_test.harness import REPO, daemon_env, free_port
 
 BANNER_END = "Ctrl-C stops both daemons."
 # A first run may have to build build-release.

@@ -6,8 +6,8 @@ token rotation and revocation and shared-token change is one JSON line in
 import json
 import os
 
-from clawclient import Identity, cli_params, handshake
-from flows import admin_session, device_token_connect, pair_device, request_pairing
+from clawgate_test.clawclient import Identity, cli_params, handshake
+from clawgate_test.flows import admin_session, device_token_connect, pair_device, request_pairing
 
 CTL_WHO = "uid %d" % os.getuid()
 

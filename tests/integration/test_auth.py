@@ -5,8 +5,8 @@ import hashlib
 
 import pytest
 
-import expect
-from clawclient import (
+from clawgate_test import expect
+from clawgate_test.clawclient import (
     Connection,
     Identity,
     b64url_decode,
@@ -16,7 +16,7 @@ from clawclient import (
     handshake,
     sign_device,
 )
-from flows import device_token_connect, pair_device
+from clawgate_test.flows import device_token_connect, pair_device
 
 TOKEN_MISSING = "unauthorized: gateway token missing (%s)" % expect.LOCAL_CLI_HINT
 TOKEN_MISMATCH = "unauthorized: gateway token mismatch (%s)" % expect.LOCAL_CLI_HINT

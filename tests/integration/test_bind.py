@@ -4,8 +4,8 @@
 both loopback addresses only (it adds no address to any interface), and the
 gateway runs only as long as the test (a random port, a random token)."""
 
-from clawclient import cli_params, handshake
-from harness import port_accepts
+from clawgate_test.clawclient import cli_params, handshake
+from clawgate_test.harness import port_accepts
 
 
 def connect_ok(gw, host):
@@ -39,7 +39,7 @@ def test_lan_listens_on_ipv4_and_ipv6(make_gateway):
     connect_ok(gw, "127.0.0.1")
     connect_ok(gw, "::1")
     assert listening(gw.port) == {IPV4_ANY, IPV6_ANY}, listening(gw.port)
-    log = (gw.root / "gatewayd.log").read_text()
+    log = gw.log_text("gatewayd")
     assert "listening on 0.0.0.0:%d" % gw.port in log, log
     assert "listening on [::]:%d" % gw.port in log, log
 

@@ -1,15 +1,14 @@
-"""The test client itself against the captured vectors (doc/protocol.md §3.4): building connect params the way
-the real CLI (vector A) and Control UI (vector B) do and signing them must give
-exactly the captured payloads, and the captured signatures must verify (their
-negatives must not). Needs no daemon."""
+"""The test client itself against the captured vectors (doc/protocol.md §3.4):
+building connect params the way the real CLI (vector A) and Control UI (vector B)
+do and signing them must give exactly the captured payloads, and the captured
+signatures must verify (their negatives must not). Needs no daemon."""
 
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 
-from clawclient import (
+from clawgate_test.clawclient import (
     Identity,
     b64url_decode,
     b64url_encode,
@@ -22,7 +21,7 @@ from clawclient import (
     token_slot,
     verify_signature,
 )
-from harness import REPO
+from clawgate_test.harness import REPO
 
 VECTORS = REPO / "tests" / "vectors" / "signatures.json"
 SHARED_TOKEN = "test-token-0123456789abcdef0123456789abcdef"

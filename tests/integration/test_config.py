@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness import BROKERD, Daemon, daemon_env, require_binaries
+from clawgate_test.harness import BROKERD, Daemon, daemon_env, require_binaries
 
 RUN_TIMEOUT = 10.0
 
@@ -77,7 +77,7 @@ def test_misspelt_keys_are_warned_about_and_openclaw_keys_are_not(make_gateway):
             '      "tokn": "x",', 1)[:-1] +
         ', "agents": {"defaults": {"model": "x"}}, "models": {}}\n')
     gw.start()
-    log = (gw.root / "brokerd.log").read_text()
+    log = gw.log_text("brokerd")
     path = gw.config_path
     assert ("brokerd: warning: %s: unknown key gateway.prot is ignored: did you mean "
             "gateway.port?" % path) in log, log

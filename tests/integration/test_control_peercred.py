@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from harness import CTL_TIMEOUT, GATEWAYCTL, daemon_env
+from clawgate_test.harness import CTL_TIMEOUT, GATEWAYCTL, daemon_env
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run gatewayctl "
                                 "as other users (./check runs as root)")
@@ -61,7 +61,7 @@ def test_unprivileged_user_is_refused(make_gateway, args):
     assert result.stdout == "", "a refused command must show nothing: %r" % result.stdout
     assert gw.token_file_contents() == token, "a refused token generate changed the token"
     gw.stop()
-    assert "control: refused" in (gw.root / "brokerd.log").read_text()
+    assert "control: refused" in gw.log_text("brokerd")
 
 
 def test_admin_group_member_is_admitted(gateway):

@@ -3,7 +3,6 @@ time) on plain GETs: the right Content-Type, a strict CSP, 404 elsewhere; index.
 carries the gatewayctl command brokerd names (data-gatewayctl, HTML-escaped)."""
 
 import html
-import http.client
 import os
 import re
 from pathlib import Path
@@ -14,19 +13,9 @@ UI_DIR = Path(__file__).resolve().parents[2] / "gatewayd" / "ui"
 MARK = b'data-gatewayctl="gatewayctl"'
 
 
-def get(gateway, path, method="GET"):
-    conn = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=5)
-    try:
-        conn.request(method, path)
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
-
-
 def page_gatewayctl(gateway):
     """The data-gatewayctl value of the served index.html, unescaped."""
-    status, _, body = get(gateway, "/")
+    status, _, body = gateway.http("/")
     assert status == 200
     match = re.search(rb'<html lang="en" data-gatewayctl="([^"]*)">', body)
     assert match, body[:300]
@@ -51,7 +40,7 @@ def test_every_ui_file_is_served_byte_for_byte_with_its_type(gateway):
     for source in sorted(UI_DIR.glob("*.*")):
         if source.suffix not in types:
             continue
-        status, headers, body = get(gateway, "/" + source.name + "?v=1")
+        status, headers, body = gateway.http("/" + source.name + "?v=1")
         assert status == 200, source.name
         assert headers["content-type"] == types[source.suffix], source.name
         want = served_index(gateway) if source.name == "index.html" else source.read_bytes()
@@ -61,7 +50,7 @@ def test_every_ui_file_is_served_byte_for_byte_with_its_type(gateway):
 
 
 def test_root_is_the_page_under_a_strict_csp(gateway):
-    status, headers, body = get(gateway, "/")
+    status, headers, body = gateway.http("/")
     assert status == 200
     assert body == served_index(gateway)
     csp = [d.strip() for d in headers["content-security-policy"].split(";")]
@@ -74,15 +63,15 @@ def test_root_is_the_page_under_a_strict_csp(gateway):
     refs = [r for r in re.findall(r'(?:src|href)="([^"]*)"', body.decode()) if r != "data:,"]
     assert refs and all(r.startswith("/") and not r.startswith("//") for r in refs), refs
     for ref in refs:
-        assert get(gateway, ref)[0] == 200, ref
+        assert gateway.http(ref)[0] == 200, ref
 
 
 def test_other_paths_and_methods_are_refused(gateway):
     for path in ("/nope", "/index.html/", "/../index.html", "/ui/app.js", "/%2e%2e/etc/passwd"):
-        status, headers, body = get(gateway, path)
+        status, headers, body = gateway.http(path)
         assert status == 404, path
         assert b"the Control UI is at /" in body
-    status, headers, _ = get(gateway, "/", method="POST")
+    status, headers, _ = gateway.http("/", method="POST")
     assert status == 405 and headers["allow"] == "GET"
 
 
@@ -100,7 +89,7 @@ HOSTILE = """/opt/x"y/gatewayctl --socket '/srv/<b>&amp;</b>/control.sock' # it'
 def test_clawgate_gatewayctl_is_shown_html_escaped(make_gateway):
     gw = make_gateway(config_clawgate={"gatewayctl": HOSTILE})
     assert page_gatewayctl(gw) == HOSTILE
-    body = get(gw, "/")[2].decode()
+    body = gw.http("/")[2].decode()
     assert "<script>" not in body and "<b>" not in body
     assert ('data-gatewayctl="/opt/x&quot;y/gatewayctl --socket &#39;/srv/&lt;b&gt;&amp;amp;'
             '&lt;/b&gt;/control.sock&#39; # it&#39;s &lt;script&gt;"') in body
@@ -125,7 +114,7 @@ def test_a_bad_command_is_refused_by_brokerd(make_gateway, clawgate, problem):
     gw = make_gateway(start=False, config_clawgate=clawgate)
     with pytest.raises(AssertionError):
         gw.start_broker()
-    assert problem in (gw.root / "brokerd.log").read_text()
+    assert problem in gw.log_text("brokerd")
     gw.broker = None
 
 
@@ -133,5 +122,5 @@ def test_a_bad_environment_command_is_refused_by_brokerd(make_gateway):
     gw = make_gateway(start=False, broker_env={"CLAWGATE_GATEWAYCTL": "gatewayctl\tx"})
     with pytest.raises(AssertionError):
         gw.start_broker()
-    assert "CLAWGATE_GATEWAYCTL is not a command line" in (gw.root / "brokerd.log").read_text()
+    assert "CLAWGATE_GATEWAYCTL is not a command line" in gw.log_text("brokerd")
     gw.broker = None

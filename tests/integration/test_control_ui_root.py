@@ -5,9 +5,7 @@ types by extension, index.html for app routes, /control-ui-config.json. The
 suite runs gatewayd under seccomp kill mode, so these requests also prove the
 sandbox allows what serving files needs."""
 
-import http.client
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -39,21 +37,11 @@ def ui_root():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def get(gw, path, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=5)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
-
-
 def test_files_types_and_app_routes(make_gateway, ui_root):
     gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
     index = (ui_root / "index.html").read_bytes()
     for path in ("/", "/?x=1", "/chat", "/settings/profile", "/index.html", "/assets"):
-        status, headers, body = get(gw, path)
+        status, headers, body = gw.http(path)
         assert (status, body) == (200, index), path
         assert headers["content-type"] == "text/html; charset=utf-8", path
         assert headers["cache-control"] == "no-cache", path
@@ -62,11 +50,11 @@ def test_files_types_and_app_routes(make_gateway, ui_root):
                         ("/manifest.webmanifest", "application/manifest+json"),
                         ("/assets/style-9f.css", "text/css; charset=utf-8"),
                         ("/assets/big.bin", "application/octet-stream")):
-        status, headers, body = get(gw, path)
+        status, headers, body = gw.http(path)
         assert status == 200 and headers["content-type"] == ctype, path
         assert body == (ui_root / path[1:]).read_bytes(), path
         assert headers["x-content-type-options"] == "nosniff"
-    assert get(gw, "/assets/style-9f.css")[1]["cache-control"].endswith("immutable")
+    assert gw.http("/assets/style-9f.css")[1]["cache-control"].endswith("immutable")
 
 
 def test_precompressed_siblings_follow_accept_encoding(make_gateway, ui_root):
@@ -76,7 +64,7 @@ def test_precompressed_siblings_follow_accept_encoding(make_gateway, ui_root):
                                    ("gzip", b"GZIP BYTES", "gzip"),
                                    ("identity", b"console.log('plain');\n", None),
                                    (None, b"console.log('plain');\n", None)):
-        status, headers, got = get(gw, path, {"Accept-Encoding": accept} if accept else {})
+        status, headers, got = gw.http(path, headers={"Accept-Encoding": accept} if accept else {})
         assert (status, got) == (200, body), accept
         assert headers.get("content-encoding") == encoding, accept
         assert headers["content-type"] == "text/javascript; charset=utf-8"
@@ -89,7 +77,7 @@ def test_nothing_outside_the_directory_or_hidden(make_gateway, ui_root):
                  "/%2e%2e/etc/passwd", "/..%2fetc/passwd", "/.env", "/assets/.", "//etc/passwd",
                  "/outside.txt", "/assets/alias.js", "/missing.js", "/assets/",
                  "/index.html%00.js", "/assets/app-1a2b.js.br/x.js"):
-        status, _, body = get(gw, path)
+        status, _, body = gw.http(path)
         assert status == 404, (path, body)
         assert b"/etc" not in body and b"SECRET" not in body
     assert gw.gatewayd.alive()
@@ -97,7 +85,7 @@ def test_nothing_outside_the_directory_or_hidden(make_gateway, ui_root):
 
 def test_control_ui_config(make_gateway, ui_root):
     gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
-    status, headers, body = get(gw, "/control-ui-config.json")
+    status, headers, body = gw.http("/control-ui-config.json")
     assert status == 200 and headers["content-type"] == "application/json"
     config = json.loads(body)
     assert config["basePath"] == "" and config["serverVersion"].startswith("clawgate ")
@@ -109,7 +97,7 @@ def test_a_root_that_is_no_directory_stops_gatewayd_with_the_fix(make_gateway, t
     gw.start_broker()
     with pytest.raises(AssertionError):
         gw.start_gatewayd()
-    log = (gw.root / "gatewayd.log").read_text()
+    log = gw.log_text("gatewayd")
     assert "cannot open gateway.controlUi.root" in log and "remove the key" in log
     gw.gatewayd = None
 
@@ -118,13 +106,13 @@ def test_a_relative_root_is_refused_by_brokerd(make_gateway):
     gw = make_gateway(start=False, config_extra={"controlUi": {"root": "dist/control-ui"}})
     with pytest.raises(AssertionError):
         gw.start_broker()
-    assert "gateway.controlUi.root must be an absolute" in (gw.root / "brokerd.log").read_text()
+    assert "gateway.controlUi.root must be an absolute" in gw.log_text("brokerd")
     gw.broker = None
 
 
 def test_healthz_is_the_health_check_not_an_app_route(make_gateway, ui_root):
     gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
-    assert get(gw, "/healthz")[::2] == (200, b"ok\n")
+    assert gw.http("/healthz")[::2] == (200, b"ok\n")
     (ui_root / "healthz").write_text("a file\n")
     (ui_root / "healthz").chmod(0o644)
-    assert get(gw, "/healthz")[::2] == (200, b"ok\n")
+    assert gw.http("/healthz")[::2] == (200, b"ok\n")

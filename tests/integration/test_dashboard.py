@@ -2,13 +2,12 @@
 (config > OPENCLAW_GATEWAY_TOKEN > the state file), without changing it; no token in
 the URL for auth modes password and none; brokerd never logs the token."""
 
-import http.client
 import json
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from harness import free_port
+from clawgate_test.harness import free_port, http_request
 
 
 def dashboard(gw):
@@ -24,23 +23,14 @@ def dashboard(gw):
 def fetch_page(url):
     """GETs the page the URL names (its fragment never leaves the browser)."""
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
-    try:
-        conn.request("GET", parts.path)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
+    status, _, body = http_request(parts.hostname, parts.port, parts.path)
+    return status, body
 
 
 def url_token(url):
     fragment = urlsplit(url).fragment
     assert fragment.startswith("token="), url
     return unquote(fragment[len("token="):])
-
-
-def brokerd_log(gw):
-    return (gw.root / "brokerd.log").read_text()
 
 
 def test_the_configured_token_and_a_page_that_loads(gateway):
@@ -56,9 +46,9 @@ def test_the_configured_token_and_a_page_that_loads(gateway):
     assert "keep it to yourself" in human
     status, body = fetch_page(answer["url"])
     assert status == 200 and b"<title>clawgate Control UI</title>" in body
-    assert gateway.token not in brokerd_log(gateway)
+    assert gateway.token not in gateway.log_text("brokerd")
     assert "control: gave the dashboard URL (with the shared token) to uid" in \
-        brokerd_log(gateway)
+        gateway.log_text("brokerd")
 
 
 def test_the_state_files_token_and_it_stays(make_gateway):
@@ -70,7 +60,7 @@ def test_the_state_files_token_and_it_stays(make_gateway):
     assert gw.token_file_contents() == token
     rotated = gw.ctl_ok("token", "rotate").stdout.strip()
     assert rotated != token and url_token(dashboard(gw)[1]["url"]) == rotated
-    log = brokerd_log(gw)
+    log = gw.log_text("brokerd")
     assert token not in log and rotated not in log
 
 
@@ -92,7 +82,7 @@ def test_password_mode_puts_no_secret_in_the_url(make_gateway):
     assert answer["authMode"] == "password" and answer["tokenIncluded"] is False
     assert "pw-s3cret" not in human + json.dumps(answer)
     assert any("enter the gateway password" in n for n in answer["notes"]), answer["notes"]
-    assert "pw-s3cret" not in brokerd_log(gw)
+    assert "pw-s3cret" not in gw.log_text("brokerd")
 
 
 def test_auth_mode_none_says_no_token_is_needed(make_gateway):

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-import protolink as pl
-from clawclient import Identity
+from clawgate_test import protolink as pl
+from clawgate_test.clawclient import Identity
 
 COMMANDS = 1000
 MIN_KILLS = 5

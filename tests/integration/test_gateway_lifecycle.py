@@ -2,22 +2,10 @@
 peers, and brokerd going away and coming back while gatewayd keeps serving.
 (SIGTERM's 1012 `service restart` is a row of test_rejections.py.)"""
 
-import json
 import time
 
-import rawws
-from clawclient import cli_params, handshake
-
-
-def raw_session(gw):
-    """An authenticated session over the raw client, which answers nothing."""
-    raw = rawws.RawWS(gw.port)
-    raw.recv_frame()                                            # connect.challenge
-    raw.send(rawws.text(json.dumps({"type": "req", "id": "c", "method": "connect",
-                                    "params": cli_params(token=gw.token)})))
-    _, op, payload = raw.recv_frame()
-    assert op == 1 and json.loads(payload)["ok"] is True, payload
-    return raw
+from clawgate_test.clawclient import cli_params, handshake
+from clawgate_test.flows import raw_session
 
 
 def test_keepalive_pings_and_drops_a_peer_that_does_not_answer(gateway):
@@ -38,7 +26,7 @@ def test_keepalive_pings_and_drops_a_peer_that_does_not_answer(gateway):
     else:
         raise AssertionError("a peer that answers no ping was not dropped within 60 s")
     assert pinged, "dropped without a ping"
-    assert "no pong within 25 s" in (gateway.root / "gatewayd.log").read_text()
+    assert "no pong within 25 s" in gateway.log_text("gatewayd")
     # The one that answered is still served.
     assert polite.conn.request("health")["ok"] is True
 

@@ -11,9 +11,9 @@ import threading
 
 import pytest
 
-import expect
-from clawclient import cli_params, handshake
-from harness import GATEWAYCTL, daemon_env, run_gatewayctl
+from clawgate_test import expect
+from clawgate_test.clawclient import cli_params, handshake
+from clawgate_test.harness import GATEWAYCTL, daemon_env, run_gatewayctl
 
 TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 

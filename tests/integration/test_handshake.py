@@ -6,9 +6,8 @@ import time
 
 import pytest
 
-import expect
-import frames
-from clawclient import Closed, Connection, cli_params, handshake
+from clawgate_test import expect, frames
+from clawgate_test.clawclient import Closed, Connection, cli_params, handshake
 
 
 def open_challenged(gw):

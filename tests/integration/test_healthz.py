@@ -4,30 +4,16 @@ unreachable, 200 again once gatewayd has reconnected. No credentials, nothing
 beyond up or down, HEAD too, on plain and TLS listeners and every worker, and no
 log line per check above debug."""
 
-import http.client
 import re
-import ssl
-import subprocess
 import time
 
-import pytest
-
-from clawclient import cli_params, handshake
+from clawgate_test.clawclient import cli_params, handshake
 
 RECONNECT_TIMEOUT = 10.0
 
 
 def check(gw, method="GET", path="/healthz", context=None):
-    if context is None:
-        conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=5)
-    else:
-        conn = http.client.HTTPSConnection("127.0.0.1", gw.port, timeout=5, context=context)
-    try:
-        conn.request(method, path)
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
+    return gw.http(path, method, context=context)
 
 
 def assert_up(answer):
@@ -116,21 +102,8 @@ def test_healthz_from_every_worker(make_gateway):
     assert consecutive(gw, 503), "not every worker answered 503 without brokerd"
     gw.start_broker()
     assert consecutive(gw, 200), "not every worker answered 200 once brokerd was back"
-    links = re.findall(r"gatewayd pid (\d+) worker", (gw.root / "brokerd.log").read_text())
+    links = re.findall(r"gatewayd pid (\d+) worker", gw.log_text("brokerd"))
     assert len(set(links)) == 3, links
-
-
-@pytest.fixture
-def tls_gateway(make_gateway, tmp_path):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
-    gw = make_gateway(config_extra={"tls": {"enabled": True, "certPath": str(cert),
-                                            "keyPath": str(key)}})
-    gw.context = ssl.create_default_context(cafile=str(cert))
-    return gw
 
 
 def test_healthz_over_tls(tls_gateway):

@@ -14,10 +14,10 @@ import struct
 
 import pytest
 
-import harness
-import protolink as pl
-from clawclient import Identity, cli_params, sign_device
-from flows import device_token_connect, pair_device, request_pairing
+from clawgate_test import harness
+from clawgate_test import protolink as pl
+from clawgate_test.clawclient import Identity, cli_params, sign_device
+from clawgate_test.flows import device_token_connect, pair_device, request_pairing
 
 KNOWN_TYPES = sorted(pl.LAYOUTS)
 GW_TYPES = [pl.GW_HELLO, pl.GW_CHALLENGE, pl.GW_CONNECT, pl.GW_RPC, pl.GW_CLOSED,
@@ -458,11 +458,6 @@ def test_another_sessions_ticket_drops_the_link(scene, whose):
     scene.assert_unharmed()
 
 
-def paired_entry(gw, device_id):
-    (entry,) = [d for d in gw.devices()["paired"] if d["deviceId"] == device_id]
-    return entry
-
-
 def next_push(link):
     """The next push brokerd sent the link (reading it if none is collected yet)."""
     if link.pushes:
@@ -485,7 +480,7 @@ def test_a_closed_sessions_ticket_is_refused(make_gateway, event):
     conn, ticket = device_session(link, ident, device_token=None if shared else device_token,
                                   token=gw.token if shared else None)
     assert rpc(link, conn, ticket)["ok"] is True
-    assert paired_entry(gw, ident.device_id)["connected"] is True
+    assert gw.paired_entry(ident.device_id)["connected"] is True
     if event == "revoke":
         ctl.command(pl.CTL_TOKEN_REVOKE, {"device_id": ident.device_id, "role": "operator"})
     elif event == "rotate":
@@ -508,7 +503,7 @@ def test_a_closed_sessions_ticket_is_refused(make_gateway, event):
     refused_as_closing(rpc(link, conn, ticket))
     refused_as_closing(rpc(link, conn, ticket, "device.pair.list"))
     if event != "remove":
-        assert paired_entry(gw, ident.device_id)["connected"] is False
+        assert gw.paired_entry(ident.device_id)["connected"] is False
     # Its close report is no violation; the link serves on.
     link.send(pl.GW_SESSION_CLOSED, {"conn": conn, "ticket": ticket})
     still_serving(link)
@@ -535,12 +530,12 @@ def test_the_caller_of_a_rotate_keeps_its_session(gateway):
         # The caller's own session stays good, across a second rotate of its own too.
         assert rpc(link, me, my_ticket)["ok"] is True
         refused_as_closing(rpc(link, other, other_ticket))
-        assert paired_entry(gw, ident.device_id)["connected"] is True
+        assert gw.paired_entry(ident.device_id)["connected"] is True
     # The closed session's report counts nothing; the caller's ends the device's.
     link.send(pl.GW_SESSION_CLOSED, {"conn": other, "ticket": other_ticket})
-    assert paired_entry(gw, ident.device_id)["connected"] is True
+    assert gw.paired_entry(ident.device_id)["connected"] is True
     link.send(pl.GW_SESSION_CLOSED, {"conn": me, "ticket": my_ticket})
-    assert paired_entry(gw, ident.device_id)["connected"] is False
+    assert gw.paired_entry(ident.device_id)["connected"] is False
     # A rotate by someone else closes the spared session as well.
     new = res["payload"]["token"]
     ctl = pl.Control(gw.control_socket)

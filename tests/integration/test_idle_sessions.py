@@ -10,22 +10,11 @@ import json
 import struct
 import time
 
-import rawws
-from clawclient import Identity, cli_params
-from flows import request_pairing
+from clawgate_test import rawws
+from clawgate_test.clawclient import Identity
+from clawgate_test.flows import raw_session, request_pairing
 
 PAUSE = 0.05
-
-
-def raw_session(gw, scopes):
-    """An authenticated session over the raw client (frames byte by byte)."""
-    raw = rawws.RawWS(gw.port)
-    raw.recv_frame()                                            # connect.challenge
-    raw.send(rawws.text(json.dumps({"type": "req", "id": "c", "method": "connect",
-                                    "params": cli_params(token=gw.token, scopes=scopes)})))
-    _, op, payload = raw.recv_frame()
-    assert op == 1 and json.loads(payload)["ok"] is True, payload
-    return raw
 
 
 def send_in_pieces(raw, data, size):

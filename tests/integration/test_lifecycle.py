@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-import expect
-from clawclient import Identity, cli_params, handshake
-from flows import admin_session, device_token_connect, pair_device, request_pairing
+from clawgate_test import expect
+from clawgate_test.clawclient import Identity, cli_params, handshake
+from clawgate_test.flows import admin_session, device_token_connect, pair_device, request_pairing
 
 MISMATCH = "unauthorized: device token mismatch (rotate/reissue device token)"
 TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
@@ -19,11 +19,6 @@ TOKEN_RE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 def device_mismatch(attempt):
     expect.unauthorized(attempt, MISMATCH, details_code="AUTH_DEVICE_TOKEN_MISMATCH",
                         auth_reason="device_token_mismatch", next_step="update_auth_credentials")
-
-
-def paired_entry(gw, device_id):
-    (entry,) = [d for d in gw.devices()["paired"] if d["deviceId"] == device_id]
-    return entry
 
 
 # ---- device.pair.rename ----
@@ -38,10 +33,10 @@ def test_rename_over_rpc(gateway):
     assert res["payload"] == {"deviceId": ident.device_id, "label": "Kitchen laptop"}, res
     changed = admin.wait_event("device.pair.changed")
     assert changed["payload"] == {}, changed
-    assert paired_entry(gateway, ident.device_id)["operatorLabel"] == "Kitchen laptop"
+    assert gateway.paired_entry(ident.device_id)["operatorLabel"] == "Kitchen laptop"
     # Kept across a restart: it is in the registry, not only in memory.
     gateway.restart()
-    assert paired_entry(gateway, ident.device_id)["operatorLabel"] == "Kitchen laptop"
+    assert gateway.paired_entry(ident.device_id)["operatorLabel"] == "Kitchen laptop"
 
 
 @pytest.mark.parametrize("params, message", [
@@ -55,7 +50,7 @@ def test_rename_refusals(gateway, params, message):
     params = dict({"deviceId": ident.device_id}, **params)
     res = admin.request("device.pair.rename", params)
     assert res["ok"] is False and res["error"]["message"] == message, res
-    assert "operatorLabel" not in paired_entry(gateway, ident.device_id)
+    assert "operatorLabel" not in gateway.paired_entry(ident.device_id)
 
 
 def test_a_bound_device_may_not_rename_another(gateway):
@@ -77,7 +72,7 @@ def test_rename_with_gatewayctl(gateway):
     pair_device(gateway, ident)
     out = gateway.ctl_ok("devices", "rename", ident.device_id, "Büro PC").stdout
     assert ident.device_id in out and "Büro PC" in out, out
-    assert paired_entry(gateway, ident.device_id)["operatorLabel"] == "Büro PC"
+    assert gateway.paired_entry(ident.device_id)["operatorLabel"] == "Büro PC"
     assert "Büro PC" in gateway.ctl_ok("devices", "list").stdout
     result = gateway.ctl("devices", "rename", ident.device_id, "  ")
     assert result.rc == 1 and "name" in result.output, result
@@ -102,7 +97,7 @@ def test_rotate_by_an_admin_withholds_the_token_and_closes_the_device(gateway):
     assert payload["tokenDelivery"] == "withheld-cross-device", res
     assert session.expect_close() == (1008, "device token rotated")
     device_mismatch(device_token_connect(gateway, ident, old))
-    (token,) = paired_entry(gateway, ident.device_id)["tokens"]
+    (token,) = gateway.paired_entry(ident.device_id)["tokens"]
     assert token["rotatedAtMs"] == payload["rotatedAtMs"], token
     # The device comes back with the shared token and gets a new device token.
     hello = handshake(gateway.url, cli_params(token=gateway.token), identity=ident).hello
@@ -182,7 +177,7 @@ def test_revoke_over_rpc(gateway):
     assert set(res["payload"]) == {"deviceId", "role", "revokedAtMs"}, res
     assert session.expect_close() == (1008, "device token revoked")
     device_mismatch(device_token_connect(gateway, ident, token))
-    (entry,) = paired_entry(gateway, ident.device_id)["tokens"]
+    (entry,) = gateway.paired_entry(ident.device_id)["tokens"]
     assert entry["revokedAtMs"] == res["payload"]["revokedAtMs"], entry
     gateway.restart()
     device_mismatch(device_token_connect(gateway, ident, token))
@@ -372,7 +367,7 @@ def test_role_upgrade_then_per_role_rotate_and_revoke(gateway):
     request_id = expect.pairing_required(attempt, ident, requested_scopes=[],
                                          requested_role="node", reason="role-upgrade")
     gateway.ctl_ok("devices", "approve", request_id)
-    entry = paired_entry(gateway, ident.device_id)
+    entry = gateway.paired_entry(ident.device_id)
     assert entry["roles"] == ["operator", "node"], entry
     hello = handshake(gateway.url, node, identity=ident).hello
     assert hello["auth"]["role"] == "node", hello["auth"]
@@ -402,5 +397,5 @@ def test_metadata_upgrade_is_approved_like_any_request(gateway):
                                          reason="metadata-upgrade")
     gateway.ctl_ok("devices", "approve", request_id)
     assert handshake(gateway.url, moved, identity=ident).ok
-    entry = paired_entry(gateway, ident.device_id)
+    entry = gateway.paired_entry(ident.device_id)
     assert entry["platform"] == "darwin" and entry["deviceFamily"] == "Mac", entry

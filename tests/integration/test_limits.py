@@ -8,9 +8,9 @@ import os
 import socket
 import time
 
-import expect
-import rawws
-from clawclient import Closed, Connection, cli_params, handshake
+from clawgate_test import expect, rawws
+from clawgate_test.clawclient import Closed, Connection, cli_params, handshake
+from clawgate_test.harness import wait_until
 
 MAX_PAYLOAD = 26214400
 
@@ -111,10 +111,8 @@ def test_unauthenticated_sockets_per_address(make_gateway):
     conn.read_challenge()
     # A closed one frees its place too.
     waiting[1].close()
-    deadline = time.monotonic() + 5
-    while rawws.RawWS(gw.port).status != 101:
-        assert time.monotonic() < deadline, "a closed socket's place was not freed"
-        time.sleep(0.05)
+    wait_until(lambda: rawws.RawWS(gw.port).status == 101, 5,
+               "a closed socket's place was not freed")
 
 
 def http_body(raw):
@@ -153,8 +151,7 @@ def test_at_the_open_file_limit_gatewayd_pauses_and_resumes(make_gateway):
     used = cpu_seconds(pid) - before
     assert gateway.gatewayd.alive(), gateway.logs()
     assert used < 0.5, "gatewayd used %.2f s of CPU in 2 s at the fd limit: it spins" % used
-    assert "failed: Too many open files; pausing it" in (
-        gateway.root / "gatewayd.log").read_text()
+    assert "failed: Too many open files; pausing it" in gateway.log_text("gatewayd")
     for c in clients:
         c.close()
     # Descriptors are free again: it accepts and serves.
@@ -185,10 +182,8 @@ def test_slow_consumer_is_closed(gateway):
                 break
     except (BrokenPipeError, ConnectionResetError, socket.timeout):
         pass
-    deadline = time.monotonic() + 30
-    while "slow consumer" not in log.read_text():
-        assert time.monotonic() < deadline, "no slow-consumer close in the log"
-        time.sleep(0.2)
+    wait_until(lambda: "slow consumer" in log.read_text(), 30,
+               "no slow-consumer close in the log", interval=0.2)
     assert "closing 127.0.0.1: slow consumer (" in log.read_text()
     raw.close()
     assert handshake(gateway.url, cli_params(token=gateway.token)).ok

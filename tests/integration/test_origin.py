@@ -9,10 +9,15 @@ import subprocess
 
 import pytest
 
-import expect
-import rawws
-from clawclient import CONTROL_UI_SCOPES, Identity, cli_params, control_ui_params, handshake
-from clawclient import sign_device
+from clawgate_test import expect, rawws
+from clawgate_test.clawclient import (
+    CONTROL_UI_SCOPES,
+    Identity,
+    cli_params,
+    control_ui_params,
+    handshake,
+    sign_device,
+)
 
 ORIGIN_TEXT = ("origin not allowed (open the Control UI from the gateway host or allow it in "
                "gateway.controlUi.allowedOrigins)")
@@ -78,11 +83,6 @@ def ui_connect_raw(gw, addr, host, origin, ident):
     return json.loads(payload)
 
 
-def log_lines(gw, word):
-    return [line for line in (gw.root / "gatewayd.log").read_text().splitlines()
-            if line.startswith("gatewayd: info: " + word)]
-
-
 def test_docker_nat_browser_is_browser_container_local(make_gateway):
     addr = private_address()
     if addr is None:
@@ -93,7 +93,7 @@ def test_docker_nat_browser_is_browser_container_local(make_gateway):
     res = ui_connect_raw(gw, addr, "localhost:%d" % port, "http://localhost:%d" % port, ident)
     assert res["error"]["code"] == "NOT_PAIRED", res
     expect.details_include(res["error"], expect.WAIT_THEN_RETRY)
-    (line,) = log_lines(gw, "rejected")
+    (line,) = gw.log_lines("gatewayd", "gatewayd: info: rejected")
     assert " addr=%s via=direct locality=browser-container-local client=openclaw-control-ui " % (
         addr) in line, line
     # The same browser, but a page from elsewhere: refused for its Origin.
@@ -102,5 +102,5 @@ def test_docker_nat_browser_is_browser_container_local(make_gateway):
     # A CLI from the private address is remote (same-host LAN addresses are).
     attempt = handshake(gw.url, cli_params(token=gw.token))
     assert attempt.ok
-    (line,) = log_lines(gw, "admitted")
+    (line,) = gw.log_lines("gatewayd", "gatewayd: info: admitted")
     assert " locality=remote " in line, line

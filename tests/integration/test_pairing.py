@@ -5,9 +5,15 @@ tokens, scope upgrades, and the Control UI's v2 path."""
 import json
 import time
 
-import expect
-from clawclient import CONTROL_UI_SCOPES, Identity, cli_params, control_ui_params, handshake
-from flows import device_token_connect, pair_device, request_pairing
+from clawgate_test import expect
+from clawgate_test.clawclient import (
+    CONTROL_UI_SCOPES,
+    Identity,
+    cli_params,
+    control_ui_params,
+    handshake,
+)
+from clawgate_test.flows import device_token_connect, pair_device, request_pairing
 
 
 def now_ms():
@@ -218,8 +224,7 @@ def test_control_ui_pairs_with_v2_signatures(gateway):
 
 
 def device_connected(gw, ident):
-    (entry,) = [d for d in gw.devices()["paired"] if d["deviceId"] == ident.device_id]
-    return entry["connected"]
+    return gw.paired_entry(ident.device_id)["connected"]
 
 
 def until_disconnected(gw, ident, attempts=200):

@@ -4,8 +4,8 @@ the way a storm from many addresses would fill it: through a fake gateway link
 per-address budget). The real gatewayd cannot be used for this: one loopback test
 client would meet the per-address budget long before the global cap."""
 
-import protolink as pl
-from clawclient import Identity, cli_params, sign_device
+from clawgate_test import protolink as pl
+from clawgate_test.clawclient import Identity, cli_params, sign_device
 
 PENDING_MAX = 1024
 PER_ADDRESS = 10    # PAIRING_RATE_BURST

@@ -11,10 +11,9 @@ import time
 
 import pytest
 
-import expect
-import rawws
-from clawclient import Identity, cli_params, handshake
-from harness import BROKERD, daemon_env
+from clawgate_test import expect, rawws
+from clawgate_test.clawclient import Identity, cli_params, handshake
+from clawgate_test.harness import BROKERD, daemon_env
 
 
 def upgrade(gw, headers):
@@ -49,9 +48,7 @@ def test_proxy_headers_from_an_untrusted_peer_are_403(gateway, header):
 
 
 def admitted_line(gw):
-    lines = [line for line in (gw.root / "gatewayd.log").read_text().splitlines()
-             if line.startswith("gatewayd: info: admitted ")]
-    return lines[-1]
+    return gw.log_lines("gatewayd", "gatewayd: info: admitted ")[-1]
 
 
 def test_trusted_proxy_names_the_client(make_gateway):

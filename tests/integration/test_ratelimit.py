@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-import expect
-from clawclient import cli_params, handshake
+from clawgate_test import expect
+from clawgate_test.clawclient import cli_params, handshake
 
 TOKEN_MISMATCH_LOCAL = "unauthorized: gateway token mismatch (%s)" % expect.LOCAL_CLI_HINT
 LIMITED = "unauthorized: too many failed authentication attempts (retry later)"

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-import expect
-import rawws
-from clawclient import (
+from clawgate_test import expect, rawws
+from clawgate_test.clawclient import (
     Connection,
     Identity,
     cli_params,
@@ -25,7 +24,7 @@ from clawclient import (
     device_id_for,
     handshake,
 )
-from flows import device_token_connect, pair_device
+from clawgate_test.flows import device_token_connect, pair_device
 
 SPEC = Path(__file__).resolve().parents[2] / "doc" / "protocol.md"
 
@@ -438,23 +437,18 @@ def test_section_5_row(make_gateway, row):
 
 # ---- the admission and rejection log lines ----
 
-def log_lines(gw, prefix):
-    text = (gw.root / "gatewayd.log").read_text(errors="replace")
-    return [line for line in text.splitlines() if line.startswith(prefix)]
-
-
 def test_refused_device_is_one_greppable_line(gateway):
     ident = Identity()
     attempt = handshake(gateway.url, cli_params(token=gateway.token), identity=ident)
     request_id = expect.pairing_required(attempt, ident, requested_scopes=["operator.read"])
-    lines = [line for line in log_lines(gateway, "gatewayd: info: rejected ")
+    lines = [line for line in gateway.log_lines("gatewayd", "gatewayd: info: rejected ")
              if "pairing=%s " % request_id in line]
     want = ('gatewayd: info: rejected close=1008 reason="pairing required: device is not '
             'approved yet (requestId: {rid})" addr=127.0.0.1 via=direct locality=direct-local '
             'client=cli mode=cli device="{dev}" connect="{cid}" pairing={rid} '
             'why="refused by brokerd"').format(rid=request_id, dev=ident.device_id,
                                                  cid=attempt.res["id"])
-    assert lines == [want], "\n".join(log_lines(gateway, "gatewayd: "))
+    assert lines == [want], "\n".join(gateway.log_lines("gatewayd", "gatewayd: "))
 
 
 def test_admission_and_framing_rejection_lines(make_gateway):
@@ -462,14 +456,14 @@ def test_admission_and_framing_rejection_lines(make_gateway):
     attempt = handshake(gateway.url, cli_params(token=gateway.token), headers={
         "X-Forwarded-For": "203.0.113.9"})
     assert attempt.ok
-    (line,) = log_lines(gateway, "gatewayd: info: admitted ")
+    (line,) = gateway.log_lines("gatewayd", "gatewayd: info: admitted ")
     assert line == ('gatewayd: info: admitted addr=203.0.113.9 via=proxy:127.0.0.1 '
                     'locality=remote client=cli mode=cli device=- connect="%s" role=operator '
                     'scopes=0 method=token device-token=-' % attempt.res["id"]), line
     conn = challenged(gateway)
     assert conn.request("health", req_id='a" why="forged')["ok"] is False
     conn.expect_close()
-    (line,) = log_lines(gateway, "gatewayd: info: rejected ")
+    (line,) = gateway.log_lines("gatewayd", "gatewayd: info: rejected ")
     # A client-chosen id cannot pass for another key.
     assert 'connect="a\\" why=\\"forged"' in line and line.endswith(
         'why="first request is not connect"'), line

@@ -15,14 +15,14 @@ from wsproto.events import (
     AcceptConnection,
     BytesMessage,
     CloseConnection,
-    Ping,
     Pong,
     Request,
     TextMessage,
 )
 from wsproto.extensions import PerMessageDeflate
 
-from rawws import frame
+from clawgate_test.harness import Gateway
+from clawgate_test.rawws import frame
 
 MAX_PAYLOAD = 26214400
 MAX_FRAGMENTS = 1024
@@ -31,7 +31,6 @@ TIMEOUT = 10.0
 
 @pytest.fixture(scope="module")
 def echo(request):
-    from harness import Gateway
     gw = Gateway()
     gw.start(gatewayd_args=["--test-echo"])
     yield gw

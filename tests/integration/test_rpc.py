@@ -3,9 +3,9 @@ enforced per session, device.pair.* over RPC, and pairing events with per-socket
 
 import pytest
 
-import expect
-from clawclient import Identity, cli_params, handshake
-from flows import admin_session, pair_device, request_pairing
+from clawgate_test import expect
+from clawgate_test.clawclient import Identity, cli_params, handshake
+from clawgate_test.flows import admin_session, pair_device, request_pairing
 
 PAIRING_METHODS = [
     ("device.pair.list", {}),

@@ -8,14 +8,20 @@ import pwd
 import signal
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from clawclient import Identity, cli_params, handshake
-from flows import device_token_connect, pair_device
-from harness import BROKERD, GATEWAYD, START_TIMEOUT, daemon_env, log_tail
+from clawgate_test.clawclient import Identity, cli_params, handshake
+from clawgate_test.flows import device_token_connect, pair_device
+from clawgate_test.harness import (
+    BROKERD,
+    GATEWAYD,
+    START_TIMEOUT,
+    daemon_env,
+    log_tail,
+    wait_until,
+)
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the daemons drop "
                                "privileges only when started as root (./check runs as root)")
@@ -139,10 +145,8 @@ def test_gatewayd_user_cannot_open_the_state_dir(gateway):
     gw_uid = pwd.getpwnam("clawgate-gw").pw_uid
     broker_uid = pwd.getpwnam("clawgate-broker").pw_uid
     # gatewayd listens before it drops privileges: wait for the drop, boundedly.
-    deadline = time.monotonic() + 5
-    while proc_status(gateway.gatewayd.pid)["Uid"][0] != str(gw_uid):
-        assert time.monotonic() < deadline, "gatewayd never dropped to clawgate-gw"
-        time.sleep(0.02)
+    wait_until(lambda: proc_status(gateway.gatewayd.pid)["Uid"][0] == str(gw_uid), 5,
+               "gatewayd never dropped to clawgate-gw", interval=0.02)
     st = os.stat(gateway.state_dir)
     assert st.st_uid == broker_uid and stat.S_IMODE(st.st_mode) == 0o700, st
     # Only the state dir may stand in the way, not the test's private root.

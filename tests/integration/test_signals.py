@@ -11,15 +11,12 @@ import signal
 import time
 from pathlib import Path
 
-from clawclient import cli_params, handshake
+from clawgate_test.clawclient import cli_params, handshake
+from clawgate_test.harness import children
 
 BROKERD_HUP = "brokerd: info: SIGHUP ignored: brokerd has no reload"
 GATEWAYD_HUP = "gatewayd: info: SIGHUP ignored: gatewayd has no reload"
 RESTART_HINT = "systemctl restart brokerd"
-
-
-def children(pid):
-    return [int(p) for p in Path("/proc/%d/task/%d/children" % (pid, pid)).read_text().split()]
 
 
 def wait_logged(path, text, count=1, timeout=5.0):

@@ -8,10 +8,10 @@ import os
 import stat
 import subprocess
 
-import expect
-from clawclient import Identity, b64url_decode, cli_params, handshake
-from flows import admin_session, device_token_connect, pair_device, request_pairing
-from harness import BROKERD, daemon_env
+from clawgate_test import expect
+from clawgate_test.clawclient import Identity, b64url_decode, cli_params, handshake
+from clawgate_test.flows import admin_session, device_token_connect, pair_device, request_pairing
+from clawgate_test.harness import BROKERD, daemon_env
 
 
 def mode(path):

@@ -12,12 +12,19 @@ import secrets
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
 
-from clawclient import cli_params, handshake
-from harness import BROKERD, BUILD, SANITIZER_ENV, daemon_env, free_port, port_accepts
+from clawgate_test.clawclient import cli_params, handshake
+from clawgate_test.harness import (
+    BROKERD,
+    BUILD,
+    SANITIZER_ENV,
+    daemon_env,
+    free_port,
+    port_accepts,
+    wait_until,
+)
 
 NOTIFY_TIMEOUT = 10.0
 
@@ -79,7 +86,7 @@ def test_gatewayd_serves_the_sockets_systemd_passes(make_gateway):
         prefix += ["-E", "%s=%s" % (key, value)]
     gw.start_gatewayd(prefix=prefix, wait_port=port)
     assert handshake("ws://127.0.0.1:%d/" % port, cli_params(token=gw.token)).ok
-    log = (gw.root / "gatewayd.log").read_text()
+    log = gw.log_text("gatewayd")
     assert "serving the 1 socket(s) systemd passed" in log, log
     assert "listening on 127.0.0.1:%d" % port in log, log
     assert "sandbox entered" in log, log
@@ -188,15 +195,12 @@ def test_logs_carry_journal_priorities_when_stderr_is_the_journal(make_gateway):
     gw.broker.stop()
     gw.extra_env = broker_stream
     gw.start_broker()
-    deadline = time.monotonic() + 10
-    while not handshake(gw.url, cli_params(token=gw.token)).ok:
-        assert time.monotonic() < deadline, "gatewayd did not reconnect to brokerd"
-        time.sleep(0.2)
+    wait_until(lambda: handshake(gw.url, cli_params(token=gw.token)).ok, 10,
+               "gatewayd did not reconnect to brokerd", interval=0.2)
     gw.stop()
     assert_prefixed(gw.root / "brokerd.log", {"info", "debug"})
     assert_prefixed(gw.root / "gatewayd.log", {"warning", "info", "debug"})
-    assert "<4>gatewayd: warning: lost the link to brokerd" in \
-        (gw.root / "gatewayd.log").read_text()
+    assert "<4>gatewayd: warning: lost the link to brokerd" in gw.log_text("gatewayd")
 
 
 def test_a_fatal_error_is_priority_err(tmp_path):

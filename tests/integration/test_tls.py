@@ -11,20 +11,7 @@ import subprocess
 import pytest
 from websockets.legacy.client import connect as ws_connect
 
-from clawclient import cli_params
-
-
-@pytest.fixture
-def tls_gateway(make_gateway, tmp_path):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
-    gw = make_gateway(config_extra={"tls": {"enabled": True, "certPath": str(cert),
-                                            "keyPath": str(key)}})
-    gw.cert = cert
-    return gw
+from clawgate_test.clawclient import cli_params
 
 
 def s_client(gw, *args):

@@ -8,8 +8,8 @@ import json
 import os
 import socket
 
-import rawws
-from clawclient import cli_params
+from clawgate_test import rawws
+from clawgate_test.clawclient import cli_params
 
 
 def test_a_ping_behind_the_upgrade_request_is_answered(gateway):

@@ -7,11 +7,8 @@ import re
 import time
 from pathlib import Path
 
-from clawclient import cli_params, handshake
-
-
-def children(pid):
-    return [int(p) for p in Path("/proc/%d/task/%d/children" % (pid, pid)).read_text().split()]
+from clawgate_test.clawclient import cli_params, handshake
+from clawgate_test.harness import children
 
 
 def sockets_of(pid):
@@ -31,8 +28,7 @@ def test_three_workers_share_the_port(make_gateway):
     # Each worker has its own broker link.
     deadline = time.monotonic() + 10
     while True:
-        links = re.findall(r"gatewayd pid (\d+) worker (\d+) connected",
-                           (gw.root / "brokerd.log").read_text())
+        links = re.findall(r"gatewayd pid (\d+) worker (\d+) connected", gw.log_text("brokerd"))
         if len(links) == 3 or time.monotonic() > deadline:
             break
         time.sleep(0.1)
@@ -59,6 +55,6 @@ def test_a_dead_worker_stops_the_gateway(make_gateway):
     assert gw.gatewayd.proc.wait(10) == 1
     assert not Path("/proc/%d" % second).exists() or \
         Path("/proc/%d/stat" % second).read_text().split()[2] == "Z"
-    log = (gw.root / "gatewayd.log").read_text()
+    log = gw.log_text("gatewayd")
     assert "was killed by signal 9" in log and "stopping the other workers" in log, log
     gw.gatewayd = None

@@ -1,15 +1,16 @@
 /* brokerd/config: the gatewayctl command the Control UI shows, configured or
  * derived from the control socket's path. (Refusals of bad values end brokerd:
  * tests/integration/test_control_ui_http.py drives those.) */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "brokerd/config.h"
 #include "testutil.h"
 
-static char config_path[] = "/tmp/clawgate-test-config-XXXXXX";
+static struct test_tmpdir dir;
+static char config_path[PATH_MAX];
 
 static void
 write_config(const char *text)
@@ -87,13 +88,10 @@ test_configured(void)
 int
 main(void)
 {
-	int fd = mkstemp(config_path);
-
-	CHECK(fd >= 0);
-	if (fd >= 0)
-		close(fd);
+	test_tmpdir_make(&dir, "config");
+	snprintf(config_path, sizeof(config_path), "%s", test_tmpdir_file(&dir, "clawgate.json"));
 	TEST_RUN(test_derived);
 	TEST_RUN(test_configured);
-	unlink(config_path);
+	test_tmpdir_remove(&dir);
 	return test_exit();
 }

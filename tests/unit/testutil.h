@@ -7,11 +7,18 @@
 #ifndef CLAWGATE_TESTUTIL_H
 #define CLAWGATE_TESTUTIL_H
 
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int testutil_checks;
 static int testutil_failures;
@@ -95,6 +102,75 @@ testutil_check_str(const char *a, const char *b, const char *astr, const char *b
 		fprintf(stderr, "%s %s\n",                                        \
 		    testutil_failures == tu_before ? "ok  " : "FAIL", #fn);       \
 	} while (0)
+
+/*
+ * A private directory for the files a test writes: test_tmpdir_make() creates
+ * $TMPDIR/clawgate-test-NAME.XXXXXX (/tmp without TMPDIR) and opens it, for code
+ * that works relative to a directory descriptor; test_tmpdir_file() names a file in
+ * it; test_tmpdir_remove() closes it and removes it with everything in it. Without
+ * its directory a test cannot run: it exits 2 and says why.
+ */
+struct test_tmpdir {
+	char path[PATH_MAX];
+	char file[PATH_MAX];	/* test_tmpdir_file()'s last answer */
+	int fd;
+};
+
+static inline void
+test_tmpdir_make(struct test_tmpdir *t, const char *name)
+{
+	const char *base = getenv("TMPDIR");
+	int n;
+
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	n = snprintf(t->path, sizeof(t->path), "%s/clawgate-test-%s.XXXXXX", base, name);
+	if (n < 0 || (size_t)n >= sizeof(t->path)) {
+		fprintf(stderr, "test_tmpdir_make: %s/clawgate-test-%s is too long a path: "
+		    "set TMPDIR to a shorter directory\n", base, name);
+		exit(2);
+	}
+	if (mkdtemp(t->path) == NULL ||
+	    (t->fd = open(t->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "test_tmpdir_make: %s: %s (set TMPDIR to a writable "
+		    "directory)\n", t->path, strerror(errno));
+		exit(2);
+	}
+}
+
+/* The path of name inside the directory, in t->file (until the next call). */
+static inline const char *
+test_tmpdir_file(struct test_tmpdir *t, const char *name)
+{
+	int n = snprintf(t->file, sizeof(t->file), "%s/%s", t->path, name);
+
+	if (n < 0 || (size_t)n >= sizeof(t->file)) {
+		fprintf(stderr, "test_tmpdir_file: %s/%s is too long a path\n", t->path, name);
+		exit(2);
+	}
+	return t->file;
+}
+
+static inline int
+testutil_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	if (remove(path) < 0)
+		fprintf(stderr, "test_tmpdir_remove: %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
+static inline void
+test_tmpdir_remove(struct test_tmpdir *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	/* Depth first, without following symbolic links out of the directory. */
+	nftw(t->path, testutil_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static inline int
 test_exit(void)

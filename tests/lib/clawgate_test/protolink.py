@@ -11,7 +11,7 @@ string list a u32 count and strings; a blob a u32 length and a pval value tree;
 import socket
 import struct
 
-from clawclient import cli_params, sign_device
+from .clawclient import cli_params, sign_device
 
 VERSION = 8     # PROTO_VERSION
 HDR = struct.Struct(">IHHII")

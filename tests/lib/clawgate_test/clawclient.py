@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from websockets.exceptions import ConnectionClosed
 from websockets.legacy.client import connect as ws_connect
 
-import frames
+from . import frames
 
 # Every wait on the network is bounded by this (seconds) unless a test says otherwise.
 TIMEOUT = 5.0

@@ -5,6 +5,7 @@ The build dir is $CLAWGATE_BUILD (default <repo>/build). Daemon logs go to files
 the gateway's root dir; when a daemon fails to start or exits badly, the error
 quotes the end of its log. Sanitizer reports in a log fail the stop."""
 
+import http.client
 import json
 import os
 import secrets
@@ -16,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 BUILD = Path(os.environ.get("CLAWGATE_BUILD", REPO / "build")).resolve()
 BROKERD = BUILD / "brokerd" / "brokerd"
 GATEWAYD = BUILD / "gatewayd" / "gatewayd"
@@ -89,6 +90,38 @@ def port_accepts(port, addr="127.0.0.1"):
             return True
     except OSError:
         return False
+
+
+def wait_until(predicate, timeout, message, interval=0.05):
+    """Calls predicate until it returns something true, which is returned; raises
+    AssertionError(message) when timeout seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, message
+        time.sleep(interval)
+
+
+def children(pid):
+    """The pids of a process's children (gatewayd --workers: the workers)."""
+    return [int(p) for p in Path("/proc/%d/task/%d/children" % (pid, pid)).read_text().split()]
+
+
+def http_request(host, port, path, method="GET", headers=None, context=None):
+    """One HTTP/1.1 request on a new connection (HTTPS with an ssl context):
+    (status, headers with lower-case names, body)."""
+    if context is None:
+        conn = http.client.HTTPConnection(host, port, timeout=5)
+    else:
+        conn = http.client.HTTPSConnection(host, port, timeout=5, context=context)
+    try:
+        conn.request(method, path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
 
 
 def log_tail(path, lines=40):
@@ -403,6 +436,23 @@ class Gateway:
     def devices(self):
         """`gatewayctl devices list --json`: {"pending": [...], "paired": [...]}."""
         return self.ctl_ok("devices", "list", json_output=True).json
+
+    def paired_entry(self, device_id):
+        """The one paired record of device_id in `gatewayctl devices list`."""
+        (entry,) = [d for d in self.devices()["paired"] if d["deviceId"] == device_id]
+        return entry
+
+    def http(self, path, method="GET", headers=None, context=None):
+        """An HTTP request to the gateway port: (status, headers, body)."""
+        return http_request(self.addr, self.port, path, method, headers, context)
+
+    def log_text(self, name):
+        """Everything daemon name ("brokerd" or "gatewayd") logged so far."""
+        return (self.root / ("%s.log" % name)).read_text(errors="replace")
+
+    def log_lines(self, name, prefix):
+        """The lines of daemon name's log that start with prefix."""
+        return [line for line in self.log_text(name).splitlines() if line.startswith(prefix)]
 
     def logs(self):
         return "\n".join(log_tail(self.root / name, 60)

@@ -1,8 +1,10 @@
 """Multi-step flows the tests share: asking for pairing, approving with gatewayctl,
-and sessions of a device-less admin CLI."""
+sessions of a device-less admin CLI, and an authenticated raw WebSocket session."""
 
-import expect
-from clawclient import cli_params, handshake
+import json
+
+from . import expect, rawws
+from .clawclient import cli_params, handshake
 
 
 def request_pairing(gw, identity, scopes=("operator.read",)):
@@ -35,3 +37,15 @@ def admin_session(gw, scopes=("operator.pairing",)):
     attempt = handshake(gw.url, cli_params(token=gw.token, scopes=scopes))
     assert attempt.hello["auth"]["scopes"] == list(scopes), attempt.hello["auth"]
     return attempt.conn
+
+
+def raw_session(gw, scopes=("operator.read",)):
+    """An authenticated session over the raw client (rawws), which answers nothing
+    by itself (no pong) and sends frames as the test writes them."""
+    raw = rawws.RawWS(gw.port)
+    raw.recv_frame()                                            # connect.challenge
+    raw.send(rawws.text(json.dumps({"type": "req", "id": "c", "method": "connect",
+                                    "params": cli_params(token=gw.token, scopes=scopes)})))
+    _, op, payload = raw.recv_frame()
+    assert op == 1 and json.loads(payload)["ok"] is True, payload
+    return raw

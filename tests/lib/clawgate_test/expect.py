@@ -3,7 +3,7 @@ details in the `res`, then the close frame with the exact code and reason."""
 
 import re
 
-import frames
+from . import frames
 
 # <hint> of the unauthorized messages for a CLI on loopback (§5).
 LOCAL_CLI_HINT = "use this gateway's gateway.auth.token or pair the device"
