@@ -27,9 +27,6 @@ void gwlink_shutdown(void);
 
 /* Sends an event to every ready link (audience ALL or PAIRING). */
 void gwlink_publish(enum proto_audience audience, const char *event, const struct pbuf *payload);
-/* Whether the device has a live session on any link that the broker has not
- * closed. */
-int gwlink_device_connected(const char *device_id);
 /* Asks gatewayd to close every session of the device in one of the roles (a
  * ROLE_BIT mask) but except (NULL: none), the caller's own session, which stays
  * open so that the answer to its request arrives; the broker refuses the RPCs

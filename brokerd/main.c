@@ -32,6 +32,7 @@
 #include "brokerd/ratelimit.h"
 #include "brokerd/registry.h"
 #include "brokerd/secret.h"
+#include "brokerd/sessions.h"
 #include "brokerd/ticket.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -339,6 +340,7 @@ main(int argc, char *argv[])
 	gatewayctl_command(&cfg, socket_dir);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
+	sessions_init();
 	gwlink_init(base, gw_fd, &br);
 	control_init(base, ctl_fd, &br);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
@@ -369,6 +371,7 @@ main(int argc, char *argv[])
 
 	registry_flush(&reg);
 	gwlink_shutdown();
+	sessions_shutdown();
 	ticket_shutdown();
 	control_shutdown();
 	unlinkat(sock_dir_fd, GATEWAY_SOCKET, 0);

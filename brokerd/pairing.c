@@ -7,6 +7,7 @@
 #include "brokerd/audit.h"
 #include "brokerd/devtoken.h"
 #include "brokerd/gwlink.h"
+#include "brokerd/sessions.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "common/xmalloc.h"
@@ -537,7 +538,7 @@ pairing_list_pval(struct pbuf *b, struct registry *reg, const struct pairing_act
 	TAILQ_FOREACH(d, &reg->devices, entry)
 		if (pairing_actor_reaches(actor, d->device_id))
 			registry_device_pval(b, d, REG_PV_LIST,
-			    gwlink_device_connected(d->device_id));
+			    sessions_device_connected(d->device_id));
 	pval_arr_end(b);
 	pval_obj_end(b);
 }

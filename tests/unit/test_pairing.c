@@ -16,6 +16,7 @@
 #include "brokerd/devtoken.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
+#include "brokerd/sessions.h"
 #include "testutil.h"
 
 #define T0 1795511295036LL
@@ -302,6 +303,7 @@ main(void)
 	memset(&br, 0, sizeof(br));
 	br.cfg = &cfg;
 	br.reg = &reg;
+	sessions_init();
 	gwlink_init(base, lfd, &br);
 	registry_init(&reg, dirfd_, dir);
 	pairing_init();
@@ -317,6 +319,7 @@ main(void)
 	pairing_shutdown();
 	audit_close();
 	gwlink_shutdown();
+	sessions_shutdown();
 	event_base_free(base);
 	unlinkat(dirfd_, REG_FILE, 0);
 	unlinkat(dirfd_, AUDIT_FILE, 0);
