@@ -28,6 +28,7 @@
 #include "brokerd/control.h"
 #include "brokerd/devproof.h"
 #include "brokerd/gwlink.h"
+#include "brokerd/gwserve.h"
 #include "brokerd/pairing.h"
 #include "brokerd/ratelimit.h"
 #include "brokerd/registry.h"
@@ -341,7 +342,8 @@ main(int argc, char *argv[])
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	sessions_init();
-	gwlink_init(base, gw_fd, &br);
+	gwserve_init(base, &br);
+	gwlink_listen(gw_fd);
 	control_init(base, ctl_fd, &br);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);

@@ -304,7 +304,8 @@ main(void)
 	br.cfg = &cfg;
 	br.reg = &reg;
 	sessions_init();
-	gwlink_init(base, lfd, &br);
+	gwlink_init(base, NULL, 0);
+	gwlink_listen(lfd);
 	registry_init(&reg, dirfd_, dir);
 	pairing_init();
 	audit_open(dirfd_, dir);
