@@ -51,6 +51,13 @@
 #define GATEWAY_GROUP "clawgate-gw"
 #define ADMIN_GROUP "clawgate-admin"
 
+/* Pairing decisions reach gatewayd's sessions through the gateway links. */
+static const struct pairing_effects broker_pairing_effects = {
+	.publish = gwlink_publish,
+	.close_device = gwlink_close_device,
+	.device_connected = sessions_device_connected,
+};
+
 static void __attribute__((noreturn))
 usage(void)
 {
@@ -323,7 +330,7 @@ main(int argc, char *argv[])
 		    "read: fix the file or restore it from a backup)", err);
 	token_load(&cfg, br.state_fd, state_dir);
 	audit_open(br.state_fd, state_dir);
-	pairing_init();
+	pairing_init(&broker_pairing_effects);
 	/* First start: create the file now, so an unwritable state dir shows at once. */
 	if (registry_flush(&reg) < 0)
 		fatalx("cannot write the registry in %s", state_dir);

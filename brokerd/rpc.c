@@ -7,10 +7,10 @@
 
 #include "brokerd/audit.h"
 #include "brokerd/broker.h"
-#include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
 #include "brokerd/result.h"
 #include "brokerd/status.h"
+#include "brokerd/ticket.h"
 #include "common/clock.h"
 #include "proto/pval.h"
 

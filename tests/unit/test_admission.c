@@ -18,6 +18,7 @@
 #include "brokerd/ratelimit.h"
 #include "common/random.h"
 #include "proto/pval.h"
+#include "recorder.h"
 #include "testutil.h"
 
 #define TOKEN "shared-token-for-tests"
@@ -329,11 +330,17 @@ test_pairing_flow(void)
 	CHECK(strstr(o.details, "approvedScopes") == NULL);
 	CHECK_INT_EQ(reg.npending, 1);
 	done(&o);
+	/* A new request is announced, once. */
+	CHECK_INT_EQ(recorder.nevents, 1);
+	CHECK_STR_EQ(recorder.events[0].name, "device.pair.requested");
+	CHECK(strstr(recorder.events[0].json, rid) != NULL);
 	/* A retry refreshes the same request. */
 	decide(&o, &c);
 	CHECK_STR_EQ(request_id(&o), rid);
 	CHECK_INT_EQ(reg.npending, 1);
+	CHECK_INT_EQ(recorder.nevents, 1);
 	done(&o);
+	recorder_reset();
 
 	CHECK_INT_EQ(pairing_approve(&reg, rid, &pairing_owner, REG_VIA_OWNER, NOW, &d, &missing),
 	    PAIRING_OK);
@@ -483,8 +490,13 @@ test_browser_and_silent(void)
 	device_new(&far);
 	c = cli("operator.read");
 	sign(&c, &far, NONCE);
+	recorder_reset();
 	decide(&o, &c);
 	CHECK(o.a.accepted);
+	/* Approved silently: resolved at once, never announced as requested. */
+	CHECK_INT_EQ(recorder.nevents, 1);
+	CHECK_STR_EQ(recorder.events[0].name, "device.pair.resolved");
+	CHECK(strstr(recorder.events[0].json, "\"decision\":\"approved\"") != NULL);
 	CHECK_INT_EQ(strlen(o.a.accept.device_token), 43);
 	CHECK_INT_EQ(registry_device_find(&reg, far.id)->approved_via, REG_VIA_SILENT);
 	done(&o);
@@ -541,7 +553,7 @@ main(void)
 	br.rl = ratelimit_new();
 	br.state_dir = dir;
 	br.state_fd = fd;
-	pairing_init();
+	pairing_init(&recorder_effects);
 	audit_open(fd, dir);
 	TEST_RUN(test_close_reason);
 	TEST_RUN(test_protocol_and_role);
