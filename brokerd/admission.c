@@ -13,6 +13,7 @@
 #include "brokerd/ratelimit.h"
 #include "brokerd/pairing.h"
 #include "brokerd/refusal.h"
+#include "brokerd/role.h"
 #include "brokerd/scopes.h"
 #include "brokerd/secret.h"
 #include "common/random.h"

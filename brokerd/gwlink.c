@@ -13,6 +13,9 @@
 #include <event2/listener.h>
 #include <openssl/crypto.h>
 
+#include "brokerd/nonces.h"
+#include "brokerd/role.h"
+#include "brokerd/sessions.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xmalloc.h"

@@ -21,14 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "brokerd/nonces.h"
-#include "brokerd/sessions.h"
 #include "brokerd/ticket.h"
+#include "common/random.h"
 #include "proto/proto.h"
 
 struct bufferevent;
 struct event_base;
 struct gwlink;
+struct nonces;
+struct sessions_link;
 
 /* The messages gatewayd sends, decoded. Those naming a conn start with it, and
  * those carrying a ticket follow it with the ticket: the dispatcher reads them

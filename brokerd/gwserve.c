@@ -6,7 +6,9 @@
 #include "brokerd/admission.h"
 #include "brokerd/broker.h"
 #include "brokerd/gwlink.h"
+#include "brokerd/nonces.h"
 #include "brokerd/rpc.h"
+#include "brokerd/sessions.h"
 #include "common/clock.h"
 #include "common/log.h"
 

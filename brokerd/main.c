@@ -26,7 +26,6 @@
 #include "brokerd/broker.h"
 #include "brokerd/config.h"
 #include "brokerd/control.h"
-#include "brokerd/devproof.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/gwserve.h"
 #include "brokerd/pairing.h"
@@ -364,7 +363,7 @@ main(int argc, char *argv[])
 	/* The state dir is the broker's whole world: everything else it needs (the
 	 * sockets, the socket dir, the state dir itself) is an open fd by now. */
 	sandbox_enter(&(struct sandbox_policy){ .user = &user, .root = state_dir, .no_dumps = 1,
-	    .rules = broker_rules, .nrules = broker_nrules });
+	    .rules = allowlist_rules, .nrules = allowlist_nrules });
 	if (selftest != NULL)
 		sandbox_selftest(selftest);
 

@@ -6,6 +6,8 @@
 #include "brokerd/addrrate.h"
 #include "brokerd/audit.h"
 #include "brokerd/devtoken.h"
+#include "brokerd/role.h"
+#include "brokerd/scopes.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "common/xmalloc.h"

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "brokerd/registry.h"
-#include "brokerd/scopes.h"
+#include "brokerd/role.h"
 #include "brokerd/secret.h"
 #include "proto/proto.h"
 

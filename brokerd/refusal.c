@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "brokerd/role.h"
 #include "proto/pval.h"
 
 #define REFUSAL_PROTOCOL_ERROR 1002

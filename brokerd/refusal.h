@@ -12,7 +12,7 @@
 
 #include "brokerd/devproof.h"
 #include "brokerd/registry.h"
-#include "brokerd/scopes.h"
+#include "brokerd/role.h"
 #include "proto/proto.h"
 
 /* The outcomes of the shared-secret and device-token steps, in §5's order. The

@@ -20,7 +20,7 @@
 
 #include "brokerd/devproof.h"
 #include "brokerd/htab.h"
-#include "brokerd/scopes.h"
+#include "brokerd/role.h"
 #include "brokerd/secret.h"
 #include "common/random.h"
 #include "proto/proto.h"

@@ -9,6 +9,7 @@
 #include "brokerd/broker.h"
 #include "brokerd/pairing.h"
 #include "brokerd/result.h"
+#include "brokerd/scopes.h"
 #include "brokerd/status.h"
 #include "brokerd/ticket.h"
 #include "common/clock.h"

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "brokerd/devproof.h"
-#include "brokerd/scopes.h"
+#include "brokerd/role.h"
 #include "proto/proto.h"
 
 /* An accepted session as its ticket carries it. */

@@ -12,6 +12,8 @@
 #include "brokerd/audit.h"
 #include "brokerd/devtoken.h"
 #include "brokerd/pairing.h"
+#include "brokerd/role.h"
+#include "brokerd/scopes.h"
 #include "brokerd/ticket.h"
 #include "recorder.h"
 #include "testutil.h"
