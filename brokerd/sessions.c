@@ -4,8 +4,8 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include "brokerd/role.h"
 #include "brokerd/htab.h"
+#include "brokerd/role.h"
 #include "brokerd/scopes.h"
 #include "common/xmalloc.h"
 
