@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/xmalloc.h"
+#include "proto/proto.h"
 
 struct addrrate_ent {
 	struct htab_node node;

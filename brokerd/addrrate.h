@@ -9,7 +9,6 @@
 #include <sys/queue.h>
 
 #include "brokerd/htab.h"
-#include "proto/proto.h"
 
 /* Addresses remembered at once: a flood from many addresses costs at most this
  * many small entries, and only evicts the buckets of other addresses. */

@@ -10,22 +10,18 @@
 #include "brokerd/devtoken.h"
 #include "brokerd/locality.h"
 #include "brokerd/origin.h"
-#include "brokerd/ratelimit.h"
 #include "brokerd/pairing.h"
+#include "brokerd/ratelimit.h"
+#include "brokerd/refusal.h"
+#include "brokerd/role.h"
 #include "brokerd/scopes.h"
 #include "brokerd/secret.h"
-#include "common/log.h"
 #include "common/random.h"
 #include "proto/pval.h"
 
-#define PROTOCOL_VERSION 4
-#define PROTOCOL_MIN_PROBE 3
-#define CLOSE_PROTOCOL_ERROR 1002
-#define CLOSE_POLICY 1008
-#define CLOSE_TRY_AGAIN_LATER 1013
-#define CLOSE_REASON_BYTES 120
+#define ADM_PROTOCOL 4
 /* How long a client refused for a full pairing queue should wait. */
-#define PAIRING_QUEUE_RETRY_MS 30000
+#define ADM_PAIRING_QUEUE_RETRY_MS 30000
 /* The longest a refusal is held (§4.6's back-off cap). */
 #define ADM_BACKOFF_MAX_MS 5000
 
@@ -35,116 +31,6 @@
 		_Static_assert(sizeof(dst) == sizeof(src), "field sizes differ"); \
 		memcpy((dst), (src), sizeof(dst));                           \
 	} while (0)
-
-/* The outcomes of the shared-secret and device-token steps, in §5's order. The
- * token and password triples are laid out alike: base + AUTH_MISSING etc. */
-enum auth_reason {
-	AUTH_OK,
-	AUTH_TOKEN_MISSING,
-	AUTH_TOKEN_MISMATCH,
-	AUTH_TOKEN_NOT_CONFIGURED,
-	AUTH_PASSWORD_MISSING,
-	AUTH_PASSWORD_MISMATCH,
-	AUTH_PASSWORD_NOT_CONFIGURED,
-	AUTH_DEVICE_TOKEN_MISMATCH,
-	AUTH_SCOPE_MISMATCH,
-};
-#define AUTH_MISSING 0
-#define AUTH_MISMATCH 1
-#define AUTH_NOT_CONFIGURED 2
-
-static const struct {
-	const char *text;	/* the message, before " (<hint>)" if hinted */
-	int hinted;
-	const char *code;
-	const char *auth_reason;
-	const char *next_step;
-} unauthorized[] = {
-	[AUTH_TOKEN_MISSING] = { "unauthorized: gateway token missing", 1,
-	    "AUTH_TOKEN_MISSING", "token_missing", "update_auth_configuration" },
-	[AUTH_TOKEN_MISMATCH] = { "unauthorized: gateway token mismatch", 1,
-	    "AUTH_TOKEN_MISMATCH", "token_mismatch", "update_auth_credentials" },
-	[AUTH_TOKEN_NOT_CONFIGURED] = {
-	    "unauthorized: gateway token not configured on gateway (set gateway.auth.token)", 0,
-	    "AUTH_TOKEN_NOT_CONFIGURED", "token_missing_config", "update_auth_configuration" },
-	[AUTH_PASSWORD_MISSING] = { "unauthorized: gateway password missing", 1,
-	    "AUTH_PASSWORD_MISSING", "password_missing", "update_auth_configuration" },
-	[AUTH_PASSWORD_MISMATCH] = { "unauthorized: gateway password mismatch", 1,
-	    "AUTH_PASSWORD_MISMATCH", "password_mismatch", "update_auth_credentials" },
-	[AUTH_PASSWORD_NOT_CONFIGURED] = {
-	    "unauthorized: gateway password not configured on gateway (set gateway.auth.password)",
-	    0, "AUTH_PASSWORD_NOT_CONFIGURED", "password_missing_config",
-	    "update_auth_configuration" },
-	[AUTH_DEVICE_TOKEN_MISMATCH] = {
-	    "unauthorized: device token mismatch (rotate/reissue device token)", 0,
-	    "AUTH_DEVICE_TOKEN_MISMATCH", "device_token_mismatch", "update_auth_credentials" },
-	[AUTH_SCOPE_MISMATCH] = {
-	    "unauthorized: device token scope mismatch (re-pair or approve scope upgrade)", 0,
-	    "AUTH_SCOPE_MISMATCH", "scope_mismatch", "review_auth_configuration" },
-};
-
-/* The <hint> of §5 by client kind, secret kind (token, password) and whether the
- * secret was missing or wrong. The password hints are §5's token hints with the
- * password's key names; §5 gives only the token ones. */
-enum hint_kind { HINT_LOCAL_CLI, HINT_REMOTE_CLI, HINT_UI, HINT_OTHER };
-static const char *const hints[4][2][2] = {
-	[HINT_LOCAL_CLI] = {
-	    { "use this gateway's gateway.auth.token or pair the device",
-	      "use this gateway's gateway.auth.token or pair the device" },
-	    { "use this gateway's gateway.auth.password or pair the device",
-	      "use this gateway's gateway.auth.password or pair the device" } },
-	[HINT_REMOTE_CLI] = {
-	    { "set gateway.remote.token to match gateway.auth.token",
-	      "set gateway.remote.token to match gateway.auth.token" },
-	    { "set gateway.remote.password to match gateway.auth.password",
-	      "set gateway.remote.password to match gateway.auth.password" } },
-	[HINT_UI] = {
-	    { "paste in Control UI settings or openclaw doctor --generate-gateway-token; restart",
-	      "open the dashboard URL and paste the token in Control UI settings" },
-	    { "enter the password in Control UI settings",
-	      "enter the password in Control UI settings" } },
-	[HINT_OTHER] = {
-	    { "provide gateway auth token", "provide gateway auth token" },
-	    { "provide gateway auth password", "provide gateway auth password" } },
-};
-
-static const struct {
-	const char *text;	/* close reason and message */
-	const char *code;
-	const char *reason;
-} devproof_rejects[] = {
-	[DEVPROOF_ID_MISMATCH] = { "device identity mismatch",
-	    "DEVICE_AUTH_DEVICE_ID_MISMATCH", "device-id-mismatch" },
-	[DEVPROOF_EXPIRED] = { "device signature expired",
-	    "DEVICE_AUTH_SIGNATURE_EXPIRED", "device-signature-stale" },
-	[DEVPROOF_NONCE_REQUIRED] = { "device nonce required",
-	    "DEVICE_AUTH_NONCE_REQUIRED", "device-nonce-missing" },
-	[DEVPROOF_NONCE_MISMATCH] = { "device nonce mismatch",
-	    "DEVICE_AUTH_NONCE_MISMATCH", "device-nonce-mismatch" },
-	[DEVPROOF_SIGNATURE_INVALID] = { "device signature invalid",
-	    "DEVICE_AUTH_SIGNATURE_INVALID", "device-signature" },
-};
-
-enum pair_reason { PAIR_NOT_PAIRED, PAIR_ROLE_UPGRADE, PAIR_SCOPE_UPGRADE, PAIR_METADATA_UPGRADE,
-	PAIR_ADMITTED };
-
-static const struct {
-	const char *reason;
-	const char *requirement;
-	const char *hint;
-} pair_rows[] = {
-	[PAIR_NOT_PAIRED] = { "not-paired", "device is not approved yet",
-	    "Approve this device from the pending pairing requests." },
-	[PAIR_ROLE_UPGRADE] = { "role-upgrade",
-	    "device is asking for a higher role than currently approved",
-	    "Review the requested role upgrade, then approve the pending request." },
-	[PAIR_SCOPE_UPGRADE] = { "scope-upgrade",
-	    "device is asking for more scopes than currently approved",
-	    "Review the requested scopes, then approve the pending upgrade." },
-	[PAIR_METADATA_UPGRADE] = { "metadata-upgrade",
-	    "device identity changed and must be re-approved",
-	    "Review the refreshed device details, then approve the pending request." },
-};
 
 /* One connect being decided. */
 struct adm {
@@ -156,8 +42,8 @@ struct adm {
 	enum role role;
 	int browser;			/* Control UI or webchat */
 	enum locality loc;
-	enum auth_reason auth;
-	const char *method;		/* set once auth is AUTH_OK */
+	enum refusal_auth auth;
+	const char *method;		/* set once auth is REFUSAL_AUTH_OK */
 	int shared_ok;			/* proved the shared token or password */
 	int offered;			/* sent a non-empty shared secret */
 	int from_token;			/* the compared secret came in auth.token */
@@ -165,59 +51,13 @@ struct adm {
 	uint32_t delay_ms;		/* §4.6 loopback back-off for a refusal */
 };
 
+/* The refusal's fields and details buffer, for the refusal_* calls. */
+#define ADM_REFUSAL(x) &(x)->a->reject, &(x)->a->details
+
 static int
 client_is(const struct proto_connect *c, const char *id)
 {
 	return strcmp(c->client_id, id) == 0;
-}
-
-void
-admission_close_reason(char out[PROTO_REASON_MAX + 1], const char *text)
-{
-	size_t n;
-
-	if (text[0] == '\0')
-		text = "invalid handshake";
-	n = strlen(text);
-	if (n > CLOSE_REASON_BYTES) {
-		n = CLOSE_REASON_BYTES;
-		/* Step back over continuation bytes: the cut must fall between characters. */
-		while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
-			n--;
-	}
-	memcpy(out, text, n);
-	out[n] = '\0';
-}
-
-static void
-adm_reject(struct adm *x, uint16_t close_code, const char *reason, const char *code,
-    const char *message)
-{
-	struct proto_reject *r = &x->a->reject;
-
-	x->a->accepted = 0;
-	r->conn = x->c->conn;
-	r->close_code = close_code;
-	admission_close_reason(r->close_reason, reason);
-	r->has_error = code != NULL;
-	r->error.retry_after_ms = -1;
-	if (code != NULL) {
-		snprintf(r->error.code, sizeof(r->error.code), "%s", code);
-		snprintf(r->error.message, sizeof(r->error.message), "%s", message);
-	}
-}
-
-/* The close reason doubles as the message for most rows of §5. */
-static void
-adm_reject_ir(struct adm *x, const char *text, const char *detail_code, const char *detail_reason)
-{
-	if (detail_code != NULL) {
-		pval_obj_begin(&x->a->details);
-		pval_kv_str(&x->a->details, "code", detail_code);
-		pval_kv_str_opt(&x->a->details, "reason", detail_reason);
-		pval_obj_end(&x->a->details);
-	}
-	adm_reject(x, CLOSE_POLICY, text, "INVALID_REQUEST", text);
 }
 
 static void
@@ -243,22 +83,6 @@ adm_accept(struct adm *x, const struct proto_scopes *scopes, const char *device_
 		ac->flags |= PROTO_ACCEPT_RECOVERY_MIGRATION;
 }
 
-static void
-adm_protocol_mismatch(struct adm *x)
-{
-	struct pbuf *d = &x->a->details;
-
-	pval_obj_begin(d);
-	pval_kv_str(d, "code", "PROTOCOL_MISMATCH");
-	pval_kv_int(d, "clientMinProtocol", x->c->min_protocol);
-	pval_kv_int(d, "clientMaxProtocol", x->c->max_protocol);
-	pval_kv_int(d, "expectedProtocol", PROTOCOL_VERSION);
-	pval_kv_int(d, "minimumProbeProtocol", PROTOCOL_MIN_PROBE);
-	pval_obj_end(d);
-	adm_reject(x, CLOSE_PROTOCOL_ERROR, "protocol mismatch", "INVALID_REQUEST",
-	    "protocol mismatch");
-}
-
 /* §4.1 step 6 for modes token, password and none (trusted-proxy is refused at
  * start-up). Token mode compares auth.token, or auth.password when auth.token is
  * absent; password mode the other way round. */
@@ -270,10 +94,10 @@ adm_shared_secret(struct adm *x)
 	int pw = cfg->auth_mode == AUTH_MODE_PASSWORD;
 	const char *secret = pw ? cfg->password : cfg->token;
 	const char *cand = NULL;
-	enum auth_reason base = pw ? AUTH_PASSWORD_MISSING : AUTH_TOKEN_MISSING;
+	enum refusal_auth base = pw ? REFUSAL_AUTH_PASSWORD_MISSING : REFUSAL_AUTH_TOKEN_MISSING;
 
 	if (cfg->auth_mode == AUTH_MODE_NONE) {
-		x->auth = AUTH_OK;
+		x->auth = REFUSAL_AUTH_OK;
 		x->method = "none";
 		return;
 	}
@@ -286,55 +110,39 @@ adm_shared_secret(struct adm *x)
 	}
 	x->offered = cand != NULL && cand[0] != '\0';
 	if (secret == NULL)
-		x->auth = base + AUTH_NOT_CONFIGURED;
+		x->auth = base + REFUSAL_AUTH_NOT_CONFIGURED;
 	else if (!x->offered)
-		x->auth = base + AUTH_MISSING;
+		x->auth = base + REFUSAL_AUTH_MISSING;
 	else if (!secret_equal(secret, cand))
-		x->auth = base + AUTH_MISMATCH;
+		x->auth = base + REFUSAL_AUTH_MISMATCH;
 	else {
-		x->auth = AUTH_OK;
+		x->auth = REFUSAL_AUTH_OK;
 		x->method = pw ? "password" : "token";
 		x->shared_ok = 1;
 	}
 }
 
-static const char *
+/* Whose configuration the hint of a shared-secret refusal speaks of. */
+static enum refusal_hint
 adm_hint(const struct adm *x)
 {
-	int pw = x->br->cfg->auth_mode == AUTH_MODE_PASSWORD;
-	int mismatch = x->auth == AUTH_TOKEN_MISMATCH || x->auth == AUTH_PASSWORD_MISMATCH;
-	enum hint_kind kind;
-
 	if (strcmp(x->c->client_mode, "cli") == 0)
-		kind = x->loc == LOCALITY_DIRECT_LOCAL ? HINT_LOCAL_CLI : HINT_REMOTE_CLI;
-	else
-		kind = x->browser ? HINT_UI : HINT_OTHER;
-	return hints[kind][pw][mismatch];
+		return x->loc == LOCALITY_DIRECT_LOCAL ? REFUSAL_HINT_LOCAL_CLI :
+		    REFUSAL_HINT_REMOTE_CLI;
+	return x->browser ? REFUSAL_HINT_UI : REFUSAL_HINT_OTHER;
 }
 
 /* §4.1 step 10. */
 static void
 adm_unauthorized(struct adm *x)
 {
-	const char *next = unauthorized[x->auth].next_step;
-	struct pbuf *d = &x->a->details;
-	char msg[PROTO_MESSAGE_MAX + 1];
 	/* A device that sent the shared secret in auth.token and no device token may
 	 * have a device token stored: tell it to retry with that. */
-	int retry = x->auth == AUTH_TOKEN_MISMATCH && x->c->has_device && x->from_token &&
+	int retry = x->auth == REFUSAL_AUTH_TOKEN_MISMATCH && x->c->has_device && x->from_token &&
 	    !(x->c->auth_present & PROTO_AUTH_DEVICE_TOKEN);
 
-	if (unauthorized[x->auth].hinted)
-		snprintf(msg, sizeof(msg), "%s (%s)", unauthorized[x->auth].text, adm_hint(x));
-	else
-		snprintf(msg, sizeof(msg), "%s", unauthorized[x->auth].text);
-	pval_obj_begin(d);
-	pval_kv_str(d, "code", unauthorized[x->auth].code);
-	pval_kv_str(d, "authReason", unauthorized[x->auth].auth_reason);
-	pval_kv_bool(d, "canRetryWithDeviceToken", retry);
-	pval_kv_str(d, "recommendedNextStep", retry ? "retry_with_device_token" : next);
-	pval_obj_end(d);
-	adm_reject(x, CLOSE_POLICY, msg, "INVALID_REQUEST", msg);
+	refusal_unauthorized(ADM_REFUSAL(x), x->auth, adm_hint(x),
+	    x->br->cfg->auth_mode == AUTH_MODE_PASSWORD, retry);
 }
 
 /* §4.1 step 7: no device block. */
@@ -343,7 +151,7 @@ adm_deviceless(struct adm *x)
 {
 	static const struct proto_scopes no_scopes;
 	const struct proto_connect *c = x->c;
-	int ok = x->auth == AUTH_OK;
+	int ok = x->auth == REFUSAL_AUTH_OK;
 	int no_origin = c->origin[0] == '\0';
 	int local = x->loc == LOCALITY_DIRECT_LOCAL;
 	int admin_cli;
@@ -355,8 +163,8 @@ adm_deviceless(struct adm *x)
 		return;
 	}
 	if (client_is(c, "openclaw-control-ui") || client_is(c, "openclaw-tui")) {
-		adm_reject_ir(x, "control ui requires device identity (use HTTPS or localhost "
-		    "secure context)", "CONTROL_UI_DEVICE_IDENTITY_REQUIRED", NULL);
+		refusal_invalid(ADM_REFUSAL(x), "control ui requires device identity (use HTTPS or "
+		    "localhost secure context)", "CONTROL_UI_DEVICE_IDENTITY_REQUIRED", NULL);
 		return;
 	}
 	if (x->role == ROLE_OPERATOR && ok) {
@@ -371,11 +179,7 @@ adm_deviceless(struct adm *x)
 		adm_unauthorized(x);
 		return;
 	}
-	pval_obj_begin(&x->a->details);
-	pval_kv_str(&x->a->details, "code", "DEVICE_IDENTITY_REQUIRED");
-	pval_obj_end(&x->a->details);
-	adm_reject(x, CLOSE_POLICY, "device identity required", "NOT_PAIRED",
-	    "device identity required");
+	refusal_identity_required(ADM_REFUSAL(x));
 }
 
 /* §4.1 step 9: the shared secret failed but the device is present. The candidate
@@ -403,12 +207,12 @@ adm_device_credential(struct adm *x)
 	r = d != NULL ? devtoken_verify(x->br->reg, d, x->role, cand, &c->scopes, x->now) :
 	    DEVTOKEN_MISMATCH;
 	if (r == DEVTOKEN_OK) {
-		x->auth = AUTH_OK;
+		x->auth = REFUSAL_AUTH_OK;
 		x->method = "device-token";
 	} else if (r == DEVTOKEN_SCOPE_MISMATCH) {
-		x->auth = AUTH_SCOPE_MISMATCH;
+		x->auth = REFUSAL_AUTH_SCOPE_MISMATCH;
 	} else if (explicit) {
-		x->auth = AUTH_DEVICE_TOKEN_MISMATCH;
+		x->auth = REFUSAL_AUTH_DEVICE_TOKEN_MISMATCH;
 	}
 	/* A shared secret that is not a device token either keeps its own failure. */
 }
@@ -425,22 +229,24 @@ adm_norm_differs(const char *now, const char *pinned)
 	return strcmp(a, b) != 0;
 }
 
-/* §4.5: whether a device whose proof passed is admitted as paired. The record's
- * key is the presented one: both hash to the device id, which the proof and
- * registry_load check. */
-static enum pair_reason
-adm_pair_reason(const struct adm *x, const struct reg_device *d)
+/* §4.5: whether a device whose proof passed is admitted as paired (0), or must
+ * be approved first (-1, with *why). The record's key is the presented one: both
+ * hash to the device id, which the proof and registry_load check. */
+static int
+adm_paired(const struct adm *x, const struct reg_device *d, enum refusal_pair *why)
 {
 	if (d == NULL)
-		return PAIR_NOT_PAIRED;
-	if (adm_norm_differs(x->c->client_platform, d->client.platform) ||
+		*why = REFUSAL_PAIR_NOT_PAIRED;
+	else if (adm_norm_differs(x->c->client_platform, d->client.platform) ||
 	    adm_norm_differs(x->c->client_device_family, d->client.device_family))
-		return PAIR_METADATA_UPGRADE;
-	if (!(d->roles & ROLE_BIT(x->role)))
-		return PAIR_ROLE_UPGRADE;
-	if (x->c->scopes.n > 0 && !scopes_covers(&d->scopes, &x->c->scopes, NULL))
-		return PAIR_SCOPE_UPGRADE;
-	return PAIR_ADMITTED;
+		*why = REFUSAL_PAIR_METADATA_UPGRADE;
+	else if (!(d->roles & ROLE_BIT(x->role)))
+		*why = REFUSAL_PAIR_ROLE_UPGRADE;
+	else if (x->c->scopes.n > 0 && !scopes_covers(&d->scopes, &x->c->scopes, NULL))
+		*why = REFUSAL_PAIR_SCOPE_UPGRADE;
+	else
+		return 0;
+	return -1;
 }
 
 /*
@@ -451,13 +257,13 @@ adm_pair_reason(const struct adm *x, const struct reg_device *d)
  * token, which lies within the approved scopes, to cover the requested ones.
  */
 static int
-adm_silent(const struct adm *x, const struct reg_device *d, enum pair_reason why)
+adm_silent(const struct adm *x, const struct reg_device *d, enum refusal_pair why)
 {
 	if (!x->br->cfg->auto_approve_local || x->loc == LOCALITY_REMOTE)
 		return 0;
 	if (x->c->origin[0] != '\0' && !x->browser)
 		return 0;
-	if (why == PAIR_METADATA_UPGRADE && (x->browser || x->loc != LOCALITY_DIRECT_LOCAL))
+	if (why == REFUSAL_PAIR_METADATA_UPGRADE && (x->browser || x->loc != LOCALITY_DIRECT_LOCAL))
 		return 0;
 	return d == NULL || x->role == ROLE_OPERATOR;
 }
@@ -480,40 +286,6 @@ adm_client(const struct adm *x, struct reg_client *cl)
 		FIELD_COPY(cl->remote_ip, c->peer_ip);
 }
 
-static void
-adm_pairing_required(struct adm *x, const struct reg_pending *p, const struct reg_device *d,
-    enum pair_reason why)
-{
-	struct pbuf *b = &x->a->details;
-	char msg[PROTO_MESSAGE_MAX + 1], reason[PROTO_MESSAGE_MAX + 64];
-
-	snprintf(msg, sizeof(msg), "pairing required: %s", pair_rows[why].requirement);
-	snprintf(reason, sizeof(reason), "%s (requestId: %s)", msg, p->request_id);
-	snprintf(x->a->reject.pairing_request_id, sizeof(x->a->reject.pairing_request_id), "%s",
-	    p->request_id);
-	pval_obj_begin(b);
-	pval_kv_str(b, "code", "PAIRING_REQUIRED");
-	pval_kv_str(b, "reason", pair_rows[why].reason);
-	pval_kv_str(b, "requestId", p->request_id);
-	pval_kv_str(b, "remediationHint", pair_rows[why].hint);
-	/* Only this trio keeps the Control UI polling until the admin approves. */
-	if (x->browser && x->role == ROLE_OPERATOR) {
-		pval_kv_str(b, "recommendedNextStep", "wait_then_retry");
-		pval_kv_bool(b, "retryable", 1);
-		pval_kv_bool(b, "pauseReconnect", 0);
-	}
-	pval_kv_str(b, "deviceId", x->c->device_id);
-	pval_kv_str(b, "requestedRole", role_name(x->role));
-	pval_kv_scopes(b, "requestedScopes", &x->c->scopes);
-	if (d != NULL) {
-		pval_key(b, "approvedRoles");
-		registry_roles_pval(b, d->roles);
-		pval_kv_scopes(b, "approvedScopes", &d->scopes);
-	}
-	pval_obj_end(b);
-	adm_reject(x, CLOSE_POLICY, reason, "NOT_PAIRED", msg);
-}
-
 /* A new pairing request may not be created now (st: PAIRING_FULL or
  * PAIRING_RATE_LIMITED). The refusal is held, like §4.6's back-off, for as long as
  * the address has to wait anyway (at most ADM_BACKOFF_MAX_MS): a client cannot
@@ -525,16 +297,10 @@ static void
 adm_pairing_refused(struct adm *x, enum pairing_status st, int64_t retry_after_ms)
 {
 	int rate = st == PAIRING_RATE_LIMITED;
-	const char *reason = rate ? "too many new pairing requests from this address" :
-	    "too many pending pairing requests";
-	char msg[PROTO_MESSAGE_MAX + 1];
-	int64_t wait_ms = rate ? retry_after_ms : PAIRING_QUEUE_RETRY_MS;
+	int64_t wait_ms = rate ? retry_after_ms : ADM_PAIRING_QUEUE_RETRY_MS;
 	uint32_t hold, r;
 
-	snprintf(msg, sizeof(msg), "%s; retry later", reason);
-	adm_reject(x, CLOSE_TRY_AGAIN_LATER, reason, "UNAVAILABLE", msg);
-	x->a->reject.error.retryable = 2;
-	x->a->reject.error.retry_after_ms = wait_ms;
+	refusal_pairing_limited(&x->a->reject, rate, wait_ms);
 	hold = (uint32_t)(wait_ms < ADM_BACKOFF_MAX_MS ? wait_ms : ADM_BACKOFF_MAX_MS);
 	random_bytes((uint8_t *)&r, sizeof(r));
 	x->delay_ms = hold - r % (hold / 2 + 1);
@@ -543,7 +309,7 @@ adm_pairing_refused(struct adm *x, enum pairing_status st, int64_t retry_after_m
 /* §4.5 "when pairing is required". Returns the record if the request was approved
  * silently, else NULL with the rejection set. */
 static struct reg_device *
-adm_pair_request(struct adm *x, struct reg_device *d, enum pair_reason why)
+adm_pair_request(struct adm *x, struct reg_device *d, enum refusal_pair why)
 {
 	struct pairing_ask ask;
 	struct reg_pending *p;
@@ -575,7 +341,7 @@ adm_pair_request(struct adm *x, struct reg_device *d, enum pair_reason why)
 		return approved;
 	if (created)
 		pairing_announce(p);
-	adm_pairing_required(x, p, d, why);
+	refusal_pairing_required(ADM_REFUSAL(x), x->c, x->role, x->browser, p->request_id, d, why);
 	return NULL;
 }
 
@@ -588,7 +354,7 @@ adm_device(struct adm *x)
 	enum devproof_result proof;
 	struct reg_client seen;
 	struct reg_device *d;
-	enum pair_reason why;
+	enum refusal_pair why;
 	enum pairing_status st;
 	int64_t retry_after;
 
@@ -604,18 +370,16 @@ adm_device(struct adm *x)
 		return;
 	}
 	if ((proof = devproof_check(c, x->nonce, x->now, x->key)) != DEVPROOF_OK) {
-		adm_reject_ir(x, devproof_rejects[proof].text, devproof_rejects[proof].code,
-		    devproof_rejects[proof].reason);
+		refusal_device_proof(ADM_REFUSAL(x), proof);
 		return;
 	}
-	if (x->auth != AUTH_OK)
+	if (x->auth != REFUSAL_AUTH_OK)
 		adm_device_credential(x);
-	if (x->auth != AUTH_OK) {
+	if (x->auth != REFUSAL_AUTH_OK) {
 		adm_unauthorized(x);
 		return;
 	}
-	if ((why = adm_pair_reason(x, d)) != PAIR_ADMITTED &&
-	    (d = adm_pair_request(x, d, why)) == NULL)
+	if (adm_paired(x, d, &why) < 0 && (d = adm_pair_request(x, d, why)) == NULL)
 		return;
 	/* Admitted: remember how the device was last seen, without a disk write.
 	 * Platform and device family stay as pinned at approval. */
@@ -665,27 +429,16 @@ adm_rate_keys(const struct adm *x, char keys[2][ADM_RATE_KEY_MAX])
 static int
 adm_rate_limited(struct adm *x)
 {
-	static const char text[] =
-	    "unauthorized: too many failed authentication attempts (retry later)";
 	char keys[2][ADM_RATE_KEY_MAX];
 	unsigned n = adm_rate_keys(x, keys);
 	int64_t wait = 0, w;
-	struct pbuf *d = &x->a->details;
 
 	for (unsigned i = 0; i < n; i++)
 		if ((w = ratelimit_locked(x->br->rl, keys[i], x->now)) > wait)
 			wait = w;
 	if (wait == 0)
 		return 0;
-	pval_obj_begin(d);
-	pval_kv_str(d, "code", "AUTH_RATE_LIMITED");
-	pval_kv_str(d, "authReason", "rate_limited");
-	pval_kv_bool(d, "canRetryWithDeviceToken", 0);
-	pval_kv_str(d, "recommendedNextStep", "wait_then_retry");
-	pval_obj_end(d);
-	adm_reject(x, CLOSE_POLICY, text, "INVALID_REQUEST", text);
-	x->a->reject.error.retryable = 2;
-	x->a->reject.error.retry_after_ms = wait;
+	refusal_rate_limited(ADM_REFUSAL(x), wait);
 	return 1;
 }
 
@@ -719,7 +472,8 @@ adm_rate_record(struct adm *x)
 {
 	char keys[2][ADM_RATE_KEY_MAX];
 	unsigned n = adm_rate_keys(x, keys);
-	int failed = x->auth == AUTH_TOKEN_MISMATCH || x->auth == AUTH_PASSWORD_MISMATCH;
+	int failed = x->auth == REFUSAL_AUTH_TOKEN_MISMATCH ||
+	    x->auth == REFUSAL_AUTH_PASSWORD_MISMATCH;
 
 	for (unsigned i = 0; i < n; i++) {
 		if (x->shared_ok)
@@ -739,12 +493,12 @@ adm_run(struct adm *x)
 
 	/* Step 2, readiness: the broker answers only once its state is loaded and
 	 * exits rather than drains, so it is always ready when it decides. */
-	if (c->min_protocol > PROTOCOL_VERSION || c->max_protocol < PROTOCOL_VERSION) {
-		adm_protocol_mismatch(x);
+	if (c->min_protocol > ADM_PROTOCOL || c->max_protocol < ADM_PROTOCOL) {
+		refusal_protocol_mismatch(ADM_REFUSAL(x), c, ADM_PROTOCOL);
 		return;
 	}
 	if ((role = role_parse(c->role[0] != '\0' ? c->role : "operator")) < 0) {
-		adm_reject_ir(x, "invalid role", NULL, NULL);
+		refusal_invalid(ADM_REFUSAL(x), "invalid role", NULL, NULL);
 		return;
 	}
 	x->role = (enum role)role;
@@ -755,8 +509,8 @@ adm_run(struct adm *x)
 	 * passes like a direct one. */
 	if ((x->browser || c->origin[0] != '\0') &&
 	    !origin_allowed(x->br->cfg, c->origin, c->host, locality_of(c, x->browser, 1))) {
-		adm_reject_ir(x, "origin not allowed (open the Control UI from the gateway host "
-		    "or allow it in gateway.controlUi.allowedOrigins)",
+		refusal_invalid(ADM_REFUSAL(x), "origin not allowed (open the Control UI from the "
+		    "gateway host or allow it in gateway.controlUi.allowedOrigins)",
 		    "CONTROL_UI_ORIGIN_NOT_ALLOWED", "origin not allowed");
 		return;
 	}
@@ -792,10 +546,12 @@ admission_decide(struct broker *br, const struct proto_connect *c, const char *n
 	loc = locality_name(locality_of(c, x.browser, x.shared_ok));
 	snprintf(a->accept.locality, sizeof(a->accept.locality), "%s", loc);
 	snprintf(a->reject.locality, sizeof(a->reject.locality), "%s", loc);
-	if (!a->accepted && a->details.len > 0)
-		a->reject.error.details = pval_blob(&a->details);
-	if (!a->accepted)
+	if (!a->accepted) {
+		a->reject.conn = c->conn;
+		if (a->details.len > 0)
+			a->reject.error.details = pval_blob(&a->details);
 		a->reject.delay_ms = x.delay_ms;
+	}
 }
 
 void

@@ -1,8 +1,8 @@
 /*
  * The admission decision for a connect (doc/protocol.md §4.1 steps 2-12): protocol,
  * role, shared secret, device-less operators, device proof, device-token fallback,
- * pairing and device-token issuance. It yields BR_ACCEPT or BR_REJECT with the
- * exact close code, reason, error code, message and details of §5.
+ * pairing and device-token issuance. It yields BR_ACCEPT, or BR_REJECT with the
+ * exact close code, reason, error code, message and details of §5 (refusal.h).
  */
 #ifndef BROKERD_ADMISSION_H
 #define BROKERD_ADMISSION_H
@@ -27,9 +27,5 @@ void admission_decide(struct broker *br, const struct proto_connect *c, const ch
     int64_t now_ms, struct admission *a);
 /* Wipes the minted token, if any, and frees the details. */
 void admission_free(struct admission *a);
-
-/* §5.1: text cut to the longest whole-UTF-8 prefix of at most 120 bytes; an
- * empty text becomes "invalid handshake". */
-void admission_close_reason(char out[PROTO_REASON_MAX + 1], const char *text);
 
 #endif

@@ -12,7 +12,7 @@
 
 #include <sys/socket.h>
 
-const struct sandbox_rule broker_rules[] = {
+const struct sandbox_rule allowlist_rules[] = {
 	SANDBOX_ANY(openat), SANDBOX_ANY(fchmod), SANDBOX_ANY(fsync), SANDBOX_ANY(pread64),
 	SANDBOX_ANY(lseek),
 	SANDBOX_ANY(renameat),
@@ -21,4 +21,4 @@ const struct sandbox_rule broker_rules[] = {
 	SANDBOX_IF2(getsockopt, SANDBOX_EQ(1, SOL_SOCKET), SANDBOX_EQ(2, SO_PEERGROUPS)),
 };
 
-const size_t broker_nrules = sizeof(broker_rules) / sizeof(broker_rules[0]);
+const size_t allowlist_nrules = sizeof(allowlist_rules) / sizeof(allowlist_rules[0]);

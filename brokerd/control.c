@@ -320,21 +320,28 @@ ctl_forbidden(struct ctl_reply *r, const struct ucred *cred)
 	    "sudo groupadd --system " CONTROL_ADMIN_GROUP ")", CONTROL_ADMIN_GROUP);
 }
 
+/* What a command needs of its peer before it is even decoded. */
+#define CTL_NEEDS_ADMIN 0x01	/* root, brokerd's own user or the admin group */
+
+/* The command table: a type not in it drops the client; a peer without what its
+ * row needs is refused before the payload is decoded. */
 static const struct {
 	uint16_t type;
+	unsigned needs;
 	void (*fn)(struct ctl_reply *, const union ctl_msg *);
 } ctl_commands[] = {
-	{ PROTO_CTL_LIST, ctl_list },
-	{ PROTO_CTL_APPROVE, ctl_approve },
-	{ PROTO_CTL_REJECT, ctl_reject },
-	{ PROTO_CTL_REMOVE, ctl_remove },
-	{ PROTO_CTL_TOKEN_GENERATE, ctl_token_generate },
-	{ PROTO_CTL_STATUS, ctl_status },
-	{ PROTO_CTL_TOKEN_ROTATE, ctl_token_rotate },
-	{ PROTO_CTL_TOKEN_REVOKE, ctl_token_revoke },
-	{ PROTO_CTL_RENAME, ctl_rename },
-	{ PROTO_CTL_AUDIT, ctl_audit },
-	{ PROTO_CTL_DASHBOARD, ctl_dashboard },
+	/* type				needs			handler */
+	{ PROTO_CTL_LIST,		CTL_NEEDS_ADMIN,	ctl_list },
+	{ PROTO_CTL_APPROVE,		CTL_NEEDS_ADMIN,	ctl_approve },
+	{ PROTO_CTL_REJECT,		CTL_NEEDS_ADMIN,	ctl_reject },
+	{ PROTO_CTL_REMOVE,		CTL_NEEDS_ADMIN,	ctl_remove },
+	{ PROTO_CTL_TOKEN_GENERATE,	CTL_NEEDS_ADMIN,	ctl_token_generate },
+	{ PROTO_CTL_STATUS,		CTL_NEEDS_ADMIN,	ctl_status },
+	{ PROTO_CTL_TOKEN_ROTATE,	CTL_NEEDS_ADMIN,	ctl_token_rotate },
+	{ PROTO_CTL_TOKEN_REVOKE,	CTL_NEEDS_ADMIN,	ctl_token_revoke },
+	{ PROTO_CTL_RENAME,		CTL_NEEDS_ADMIN,	ctl_rename },
+	{ PROTO_CTL_AUDIT,		CTL_NEEDS_ADMIN,	ctl_audit },
+	{ PROTO_CTL_DASHBOARD,		CTL_NEEDS_ADMIN,	ctl_dashboard },
 };
 
 static void
@@ -346,7 +353,30 @@ ctlconn_free(struct ctlconn *cc)
 	free(cc);
 }
 
-/* A proto_link_frame_cb: non-zero drops the client (a malformed command). */
+static void
+ctl_reply_init(struct ctl_reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	pbuf_init(&r->payload);
+	r->res.ok = 1;
+	r->res.error.retry_after_ms = -1;
+}
+
+/* Sends the answer and wipes it: it may hold the shared token (token rotate,
+ * dashboard). */
+static void
+ctl_answer(struct ctlconn *cc, uint32_t id, struct ctl_reply *r)
+{
+	if (r->res.ok)
+		r->res.payload = pval_blob(&r->payload);
+	proto_link_send(cc->bev, PROTO_CTL_RESULT, id, &r->res);
+	if (r->payload.data != NULL)
+		OPENSSL_cleanse(r->payload.data, r->payload.len);
+	pbuf_free(&r->payload);
+}
+
+/* A proto_link_frame_cb: non-zero drops the client (an unknown or malformed
+ * command). */
 static int
 ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 {
@@ -357,34 +387,32 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 
 	for (i = 0; i < n && ctl_commands[i].type != hdr->type; i++)
 		;
-	/* Commands without fields leave m alone: it reads as empty. */
-	memset(&m, 0, sizeof(m));
-	if (i == n || proto_decode(hdr->type, payload, hdr->len, &m) < 0) {
-		log_warnx("control: malformed or unknown command %s (0x%04x): dropping the "
-		    "client", proto_type_name(hdr->type), hdr->type);
+	if (i == n) {
+		log_warnx("control: unknown command %s (0x%04x): dropping the client",
+		    proto_type_name(hdr->type), hdr->type);
 		return 1;
 	}
-	memset(&r, 0, sizeof(r));
-	pbuf_init(&r.payload);
-	r.res.ok = 1;
-	r.res.error.retry_after_ms = -1;
-	if (cc->admin) {
-		r.actor = pairing_owner;
-		r.actor.who = cc->who;
-		ctl_commands[i].fn(&r, &m);
-	} else {
+	if ((ctl_commands[i].needs & CTL_NEEDS_ADMIN) && !cc->admin) {
 		log_warnx("control: refused %s from uid %u (pid %d): not root, not brokerd's "
 		    "user, not in the %s group", proto_type_name(hdr->type),
 		    (unsigned)cc->cred.uid, (int)cc->cred.pid, CONTROL_ADMIN_GROUP);
+		ctl_reply_init(&r);
 		ctl_forbidden(&r, &cc->cred);
+		ctl_answer(cc, hdr->id, &r);
+		return 0;
 	}
-	if (r.res.ok)
-		r.res.payload = pval_blob(&r.payload);
-	proto_link_send(cc->bev, PROTO_CTL_RESULT, hdr->id, &r.res);
-	/* The payload may hold the shared token (token rotate, dashboard). */
-	if (r.payload.data != NULL)
-		OPENSSL_cleanse(r.payload.data, r.payload.len);
-	pbuf_free(&r.payload);
+	/* Commands without fields leave m alone: it reads as empty. */
+	memset(&m, 0, sizeof(m));
+	if (proto_decode(hdr->type, payload, hdr->len, &m) < 0) {
+		log_warnx("control: malformed %s (%u bytes): dropping the client",
+		    proto_type_name(hdr->type), hdr->len);
+		return 1;
+	}
+	ctl_reply_init(&r);
+	r.actor = pairing_owner;
+	r.actor.who = cc->who;
+	ctl_commands[i].fn(&r, &m);
+	ctl_answer(cc, hdr->id, &r);
 	return 0;
 }
 

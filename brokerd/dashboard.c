@@ -11,7 +11,11 @@
  * percent-encoded. */
 #define DASHBOARD_URL_MAX (32 + PROTO_ADDR_MAX + 3 * PROTO_TOKEN_MAX)
 
-void
+/* The host a browser on this machine reaches gatewayd at, for URLs: 127.0.0.1
+ * when gatewayd listens on it or on every IPv4 address, [::1] likewise for IPv6,
+ * else the one address it listens on (in brackets if IPv6). *wildcard tells
+ * whether it listens on every address, so that other hosts would use another. */
+static void
 dashboard_host(const struct config *cfg, char *host, size_t hostsz, int *wildcard)
 {
 	const char *v4 = NULL, *v6 = NULL, *other = NULL;

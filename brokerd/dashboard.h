@@ -12,12 +12,6 @@
 #include "brokerd/config.h"
 #include "proto/proto.h"
 
-/* The host a browser on this machine reaches gatewayd at, for URLs: 127.0.0.1
- * when gatewayd listens on it or on every IPv4 address, [::1] likewise for IPv6,
- * else the one address it listens on (in brackets if IPv6). *wildcard tells
- * whether it listens on every address, so that other hosts would use another. */
-void dashboard_host(const struct config *cfg, char *host, size_t hostsz, int *wildcard);
-
 /* Appends the answer: {url, httpUrl, wsUrl, port, authMode, tokenIncluded,
  * gatewaysConnected, notes: [sentences], assumes: sentence}. gateways is the
  * number of gatewayd links up. The token is in url only. */

@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include "brokerd/role.h"
+#include "brokerd/scopes.h"
 #include "brokerd/secret.h"
 
 enum devtoken_result

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "brokerd/registry.h"
+#include "brokerd/role.h"
 
 enum devtoken_result {
 	DEVTOKEN_OK,

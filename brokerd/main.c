@@ -26,12 +26,13 @@
 #include "brokerd/broker.h"
 #include "brokerd/config.h"
 #include "brokerd/control.h"
-#include "brokerd/devproof.h"
 #include "brokerd/gwlink.h"
+#include "brokerd/gwserve.h"
 #include "brokerd/pairing.h"
 #include "brokerd/ratelimit.h"
 #include "brokerd/registry.h"
 #include "brokerd/secret.h"
+#include "brokerd/sessions.h"
 #include "brokerd/ticket.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -48,6 +49,13 @@
 #define BROKER_USER "clawgate-broker"
 #define GATEWAY_GROUP "clawgate-gw"
 #define ADMIN_GROUP "clawgate-admin"
+
+/* Pairing decisions reach gatewayd's sessions through the gateway links. */
+static const struct pairing_effects broker_pairing_effects = {
+	.publish = gwlink_publish,
+	.close_device = gwlink_close_device,
+	.device_connected = sessions_device_connected,
+};
 
 static void __attribute__((noreturn))
 usage(void)
@@ -321,7 +329,7 @@ main(int argc, char *argv[])
 		    "read: fix the file or restore it from a backup)", err);
 	token_load(&cfg, br.state_fd, state_dir);
 	audit_open(br.state_fd, state_dir);
-	pairing_init();
+	pairing_init(&broker_pairing_effects);
 	/* First start: create the file now, so an unwritable state dir shows at once. */
 	if (registry_flush(&reg) < 0)
 		fatalx("cannot write the registry in %s", state_dir);
@@ -339,7 +347,9 @@ main(int argc, char *argv[])
 	gatewayctl_command(&cfg, socket_dir);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
-	gwlink_init(base, gw_fd, &br);
+	sessions_init();
+	gwserve_init(base, &br);
+	gwlink_listen(gw_fd);
 	control_init(base, ctl_fd, &br);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
@@ -353,7 +363,7 @@ main(int argc, char *argv[])
 	/* The state dir is the broker's whole world: everything else it needs (the
 	 * sockets, the socket dir, the state dir itself) is an open fd by now. */
 	sandbox_enter(&(struct sandbox_policy){ .user = &user, .root = state_dir, .no_dumps = 1,
-	    .rules = broker_rules, .nrules = broker_nrules });
+	    .rules = allowlist_rules, .nrules = allowlist_nrules });
 	if (selftest != NULL)
 		sandbox_selftest(selftest);
 
@@ -369,6 +379,7 @@ main(int argc, char *argv[])
 
 	registry_flush(&reg);
 	gwlink_shutdown();
+	sessions_shutdown();
 	ticket_shutdown();
 	control_shutdown();
 	unlinkat(sock_dir_fd, GATEWAY_SOCKET, 0);

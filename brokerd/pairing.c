@@ -6,7 +6,8 @@
 #include "brokerd/addrrate.h"
 #include "brokerd/audit.h"
 #include "brokerd/devtoken.h"
-#include "brokerd/gwlink.h"
+#include "brokerd/role.h"
+#include "brokerd/scopes.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "common/xmalloc.h"
@@ -15,6 +16,7 @@
 const struct pairing_actor pairing_owner = { "", PAIRING_OWNER_MASK,
 	"auto-approval (local device)", NULL };
 
+static const struct pairing_effects *pairing_fx;
 /* New pending requests per peer address (not saved: a restart forgets it). */
 static struct addrrate pairing_rate;
 /* When expired requests were last dropped (pairing_prune). */
@@ -32,8 +34,9 @@ struct pairing_hush {
 static struct pairing_hush pairing_hush_full, pairing_hush_rate;
 
 void
-pairing_init(void)
+pairing_init(const struct pairing_effects *effects)
 {
+	pairing_fx = effects;
 	addrrate_init(&pairing_rate, PAIRING_RATE_BURST, PAIRING_RATE_INTERVAL_MS);
 }
 
@@ -84,7 +87,7 @@ pairing_resolved(const char *request_id, const char *device_id, const char *deci
 	pval_kv_str(&b, "decision", decision);
 	pval_kv_int(&b, "ts", now_ms);
 	pval_obj_end(&b);
-	gwlink_publish(PROTO_AUDIENCE_PAIRING, "device.pair.resolved", &b);
+	pairing_fx->publish(PROTO_AUDIENCE_PAIRING, "device.pair.resolved", &b);
 	pbuf_free(&b);
 }
 
@@ -95,7 +98,7 @@ pairing_announce(const struct reg_pending *p)
 
 	pbuf_init(&b);
 	registry_pending_pval(&b, p, REG_PV_PUBLIC);
-	gwlink_publish(PROTO_AUDIENCE_PAIRING, "device.pair.requested", &b);
+	pairing_fx->publish(PROTO_AUDIENCE_PAIRING, "device.pair.requested", &b);
 	pbuf_free(&b);
 }
 
@@ -394,7 +397,7 @@ pairing_remove(struct registry *reg, const char *device_id, const struct pairing
 	registry_save(reg);
 	log_info("pairing: removed device %s", id);
 	audit_record("remove", id, "", "", actor->who, now_ms);
-	gwlink_close_device(id, ~0u, NULL, 1008, "device removed");
+	pairing_fx->close_device(id, ~0u, NULL, 1008, "device removed");
 	return PAIRING_OK;
 }
 
@@ -427,7 +430,7 @@ pairing_rename(struct registry *reg, const char *device_id, const char *label,
 	pbuf_init(&b);
 	pval_obj_begin(&b);
 	pval_obj_end(&b);
-	gwlink_publish(PROTO_AUDIENCE_PAIRING, "device.pair.changed", &b);
+	pairing_fx->publish(PROTO_AUDIENCE_PAIRING, "device.pair.changed", &b);
 	pbuf_free(&b);
 	return PAIRING_OK;
 }
@@ -488,7 +491,7 @@ pairing_token_rotate(struct registry *reg, const char *device_id, const char *ro
 	registry_save(reg);
 	log_info("pairing: rotated the %s token of device %s", role_name, d->device_id);
 	audit_record("rotate", d->device_id, "", role_name, actor->who, now_ms);
-	gwlink_close_device(d->device_id, ROLE_BIT(role), actor->session, 1008,
+	pairing_fx->close_device(d->device_id, ROLE_BIT(role), actor->session, 1008,
 	    "device token rotated");
 	return PAIRING_OK;
 }
@@ -512,7 +515,7 @@ pairing_token_revoke(struct registry *reg, const char *device_id, const char *ro
 	registry_save(reg);
 	log_info("pairing: revoked the %s token of device %s", role_name, d->device_id);
 	audit_record("revoke", d->device_id, "", role_name, actor->who, now_ms);
-	gwlink_close_device(d->device_id, ROLE_BIT(role), actor->session, 1008,
+	pairing_fx->close_device(d->device_id, ROLE_BIT(role), actor->session, 1008,
 	    "device token revoked");
 	return PAIRING_OK;
 }
@@ -537,7 +540,7 @@ pairing_list_pval(struct pbuf *b, struct registry *reg, const struct pairing_act
 	TAILQ_FOREACH(d, &reg->devices, entry)
 		if (pairing_actor_reaches(actor, d->device_id))
 			registry_device_pval(b, d, REG_PV_LIST,
-			    gwlink_device_connected(d->device_id));
+			    pairing_fx->device_connected(d->device_id));
 	pval_arr_end(b);
 	pval_obj_end(b);
 }

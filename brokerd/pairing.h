@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "brokerd/registry.h"
-#include "brokerd/scopes.h"
+#include "brokerd/role.h"
 #include "brokerd/secret.h"
 #include "proto/proto.h"
 
@@ -66,8 +66,27 @@ enum pairing_status {
 	PAIRING_LABEL_REQUIRED,		/* a rename to an empty (after trimming) label */
 };
 
-/* Sets up and frees the per-address rate table (the only state of its own). */
-void pairing_init(void);
+/*
+ * What pairing decisions do beyond the registry and the audit log, reported
+ * through these calls (brokerd wires them to the gateway links; unit tests
+ * record them): announcing pairing events, closing a device's sessions, and
+ * asking whether a device is connected, for device lists.
+ */
+struct pairing_effects {
+	/* Sends a device.pair.* event to the sessions of that audience. */
+	void (*publish)(enum proto_audience audience, const char *event,
+	    const struct pbuf *payload);
+	/* Closes every session of the device in one of the roles (a ROLE_BIT mask)
+	 * but except (NULL: none), the caller's own, with that close code and reason. */
+	void (*close_device)(const char *device_id, unsigned roles, const struct session *except,
+	    uint16_t code, const char *reason);
+	/* Whether the device has a live session that has not been closed. */
+	int (*device_connected)(const char *device_id);
+};
+
+/* Sets up the per-address rate table (the only state of its own) and the
+ * effects, which must outlive the module; pairing_shutdown frees the table. */
+void pairing_init(const struct pairing_effects *effects);
 void pairing_shutdown(void);
 
 /* What a connect that needs pairing asks for. */

@@ -137,9 +137,3 @@ ratelimit_reset(struct ratelimit *rl, const char *key)
 	if (e != NULL)
 		rl_drop(rl, e);
 }
-
-unsigned
-ratelimit_count(const struct ratelimit *rl)
-{
-	return rl->count;
-}

@@ -29,7 +29,5 @@ int64_t ratelimit_fail(struct ratelimit *rl, const char *key, int64_t now_ms);
 unsigned ratelimit_note(struct ratelimit *rl, const char *key, int64_t now_ms);
 /* A success: the key starts afresh. */
 void ratelimit_reset(struct ratelimit *rl, const char *key);
-/* Keys tracked now (for tests). */
-unsigned ratelimit_count(const struct ratelimit *rl);
 
 #endif

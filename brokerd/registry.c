@@ -8,6 +8,8 @@
 #include <yajl/yajl_tree.h>
 
 #include "brokerd/fileio.h"
+#include "brokerd/role.h"
+#include "brokerd/scopes.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "proto/pval.h"

@@ -20,7 +20,7 @@
 
 #include "brokerd/devproof.h"
 #include "brokerd/htab.h"
-#include "brokerd/scopes.h"
+#include "brokerd/role.h"
 #include "brokerd/secret.h"
 #include "common/random.h"
 #include "proto/proto.h"
@@ -51,18 +51,6 @@ struct reg_client {
 	char remote_ip[PROTO_ADDR_MAX + 1];	/* "" for loopback peers (§6.1) */
 };
 
-/* In memory only, for brokerd/gwlink.c: the epoch that the session tickets of
- * a device's role must carry (0: none issued yet), moved on to close them all,
- * and the one session such a close spared (the caller's own, whose old epoch
- * stays good for it alone; spared_epoch 0: none). Epochs are never reused, so
- * no ticket outlives its record, even if the device is paired again. */
-struct reg_sessions {
-	uint64_t epoch;
-	uint64_t spared_epoch;
-	uint64_t spared_link;
-	uint64_t spared_conn;
-};
-
 struct reg_device {
 	struct htab_node node;
 	TAILQ_ENTRY(reg_device) entry;
@@ -78,7 +66,6 @@ struct reg_device {
 	int64_t created_at_ms;
 	int64_t approved_at_ms;
 	int64_t last_seen_at_ms;		/* 0: never seen since approval */
-	struct reg_sessions sessions[ROLE_COUNT];
 };
 
 struct reg_pending {

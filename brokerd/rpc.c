@@ -7,10 +7,11 @@
 
 #include "brokerd/audit.h"
 #include "brokerd/broker.h"
-#include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
 #include "brokerd/result.h"
+#include "brokerd/scopes.h"
 #include "brokerd/status.h"
+#include "brokerd/ticket.h"
 #include "common/clock.h"
 #include "proto/pval.h"
 

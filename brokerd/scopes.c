@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const role_names[ROLE_COUNT] = { "operator", "node" };
-
 /* The operator scopes §6.4 names; their order fixes the bits of a session mask. */
 static const char *const known_scopes[] = {
 	"operator.read", "operator.write", "operator.admin", "operator.approvals",
@@ -13,29 +11,15 @@ static const char *const known_scopes[] = {
 };
 #define NKNOWN (sizeof(known_scopes) / sizeof(known_scopes[0]))
 
-int
-role_parse(const char *name)
-{
-	for (int r = 0; r < ROLE_COUNT; r++)
-		if (strcmp(name, role_names[r]) == 0)
-			return r;
-	return -1;
-}
-
-const char *
-role_name(enum role r)
-{
-	return role_names[r];
-}
-
 static int
 is_operator_scope(const char *s)
 {
 	return strncmp(s, "operator.", 9) == 0;
 }
 
-int
-scope_satisfies(const char *held, const char *wanted)
+/* Whether holding `held` satisfies a requirement for `wanted` (scopes_covers). */
+static int
+scopes_satisfies(const char *held, const char *wanted)
 {
 	static const char *const by_write[] = {
 		"operator.read", "operator.talk", "operator.sessions.read",
@@ -59,7 +43,7 @@ static int
 scopes_satisfy_one(const struct proto_scopes *held, const char *wanted)
 {
 	for (uint32_t i = 0; i < held->n; i++)
-		if (scope_satisfies(held->v[i], wanted))
+		if (scopes_satisfies(held->v[i], wanted))
 			return 1;
 	return 0;
 }
@@ -179,10 +163,4 @@ scopes_mask_allows(uint32_t mask, const char *wanted)
 		if (strcmp(wanted, known_scopes[k]) == 0)
 			return (mask >> k) & 1;
 	return is_operator_scope(wanted) && scopes_mask_allows(mask, SCOPE_ADMIN);
-}
-
-uint32_t
-scopes_mask_admin(void)
-{
-	return (1u << NKNOWN) - 1;
 }

@@ -1,4 +1,4 @@
-/* Operator scopes and roles (doc/protocol.md §6.4): implication, normalisation of
+/* Operator scopes (doc/protocol.md §6.4): implication, normalisation of
  * stored sets, coverage checks, and a bitmask form small enough to keep for every
  * live session. Scope sets use struct proto_scopes from proto.h. */
 #ifndef BROKERD_SCOPES_H
@@ -8,21 +8,10 @@
 
 #include "proto/proto.h"
 
-/* The roles a connect may ask for (§2.3); records keep them as a bitmask. */
-enum role { ROLE_OPERATOR, ROLE_NODE, ROLE_COUNT };
-#define ROLE_BIT(r) (1u << (r))
-
-/* -1 unless name is "operator" or "node". */
-int role_parse(const char *name);
-const char *role_name(enum role r);
-
-/* Whether holding `held` satisfies a requirement for `wanted`: each scope
- * satisfies itself, operator.admin every operator.*, operator.write
- * operator.read, operator.talk and operator.sessions.*. */
-int scope_satisfies(const char *held, const char *wanted);
-
 /* 1 if every scope in wanted is satisfied by some scope in held; otherwise 0 and,
- * if missing is not NULL, *missing names the first unsatisfied one. */
+ * if missing is not NULL, *missing names the first unsatisfied one. A held scope
+ * satisfies itself; operator.admin satisfies every operator.* scope, and
+ * operator.write operator.read, operator.talk and operator.sessions.*. */
 int scopes_covers(const struct proto_scopes *held, const struct proto_scopes *wanted,
     const char **missing);
 
@@ -48,8 +37,6 @@ int scopes_union(struct proto_scopes *dst, const struct proto_scopes *add);
  */
 uint32_t scopes_mask(const struct proto_scopes *s);
 int scopes_mask_allows(uint32_t mask, const char *wanted);
-/* What operator.admin implies: the control socket acts with it. */
-uint32_t scopes_mask_admin(void);
 
 #define SCOPE_READ "operator.read"
 #define SCOPE_WRITE "operator.write"

@@ -7,6 +7,7 @@
 #include <openssl/params.h>
 #include <sodium.h>
 
+#include "brokerd/role.h"
 #include "common/log.h"
 #include "common/random.h"
 

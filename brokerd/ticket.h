@@ -4,8 +4,9 @@
  * ticket on BR_ACCEPT with HMAC-SHA256 under a key made at start-up that never
  * leaves this process; gatewayd stores the ticket and sends it back with every
  * GW_RPC and GW_SESSION_CLOSED. A ticket of another broker process, link or
- * conn, or with any byte changed, does not open. Whether an opened ticket is still current (its
- * device, role and shared secret not closed since) is brokerd/gwlink.c's check.
+ * conn, or with any byte changed, does not open. Whether an opened ticket is
+ * still current (its device, role and shared secret not closed since) is the
+ * session book's check (sessions.h).
  */
 #ifndef BROKERD_TICKET_H
 #define BROKERD_TICKET_H
@@ -13,7 +14,7 @@
 #include <stdint.h>
 
 #include "brokerd/devproof.h"
-#include "brokerd/scopes.h"
+#include "brokerd/role.h"
 #include "proto/proto.h"
 
 /* An accepted session as its ticket carries it. */

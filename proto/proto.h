@@ -129,7 +129,7 @@ struct proto_conn_ref {
  * authorise the session later, so that it keeps nothing per session (doc/design.md
  * §6); gatewayd stores it and sends it back with every GW_RPC and with
  * GW_SESSION_CLOSED. Layout (big-endian), read by brokerd/ticket.c:
- *    0 u64 device epoch (the device's and role's, see brokerd/gwlink.c)
+ *    0 u64 device epoch (the device's and role's, see brokerd/sessions.h)
  *    8 u64 shared-secret epoch (when PROTO_TICKET_SHARED)
  *   16 u32 scope mask (brokerd/scopes.h)
  *   20 u8  role (PROTO_ROLE_*)

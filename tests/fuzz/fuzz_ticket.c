@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "brokerd/role.h"
 #include "brokerd/ticket.h"
 #include "common/random.h"
 

@@ -1,12 +1,22 @@
 #!/usr/bin/python3
 """Writes the seed corpus in corpus/<target>/: a few valid and a few broken
 inputs per fuzz target, so that libFuzzer starts from the interesting shapes.
-Run from anywhere; the seeds are committed, this script documents them."""
+Run it with Debian's python3 and the test package on its path (the gateway
+link seeds are encoded by the test harness's protolink.py):
+    PYTHONPATH=tests/lib /usr/bin/python3 tests/fuzz/make_seeds.py
+The seeds are committed; this script documents them."""
 import json
 import os
 import struct
 
+from clawgate_test import protolink as pl
+from clawgate_test.clawclient import cli_params
+
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# fuzz_gwlink.c's shared token.
+GWLINK_TOKEN = "fuzz-shared-token-0123456789"
+ZERO_TICKET = bytes(pl.TICKET_LEN)  # fuzz_gwlink.c splices in the last accepted one
 
 CONNECT = {
     "type": "req", "id": "1", "method": "connect",
@@ -90,6 +100,52 @@ def main():
     bound = struct.pack(">QQI", 9, 1, 0) + bytes([1, 2]) + bytes(range(32))
     write("ticket", "bound-node", bound + bytes(16) + struct.pack("<QQ", 1, 1)
           + bytes([2, 40]))
+
+    gwlink_seeds()
+
+
+def rpc(method, req_id, **params):
+    """GW_RPC of the last accepted session (its conn and ticket spliced in)."""
+    bits = {"request_id": pl.RPC_REQUEST_ID, "device_id": pl.RPC_DEVICE_ID,
+            "role": pl.RPC_ROLE, "label": pl.RPC_LABEL, "scopes": pl.RPC_SCOPES}
+    msg = {"conn": 0, "ticket": ZERO_TICKET, "id": str(req_id), "method": method,
+           "params": sum(bits[k] for k in params)}
+    msg.update(params)
+    return pl.encode(pl.GW_RPC, msg, req_id)
+
+
+def gwlink_seeds():
+    """Frame streams a gatewayd sends on gateway.sock (fuzz_gwlink.c)."""
+    hello = pl.encode(pl.GW_HELLO, {"pid": 4242, "worker": 0})
+    admin = cli_params(token=GWLINK_TOKEN, scopes=("operator.admin", "operator.pairing",
+                                                   "operator.read"))
+    session = (hello + pl.encode(pl.GW_CHALLENGE, {"conn": 1}, 2)
+               + pl.encode(pl.GW_CONNECT, pl.connect_msg(1, admin), 3))
+    device = "ab" * 32
+    write("gwlink", "admin-session-rpcs", session
+          + rpc("health", 4) + rpc("status", 5) + rpc("device.pair.list", 6)
+          + rpc("device.pair.approve", 7, request_id="0b7c5d1e-1111-4222-8333-444455556666")
+          + rpc("device.pair.rename", 8, device_id=device, label="Kitchen laptop")
+          + rpc("device.token.rotate", 9, device_id=device, role="operator",
+                scopes=["operator.read"])
+          + rpc("device.token.revoke", 10, device_id=device, role="node")
+          + rpc("device.pair.remove", 11, device_id=device)
+          + rpc("chat.send", 12)
+          + pl.encode(pl.GW_SESSION_CLOSED, {"conn": 0, "ticket": ZERO_TICKET}, 13))
+    write("gwlink", "wrong-token", hello + pl.encode(pl.GW_CHALLENGE, {"conn": 7}, 2)
+          + pl.encode(pl.GW_CONNECT, pl.connect_msg(7, cli_params(token="wrong")), 3)
+          + pl.encode(pl.GW_CLOSED, {"conn": 7}, 4))
+    unsigned = cli_params(token=GWLINK_TOKEN)
+    unsigned["device"] = {"id": device, "publicKey": "b" * 43, "signature": "c" * 86,
+                          "signedAt": 1764000000000,
+                          "nonce": "0b7c5d1e-1111-4222-8333-444455556666"}
+    write("gwlink", "device-connect", hello + pl.encode(pl.GW_CHALLENGE, {"conn": 3}, 2)
+          + pl.encode(pl.GW_CONNECT, pl.connect_msg(3, unsigned, peer_ip="192.0.2.1"), 3))
+    write("gwlink", "challenge-before-hello", pl.encode(pl.GW_CHALLENGE, {"conn": 1}))
+    write("gwlink", "forged-ticket", hello + pl.encode(pl.GW_RPC, {
+        "conn": 5, "ticket": b"\x01" * pl.TICKET_LEN, "id": "1", "method": "health"}, 2))
+    write("gwlink", "bad-version", pl.frame(pl.GW_HELLO, struct.pack(">II", 1, 0),
+                                            version=pl.VERSION + 1))
 
 
 if __name__ == "__main__":

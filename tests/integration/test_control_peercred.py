@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from clawgate_test import protolink as pl
 from clawgate_test.harness import CTL_TIMEOUT, GATEWAYCTL, daemon_env
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run gatewayctl "
@@ -78,3 +79,40 @@ def test_socket_mode_turns_others_away_with_the_fix(gateway):
     assert result.returncode == 4, result       # permission denied
     assert "permission denied" in result.stderr, result.stderr
     assert "usermod -aG clawgate-admin" in result.stderr, result.stderr
+
+
+# As nobody: one command frame (type and version from the arguments) whose payload is not a CTL_APPROVE at all, then
+# the answer's header and its ok byte (proto/proto.h's frame layout).
+RAW_COMMAND = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+payload = b"\xff" * 7
+s.sendall(struct.pack(">IHHII", len(payload), int(sys.argv[2]), int(sys.argv[3]), 1, 0) + payload)
+head = b""
+while len(head) < 17:
+    chunk = s.recv(17 - len(head))
+    if not chunk:
+        sys.exit("closed")
+    head += chunk
+length, kind = struct.unpack(">IH", head[:6])
+print("0x%04x ok=%d" % (kind, head[16]))
+"""
+
+
+def test_a_non_admins_command_is_refused_before_it_is_decoded(gateway):
+    """The command table is checked first: a peer who may not run a command is
+    refused without its payload being read, even a payload that would not decode."""
+    open_to_everyone(gateway)
+    pw = pwd.getpwnam("nobody")
+    result = subprocess.run(["/usr/bin/python3", "-c", RAW_COMMAND, str(gateway.control_socket),
+                             str(pl.CTL_APPROVE), str(pl.VERSION)], capture_output=True,
+                            text=True, timeout=CTL_TIMEOUT, user=pw.pw_uid, group=pw.pw_gid,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result
+    assert result.stdout.strip() == "0x%04x ok=0" % pl.CTL_RESULT, result     # refused
+    gateway.stop()
+    log = (gateway.root / "brokerd.log").read_text()
+    assert "control: refused PROTO_CTL_APPROVE from uid %d" % pw.pw_uid in log, log
+    assert "malformed" not in log, log

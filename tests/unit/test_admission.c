@@ -1,6 +1,7 @@
-/* brokerd/admission: the decision order of doc/protocol.md §4.1 (steps 2-12) with
- * the exact close codes, reasons, error codes and details of §5, against a real
- * registry in a temp dir and connects signed with a fresh Ed25519 key. */
+/* brokerd/admission and brokerd/refusal: the decision order of doc/protocol.md §4.1
+ * (steps 2-12) with the exact close codes, reasons (cut as §5.1 says), error codes
+ * and details of §5, against a real registry in a temp dir and connects signed
+ * with a fresh Ed25519 key. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,8 +17,10 @@
 #include "brokerd/devproof.h"
 #include "brokerd/pairing.h"
 #include "brokerd/ratelimit.h"
+#include "brokerd/refusal.h"
 #include "common/random.h"
 #include "proto/pval.h"
+#include "recorder.h"
 #include "testutil.h"
 
 #define TOKEN "shared-token-for-tests"
@@ -150,24 +153,32 @@ reason_text(int at)
 	return in;
 }
 
+/* The close reason of a refusal whose text is text (refusal_invalid's, which
+ * takes its text as the reason). */
+static const char *
+close_reason(const char *text)
+{
+	static struct proto_reject r;
+	struct pbuf details;
+
+	memset(&r, 0, sizeof(r));
+	pbuf_init(&details);
+	refusal_invalid(&r, &details, text, NULL, NULL);
+	pbuf_free(&details);
+	return r.close_reason;
+}
+
 static void
 test_close_reason(void)
 {
-	char out[PROTO_REASON_MAX + 1];
-
-	admission_close_reason(out, reason_text(-1));
-	CHECK_INT_EQ(strlen(out), 120);
+	CHECK_INT_EQ(strlen(close_reason(reason_text(-1))), 120);
 	/* A character at bytes 119-121 or 118-120 does not fit: the cut falls before it. */
-	admission_close_reason(out, reason_text(119));
-	CHECK_INT_EQ(strlen(out), 119);
-	admission_close_reason(out, reason_text(118));
-	CHECK_INT_EQ(strlen(out), 118);
-	admission_close_reason(out, reason_text(117));	/* bytes 117-119 fit exactly */
-	CHECK_INT_EQ(strlen(out), 120);
-	admission_close_reason(out, "short");
-	CHECK_STR_EQ(out, "short");
-	admission_close_reason(out, "");
-	CHECK_STR_EQ(out, "invalid handshake");
+	CHECK_INT_EQ(strlen(close_reason(reason_text(119))), 119);
+	CHECK_INT_EQ(strlen(close_reason(reason_text(118))), 118);
+	/* bytes 117-119 fit exactly */
+	CHECK_INT_EQ(strlen(close_reason(reason_text(117))), 120);
+	CHECK_STR_EQ(close_reason("short"), "short");
+	CHECK_STR_EQ(close_reason(""), "invalid handshake");
 }
 
 static void
@@ -329,11 +340,17 @@ test_pairing_flow(void)
 	CHECK(strstr(o.details, "approvedScopes") == NULL);
 	CHECK_INT_EQ(reg.npending, 1);
 	done(&o);
+	/* A new request is announced, once. */
+	CHECK_INT_EQ(recorder.nevents, 1);
+	CHECK_STR_EQ(recorder.events[0].name, "device.pair.requested");
+	CHECK(strstr(recorder.events[0].json, rid) != NULL);
 	/* A retry refreshes the same request. */
 	decide(&o, &c);
 	CHECK_STR_EQ(request_id(&o), rid);
 	CHECK_INT_EQ(reg.npending, 1);
+	CHECK_INT_EQ(recorder.nevents, 1);
 	done(&o);
+	recorder_reset();
 
 	CHECK_INT_EQ(pairing_approve(&reg, rid, &pairing_owner, REG_VIA_OWNER, NOW, &d, &missing),
 	    PAIRING_OK);
@@ -483,8 +500,13 @@ test_browser_and_silent(void)
 	device_new(&far);
 	c = cli("operator.read");
 	sign(&c, &far, NONCE);
+	recorder_reset();
 	decide(&o, &c);
 	CHECK(o.a.accepted);
+	/* Approved silently: resolved at once, never announced as requested. */
+	CHECK_INT_EQ(recorder.nevents, 1);
+	CHECK_STR_EQ(recorder.events[0].name, "device.pair.resolved");
+	CHECK(strstr(recorder.events[0].json, "\"decision\":\"approved\"") != NULL);
 	CHECK_INT_EQ(strlen(o.a.accept.device_token), 43);
 	CHECK_INT_EQ(registry_device_find(&reg, far.id)->approved_via, REG_VIA_SILENT);
 	done(&o);
@@ -541,7 +563,7 @@ main(void)
 	br.rl = ratelimit_new();
 	br.state_dir = dir;
 	br.state_fd = fd;
-	pairing_init();
+	pairing_init(&recorder_effects);
 	audit_open(fd, dir);
 	TEST_RUN(test_close_reason);
 	TEST_RUN(test_protocol_and_role);

@@ -20,32 +20,6 @@ binds(const char *a, const char *b)
 		snprintf(cfg.bind[cfg.nbind++], sizeof(cfg.bind[0]), "%s", b);
 }
 
-static void
-host_is(const char *a, const char *b, const char *want, int want_wildcard)
-{
-	char host[PROTO_ADDR_MAX + 3];
-	int wildcard = -1;
-
-	binds(a, b);
-	dashboard_host(&cfg, host, sizeof(host), &wildcard);
-	CHECK_STR_EQ(host, want);
-	CHECK_INT_EQ(wildcard, want_wildcard);
-}
-
-static void
-test_host(void)
-{
-	host_is("127.0.0.1", "::1", "127.0.0.1", 0);	/* loopback */
-	host_is("0.0.0.0", NULL, "127.0.0.1", 1);	/* lan */
-	host_is("0.0.0.0", "::", "127.0.0.1", 1);
-	host_is("::", NULL, "[::1]", 1);
-	host_is("::1", NULL, "[::1]", 0);
-	host_is("192.168.1.20", NULL, "192.168.1.20", 0);	/* custom */
-	host_is("fd00::20", NULL, "[fd00::20]", 0);
-	host_is("127.0.0.2", NULL, "127.0.0.2", 0);
-	host_is("192.168.1.20", "127.0.0.1", "127.0.0.1", 0);
-}
-
 /* The answer as a yajl tree (the caller frees it). */
 static yajl_val
 answer(size_t gateways)
@@ -96,6 +70,38 @@ notes_count(yajl_val root)
 	yajl_val v = yajl_tree_get(root, path, yajl_t_array);
 
 	return v ? v->u.array.len : 0;
+}
+
+/* With gatewayd bound to a (and b), the answer's httpUrl names want, and a note
+ * says whether it listens on every address. */
+static void
+host_is(const char *a, const char *b, const char *want, int want_wildcard)
+{
+	char url[PROTO_ADDR_MAX + 32];
+	yajl_val r;
+
+	binds(a, b);
+	cfg.port = 18789;
+	cfg.auth_mode = AUTH_MODE_NONE;
+	snprintf(url, sizeof(url), "http://%s:18789/", want);
+	r = answer(1);
+	CHECK_STR_EQ(field(r, "httpUrl"), url);
+	CHECK_INT_EQ(notes_with(r, "listens on every address"), want_wildcard);
+	yajl_tree_free(r);
+}
+
+static void
+test_host(void)
+{
+	host_is("127.0.0.1", "::1", "127.0.0.1", 0);	/* loopback */
+	host_is("0.0.0.0", NULL, "127.0.0.1", 1);	/* lan */
+	host_is("0.0.0.0", "::", "127.0.0.1", 1);
+	host_is("::", NULL, "[::1]", 1);
+	host_is("::1", NULL, "[::1]", 0);
+	host_is("192.168.1.20", NULL, "192.168.1.20", 0);	/* custom */
+	host_is("fd00::20", NULL, "[fd00::20]", 0);
+	host_is("127.0.0.2", NULL, "127.0.0.2", 0);
+	host_is("192.168.1.20", "127.0.0.1", "127.0.0.1", 0);
 }
 
 static void

@@ -1,21 +1,21 @@
 /* brokerd/pairing: the pending-request rules of doc/protocol.md §6.1 that take time or
  * volume to reach from outside (the 5-minute TTL, the global cap, the per-address
- * rate) and the token lifecycle of §6.3 / §7.1 (rotate, revoke, rename), against
- * a real registry and audit log in a temp dir and a fixed clock. */
+ * rate) and the token lifecycle of §6.3 / §7.1 (rotate, revoke, rename, remove),
+ * against a real registry and audit log in a temp dir and a fixed clock. What the
+ * decisions do to sessions and events is recorded (recorder.h) and checked. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
-#include <event2/event.h>
 
 #include "brokerd/audit.h"
-#include "brokerd/broker.h"
 #include "brokerd/devtoken.h"
-#include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
+#include "brokerd/role.h"
+#include "brokerd/scopes.h"
+#include "brokerd/ticket.h"
+#include "recorder.h"
 #include "testutil.h"
 
 #define T0 1795511295036LL
@@ -68,7 +68,33 @@ reset(void)
 	registry_free(&reg);
 	registry_init(&reg, dirfd_, dir);
 	pairing_shutdown();
-	pairing_init();
+	pairing_init(&recorder_effects);
+	recorder_reset();
+}
+
+/* The one event published since the last reset: its name and JSON payload. */
+static void
+check_one_event(const char *name, const char *json_part)
+{
+	CHECK_INT_EQ(recorder.nevents, 1);
+	CHECK_STR_EQ(recorder.events[0].name, name);
+	CHECK_INT_EQ(recorder.events[0].audience, PROTO_AUDIENCE_PAIRING);
+	CHECK(strstr(recorder.events[0].json, json_part) != NULL);
+	recorder_reset();
+}
+
+/* The one close of a device's sessions since the last reset. */
+static void
+check_one_close(const char *device_id, unsigned roles, const struct session *except,
+    const char *reason)
+{
+	CHECK_INT_EQ(recorder.ncloses, 1);
+	CHECK_STR_EQ(recorder.closes[0].device_id, device_id);
+	CHECK_INT_EQ(recorder.closes[0].roles, roles);
+	CHECK(recorder.closes[0].except == except);
+	CHECK_INT_EQ(recorder.closes[0].code, 1008);
+	CHECK_STR_EQ(recorder.closes[0].reason, reason);
+	recorder_reset();
 }
 
 static void
@@ -93,8 +119,11 @@ test_ttl(void)
 	/* Within the 5 minutes it can be approved. */
 	CHECK(ask(&a, T0 + 600000, &p) == PAIRING_OK);
 	memcpy(rid, p->request_id, sizeof(rid));
+	recorder_reset();
 	CHECK(pairing_approve(&reg, rid, &pairing_owner, REG_VIA_OWNER, T0 + 600000 +
 	    REG_PENDING_TTL_MS, &d, &missing) == PAIRING_OK);
+	check_one_event("device.pair.resolved", "\"decision\":\"approved\"");
+	CHECK_INT_EQ(recorder.ncloses, 0);
 }
 
 static void
@@ -165,6 +194,9 @@ test_supersede(void)
 	CHECK(strcmp(p->request_id, first) != 0);
 	CHECK_INT_EQ(p->scopes.n, 2);
 	CHECK_INT_EQ(reg.npending, 1);
+	/* The superseded request is announced as rejected. */
+	CHECK(strstr(recorder.events[0].json, first) != NULL);
+	check_one_event("device.pair.resolved", "\"decision\":\"rejected\"");
 	CHECK(pairing_approve(&reg, first, &pairing_owner, REG_VIA_OWNER, T0 + 20, &d,
 	    &missing) == PAIRING_UNKNOWN);
 }
@@ -191,6 +223,7 @@ test_rotate_and_revoke(void)
 	static const struct proto_scopes admin = { 1, { SCOPE_ADMIN } };
 	static const struct proto_scopes read = { 1, { SCOPE_READ } };
 	struct pairing_actor other = { "", 0, "test", NULL };
+	struct session own;
 	struct reg_device *d;
 	struct pairing_rotation rot;
 	const char *missing;
@@ -199,8 +232,10 @@ test_rotate_and_revoke(void)
 	reset();
 	d = paired(11, "operator.write");
 	devtoken_issue(d, ROLE_OPERATOR, T0, first);
+	recorder_reset();
 	CHECK(pairing_token_rotate(&reg, d->device_id, "operator", NULL, &pairing_owner, T0 + 5,
 	    &rot, &missing) == PAIRING_OK);
+	check_one_close(d->device_id, ROLE_BIT(ROLE_OPERATOR), NULL, "device token rotated");
 	CHECK_INT_EQ(rot.rotated_at_ms, T0 + 5);
 	CHECK(!rot.in_band);
 	CHECK(strlen(rot.token) == SECRET_TOKEN_LEN && strcmp(rot.token, first) != 0);
@@ -220,18 +255,27 @@ test_rotate_and_revoke(void)
 	    &rot, &missing) == PAIRING_NO_ROLE);
 	CHECK(pairing_token_rotate(&reg, "no-such-device", "operator", NULL, &pairing_owner,
 	    T0 + 8, &rot, &missing) == PAIRING_UNKNOWN);
-	/* A bound caller is in band for itself and denied for others without admin. */
+	/* The narrower rotation closed sessions; the refusals close nothing. */
+	CHECK_INT_EQ(recorder.ncloses, 1);
+	recorder_reset();
+	/* A bound caller is in band for itself and denied for others without admin; its
+	 * own session is spared by the close. */
 	other.device_id = d->device_id;
 	other.scope_mask = scopes_mask(&(struct proto_scopes){ 2, { SCOPE_PAIRING, SCOPE_READ } });
+	other.session = &own;
 	CHECK(pairing_token_rotate(&reg, d->device_id, "operator", NULL, &other, T0 + 9, &rot,
 	    &missing) == PAIRING_OK);
 	CHECK(rot.in_band);
+	check_one_close(d->device_id, ROLE_BIT(ROLE_OPERATOR), &own, "device token rotated");
+	other.session = NULL;
 	other.device_id = "someone-else";
 	CHECK(pairing_token_revoke(&reg, d->device_id, "operator", &other, T0 + 9, &missing) ==
 	    PAIRING_DENIED);
+	CHECK_INT_EQ(recorder.ncloses, 0);
 	CHECK(pairing_token_revoke(&reg, d->device_id, "operator", &pairing_owner, T0 + 10,
 	    &missing) == PAIRING_OK);
 	CHECK_INT_EQ(d->tokens[ROLE_OPERATOR].revoked_at_ms, T0 + 10);
+	check_one_close(d->device_id, ROLE_BIT(ROLE_OPERATOR), NULL, "device token revoked");
 	CHECK(devtoken_verify(&reg, d, ROLE_OPERATOR, rot.token, &read, T0 + 11) ==
 	    DEVTOKEN_MISMATCH);
 }
@@ -244,13 +288,62 @@ test_rename(void)
 
 	reset();
 	d = paired(12, "operator.read");
+	recorder_reset();
 	CHECK(pairing_rename(&reg, d->device_id, "  den  ", &pairing_owner, T0, label) ==
 	    PAIRING_OK);
 	CHECK_STR_EQ(label, "den");
 	CHECK_STR_EQ(d->operator_label, "den");
+	check_one_event("device.pair.changed", "{}");
 	CHECK(pairing_rename(&reg, d->device_id, "   ", &pairing_owner, T0, label) ==
 	    PAIRING_LABEL_REQUIRED);
 	CHECK_STR_EQ(d->operator_label, "den");
+	CHECK_INT_EQ(recorder.nevents, 0);
+}
+
+/* Removal closes every session of the device, whichever role. */
+static void
+test_remove(void)
+{
+	struct pairing_actor stranger = { "someone-else", 0, "test", NULL };
+	struct reg_device *d;
+	char id[DEVPROOF_ID_LEN + 1];
+
+	reset();
+	d = paired(13, "operator.read");
+	memcpy(id, d->device_id, sizeof(id));
+	recorder_reset();
+	CHECK(pairing_remove(&reg, id, &stranger, T0) == PAIRING_DENIED);
+	CHECK(pairing_remove(&reg, "no-such-device", &pairing_owner, T0) == PAIRING_UNKNOWN);
+	CHECK_INT_EQ(recorder.ncloses, 0);
+	CHECK(pairing_remove(&reg, id, &pairing_owner, T0) == PAIRING_OK);
+	CHECK(registry_device_find(&reg, id) == NULL);
+	check_one_close(id, ~0u, NULL, "device removed");
+}
+
+/* A device list says "connected" for what the sessions report. */
+static void
+test_list_connected(void)
+{
+	struct reg_device *on, *off;
+	struct pbuf b;
+	char *json, want[DEVPROOF_ID_LEN + 64];
+
+	reset();
+	on = paired(14, "operator.read");
+	off = paired(15, "operator.read");
+	memcpy(recorder.connected, on->device_id, sizeof(recorder.connected));
+	pbuf_init(&b);
+	pairing_list_pval(&b, &reg, &pairing_owner, T0);
+	json = pval_to_json_string(b.data, b.len, 0);
+	CHECK(json != NULL);
+	snprintf(want, sizeof(want), "\"deviceId\":\"%s\"", on->device_id);
+	CHECK(json != NULL && strstr(json, want) != NULL);
+	CHECK(json != NULL && strstr(strstr(json, want), "\"connected\":true") != NULL);
+	snprintf(want, sizeof(want), "\"deviceId\":\"%s\"", off->device_id);
+	CHECK(json != NULL && strstr(json, want) != NULL &&
+	    strstr(strstr(json, want), "\"connected\":false") != NULL);
+	free(json);
+	pbuf_free(&b);
 }
 
 /* The decisions above were audited: one line each, with the actor's who. */
@@ -281,30 +374,11 @@ test_audit_lines(void)
 int
 main(void)
 {
-	struct sockaddr_un sun;
-	struct event_base *base;
-	struct config cfg;
-	struct broker br;
-	int lfd;
-
 	snprintf(dir, sizeof(dir), "/tmp/clawgate-test-pairing.XXXXXX");
 	if (mkdtemp(dir) == NULL || (dirfd_ = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
 		return 2;
-	/* Rotation and revocation close sessions through a (here idle) gateway link. */
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/gw.sock", dir);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(lfd, 1) < 0 ||
-	    (base = event_base_new()) == NULL)
-		return 2;
-	memset(&cfg, 0, sizeof(cfg));
-	memset(&br, 0, sizeof(br));
-	br.cfg = &cfg;
-	br.reg = &reg;
-	gwlink_init(base, lfd, &br);
 	registry_init(&reg, dirfd_, dir);
-	pairing_init();
+	pairing_init(&recorder_effects);
 	audit_open(dirfd_, dir);
 	TEST_RUN(test_ttl);
 	TEST_RUN(test_global_cap);
@@ -312,15 +386,14 @@ main(void)
 	TEST_RUN(test_supersede);
 	TEST_RUN(test_rotate_and_revoke);
 	TEST_RUN(test_rename);
+	TEST_RUN(test_remove);
+	TEST_RUN(test_list_connected);
 	TEST_RUN(test_audit_lines);
 	registry_free(&reg);
 	pairing_shutdown();
 	audit_close();
-	gwlink_shutdown();
-	event_base_free(base);
 	unlinkat(dirfd_, REG_FILE, 0);
 	unlinkat(dirfd_, AUDIT_FILE, 0);
-	unlinkat(dirfd_, "gw.sock", 0);
 	close(dirfd_);
 	rmdir(dir);
 	return test_exit();

@@ -49,17 +49,24 @@ test_note_never_locks(void)
 	ratelimit_free(rl);
 }
 
+/* At most RATELIMIT_MAX_KEYS keys are kept: one more forgets the least recently
+ * used, here a locked one. */
 static void
 test_bounded(void)
 {
 	struct ratelimit *rl = ratelimit_new();
 	char key[32];
 
-	for (int i = 0; i < RATELIMIT_MAX_KEYS + 500; i++) {
+	for (int i = 0; i < RATELIMIT_MAX_ATTEMPTS; i++)
+		ratelimit_fail(rl, "victim", 1);
+	CHECK(ratelimit_locked(rl, "victim", 2) > 0);
+	for (int i = 1; i < RATELIMIT_MAX_KEYS; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
 		ratelimit_fail(rl, key, 1);
 	}
-	CHECK_INT_EQ(ratelimit_count(rl), RATELIMIT_MAX_KEYS);
+	CHECK(ratelimit_locked(rl, "victim", 2) > 0);
+	ratelimit_fail(rl, "one-more", 1);
+	CHECK_INT_EQ(ratelimit_locked(rl, "victim", 2), 0);
 	ratelimit_free(rl);
 }
 

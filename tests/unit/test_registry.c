@@ -15,6 +15,8 @@
 #include "brokerd/devtoken.h"
 #include "brokerd/fileio.h"
 #include "brokerd/registry.h"
+#include "brokerd/role.h"
+#include "brokerd/scopes.h"
 #include "common/xmalloc.h"
 #include "testutil.h"
 

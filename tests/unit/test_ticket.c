@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brokerd/role.h"
 #include "brokerd/ticket.h"
 #include "common/random.h"
 #include "testutil.h"

@@ -1,0 +1,403 @@
+#include "brokerd/ctlshow.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/xmalloc.h"
+
+/* ---- reading the answer ---- */
+
+static yajl_val
+j_get(yajl_val obj, const char *key)
+{
+	const char *path[] = { key, NULL };
+
+	return obj != NULL ? yajl_tree_get(obj, path, yajl_t_any) : NULL;
+}
+
+static const char *
+j_str(yajl_val obj, const char *key)
+{
+	const char *s = YAJL_GET_STRING(j_get(obj, key));
+
+	return s != NULL ? s : "";
+}
+
+static long long
+j_int(yajl_val obj, const char *key)
+{
+	yajl_val v = j_get(obj, key);
+
+	return v != NULL && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
+}
+
+static size_t
+j_len(yajl_val arr)
+{
+	return arr != NULL && YAJL_IS_ARRAY(arr) ? arr->u.array.len : 0;
+}
+
+static const char *
+j_item(yajl_val arr, size_t i)
+{
+	const char *s = YAJL_GET_STRING(arr->u.array.values[i]);
+
+	return s != NULL ? s : "";
+}
+
+/* A string array joined with ", "; "-" when empty. */
+static char *
+j_join(yajl_val arr)
+{
+	size_t n = j_len(arr), len = 2;
+	char *out;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(j_item(arr, i)) + 2;
+	out = xcalloc(1, len);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(out, ", ");
+		strcat(out, j_item(arr, i));
+	}
+	if (n == 0)
+		strcpy(out, "-");
+	return out;
+}
+
+/* doc/design.md §1: the first 6 hex digits of the device id in two groups. */
+static char *
+verification_code(const char *device_id)
+{
+	char *s = xmalloc(8);
+
+	snprintf(s, 8, "%.3s %.3s", device_id, strlen(device_id) > 3 ? device_id + 3 : "");
+	return s;
+}
+
+static char *
+age_text(long long ms)
+{
+	char *s = xmalloc(32);
+	long long sec = ms > 0 ? ms / 1000 : 0;
+
+	if (sec < 60)
+		snprintf(s, 32, "%llds", sec);
+	else if (sec < 3600)
+		snprintf(s, 32, "%lldm", sec / 60);
+	else if (sec < 86400)
+		snprintf(s, 32, "%lldh", sec / 3600);
+	else
+		snprintf(s, 32, "%lldd", sec / 86400);
+	return s;
+}
+
+static char *
+xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+xprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	s = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* ---- tables ---- */
+
+#define TABLE_MAX_COLS 8
+
+struct table {
+	size_t ncols, nrows;
+	const char *head[TABLE_MAX_COLS];
+	char **cells;		/* nrows * ncols, owned */
+};
+
+/* Display width: one column per UTF-8 character. */
+static size_t
+text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+static void
+table_row(struct table *t, char **cells)
+{
+	t->cells = xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(char *));
+	memcpy(t->cells + t->nrows * t->ncols, cells, t->ncols * sizeof(char *));
+	t->nrows++;
+}
+
+static void
+table_print(struct table *t)
+{
+	size_t width[TABLE_MAX_COLS];
+
+	for (size_t c = 0; c < t->ncols; c++) {
+		width[c] = text_width(t->head[c]);
+		for (size_t r = 0; r < t->nrows; r++)
+			if (text_width(t->cells[r * t->ncols + c]) > width[c])
+				width[c] = text_width(t->cells[r * t->ncols + c]);
+	}
+	for (size_t r = 0; r <= t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *s = r == 0 ? t->head[c] : t->cells[(r - 1) * t->ncols + c];
+
+			if (c + 1 == t->ncols)
+				printf("%s\n", s);
+			else
+				printf("%s%*s", s, (int)(width[c] - text_width(s) + 2), "");
+		}
+	}
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+}
+
+/* What a person recognises a device by: the admin's name for it (devices
+ * rename), else its own name, else its platform. */
+static char *
+device_label(yajl_val d)
+{
+	const char *name = j_str(d, "displayName"), *family = j_str(d, "deviceFamily");
+
+	if (j_str(d, "operatorLabel")[0] != '\0')
+		return xstrdup(j_str(d, "operatorLabel"));
+	if (name[0] != '\0')
+		return xstrdup(name);
+	if (family[0] != '\0' && strcmp(family, j_str(d, "platform")) != 0)
+		return xprintf("%s (%s)", j_str(d, "platform"), family);
+	return xstrdup(j_str(d, "platform")[0] != '\0' ? j_str(d, "platform") : "-");
+}
+
+static char *
+client_label(yajl_val d)
+{
+	return xprintf("%s/%s", j_str(d, "clientId")[0] ? j_str(d, "clientId") : "-",
+	    j_str(d, "clientMode")[0] ? j_str(d, "clientMode") : "-");
+}
+
+static const char pair_hint[] = "A device asks to pair when it connects to the gateway with "
+    "the shared token;\nits request shows up here. Approve it with: gatewayctl devices "
+    "approve <requestId>\n";
+
+static void
+ctlshow_pending(yajl_val list, int64_t now)
+{
+	struct table t = { 7, 0, { "REQUEST", "DEVICE", "CODE", "CLIENT", "ROLE / SCOPES", "AGE",
+	    "REMOTE IP" }, NULL };
+	size_t n = j_len(list);
+
+	if (n == 0) {
+		printf("No pending requests.\n");
+		return;
+	}
+	printf("Pending (%zu)\n", n);
+	for (size_t i = 0; i < n; i++) {
+		yajl_val p = list->u.array.values[i];
+		char *scopes = j_join(j_get(p, "scopes"));
+		char *row[7] = {
+			xstrdup(j_str(p, "requestId")), device_label(p),
+			verification_code(j_str(p, "deviceId")), client_label(p),
+			xprintf("%s: %s", j_str(p, "role"), scopes),
+			age_text(now - j_int(p, "ts")),
+			xstrdup(j_str(p, "remoteIp")[0] ? j_str(p, "remoteIp") : "local"),
+		};
+
+		free(scopes);
+		table_row(&t, row);
+	}
+	table_print(&t);
+	printf("Approve one with: gatewayctl devices approve <requestId> (or --latest if it is "
+	    "the only one)\n");
+}
+
+static void
+ctlshow_paired(yajl_val list, int64_t now)
+{
+	struct table t = { 6, 0, { "DEVICE", "CODE", "CLIENT", "ROLES", "SCOPES", "LAST SEEN" },
+	    NULL };
+	size_t n = j_len(list);
+
+	if (n == 0) {
+		printf("No paired devices.\n%s", pair_hint);
+		return;
+	}
+	printf("Paired (%zu)\n", n);
+	for (size_t i = 0; i < n; i++) {
+		yajl_val d = list->u.array.values[i];
+		long long seen = j_int(d, "lastSeenAtMs");
+		char *label = device_label(d), *client = client_label(d), *age;
+		char *row[6] = {
+			xstrdup(j_str(d, "deviceId")), verification_code(j_str(d, "deviceId")),
+			xprintf("%s %s", client, label), j_join(j_get(d, "roles")),
+			j_join(j_get(d, "scopes")), NULL,
+		};
+
+		if (YAJL_IS_TRUE(j_get(d, "connected")))
+			row[5] = xstrdup("connected");
+		else if (seen == 0)
+			row[5] = xstrdup("never");
+		else {
+			age = age_text(now - seen);
+			row[5] = xprintf("%s ago", age);
+			free(age);
+		}
+		free(label);
+		free(client);
+		table_row(&t, row);
+	}
+	table_print(&t);
+}
+
+void
+ctlshow_list(yajl_val root)
+{
+	int64_t now = clock_wall_ms();
+
+	ctlshow_pending(j_get(root, "pending"), now);
+	printf("\n");
+	ctlshow_paired(j_get(root, "paired"), now);
+}
+
+void
+ctlshow_status(yajl_val s)
+{
+	char *up = age_text(j_int(s, "uptimeMs"));
+
+	printf("brokerd %s (pid %lld), up %s\n", j_str(s, "version"), j_int(s, "pid"), up);
+	printf("state directory: %s\n", j_str(s, "stateDir"));
+	if (strcmp(j_str(s, "authMode"), "token") == 0)
+		printf("auth: token (from %s)\n", j_str(s, "tokenSource"));
+	else
+		printf("auth: %s\n", j_str(s, "authMode"));
+	printf("gateways: %lld, sessions: %lld\n", j_int(s, "gateways"), j_int(s, "sessions"));
+	printf("pending requests: %lld, paired devices: %lld\n", j_int(s, "pending"),
+	    j_int(s, "paired"));
+	free(up);
+}
+
+void
+ctlshow_approved(yajl_val r)
+{
+	const char *id = j_str(j_get(r, "device"), "deviceId");
+	char *code = verification_code(id);
+
+	printf("Approved %s (request %s), verification code %s\n", id, j_str(r, "requestId"),
+	    code);
+	free(code);
+}
+
+void
+ctlshow_rejected(yajl_val r)
+{
+	printf("Rejected request %s of device %s\n", j_str(r, "requestId"), j_str(r, "deviceId"));
+}
+
+void
+ctlshow_removed(yajl_val r)
+{
+	printf("Removed %s; its sessions were closed\n", j_str(r, "deviceId"));
+}
+
+void
+ctlshow_token(yajl_val r)
+{
+	printf("%s\n", j_str(r, "token"));
+	fprintf(stderr, "gatewayctl: brokerd now uses this shared token (shown only this once) "
+	    "and closed the sessions that used the old one; give it to your clients\n");
+}
+
+void
+ctlshow_renamed(yajl_val r)
+{
+	printf("Renamed %s to \"%s\"\n", j_str(r, "deviceId"), j_str(r, "label"));
+}
+
+void
+ctlshow_rotated(yajl_val r)
+{
+	char *scopes = j_join(j_get(r, "scopes"));
+
+	printf("Rotated the %s token of %s (scopes: %s): the old token no longer works and "
+	    "the device's %s sessions were closed.\nThe new token is not shown: the device "
+	    "receives it when it next connects with the shared token.\n", j_str(r, "role"),
+	    j_str(r, "deviceId"), scopes, j_str(r, "role"));
+	free(scopes);
+}
+
+void
+ctlshow_revoked(yajl_val r)
+{
+	printf("Revoked the %s token of %s and closed its %s sessions.\nThe device stays "
+	    "paired: with the shared token it connects again and gets a new device token.\n"
+	    "To lock it out, remove it (and rotate the shared token if it knows it):\n"
+	    "  gatewayctl devices remove %s\n  gatewayctl token rotate\n", j_str(r, "role"),
+	    j_str(r, "deviceId"), j_str(r, "role"), j_str(r, "deviceId"));
+}
+
+void
+ctlshow_dashboard(yajl_val r)
+{
+	yajl_val notes = j_get(r, "notes");
+
+	printf("Dashboard URL: %s\n", j_str(r, "url"));
+	if (YAJL_IS_TRUE(j_get(r, "tokenIncluded")))
+		printf("Open it in a browser on this host. The URL holds the shared token: keep "
+		    "it to yourself.\n");
+	for (size_t i = 0; i < j_len(notes); i++)
+		printf("%s\n", j_item(notes, i));
+	printf("%s\n", j_str(r, "assumes"));
+}
+
+void
+ctlshow_audit(yajl_val r)
+{
+	struct table t = { 6, 0, { "TIME (UTC)", "WHAT", "DEVICE", "REQUEST", "ROLE", "WHO" },
+	    NULL };
+	yajl_val list = j_get(r, "entries");
+	size_t n = j_len(list);
+
+	if (n == 0)
+		printf("The audit log is empty: approvals, rejections, removals and token "
+		    "changes are recorded as they happen.\n");
+	for (size_t i = 0; i < n; i++) {
+		yajl_val e = list->u.array.values[i];
+		time_t sec = (time_t)(j_int(e, "ts") / 1000);
+		struct tm tm;
+		char when[32];
+		char *row[6];
+
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&sec, &tm));
+		row[0] = xstrdup(when);
+		row[1] = xstrdup(j_str(e, "what"));
+		row[2] = xstrdup(j_str(e, "deviceId")[0] ? j_str(e, "deviceId") : "-");
+		row[3] = xstrdup(j_str(e, "requestId")[0] ? j_str(e, "requestId") : "-");
+		row[4] = xstrdup(j_str(e, "role")[0] ? j_str(e, "role") : "-");
+		row[5] = xstrdup(j_str(e, "who"));
+		table_row(&t, row);
+	}
+	if (n > 0)
+		table_print(&t);
+	if (j_int(r, "unreadable") > 0)
+		printf("(%lld lines of the log are not audit entries, e.g. one cut short by a "
+		    "crash; they are skipped)\n", j_int(r, "unreadable"));
+}
