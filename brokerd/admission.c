@@ -504,11 +504,11 @@ adm_pairing_required(struct adm *x, const struct reg_pending *p, const struct re
 	}
 	pval_kv_str(b, "deviceId", x->c->device_id);
 	pval_kv_str(b, "requestedRole", role_name(x->role));
-	pval_kv_scopes(b, "requestedScopes", &x->c->scopes);
+	proto_kv_scopes(b, "requestedScopes", &x->c->scopes);
 	if (d != NULL) {
 		pval_key(b, "approvedRoles");
 		registry_roles_pval(b, d->roles);
-		pval_kv_scopes(b, "approvedScopes", &d->scopes);
+		proto_kv_scopes(b, "approvedScopes", &d->scopes);
 	}
 	pval_obj_end(b);
 	adm_reject(x, CLOSE_POLICY, reason, "NOT_PAIRED", msg);
@@ -793,7 +793,7 @@ admission_decide(struct broker *br, const struct proto_connect *c, const char *n
 	snprintf(a->accept.locality, sizeof(a->accept.locality), "%s", loc);
 	snprintf(a->reject.locality, sizeof(a->reject.locality), "%s", loc);
 	if (!a->accepted && a->details.len > 0)
-		a->reject.error.details = pval_blob(&a->details);
+		a->reject.error.details = proto_blob_of(&a->details);
 	if (!a->accepted)
 		a->reject.delay_ms = x.delay_ms;
 }

@@ -359,7 +359,7 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 		;
 	/* Commands without fields leave m alone: it reads as empty. */
 	memset(&m, 0, sizeof(m));
-	if (i == n || proto_decode(hdr->type, payload, hdr->len, &m) < 0) {
+	if (i == n || proto_decode(hdr->type, payload, hdr->len, &m, sizeof(m)) < 0) {
 		log_warnx("control: malformed or unknown command %s (0x%04x): dropping the "
 		    "client", proto_type_name(hdr->type), hdr->type);
 		return 1;
@@ -379,7 +379,7 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 		ctl_forbidden(&r, &cc->cred);
 	}
 	if (r.res.ok)
-		r.res.payload = pval_blob(&r.payload);
+		r.res.payload = proto_blob_of(&r.payload);
 	proto_link_send(cc->bev, PROTO_CTL_RESULT, hdr->id, &r.res);
 	/* The payload may hold the shared token (token rotate, dashboard). */
 	if (r.payload.data != NULL)

@@ -531,7 +531,7 @@ gwlink_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 	else if (gwlink_permits[i].after_hello != l->ready)
 		gwlink_drop(l, 1, "%s %s the hello", proto_type_name(hdr->type),
 		    l->ready ? "after" : "before");
-	else if (proto_decode(hdr->type, payload, hdr->len, &m) < 0)
+	else if (proto_decode(hdr->type, payload, hdr->len, &m, sizeof(m)) < 0)
 		gwlink_drop(l, 1, "malformed %s (%u bytes)", proto_type_name(hdr->type), hdr->len);
 	else
 		gwlink_permits[i].fn(l, hdr, &m);
@@ -621,7 +621,7 @@ gwlink_publish(enum proto_audience audience, const char *event, const struct pbu
 	memset(&ev, 0, sizeof(ev));
 	ev.audience = (uint8_t)audience;
 	snprintf(ev.event, sizeof(ev.event), "%s", event);
-	ev.payload = pval_blob(payload);
+	ev.payload = proto_blob_of(payload);
 	TAILQ_FOREACH(l, &gw.links, entry)
 		if (l->ready)
 			gwlink_send(l, PROTO_BR_EVENT, 0, &ev);

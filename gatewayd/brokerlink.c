@@ -140,7 +140,7 @@ brokerlink_hello(const struct proto_hdr *hdr, const uint8_t *payload)
 		log_warnx("brokerd sent %s before BR_HELLO", proto_type_name(hdr->type));
 		return -1;
 	}
-	if (proto_decode(hdr->type, payload, hdr->len, &gw.settings) < 0) {
+	if (proto_decode(hdr->type, payload, hdr->len, &gw.settings, sizeof(gw.settings)) < 0) {
 		log_warnx("brokerd sent a malformed BR_HELLO");
 		return -1;
 	}
@@ -177,7 +177,7 @@ brokerlink_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 
 	if (!brokerlink_up)
 		return brokerlink_hello(hdr, payload);
-	if (proto_decode(hdr->type, payload, hdr->len, &m) < 0) {
+	if (proto_decode(hdr->type, payload, hdr->len, &m, sizeof(m)) < 0) {
 		log_warnx("brokerd sent a malformed or unexpected %s",
 		    proto_type_name(hdr->type));
 		return -1;

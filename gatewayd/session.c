@@ -1102,7 +1102,7 @@ session_tick_cb(evutil_socket_t fd, short what, void *arg)
 	pval_obj_begin(&session_tick_payload);
 	pval_kv_int(&session_tick_payload, "ts", clock_wall_ms());
 	pval_obj_end(&session_tick_payload);
-	blob = pval_blob(&session_tick_payload);
+	blob = proto_blob_of(&session_tick_payload);
 	session_broadcast("tick", &blob, 0);
 }
 

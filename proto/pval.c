@@ -114,16 +114,6 @@ pval_kv_bool(struct pbuf *b, const char *key, int v)
 	pval_bool(b, v);
 }
 
-void
-pval_kv_scopes(struct pbuf *b, const char *key, const struct proto_scopes *s)
-{
-	pval_key(b, key);
-	pval_arr_begin(b);
-	for (uint32_t i = 0; i < s->n; i++)
-		pval_str(b, s->v[i]);
-	pval_arr_end(b);
-}
-
 /*
  * One walker serves both checking (g == NULL) and rendering. It is iterative:
  * a stack of container kinds bounded by PVAL_MAX_DEPTH.

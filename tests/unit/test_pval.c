@@ -4,6 +4,7 @@
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
+#include "proto/proto.h"
 #include "proto/pval.h"
 #include "testutil.h"
 
@@ -97,8 +98,8 @@ test_containers_and_helpers(void)
 	pval_kv_str_opt(&b, "displayName", "");
 	pval_kv_str_opt(&b, "platform", NULL);
 	pval_kv_str_opt(&b, "deviceFamily", "Linux");
-	pval_kv_scopes(&b, "scopes", &sc);
-	pval_kv_scopes(&b, "roles", &none);
+	proto_kv_scopes(&b, "scopes", &sc);
+	proto_kv_scopes(&b, "roles", &none);
 	pval_key(&b, "nested");
 	pval_arr_begin(&b);
 	pval_null(&b);
