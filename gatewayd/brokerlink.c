@@ -73,7 +73,7 @@ brokerlink_lost(const char *why)
 	if (brokerlink_up)
 		session_broker_lost();
 	brokerlink_up = 0;
-	if (brokerlink_retry == NULL && (brokerlink_retry = event_new(gw.base, -1, EV_PERSIST,
+	if (brokerlink_retry == NULL && (brokerlink_retry = event_new(gatewayd.base, -1, EV_PERSIST,
 	    brokerlink_retry_cb, NULL)) == NULL)
 		fatalx("out of memory arming the broker reconnect timer");
 	if (evtimer_add(brokerlink_retry, &tv) < 0)
@@ -140,17 +140,17 @@ brokerlink_hello(const struct proto_hdr *hdr, const uint8_t *payload)
 		log_warnx("brokerd sent %s before BR_HELLO", proto_type_name(hdr->type));
 		return -1;
 	}
-	if (proto_decode(hdr->type, payload, hdr->len, &gw.settings, sizeof(gw.settings)) < 0) {
+	if (proto_decode(hdr->type, payload, hdr->len, &gatewayd.settings, sizeof(gatewayd.settings)) < 0) {
 		log_warnx("brokerd sent a malformed BR_HELLO");
 		return -1;
 	}
-	brokerlink_check_settings(&gw.settings);
+	brokerlink_check_settings(&gatewayd.settings);
 	/* Unlike the listeners, the page follows a new broker's settings at once. */
-	ui_set_gatewayctl(gw.settings.gatewayctl);
+	ui_set_gatewayctl(gatewayd.settings.gatewayctl);
 	event_free(brokerlink_hello_timer);
 	brokerlink_hello_timer = NULL;
 	brokerlink_up = 1;
-	log_info("connected to brokerd %s at %s", gw.settings.version, brokerlink_path);
+	log_info("connected to brokerd %s at %s", gatewayd.settings.version, brokerlink_path);
 	/* After a reconnect the listeners stay as they are (a new port or bind
 	 * needs a restart); the sessions the old broker knew are told. */
 	if (brokerlink_was_up) {
@@ -241,16 +241,16 @@ static void
 brokerlink_attach(int fd)
 {
 	struct timeval hello_timeout = { BROKERLINK_HELLO_TIMEOUT_S, 0 };
-	struct proto_gw_hello hello = { (uint32_t)getpid(), gw.worker };
+	struct proto_gw_hello hello = { (uint32_t)getpid(), gatewayd.worker };
 
-	if ((brokerlink_bev = bufferevent_socket_new(gw.base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+	if ((brokerlink_bev = bufferevent_socket_new(gatewayd.base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("out of memory setting up the broker link");
 	flush_init(&brokerlink_flush, brokerlink_bev);
 	bufferevent_setcb(brokerlink_bev, brokerlink_read_cb, brokerlink_write_cb,
 	    brokerlink_event_cb, NULL);
 	if (bufferevent_enable(brokerlink_bev, EV_READ) < 0)
 		fatalx("cannot watch the broker link");
-	if ((brokerlink_hello_timer = evtimer_new(gw.base, brokerlink_hello_timeout_cb,
+	if ((brokerlink_hello_timer = evtimer_new(gatewayd.base, brokerlink_hello_timeout_cb,
 	    NULL)) == NULL || evtimer_add(brokerlink_hello_timer, &hello_timeout) < 0)
 		fatalx("cannot arm the broker hello timer");
 	if (proto_link_send(brokerlink_bev, PROTO_GW_HELLO, brokerlink_next_id++, &hello) < 0)

@@ -108,7 +108,7 @@ listener_socket(const struct sockaddr_storage *ss, socklen_t sslen)
 	/* --workers: each worker binds the port itself and the kernel spreads the
 	 * connections. Only then: otherwise a second gatewayd started by mistake
 	 * must fail to bind, not share the port silently. */
-	if (gw.workers > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+	if (gatewayd.workers > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
 		saved = errno;
 		close(fd);
 		errno = saved;
@@ -138,12 +138,12 @@ listener_add(struct listener *l, int fd, const struct sockaddr_storage *ss)
 	 * connection. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		fatal("cannot set TCP_NODELAY on %s", l->name);
-	l->lev = evconnlistener_new(gw.base, listener_accept_cb, l,
+	l->lev = evconnlistener_new(gatewayd.base, listener_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, SOMAXCONN, fd);
 	if (l->lev == NULL)
 		fatal("cannot listen on %s", l->name);
 	evconnlistener_set_error_cb(l->lev, listener_error_cb);
-	if ((l->resume = evtimer_new(gw.base, listener_resume_cb, l)) == NULL)
+	if ((l->resume = evtimer_new(gatewayd.base, listener_resume_cb, l)) == NULL)
 		fatalx("out of memory setting up a listener");
 	nlisteners++;
 	log_info("listening on %s", l->name);

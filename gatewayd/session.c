@@ -124,11 +124,11 @@ session_timer_set(struct session *s, void (*cb)(evutil_socket_t, short, void *),
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	if (s->timer == NULL) {
-		s->timer = evtimer_new(gw.base, cb, s);
+		s->timer = evtimer_new(gatewayd.base, cb, s);
 	} else if (event_get_callback(s->timer) != cb) {
 		/* event_assign must not touch a pending event. */
 		evtimer_del(s->timer);
-		event_assign(s->timer, gw.base, -1, 0, cb, s);
+		event_assign(s->timer, gatewayd.base, -1, 0, cb, s);
 	}
 	/* A pending timer with the same callback is only moved. */
 	if (s->timer == NULL || evtimer_add(s->timer, &tv) < 0)
@@ -346,7 +346,7 @@ session_send(struct session *s, const uint8_t *data, size_t len)
 		return;
 	ws_send_text(s->ws, data, len);
 	backlog = evbuffer_get_length(bufferevent_get_output(s->bev));
-	if (backlog > gw.settings.max_buffered) {
+	if (backlog > gatewayd.settings.max_buffered) {
 		log_info("closing %s: slow consumer (%zu bytes unsent)", s->peer, backlog);
 		session_close(s, 1008, "slow consumer");
 	}
@@ -659,7 +659,7 @@ session_upgrade(struct session *s, const struct http_request *req)
 	s->ws = ws_new(s->bev, SESSION_PREAUTH_MAX_MESSAGE, session_message_cb, s);
 	s->state = SESSION_CHALLENGE;
 	/* The handshake timeout runs from the upgrade (doc/protocol.md §1). */
-	session_timer_set(s, session_handshake_timeout_cb, gw.settings.handshake_timeout_ms);
+	session_timer_set(s, session_handshake_timeout_cb, gatewayd.settings.handshake_timeout_ms);
 	if (!brokerlink_available()) {
 		session_local_challenge(s);
 	} else if (challenges_take(&ch) == 0) {
@@ -684,7 +684,7 @@ session_upgrade(struct session *s, const struct http_request *req)
 static void
 session_echo(struct session *s)
 {
-	s->ws = ws_new(s->bev, gw.settings.max_payload, session_message_cb, s);
+	s->ws = ws_new(s->bev, gatewayd.settings.max_payload, session_message_cb, s);
 	s->state = SESSION_ECHO;
 	/* Nothing to authenticate: neither the handshake deadline nor the
 	 * pre-auth limit applies. */
@@ -710,7 +710,7 @@ session_http(struct session *s)
 	if (http_wants_upgrade(&req) && req.proxy_headers) {
 		char client[PROTO_ADDR_MAX + 1];
 
-		if (proxy_attribute(&gw.settings, s->peer, &req, client) < 0) {
+		if (proxy_attribute(&gatewayd.settings, s->peer, &req, client) < 0) {
 			log_info("refused an upgrade from %s: forwarding headers from a peer that is "
 			    "not in gateway.trustedProxies, or naming no usable client address",
 			    s->peer);
@@ -725,10 +725,10 @@ session_http(struct session *s)
 	/* doc/protocol.md §1: an upgrade beyond the address's unauthenticated sockets
 	 * is refused before it costs a challenge. */
 	if (http_wants_upgrade(&req) &&
-	    preauth_acquire(s->peer, gw.settings.max_preauth_per_ip) < 0) {
+	    preauth_acquire(s->peer, gatewayd.settings.max_preauth_per_ip) < 0) {
 		log_info("refused an upgrade from %s: %u unauthenticated sockets already (raise "
 		    "OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP for brokerd if that is legitimate)",
-		    s->peer, gw.settings.max_preauth_per_ip);
+		    s->peer, gatewayd.settings.max_preauth_per_ip);
 		http_refuse(503, "Too many unauthenticated sockets", &session_out);
 		bufferevent_write(s->bev, session_out.data, session_out.len);
 		session_closing(s);
@@ -752,7 +752,7 @@ session_http(struct session *s)
 	s->preauth = 1;
 	bufferevent_write(s->bev, session_out.data, session_out.len);
 	evbuffer_drain(in, req.head_len);
-	if (gw.test_echo)
+	if (gatewayd.test_echo)
 		session_echo(s);
 	else
 		session_upgrade(s, &req);
@@ -838,7 +838,7 @@ session_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 		return;
 	}
 	/* The same deadline bounds a client that never finishes its request. */
-	session_timer_set(s, session_handshake_timeout_cb, gw.settings.handshake_timeout_ms);
+	session_timer_set(s, session_handshake_timeout_cb, gatewayd.settings.handshake_timeout_ms);
 }
 
 static struct session *
@@ -901,7 +901,7 @@ session_broker_accept(const struct proto_accept *m)
 	if (s->state != SESSION_CONNECTING)
 		return session_out_of_state(s, "BR_ACCEPT");
 	random_uuid4(conn_id);
-	render_hello_ok(s->pre->connect_id, m, conn_id, clock_mono_ms() - gw.started_ms, &out);
+	render_hello_ok(s->pre->connect_id, m, conn_id, clock_mono_ms() - gatewayd.started_ms, &out);
 	session_send_rendered(s, &out);
 	if (s->state == SESSION_CLOSING) {
 		session_accepted_gone(m);
@@ -915,7 +915,7 @@ session_broker_accept(const struct proto_accept *m)
 	    m->scopes.n, m->method, m->device_token[0] ? "issued" : "-");
 	s->pairing_events = (m->flags & PROTO_ACCEPT_PAIRING_EVENTS) != 0;
 	memcpy(s->ticket, m->ticket, sizeof(s->ticket));
-	ws_set_max_message(s->ws, gw.settings.max_payload);
+	ws_set_max_message(s->ws, gatewayd.settings.max_payload);
 	session_preauth_release(s);
 	event_free(s->timer);
 	s->timer = NULL;
@@ -1132,7 +1132,7 @@ static struct event *
 session_timer_every(void (*cb)(evutil_socket_t, short, void *), uint32_t ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	struct event *ev = event_new(gw.base, -1, EV_PERSIST, cb, NULL);
+	struct event *ev = event_new(gatewayd.base, -1, EV_PERSIST, cb, NULL);
 
 	if (ev == NULL || evtimer_add(ev, &tv) < 0)
 		fatalx("cannot arm a shared session timer");
@@ -1142,7 +1142,7 @@ session_timer_every(void (*cb)(evutil_socket_t, short, void *), uint32_t ms)
 void
 session_init(void)
 {
-	session_tick = session_timer_every(session_tick_cb, gw.settings.tick_interval_ms);
+	session_tick = session_timer_every(session_tick_cb, gatewayd.settings.tick_interval_ms);
 	session_ping = session_timer_every(session_ping_cb, SESSION_PING_MS);
 }
 
