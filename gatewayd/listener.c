@@ -15,7 +15,6 @@
 #include "common/ipaddr.h"
 #include "common/log.h"
 #include "gatewayd/gatewayd.h"
-#include "gatewayd/session.h"
 
 #define LISTENER_PAUSE_S 1
 
@@ -27,12 +26,13 @@ struct listener {
 
 static struct listener listeners[PROTO_MAX_BINDS];
 static int nlisteners;
+static listener_accept_fn listener_accept;
 
 static void
 listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	session_accept(fd, sa, (socklen_t)salen);
+	listener_accept(fd, sa, (socklen_t)salen);
 }
 
 static void
@@ -205,10 +205,12 @@ listener_adopt(int fd)
 }
 
 void
-listener_open_all(const struct proto_br_hello *settings, uint16_t port)
+listener_open_all(const struct proto_br_hello *settings, uint16_t port,
+    listener_accept_fn on_accept)
 {
 	int n = sd_listen_fds(1);
 
+	listener_accept = on_accept;
 	if (n < 0)
 		fatalx("cannot take the sockets systemd passed: %s", strerror(-n));
 	if (n > PROTO_MAX_BINDS)

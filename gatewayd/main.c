@@ -33,6 +33,7 @@ static unsigned long main_port;	/* 0: the broker's */
 static struct event *main_grace;
 static struct sandbox_user main_user;
 static const char *main_selftest;	/* --sandbox-selftest: the negative test */
+static struct brokerlink_user main_broker;	/* the broker link's messages go to sessions */
 
 static void __attribute__((noreturn))
 main_usage(void)
@@ -53,7 +54,7 @@ main_ready(void)
 		fatalx("brokerd sent port 0: set gateway.port or pass --port");
 	tls_init();
 	session_init();
-	listener_open_all(&gatewayd.settings, port);
+	listener_open_all(&gatewayd.settings, port, session_accept);
 	if (gatewayd.settings.ui_root[0] != '\0')
 		staticfiles_open(gatewayd.settings.ui_root, gatewayd.settings.version);
 	random_init();
@@ -63,6 +64,19 @@ main_ready(void)
 	if (main_selftest != NULL)
 		sandbox_selftest(main_selftest);
 	notify_send("READY=1");
+}
+
+/* Every BR_HELLO: the first opens the gateway, a later one (brokerd restarted)
+ * finds it open. Unlike the listeners, the page follows a new broker's
+ * settings at once. */
+static void
+main_broker_up(int first)
+{
+	ui_set_gatewayctl(gatewayd.settings.gatewayctl);
+	if (first)
+		main_ready();
+	else
+		session_broker_back();
 }
 
 static void
@@ -189,7 +203,11 @@ main(int argc, char **argv)
 	    evsignal_add(sighup, NULL) < 0)
 		fatalx("cannot watch SIGTERM, SIGINT and SIGHUP");
 
-	brokerlink_open(socket_dir, main_ready);
+	main_broker.handlers = session_broker_handlers;
+	main_broker.nhandlers = session_broker_nhandlers;
+	main_broker.up = main_broker_up;
+	main_broker.down = session_broker_lost;
+	brokerlink_open(socket_dir, &main_broker);
 	if (event_base_dispatch(gatewayd.base) < 0)
 		fatalx("the event loop failed");
 

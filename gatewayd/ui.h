@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "proto/proto.h"
+#include "proto/pbuf.h"
 
 struct ui_file {
 	const char *path;	/* "/index.html" */
