@@ -5,6 +5,18 @@
 #include "common/log.h"
 
 static void
+defer_flush(struct defer *d)
+{
+	struct defer_entry *e;
+
+	/* A free callback may mark others dead: they are freed in this run too. */
+	while ((e = TAILQ_FIRST(&d->dead)) != NULL) {
+		TAILQ_REMOVE(&d->dead, e, entry);
+		d->free_obj(e->obj);
+	}
+}
+
+static void
 defer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	defer_flush(arg);
@@ -33,18 +45,6 @@ int
 defer_dead(const struct defer_entry *e)
 {
 	return e->obj != NULL;
-}
-
-void
-defer_flush(struct defer *d)
-{
-	struct defer_entry *e;
-
-	/* A free callback may mark others dead: they are freed in this run too. */
-	while ((e = TAILQ_FIRST(&d->dead)) != NULL) {
-		TAILQ_REMOVE(&d->dead, e, entry);
-		d->free_obj(e->obj);
-	}
 }
 
 void

@@ -33,10 +33,9 @@ void defer_init(struct defer *d, struct event_base *base, void (*free_obj)(void 
  * event loop. Marking it again changes nothing. */
 void defer_free(struct defer *d, struct defer_entry *e, void *obj);
 int defer_dead(const struct defer_entry *e);
-/* Frees every dead object now: at exit, when the loop no longer runs, before
- * the owner frees the live ones. */
-void defer_flush(struct defer *d);
-/* defer_flush, then d itself; d may be closed without having been set up. */
+/* Frees every dead object now, then d itself: at exit, when the loop no longer
+ * runs, before the owner frees the live ones. d may be closed without having
+ * been set up. */
 void defer_close(struct defer *d);
 
 #endif

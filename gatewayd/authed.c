@@ -139,27 +139,14 @@ int
 authed_on_event(const union brokerlink_msg *msg)
 {
 	const struct proto_event *m = &msg->event;
-	struct render_out out;
-	struct session *s;
 
-	switch (m->audience) {
-	case PROTO_AUDIENCE_ALL:
-	case PROTO_AUDIENCE_PAIRING:
-		authed_broadcast(m->event, &m->payload, m->audience == PROTO_AUDIENCE_PAIRING);
-		return 0;
-	case PROTO_AUDIENCE_CONN:
-		if ((s = session_find(m->conn)) == NULL)
-			return 0;
-		if (s->state != SESSION_AUTHED)
-			return session_out_of_state(s, "BR_EVENT");
-		render_event_open(m->event, &m->payload, &out);
-		pbuf_reset(&authed_event);
-		pbuf_add(&authed_event, out.data, out.len);
-		authed_send_event(s, &authed_event);
-		return 0;
+	if (m->audience != PROTO_AUDIENCE_PAIRING) {
+		log_warnx("brokerd sent BR_EVENT for audience %u, which does not exist",
+		    m->audience);
+		return -1;
 	}
-	log_warnx("brokerd sent BR_EVENT for audience %u, which does not exist", m->audience);
-	return -1;
+	authed_broadcast(m->event, &m->payload, 1);
+	return 0;
 }
 
 /* Whether BR_CLOSE names the session, by what its ticket says. */

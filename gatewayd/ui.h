@@ -20,10 +20,6 @@ struct ui_file {
 extern const struct ui_file ui_files[];
 extern const size_t ui_files_count;
 
-/* Appends s to out with & < > " ' as HTML character references: safe in text
- * and in a quoted attribute value. */
-void ui_html_escape(struct pbuf *out, const char *s);
-
 /* Serves index.html from now on with cmd (brokerd's clawgate.gatewayctl or
  * derived command) as its data-gatewayctl attribute, HTML-escaped; the page puts
  * it in front of "devices approve <requestId>". Until called, the embedded

@@ -286,14 +286,12 @@ struct proto_rpc_result {
 };
 
 enum proto_audience {
-	PROTO_AUDIENCE_ALL = 0,		/* every authenticated session */
 	PROTO_AUDIENCE_PAIRING = 1,	/* sessions accepted with PROTO_ACCEPT_PAIRING_EVENTS */
-	PROTO_AUDIENCE_CONN = 2,	/* one session */
 };
 
 struct proto_event {
 	uint8_t audience;
-	uint64_t conn;
+	uint64_t conn;			/* 0: no audience names one connection */
 	char event[PROTO_NAME_MAX + 1];
 	struct proto_blob payload;
 };

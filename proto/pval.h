@@ -17,11 +17,7 @@
 
 #define PVAL_MAX_DEPTH 16
 
-void pval_null(struct pbuf *b);
-void pval_bool(struct pbuf *b, int v);
-void pval_int(struct pbuf *b, int64_t v);
 void pval_str(struct pbuf *b, const char *s);
-void pval_strn(struct pbuf *b, const char *s, size_t len);
 void pval_obj_begin(struct pbuf *b);
 void pval_obj_end(struct pbuf *b);
 void pval_arr_begin(struct pbuf *b);
