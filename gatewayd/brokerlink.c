@@ -249,7 +249,13 @@ brokerlink_attach(int fd)
 }
 
 void
-brokerlink_open(const char *socket_dir, const struct brokerlink_user *user)
+brokerlink_init(const struct brokerlink_user *user)
+{
+	brokerlink_user = user;
+}
+
+void
+brokerlink_open(const char *socket_dir)
 {
 	struct timespec pause = { 0, BROKERLINK_RETRY_MS * 1000000L };
 	int fd = -1;
@@ -265,7 +271,6 @@ brokerlink_open(const char *socket_dir, const struct brokerlink_user *user)
 			    BROKERLINK_RETRY_FOR_MS / 1000);
 		nanosleep(&pause, NULL);
 	}
-	brokerlink_user = user;
 	brokerlink_attach(fd);
 }
 

@@ -52,10 +52,13 @@ struct brokerlink_user {
 	void (*down)(void);
 };
 
+/* Registers who the link's messages go to; user stays the caller's,
+ * unchanged, for as long as the link is used. */
+void brokerlink_init(const struct brokerlink_user *user);
+
 /* Connects to <socket_dir>/gateway.sock, retrying every 250 ms for up to 10 s
- * (nothing else can happen before), and sends GW_HELLO. user stays the
- * caller's, unchanged, for as long as the link is used. */
-void brokerlink_open(const char *socket_dir, const struct brokerlink_user *user);
+ * (nothing else can happen before), and sends GW_HELLO. */
+void brokerlink_open(const char *socket_dir);
 
 /* Every complete frame in `in` through the table: 0, or -1 when brokerd broke
  * the protocol (logged; the caller drops the link). The link's reader, callable

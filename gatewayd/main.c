@@ -207,7 +207,8 @@ main(int argc, char **argv)
 	main_broker.nhandlers = session_broker_nhandlers;
 	main_broker.up = main_broker_up;
 	main_broker.down = session_broker_lost;
-	brokerlink_open(socket_dir, &main_broker);
+	brokerlink_init(&main_broker);
+	brokerlink_open(socket_dir);
 	if (event_base_dispatch(gatewayd.base) < 0)
 		fatalx("the event loop failed");
 

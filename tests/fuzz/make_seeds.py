@@ -37,6 +37,45 @@ def frame(opcode, payload, fin=True, mask=b"\x01\x02\x03\x04", rsv=0):
     return head + mask + masked
 
 
+# The broker link (proto/proto.h): a 16-byte header, then fields in the order of
+# proto.c's tables; big-endian integers, strings and blobs with a u32 length.
+PROTO_VERSION = 8
+BR_HELLO, BR_CHALLENGE, BR_ACCEPT, BR_REJECT, BR_RPC_RESULT = (0x0201, 0x0202, 0x0203,
+                                                              0x0204, 0x0205)
+BR_EVENT, BR_CLOSE, GW_HELLO = 0x0301, 0x0302, 0x0101
+
+
+def proto_frame(msg_type, payload, version=PROTO_VERSION):
+    return struct.pack(">IHHII", len(payload), msg_type, version, 0, 0) + payload
+
+
+def pstr(s):
+    raw = s.encode()
+    return struct.pack(">I", len(raw)) + raw
+
+
+def pblob(value):
+    return struct.pack(">I", len(value)) + value
+
+
+def pval_obj(**items):
+    """A pval object of string, int and bool values."""
+    out = b"{"
+    for key, v in items.items():
+        out += b"s" + pstr(key)
+        if isinstance(v, bool):
+            out += b"t" if v else b"f"
+        elif isinstance(v, int):
+            out += b"i" + struct.pack(">q", v)
+        else:
+            out += b"s" + pstr(v)
+    return out + b"}"
+
+
+def perror(code, message, details=b""):
+    return pstr(code) + pstr(message) + pblob(details) + b"\x02" + struct.pack(">q", 1000)
+
+
 def write(target, name, data):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -90,6 +129,41 @@ def main():
     bound = struct.pack(">QQI", 9, 1, 0) + bytes([1, 2]) + bytes(range(32))
     write("ticket", "bound-node", bound + bytes(16) + struct.pack("<QQ", 1, 1)
           + bytes([2, 40]))
+
+
+    # Broker-link seeds (fuzz_brokerlink.c): frames brokerd sends after its hello,
+    # one kind per seed and all of them in a row, plus a few it never sends.
+    ticket = struct.pack(">QQI", 1, 1, 0x15) + bytes([0, 2]) + bytes(range(32)) + bytes(16)
+    link = {
+        "challenge": proto_frame(BR_CHALLENGE, struct.pack(">Q", 1) + pstr("n" * 36)
+                                 + struct.pack(">q", 1764000000000)),
+        "accept": proto_frame(BR_ACCEPT, struct.pack(">Q", 1) + pstr("operator")
+                              + struct.pack(">I", 2) + pstr("operator.read")
+                              + pstr("operator.pairing") + pstr("device-token")
+                              + pstr("a" * 64) + pstr("") + struct.pack(">q", 1764000000000)
+                              + pstr("") + b"\x01" + pstr("loopback") + ticket),
+        "reject": proto_frame(BR_REJECT, struct.pack(">QH", 2, 1008) + pstr("pairing required")
+                              + b"\x01" + perror("NOT_PAIRED", "pairing required",
+                                                 pval_obj(requestId="r1"))
+                              + pstr("loopback") + pstr("r1") + struct.pack(">I", 250)),
+        "rpc-result": proto_frame(BR_RPC_RESULT, struct.pack(">Q", 3) + pstr("7") + b"\x01"
+                                  + pblob(pval_obj(ok=True, ts=1)) + perror("", "")),
+        "rpc-error": proto_frame(BR_RPC_RESULT, struct.pack(">Q", 3) + pstr("8") + b"\x00"
+                                 + pblob(b"") + perror("FORBIDDEN", "missing scope")),
+        "event": proto_frame(BR_EVENT, b"\x01" + struct.pack(">Q", 0)
+                             + pstr("device.pair.requested")
+                             + pblob(pval_obj(requestId="r1", deviceId="a" * 64, ts=5))),
+        "close-device": proto_frame(BR_CLOSE, b"\x00" + bytes(range(32)) + b"\x03"
+                                    + struct.pack(">QH", 0, 1008) + pstr("device removed")),
+        "close-shared": proto_frame(BR_CLOSE, b"\x01" + bytes(32) + b"\x00"
+                                    + struct.pack(">QH", 0, 4001) + pstr("gateway auth changed")),
+    }
+    for name, data in link.items():
+        write("brokerlink", name, data)
+    write("brokerlink", "all", b"".join(link.values()))
+    write("brokerlink", "second-hello", proto_frame(BR_HELLO, pstr("x")))
+    write("brokerlink", "gateway-type", proto_frame(GW_HELLO, struct.pack(">II", 1, 0)))
+    write("brokerlink", "old-version", proto_frame(BR_CHALLENGE, b"", version=1))
 
 
 if __name__ == "__main__":
