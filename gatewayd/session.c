@@ -116,6 +116,12 @@ session_preauth_release(struct session *s)
 	s->preauth = 0;
 }
 
+static int
+session_dead(const struct session *s)
+{
+	return defer_dead(&s->dead);
+}
+
 static void
 session_free(void *arg)
 {
@@ -133,6 +139,8 @@ session_destroy(struct session *s)
 		return;
 	if (s->state != SESSION_CLOSING)
 		session_forget(s);
+	/* Whoever still holds it sees a session that sends and reads no more. */
+	s->state = SESSION_CLOSING;
 	TAILQ_REMOVE(&session_all, s, entry);
 	session_preauth_release(s);
 	session_pre_free(s);
@@ -147,12 +155,6 @@ session_destroy(struct session *s)
 		session_shutdown_done();
 }
 
-int
-session_dead(const struct session *s)
-{
-	return defer_dead(&s->dead);
-}
-
 /* Once everything (the close frame last) is written, half-close and wait for
  * the peer's FIN: closing at once with unread input would send a RST, which
  * can destroy the close frame before the peer reads it. */
@@ -162,7 +164,7 @@ session_check_drained(struct session *s)
 	uint16_t code;
 	int by_peer;
 
-	if (s->state != SESSION_CLOSING || s->shut)
+	if (s->state != SESSION_CLOSING || s->shut || session_dead(s))
 		return;
 	if (s->ws != NULL && !ws_closed(s->ws, &code, &by_peer))
 		return;

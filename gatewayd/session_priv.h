@@ -121,7 +121,6 @@ void session_reject(struct session *s, uint16_t code, const char *reason, const 
 /* Ends the session at once, without a close frame; its memory goes from a
  * fresh pass of the event loop, so callers up the stack may still read it. */
 void session_destroy(struct session *s);
-int session_dead(const struct session *s);
 /* The upgrade is out: frames are read from now on, messages up to max_message. */
 void session_ws_start(struct session *s, uint64_t max_message);
 /* Frames in the input buffer, through ws.c (after an upgrade with data behind it). */
