@@ -549,7 +549,7 @@ admission_decide(struct broker *br, const struct proto_connect *c, const char *n
 	if (!a->accepted) {
 		a->reject.conn = c->conn;
 		if (a->details.len > 0)
-			a->reject.error.details = pval_blob(&a->details);
+			a->reject.error.details = proto_blob_of(&a->details);
 		a->reject.delay_ms = x.delay_ms;
 	}
 }

@@ -368,7 +368,7 @@ static void
 ctl_answer(struct ctlconn *cc, uint32_t id, struct ctl_reply *r)
 {
 	if (r->res.ok)
-		r->res.payload = pval_blob(&r->payload);
+		r->res.payload = proto_blob_of(&r->payload);
 	proto_link_send(cc->bev, PROTO_CTL_RESULT, id, &r->res);
 	if (r->payload.data != NULL)
 		OPENSSL_cleanse(r->payload.data, r->payload.len);
@@ -403,7 +403,7 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 	}
 	/* Commands without fields leave m alone: it reads as empty. */
 	memset(&m, 0, sizeof(m));
-	if (proto_decode(hdr->type, payload, hdr->len, &m) < 0) {
+	if (proto_decode(hdr->type, payload, hdr->len, &m, sizeof(m)) < 0) {
 		log_warnx("control: malformed %s (%u bytes): dropping the client",
 		    proto_type_name(hdr->type), hdr->len);
 		return 1;

@@ -168,7 +168,7 @@ ctl_call(const char *path, uint16_t type, const void *msg, int pretty)
 	payload = xmalloc(hdr.len + 1);
 	ctl_io(fd, payload, hdr.len, 0, path);
 	close(fd);
-	if (proto_decode(PROTO_CTL_RESULT, payload, hdr.len, &res) < 0)
+	if (proto_decode(PROTO_CTL_RESULT, payload, hdr.len, &res, sizeof(res)) < 0)
 		die(CTL_EXIT_FAILED, "brokerd at %s sent a malformed answer", path);
 	/* brokerd's own check of the caller (SO_PEERCRED) says FORBIDDEN. */
 	if (!res.ok)

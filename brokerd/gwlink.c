@@ -191,7 +191,7 @@ gwlink_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 		    p->state == GWLINK_NEW ? "before" : "after");
 		return 1;
 	}
-	if (proto_decode(hdr->type, payload, hdr->len, &m) < 0) {
+	if (proto_decode(hdr->type, payload, hdr->len, &m, sizeof(m)) < 0) {
 		gwlink_drop(l, 1, "malformed %s (%u bytes)", proto_type_name(hdr->type), hdr->len);
 		return 1;
 	}
@@ -308,7 +308,7 @@ gwlink_publish(enum proto_audience audience, const char *event, const struct pbu
 	memset(&ev, 0, sizeof(ev));
 	ev.audience = (uint8_t)audience;
 	snprintf(ev.event, sizeof(ev.event), "%s", event);
-	ev.payload = pval_blob(payload);
+	ev.payload = proto_blob_of(payload);
 	TAILQ_FOREACH(l, &gw.links, entry)
 		if (l->state == GWLINK_READY)
 			gwlink_send(l, PROTO_BR_EVENT, 0, &ev);

@@ -96,7 +96,8 @@ void gwlink_send(struct gwlink *l, uint16_t type, uint32_t id, const void *msg);
 /* Names the link's gatewayd in log lines by its pid. */
 void gwlink_name(struct gwlink *l, uint32_t pid);
 
-/* Sends an event to every ready link (audience ALL or PAIRING). */
+/* Sends an event to every ready link, for gatewayd to deliver to the sessions
+ * of the audience. */
 void gwlink_publish(enum proto_audience audience, const char *event, const struct pbuf *payload);
 /* Closes (sessions_close_device) and asks gatewayd to close every session of the
  * device in one of the roles (a ROLE_BIT mask) but except (NULL: none), the

@@ -244,11 +244,11 @@ refusal_pairing_required(struct proto_reject *r, struct pbuf *details,
 	}
 	pval_kv_str(details, "deviceId", c->device_id);
 	pval_kv_str(details, "requestedRole", role_name(role));
-	pval_kv_scopes(details, "requestedScopes", &c->scopes);
+	proto_kv_scopes(details, "requestedScopes", &c->scopes);
 	if (d != NULL) {
 		pval_key(details, "approvedRoles");
 		registry_roles_pval(details, d->roles);
-		pval_kv_scopes(details, "approvedScopes", &d->scopes);
+		proto_kv_scopes(details, "approvedScopes", &d->scopes);
 	}
 	pval_obj_end(details);
 	refusal_set(r, REFUSAL_POLICY, reason, "NOT_PAIRED", msg);

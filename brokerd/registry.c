@@ -181,7 +181,7 @@ registry_device_pval(struct pbuf *b, const struct reg_device *d, enum reg_pv mod
 	pval_kv_str(b, "role", role_name(d->role));
 	pval_key(b, "roles");
 	registry_roles_pval(b, d->roles);
-	pval_kv_scopes(b, "scopes", &d->scopes);
+	proto_kv_scopes(b, "scopes", &d->scopes);
 	pval_key(b, "tokens");
 	pval_arr_begin(b);
 	for (int r = 0; r < ROLE_COUNT; r++) {
@@ -191,7 +191,7 @@ registry_device_pval(struct pbuf *b, const struct reg_device *d, enum reg_pv mod
 			continue;
 		pval_obj_begin(b);
 		pval_kv_str(b, "role", role_name((enum role)r));
-		pval_kv_scopes(b, "scopes", &t->scopes);
+		proto_kv_scopes(b, "scopes", &t->scopes);
 		if (mode == REG_PV_FILE)
 			pval_kv_str_opt(b, "tokenHash", t->hash);
 		pval_kv_int(b, "createdAtMs", t->created_at_ms);
@@ -221,7 +221,7 @@ registry_pending_pval(struct pbuf *b, const struct reg_pending *p, enum reg_pv m
 	pval_kv_str(b, "role", role_name(p->role));
 	pval_key(b, "roles");
 	registry_roles_pval(b, p->roles);
-	pval_kv_scopes(b, "scopes", &p->scopes);
+	proto_kv_scopes(b, "scopes", &p->scopes);
 	pval_kv_bool(b, "silent", p->silent);
 	pval_kv_bool(b, "isRepair", p->is_repair);
 	pval_kv_int(b, "ts", p->ts_ms);

@@ -45,7 +45,7 @@ result_rotated(struct pbuf *b, const char *device_id, const char *role,
 	pval_obj_begin(b);
 	pval_kv_str(b, "deviceId", device_id);
 	pval_kv_str(b, "role", role);
-	pval_kv_scopes(b, "scopes", &rot->scopes);
+	proto_kv_scopes(b, "scopes", &rot->scopes);
 	pval_kv_int(b, "rotatedAtMs", rot->rotated_at_ms);
 	pval_kv_str(b, "tokenDelivery", rot->in_band ? "in-band" : "withheld-cross-device");
 	if (rot->in_band)

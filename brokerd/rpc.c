@@ -280,9 +280,9 @@ rpc_handle(struct broker *br, const struct session *s, const struct proto_rpc *r
 	else
 		rpc_methods[i].fn(&call, out);
 	if (out->res.ok)
-		out->res.payload = pval_blob(&out->payload);
+		out->res.payload = proto_blob_of(&out->payload);
 	else if (out->details.len > 0)
-		out->res.error.details = pval_blob(&out->details);
+		out->res.error.details = proto_blob_of(&out->details);
 }
 
 void

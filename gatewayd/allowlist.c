@@ -12,7 +12,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-const struct sandbox_rule gateway_rules[] = {
+const struct sandbox_rule allowlist_rules[] = {
 	SANDBOX_IF2(setsockopt, SANDBOX_EQ(1, IPPROTO_TCP), SANDBOX_EQ(2, TCP_NODELAY)),
 	SANDBOX_IF(shutdown, SANDBOX_EQ(1, SHUT_WR)),
 	/* brokerlink.c's reconnect; connect cannot be limited by address in seccomp,
@@ -24,4 +24,4 @@ const struct sandbox_rule gateway_rules[] = {
 	SANDBOX_ANY(openat2), SANDBOX_ANY(newfstatat),
 };
 
-const size_t gateway_nrules = sizeof(gateway_rules) / sizeof(gateway_rules[0]);
+const size_t allowlist_nrules = sizeof(allowlist_rules) / sizeof(allowlist_rules[0]);

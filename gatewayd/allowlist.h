@@ -6,7 +6,7 @@
 
 #include "common/sandbox.h"
 
-extern const struct sandbox_rule gateway_rules[];
-extern const size_t gateway_nrules;
+extern const struct sandbox_rule allowlist_rules[];
+extern const size_t allowlist_nrules;
 
 #endif

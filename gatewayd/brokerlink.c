@@ -12,11 +12,8 @@
 #include <event2/event.h>
 
 #include "common/log.h"
-#include "gatewayd/challenges.h"
 #include "gatewayd/flush.h"
 #include "gatewayd/gatewayd.h"
-#include "gatewayd/session.h"
-#include "gatewayd/ui.h"
 #include "proto/link.h"
 
 #define BROKERLINK_RETRY_MS 250
@@ -27,9 +24,9 @@ static struct bufferevent *brokerlink_bev;
 static struct flush brokerlink_flush;	/* brokerlink_bev's writes */
 static struct event *brokerlink_hello_timer;
 static struct event *brokerlink_retry;	/* reconnecting after a loss */
-static void (*brokerlink_ready)(void);
-static int brokerlink_up;	/* BR_HELLO received on the current link */
-static int brokerlink_was_up;	/* ... on any link: ready() has run */
+static const struct brokerlink_user *brokerlink_user;
+static enum brokerlink_state brokerlink_state;	/* of the current link */
+static int brokerlink_was_up;	/* BR_HELLO received on any link */
 static uint32_t brokerlink_next_id = 1;
 static char brokerlink_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
@@ -49,9 +46,8 @@ brokerlink_retry_cb(evutil_socket_t unused, short what, void *arg)
 }
 
 /*
- * Losing brokerd: authenticated sessions stay up (their requests are answered
- * UNAVAILABLE), new handshakes are refused UNAVAILABLE and close 1013 (session.c),
- * and the link is retried every 250 ms until brokerd is back.
+ * Losing brokerd: gatewayd keeps serving (the user's down says how), and the
+ * link is retried every 250 ms until brokerd is back.
  */
 static void
 brokerlink_lost(const char *why)
@@ -69,12 +65,11 @@ brokerlink_lost(const char *why)
 	flush_cancel(&brokerlink_flush);
 	bufferevent_free(brokerlink_bev);
 	brokerlink_bev = NULL;
-	challenges_reset();
-	if (brokerlink_up)
-		session_broker_lost();
-	brokerlink_up = 0;
-	if (brokerlink_retry == NULL && (brokerlink_retry = event_new(gw.base, -1, EV_PERSIST,
-	    brokerlink_retry_cb, NULL)) == NULL)
+	if (brokerlink_state == BROKERLINK_UP)
+		brokerlink_user->down();
+	brokerlink_state = BROKERLINK_HELLO;
+	if (brokerlink_retry == NULL && (brokerlink_retry = event_new(gatewayd.base, -1,
+	    EV_PERSIST, brokerlink_retry_cb, NULL)) == NULL)
 		fatalx("out of memory arming the broker reconnect timer");
 	if (evtimer_add(brokerlink_retry, &tv) < 0)
 		fatalx("cannot arm the broker reconnect timer");
@@ -83,7 +78,7 @@ brokerlink_lost(const char *why)
 int
 brokerlink_available(void)
 {
-	return brokerlink_up;
+	return brokerlink_state == BROKERLINK_UP;
 }
 
 static int
@@ -134,81 +129,76 @@ brokerlink_check_settings(const struct proto_br_hello *h)
 }
 
 static int
-brokerlink_hello(const struct proto_hdr *hdr, const uint8_t *payload)
+brokerlink_on_hello(const union brokerlink_msg *m)
 {
-	if (hdr->type != PROTO_BR_HELLO) {
-		log_warnx("brokerd sent %s before BR_HELLO", proto_type_name(hdr->type));
-		return -1;
-	}
-	if (proto_decode(hdr->type, payload, hdr->len, &gw.settings) < 0) {
-		log_warnx("brokerd sent a malformed BR_HELLO");
-		return -1;
-	}
-	brokerlink_check_settings(&gw.settings);
-	/* Unlike the listeners, the page follows a new broker's settings at once. */
-	ui_set_gatewayctl(gw.settings.gatewayctl);
-	event_free(brokerlink_hello_timer);
+	int first = !brokerlink_was_up;
+
+	brokerlink_check_settings(&m->hello);
+	gatewayd.settings = m->hello;
+	if (brokerlink_hello_timer != NULL)
+		event_free(brokerlink_hello_timer);
 	brokerlink_hello_timer = NULL;
-	brokerlink_up = 1;
-	log_info("connected to brokerd %s at %s", gw.settings.version, brokerlink_path);
-	/* After a reconnect the listeners stay as they are (a new port or bind
-	 * needs a restart); the sessions the old broker knew are told. */
-	if (brokerlink_was_up) {
-		session_broker_back();
-		return 0;
-	}
+	brokerlink_state = BROKERLINK_UP;
 	brokerlink_was_up = 1;
-	brokerlink_ready();
+	log_info("connected to brokerd %s at %s", gatewayd.settings.version, brokerlink_path);
+	brokerlink_user->up(first);
 	return 0;
 }
 
-/* One broker answer or push; -1 drops the link (the broker broke the protocol). */
+/* The link's own entries, looked up before the user's. */
+static const struct brokerlink_handler brokerlink_own[] = {
+	{ PROTO_BR_HELLO, BROKERLINK_HELLO, brokerlink_on_hello },
+};
+
+static const struct brokerlink_handler *
+brokerlink_lookup(const struct brokerlink_handler *table, size_t n, uint16_t type)
+{
+	for (size_t i = 0; i < n; i++)
+		if (table[i].type == type)
+			return &table[i];
+	return NULL;
+}
+
+/* One broker answer or push (a proto_link_frame_cb); -1 stops reading: the
+ * broker broke the protocol. */
 static int
 brokerlink_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 {
-	union {
-		struct proto_challenge challenge;
-		struct proto_accept accept;
-		struct proto_reject reject;
-		struct proto_rpc_result rpc_result;
-		struct proto_event event;
-		struct proto_close close;
-	} m;
+	const struct brokerlink_handler *h;
+	union brokerlink_msg m;
 
-	if (!brokerlink_up)
-		return brokerlink_hello(hdr, payload);
-	if (proto_decode(hdr->type, payload, hdr->len, &m) < 0) {
-		log_warnx("brokerd sent a malformed or unexpected %s",
-		    proto_type_name(hdr->type));
+	if ((h = brokerlink_lookup(brokerlink_own, sizeof(brokerlink_own) /
+	    sizeof(brokerlink_own[0]), hdr->type)) == NULL)
+		h = brokerlink_lookup(brokerlink_user->handlers, brokerlink_user->nhandlers,
+		    hdr->type);
+	if (h == NULL) {
+		log_warnx("brokerd sent %s (type 0x%04x), which a gateway never receives",
+		    proto_type_name(hdr->type), hdr->type);
 		return -1;
 	}
-	switch (hdr->type) {
-	case PROTO_BR_CHALLENGE:
-		if (challenges_on_challenge(&m.challenge))
-			return 0;
-		return session_broker_challenge(&m.challenge);
-	case PROTO_BR_ACCEPT:
-		return session_broker_accept(&m.accept);
-	case PROTO_BR_REJECT:
-		if (challenges_on_reject(m.reject.conn))
-			return 0;
-		return session_broker_reject(&m.reject);
-	case PROTO_BR_RPC_RESULT:
-		return session_broker_rpc_result(&m.rpc_result);
-	case PROTO_BR_EVENT:
-		return session_broker_event(&m.event);
-	case PROTO_BR_CLOSE:
-		return session_broker_close(&m.close);
+	if (h->state != brokerlink_state) {
+		log_warnx("brokerd sent %s %s its BR_HELLO", proto_type_name(hdr->type),
+		    brokerlink_state == BROKERLINK_UP ? "after" : "before");
+		return -1;
 	}
-	log_warnx("brokerd sent %s, which a gateway never receives", proto_type_name(hdr->type));
-	return -1;
+	if (proto_decode(hdr->type, payload, hdr->len, &m, sizeof(m)) < 0) {
+		log_warnx("brokerd sent a malformed %s (%u bytes)", proto_type_name(hdr->type),
+		    hdr->len);
+		return -1;
+	}
+	return h->fn(&m);
+}
+
+int
+brokerlink_input(struct evbuffer *in)
+{
+	return proto_link_read(in, PROTO_MAX_PAYLOAD, brokerlink_frame, NULL) == 0 ? 0 : -1;
 }
 
 static void
 brokerlink_read_cb(struct bufferevent *bev, void *arg)
 {
-	if (proto_link_read(bufferevent_get_input(bev), PROTO_MAX_PAYLOAD, brokerlink_frame,
-	    NULL) != 0)
+	if (brokerlink_input(bufferevent_get_input(bev)) < 0)
 		brokerlink_lost("protocol violation");
 }
 
@@ -241,16 +231,17 @@ static void
 brokerlink_attach(int fd)
 {
 	struct timeval hello_timeout = { BROKERLINK_HELLO_TIMEOUT_S, 0 };
-	struct proto_gw_hello hello = { (uint32_t)getpid(), gw.worker };
+	struct proto_gw_hello hello = { (uint32_t)getpid(), gatewayd.worker };
 
-	if ((brokerlink_bev = bufferevent_socket_new(gw.base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+	if ((brokerlink_bev = bufferevent_socket_new(gatewayd.base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("out of memory setting up the broker link");
 	flush_init(&brokerlink_flush, brokerlink_bev);
 	bufferevent_setcb(brokerlink_bev, brokerlink_read_cb, brokerlink_write_cb,
 	    brokerlink_event_cb, NULL);
 	if (bufferevent_enable(brokerlink_bev, EV_READ) < 0)
 		fatalx("cannot watch the broker link");
-	if ((brokerlink_hello_timer = evtimer_new(gw.base, brokerlink_hello_timeout_cb,
+	if ((brokerlink_hello_timer = evtimer_new(gatewayd.base, brokerlink_hello_timeout_cb,
 	    NULL)) == NULL || evtimer_add(brokerlink_hello_timer, &hello_timeout) < 0)
 		fatalx("cannot arm the broker hello timer");
 	if (proto_link_send(brokerlink_bev, PROTO_GW_HELLO, brokerlink_next_id++, &hello) < 0)
@@ -258,7 +249,13 @@ brokerlink_attach(int fd)
 }
 
 void
-brokerlink_open(const char *socket_dir, void (*ready)(void))
+brokerlink_init(const struct brokerlink_user *user)
+{
+	brokerlink_user = user;
+}
+
+void
+brokerlink_open(const char *socket_dir)
 {
 	struct timespec pause = { 0, BROKERLINK_RETRY_MS * 1000000L };
 	int fd = -1;
@@ -274,7 +271,6 @@ brokerlink_open(const char *socket_dir, void (*ready)(void))
 			    BROKERLINK_RETRY_FOR_MS / 1000);
 		nanosleep(&pause, NULL);
 	}
-	brokerlink_ready = ready;
 	brokerlink_attach(fd);
 }
 
@@ -282,7 +278,7 @@ int
 brokerlink_send(uint16_t type, const void *msg)
 {
 	/* Nothing but the hello goes to a broker that has not answered it. */
-	if (brokerlink_bev == NULL || !brokerlink_up)
+	if (brokerlink_bev == NULL || brokerlink_state != BROKERLINK_UP)
 		return 0;
 	return proto_link_send(brokerlink_bev, type, brokerlink_next_id++, msg);
 }
@@ -301,5 +297,5 @@ brokerlink_close(void)
 		bufferevent_free(brokerlink_bev);
 	}
 	brokerlink_bev = NULL;
-	brokerlink_up = 0;
+	brokerlink_state = BROKERLINK_HELLO;
 }

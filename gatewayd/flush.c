@@ -60,7 +60,7 @@ flush_queue(struct flush *f)
 	if (f->queued || f->held || (bufferevent_get_enabled(f->bev) & EV_WRITE))
 		return;
 	if (flush_event == NULL &&
-	    (flush_event = event_new(gw.base, -1, 0, flush_cb, NULL)) == NULL)
+	    (flush_event = event_new(gatewayd.base, -1, 0, flush_cb, NULL)) == NULL)
 		fatalx("out of memory setting up socket writes");
 	TAILQ_INSERT_TAIL(&flush_list, f, entry);
 	f->queued = 1;

@@ -9,7 +9,7 @@
 
 struct event_base;
 
-struct gateway {
+struct gatewayd {
 	struct event_base *base;
 	struct proto_br_hello settings;
 	int64_t started_ms;	/* monotonic, for hello-ok snapshot.uptimeMs */
@@ -18,7 +18,7 @@ struct gateway {
 	int test_echo;		/* --test-echo: every upgrade is an echo (tests only) */
 };
 
-extern struct gateway gw;
+extern struct gatewayd gatewayd;
 
 /* What gatewayd (supervisor and workers alike) logs when a SIGHUP comes: it has
  * no reload, and its settings come from brokerd. */

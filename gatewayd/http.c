@@ -7,8 +7,6 @@
 #include <sodium.h>
 
 #include "common/log.h"
-#include "gatewayd/staticfiles.h"
-#include "gatewayd/ui.h"
 
 #define HTTP_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -400,7 +398,7 @@ http_wants_upgrade(const struct http_request *req)
 }
 
 enum http_action
-http_respond(const struct http_request *req, struct pbuf *out)
+http_respond(const struct http_request *req, http_file_fn file, struct pbuf *out)
 {
 	char accept[32], head[256];
 
@@ -411,8 +409,7 @@ http_respond(const struct http_request *req, struct pbuf *out)
 		    "this port answers GET (WebSocket upgrades, the Control UI, /healthz) and "
 		    "HEAD /healthz only");
 	if (!req->upgrade)
-		return (staticfiles_enabled() ? staticfiles_respond(req, out) :
-		    ui_respond(req->path, out)) == 0 ? HTTP_ACTION_CLOSE : http_error(out, 404, "",
+		return file(req, out) == 0 ? HTTP_ACTION_CLOSE : http_error(out, 404, "",
 		    "nothing here; the Control UI is at / and WebSocket clients may use any path");
 	if (req->version_other)
 		return http_error(out, 426, "Sec-WebSocket-Version: 13\r\n",

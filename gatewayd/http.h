@@ -1,6 +1,6 @@
 /*
  * The HTTP/1.1 side of the gateway port: parse one request head, answer it
- * with the WebSocket upgrade (RFC 6455 §4.2), a Control UI file (ui.c), the
+ * with the WebSocket upgrade (RFC 6455 §4.2), a file (the caller's), the
  * health check (/healthz) or an error.
  *
  * Hand-written on purpose: Debian 12 packages no C HTTP parser, and libevent
@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/pbuf.h"
 #include "proto/proto.h"
 
 #define HTTP_HEAD_MAX 8192	/* request line + headers + blank line; more: 431 */
@@ -74,9 +75,14 @@ int http_wants_health(const struct http_request *req);
  * else 503 saying brokerd is unreachable; no other detail, no body for HEAD. */
 void http_health(const struct http_request *req, int broker_up, struct pbuf *out);
 
-/* Appends the response to a parsed request (or to a parse error) to out.
- * UPGRADE: a 101 was written and the socket now speaks WebSocket; CLOSE: close
- * once it is sent. */
-enum http_action http_respond(const struct http_request *req, struct pbuf *out);
+/* Serves a plain GET: appends a complete response for req->path to out and
+ * returns 0, or returns -1 (nothing appended) when there is no such file. */
+typedef int (*http_file_fn)(const struct http_request *req, struct pbuf *out);
+
+/* Appends the response to a parsed request (or to a parse error) to out; a
+ * plain GET is file's to answer, or 404. UPGRADE: a 101 was written and the
+ * socket now speaks WebSocket; CLOSE: close once it is sent. */
+enum http_action http_respond(const struct http_request *req, http_file_fn file,
+    struct pbuf *out);
 
 #endif

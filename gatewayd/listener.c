@@ -15,7 +15,6 @@
 #include "common/ipaddr.h"
 #include "common/log.h"
 #include "gatewayd/gatewayd.h"
-#include "gatewayd/session.h"
 
 #define LISTENER_PAUSE_S 1
 
@@ -27,12 +26,13 @@ struct listener {
 
 static struct listener listeners[PROTO_MAX_BINDS];
 static int nlisteners;
+static listener_accept_fn listener_accept;
 
 static void
 listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	session_accept(fd, sa, (socklen_t)salen);
+	listener_accept(fd, sa, (socklen_t)salen);
 }
 
 static void
@@ -108,7 +108,7 @@ listener_socket(const struct sockaddr_storage *ss, socklen_t sslen)
 	/* --workers: each worker binds the port itself and the kernel spreads the
 	 * connections. Only then: otherwise a second gatewayd started by mistake
 	 * must fail to bind, not share the port silently. */
-	if (gw.workers > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+	if (gatewayd.workers > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
 		saved = errno;
 		close(fd);
 		errno = saved;
@@ -138,12 +138,12 @@ listener_add(struct listener *l, int fd, const struct sockaddr_storage *ss)
 	 * connection. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		fatal("cannot set TCP_NODELAY on %s", l->name);
-	l->lev = evconnlistener_new(gw.base, listener_accept_cb, l,
+	l->lev = evconnlistener_new(gatewayd.base, listener_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, SOMAXCONN, fd);
 	if (l->lev == NULL)
 		fatal("cannot listen on %s", l->name);
 	evconnlistener_set_error_cb(l->lev, listener_error_cb);
-	if ((l->resume = evtimer_new(gw.base, listener_resume_cb, l)) == NULL)
+	if ((l->resume = evtimer_new(gatewayd.base, listener_resume_cb, l)) == NULL)
 		fatalx("out of memory setting up a listener");
 	nlisteners++;
 	log_info("listening on %s", l->name);
@@ -205,10 +205,12 @@ listener_adopt(int fd)
 }
 
 void
-listener_open_all(const struct proto_br_hello *settings, uint16_t port)
+listener_open_all(const struct proto_br_hello *settings, uint16_t port,
+    listener_accept_fn on_accept)
 {
 	int n = sd_listen_fds(1);
 
+	listener_accept = on_accept;
 	if (n < 0)
 		fatalx("cannot take the sockets systemd passed: %s", strerror(-n));
 	if (n > PROTO_MAX_BINDS)

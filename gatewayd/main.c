@@ -29,12 +29,11 @@
 #define MAIN_SHUTDOWN_GRACE_S 3	/* for close frames to reach clients */
 #define MAIN_USER "clawgate-gw"	/* doc/design.md §1, created by systemd/clawgate.sysusers */
 
-struct gateway gw;
-
 static unsigned long main_port;	/* 0: the broker's */
 static struct event *main_grace;
 static struct sandbox_user main_user;
 static const char *main_selftest;	/* --sandbox-selftest: the negative test */
+static struct brokerlink_user main_broker;	/* the broker link's messages go to sessions */
 
 static void __attribute__((noreturn))
 main_usage(void)
@@ -49,28 +48,41 @@ main_usage(void)
 static void
 main_ready(void)
 {
-	uint16_t port = main_port ? (uint16_t)main_port : gw.settings.port;
+	uint16_t port = main_port ? (uint16_t)main_port : gatewayd.settings.port;
 
 	if (port == 0)
 		fatalx("brokerd sent port 0: set gateway.port or pass --port");
 	tls_init();
 	session_init();
-	listener_open_all(&gw.settings, port);
-	if (gw.settings.ui_root[0] != '\0')
-		staticfiles_open(gw.settings.ui_root, gw.settings.version);
+	listener_open_all(&gatewayd.settings, port, session_accept);
+	if (gatewayd.settings.ui_root[0] != '\0')
+		staticfiles_open(gatewayd.settings.ui_root, gatewayd.settings.version);
 	random_init();
 	/* No chroot: gatewayd reaches the broker by the socket's path. */
-	sandbox_enter(&(struct sandbox_policy){ .user = &main_user, .rules = gateway_rules,
-	    .nrules = gateway_nrules });
+	sandbox_enter(&(struct sandbox_policy){ .user = &main_user, .rules = allowlist_rules,
+	    .nrules = allowlist_nrules });
 	if (main_selftest != NULL)
 		sandbox_selftest(main_selftest);
 	notify_send("READY=1");
 }
 
+/* Every BR_HELLO: the first opens the gateway, a later one (brokerd restarted)
+ * finds it open. Unlike the listeners, the page follows a new broker's
+ * settings at once. */
+static void
+main_broker_up(int first)
+{
+	ui_set_gatewayctl(gatewayd.settings.gatewayctl);
+	if (first)
+		main_ready();
+	else
+		session_broker_back();
+}
+
 static void
 main_done(void)
 {
-	event_base_loopexit(gw.base, NULL);
+	event_base_loopexit(gatewayd.base, NULL);
 }
 
 static void
@@ -89,7 +101,7 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("shutting down (%s)", strsignal((int)sig));
 	notify_send("STOPPING=1");
 	listener_close_all();
-	if ((main_grace = evtimer_new(gw.base, main_grace_cb, NULL)) == NULL ||
+	if ((main_grace = evtimer_new(gatewayd.base, main_grace_cb, NULL)) == NULL ||
 	    evtimer_add(main_grace, &grace) < 0)
 		fatalx("cannot arm the shutdown timer");
 	session_shutdown(main_done);
@@ -146,7 +158,7 @@ main(int argc, char **argv)
 		case 'E':
 			/* RFC 6455 conformance tests only: a command-line switch, so that
 			 * no configuration file can turn it on. */
-			gw.test_echo = 1;
+			gatewayd.test_echo = 1;
 			break;
 		case 'w':
 			workers = strtoul(optarg, &end, 10);
@@ -176,23 +188,28 @@ main(int argc, char **argv)
 	sandbox_user_lookup(&main_user, MAIN_USER);
 	notify_init();
 
-	gw.workers = (unsigned)workers;
-	gw.worker = workers_spawn(gw.workers);
-	if (gw.test_echo)
+	gatewayd.workers = (unsigned)workers;
+	gatewayd.worker = workers_spawn(gatewayd.workers);
+	if (gatewayd.test_echo)
 		log_warnx("--test-echo: every WebSocket is an echo without authentication; "
 		    "for conformance tests only, never in production");
-	if ((gw.base = event_base_new()) == NULL)
+	if ((gatewayd.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
-	gw.started_ms = clock_mono_ms();
-	if ((sigterm = evsignal_new(gw.base, SIGTERM, main_signal_cb, NULL)) == NULL ||
-	    (sigint = evsignal_new(gw.base, SIGINT, main_signal_cb, NULL)) == NULL ||
-	    (sighup = evsignal_new(gw.base, SIGHUP, main_hup_cb, NULL)) == NULL ||
+	gatewayd.started_ms = clock_mono_ms();
+	if ((sigterm = evsignal_new(gatewayd.base, SIGTERM, main_signal_cb, NULL)) == NULL ||
+	    (sigint = evsignal_new(gatewayd.base, SIGINT, main_signal_cb, NULL)) == NULL ||
+	    (sighup = evsignal_new(gatewayd.base, SIGHUP, main_hup_cb, NULL)) == NULL ||
 	    evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0 ||
 	    evsignal_add(sighup, NULL) < 0)
 		fatalx("cannot watch SIGTERM, SIGINT and SIGHUP");
 
-	brokerlink_open(socket_dir, main_ready);
-	if (event_base_dispatch(gw.base) < 0)
+	main_broker.handlers = session_broker_handlers;
+	main_broker.nhandlers = session_broker_nhandlers;
+	main_broker.up = main_broker_up;
+	main_broker.down = session_broker_lost;
+	brokerlink_init(&main_broker);
+	brokerlink_open(socket_dir);
+	if (event_base_dispatch(gatewayd.base) < 0)
 		fatalx("the event loop failed");
 
 	listener_close_all();
@@ -208,7 +225,7 @@ main(int argc, char **argv)
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);
-	event_base_free(gw.base);
+	event_base_free(gatewayd.base);
 	libevent_global_shutdown();
 	log_info("stopped");
 	return 0;

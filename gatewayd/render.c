@@ -166,7 +166,7 @@ render_hello_ok(const char *id, const struct proto_accept *a, const char *conn_i
 
 	render_str(g, "server");
 	render_open(g);
-	render_kv_str(g, "version", gw.settings.version);
+	render_kv_str(g, "version", gatewayd.settings.version);
 	render_kv_str(g, "connId", conn_id);
 	render_close(g);
 
@@ -196,9 +196,9 @@ render_hello_ok(const char *id, const struct proto_accept *a, const char *conn_i
 
 	render_str(g, "policy");
 	render_open(g);
-	render_kv_int(g, "maxPayload", gw.settings.max_payload);
-	render_kv_int(g, "maxBufferedBytes", gw.settings.max_buffered);
-	render_kv_int(g, "tickIntervalMs", gw.settings.tick_interval_ms);
+	render_kv_int(g, "maxPayload", gatewayd.settings.max_payload);
+	render_kv_int(g, "maxBufferedBytes", gatewayd.settings.max_buffered);
+	render_kv_int(g, "tickIntervalMs", gatewayd.settings.tick_interval_ms);
 	render_close(g);
 
 	render_close(g);	/* payload */

@@ -1,30 +1,26 @@
 /*
- * One client connection, from the first byte of its HTTP request head to the
+ * Client connections, from the first byte of the HTTP request head to the
  * close: upgrade, challenge, connect, verdict, then requests and events
- * (doc/protocol.md §1-§2, §5).
+ * (doc/protocol.md §1-§2, §5). session_priv.h says which file does what.
  */
 #ifndef GATEWAYD_SESSION_H
 #define GATEWAYD_SESSION_H
 
+#include <stddef.h>
 #include <sys/socket.h>
 
-#include "proto/proto.h"
+#include "gatewayd/brokerlink.h"
 
-/* After BR_HELLO: starts the tick that all authenticated sessions share. */
+/* After the first BR_HELLO: starts the timers that all authenticated sessions
+ * share. */
 void session_init(void);
 
 /* A connection the listener accepted; the session owns fd from now on. */
 void session_accept(int fd, const struct sockaddr *sa, socklen_t salen);
 
-/* Broker messages for the session they name. 0 when handled or when the
- * connection is already gone (a race, not an error); -1 when the message makes
- * no sense in the session's state: the broker broke the protocol. */
-int session_broker_challenge(const struct proto_challenge *m);
-int session_broker_accept(const struct proto_accept *m);
-int session_broker_reject(const struct proto_reject *m);
-int session_broker_rpc_result(const struct proto_rpc_result *m);
-int session_broker_event(const struct proto_event *m);
-int session_broker_close(const struct proto_close *m);
+/* The broker messages about sessions, for the broker link's table. */
+extern const struct brokerlink_handler session_broker_handlers[];
+extern const size_t session_broker_nhandlers;
 
 /* brokerd went away: it forgot every connection. Authenticated sessions stay
  * (their requests get UNAVAILABLE), handshakes in progress and new ones are

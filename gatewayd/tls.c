@@ -28,7 +28,7 @@ tls_fail(const char *what, const char *path)
 void
 tls_init(void)
 {
-	const struct proto_br_hello *st = &gw.settings;
+	const struct proto_br_hello *st = &gatewayd.settings;
 
 	if (!st->tls_enabled)
 		return;
@@ -61,11 +61,11 @@ tls_bufferevent(evutil_socket_t fd)
 	struct bufferevent *bev;
 
 	if (tls_ctx == NULL)
-		return bufferevent_socket_new(gw.base, fd, BEV_OPT_CLOSE_ON_FREE);
+		return bufferevent_socket_new(gatewayd.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if ((ssl = SSL_new(tls_ctx)) == NULL)
 		return NULL;
 	/* The bufferevent owns ssl from here (BEV_OPT_CLOSE_ON_FREE frees it). */
-	bev = bufferevent_openssl_socket_new(gw.base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	bev = bufferevent_openssl_socket_new(gatewayd.base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		SSL_free(ssl);

@@ -27,7 +27,9 @@ ui_lookup(const char *path)
 	return NULL;
 }
 
-void
+/* Appends s to out with & < > " ' as HTML character references: safe in text
+ * and in a quoted attribute value. */
+static void
 ui_html_escape(struct pbuf *out, const char *s)
 {
 	for (; *s != '\0'; s++) {

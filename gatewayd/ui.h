@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "proto/proto.h"
+#include "proto/pbuf.h"
 
 struct ui_file {
 	const char *path;	/* "/index.html" */
@@ -19,10 +19,6 @@ struct ui_file {
 /* The generated table (ui_files.c). */
 extern const struct ui_file ui_files[];
 extern const size_t ui_files_count;
-
-/* Appends s to out with & < > " ' as HTML character references: safe in text
- * and in a quoted attribute value. */
-void ui_html_escape(struct pbuf *out, const char *s);
 
 /* Serves index.html from now on with cmd (brokerd's clawgate.gatewayctl or
  * derived command) as its data-gatewayctl attribute, HTML-escaped; the page puts

@@ -3,12 +3,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "common/xmalloc.h"
-#include "proto/pval.h"
 #include "common/utf8.h"
+#include "proto/pval.h"
 
 void
 proto_error_set(struct proto_error *e, const char *code, const char *fmt, ...)
@@ -22,39 +20,13 @@ proto_error_set(struct proto_error *e, const char *code, const char *fmt, ...)
 }
 
 void
-pbuf_init(struct pbuf *b)
+proto_kv_scopes(struct pbuf *b, const char *key, const struct proto_scopes *s)
 {
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
-void
-pbuf_free(struct pbuf *b)
-{
-	free(b->data);
-	pbuf_init(b);
-}
-
-void
-pbuf_reset(struct pbuf *b)
-{
-	b->len = 0;
-}
-
-void
-pbuf_add(struct pbuf *b, const void *data, size_t len)
-{
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-
-		while (cap < b->len + len)
-			cap *= 2;
-		b->data = xrealloc(b->data, cap);
-		b->cap = cap;
-	}
-	if (len)
-		memcpy(b->data + b->len, data, len);
-	b->len += len;
+	pval_key(b, key);
+	pval_arr_begin(b);
+	for (uint32_t i = 0; i < s->n; i++)
+		pval_str(b, s->v[i]);
+	pval_arr_end(b);
 }
 
 static void
@@ -578,12 +550,12 @@ dec_field(struct pcur *c, const struct proto_field *f, uint8_t *base)
 }
 
 int
-proto_decode(uint16_t type, const uint8_t *data, size_t len, void *msg)
+proto_decode(uint16_t type, const uint8_t *data, size_t len, void *msg, size_t size)
 {
 	const struct proto_layout *l = proto_layout_find(type);
 	struct pcur c = { data, len };
 
-	if (l == NULL)
+	if (l == NULL || l->size > size)
 		return -1;
 	if (l->size)
 		memset(msg, 0, l->size);

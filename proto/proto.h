@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/pbuf.h"
+
 #define PROTO_VERSION 8
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
@@ -78,16 +80,28 @@ enum proto_charset {
 	PROTO_CS_TEXT,	/* valid UTF-8 without control characters */
 };
 
-/* A borrowed view of a pval blob inside a decoded frame. */
+/* A borrowed view of a pval value (pval.h): inside a decoded frame, or a pbuf's
+ * bytes to be encoded. */
 struct proto_blob {
 	const uint8_t *data;
 	uint32_t len;
 };
 
+/* The value built in b, as a blob field of a message to encode. */
+static inline struct proto_blob
+proto_blob_of(const struct pbuf *b)
+{
+	struct proto_blob bl = { b->data, (uint32_t)b->len };
+	return bl;
+}
+
 struct proto_scopes {
 	uint32_t n;
 	char v[PROTO_MAX_SCOPES][PROTO_NAME_MAX + 1];
 };
+
+/* Appends "key": [scopes...] to a pval object under construction (pval.h). */
+void proto_kv_scopes(struct pbuf *b, const char *key, const struct proto_scopes *s);
 
 struct proto_gw_hello {
 	uint32_t pid;
@@ -272,14 +286,12 @@ struct proto_rpc_result {
 };
 
 enum proto_audience {
-	PROTO_AUDIENCE_ALL = 0,		/* every authenticated session */
 	PROTO_AUDIENCE_PAIRING = 1,	/* sessions accepted with PROTO_ACCEPT_PAIRING_EVENTS */
-	PROTO_AUDIENCE_CONN = 2,	/* one session */
 };
 
 struct proto_event {
 	uint8_t audience;
-	uint64_t conn;
+	uint64_t conn;			/* 0: no audience names one connection */
 	char event[PROTO_NAME_MAX + 1];
 	struct proto_blob payload;
 };
@@ -327,18 +339,6 @@ struct proto_ctl_result {
 void proto_error_set(struct proto_error *e, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* A growable output buffer for encoding. */
-struct pbuf {
-	uint8_t *data;
-	size_t len;
-	size_t cap;
-};
-
-void pbuf_init(struct pbuf *b);
-void pbuf_free(struct pbuf *b);
-void pbuf_reset(struct pbuf *b);
-void pbuf_add(struct pbuf *b, const void *data, size_t len);
-
 struct proto_hdr {
 	uint32_t len;
 	uint16_t type;
@@ -360,9 +360,11 @@ const char *proto_type_name(uint16_t type);
  * msg may be NULL for types without fields. Returns -1 if a string in msg is
  * too long or has characters its field does not allow (nothing is appended). */
 int proto_encode(struct pbuf *b, uint16_t type, uint32_t id, const void *msg);
-/* Decodes a payload into msg (the struct for that type, zeroed first). Blobs in
- * msg point into data. Returns -1 on any violation; msg is then unspecified. */
-int proto_decode(uint16_t type, const uint8_t *data, size_t len, void *msg);
+/* Decodes a payload into msg, which has room for size bytes: the struct for that
+ * type (or a union holding it), zeroed first. Blobs in msg point into data.
+ * Returns -1 on any violation, and for a type whose struct does not fit in size
+ * (msg is untouched then); after a violation msg is unspecified. */
+int proto_decode(uint16_t type, const uint8_t *data, size_t len, void *msg, size_t size);
 
 /* Whether s[0..len) fits a field of that maximum and charset. */
 int proto_str_ok(const char *s, size_t len, size_t max, enum proto_charset cs);

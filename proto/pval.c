@@ -23,26 +23,20 @@ pval_be(struct pbuf *b, uint64_t v, int bytes)
 	pbuf_add(b, p, (size_t)bytes);
 }
 
-void
-pval_null(struct pbuf *b)
-{
-	pval_tag(b, 'n');
-}
-
-void
+static void
 pval_bool(struct pbuf *b, int v)
 {
 	pval_tag(b, v ? 't' : 'f');
 }
 
-void
+static void
 pval_int(struct pbuf *b, int64_t v)
 {
 	pval_tag(b, 'i');
 	pval_be(b, (uint64_t)v, 8);
 }
 
-void
+static void
 pval_strn(struct pbuf *b, const char *s, size_t len)
 {
 	pval_tag(b, 's');
@@ -112,16 +106,6 @@ pval_kv_bool(struct pbuf *b, const char *key, int v)
 {
 	pval_key(b, key);
 	pval_bool(b, v);
-}
-
-void
-pval_kv_scopes(struct pbuf *b, const char *key, const struct proto_scopes *s)
-{
-	pval_key(b, key);
-	pval_arr_begin(b);
-	for (uint32_t i = 0; i < s->n; i++)
-		pval_str(b, s->v[i]);
-	pval_arr_end(b);
 }
 
 /*

@@ -13,15 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/proto.h"
+#include "proto/pbuf.h"
 
 #define PVAL_MAX_DEPTH 16
 
-void pval_null(struct pbuf *b);
-void pval_bool(struct pbuf *b, int v);
-void pval_int(struct pbuf *b, int64_t v);
 void pval_str(struct pbuf *b, const char *s);
-void pval_strn(struct pbuf *b, const char *s, size_t len);
 void pval_obj_begin(struct pbuf *b);
 void pval_obj_end(struct pbuf *b);
 void pval_arr_begin(struct pbuf *b);
@@ -35,14 +31,6 @@ void pval_kv_int(struct pbuf *b, const char *key, int64_t v);
 void pval_kv_bool(struct pbuf *b, const char *key, int v);
 /* Only when v is non-empty: OpenClaw omits absent optional strings. */
 void pval_kv_str_opt(struct pbuf *b, const char *key, const char *v);
-void pval_kv_scopes(struct pbuf *b, const char *key, const struct proto_scopes *s);
-
-static inline struct proto_blob
-pval_blob(const struct pbuf *b)
-{
-	struct proto_blob bl = { b->data, (uint32_t)b->len };
-	return bl;
-}
 
 /* 0 if data is exactly one well-formed value (strings valid UTF-8, keys strings,
  * depth within PVAL_MAX_DEPTH), else -1. */

@@ -14,7 +14,7 @@
 #include "gatewayd/handshake.h"
 #include "gatewayd/ws.h"
 
-#define FUZZ_MAX_MESSAGE 65536	/* the pre-auth limit of session.c */
+#define FUZZ_MAX_MESSAGE 65536	/* the pre-auth limit of admit.c */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

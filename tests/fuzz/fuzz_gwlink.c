@@ -124,7 +124,7 @@ fuzz_answers(struct bufferevent *bev, void *arg)
 		p = evbuffer_pullup(in, (ssize_t)(PROTO_HDR_LEN + hdr.len));
 		if ((hdr.type >> 8) != 0x02 && (hdr.type >> 8) != 0x03)
 			abort();
-		if (proto_decode(hdr.type, p + PROTO_HDR_LEN, hdr.len, &m) < 0)
+		if (proto_decode(hdr.type, p + PROTO_HDR_LEN, hdr.len, &m, sizeof(m)) < 0)
 			abort();
 		if (memmem(p, PROTO_HDR_LEN + hdr.len, FUZZ_TOKEN, strlen(FUZZ_TOKEN)) != NULL)
 			abort();

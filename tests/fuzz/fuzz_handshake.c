@@ -1,7 +1,7 @@
 /*
  * Fuzz target: the first WebSocket message, a connect request, parsed into a
  * struct proto_connect. A schema-valid connect must always be encodable for
- * the broker (session.c answers 1011 otherwise, which would be a parser bug),
+ * the broker (admit.c answers 1011 otherwise, which would be a parser bug),
  * and the error text that becomes a close reason must be a C string.
  */
 #include <stdint.h>

@@ -13,6 +13,7 @@
 
 #include "gatewayd/http.h"
 #include "gatewayd/proxy.h"
+#include "gatewayd/ui.h"
 
 static const struct proto_br_hello fuzz_settings = {
 	.ntrusted_proxies = 3,
@@ -21,6 +22,13 @@ static const struct proto_br_hello fuzz_settings = {
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Files as gatewayd serves them without gateway.controlUi.root: embedded. */
+static int
+fuzz_file(const struct http_request *req, struct pbuf *out)
+{
+	return ui_respond(req->path, out);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -41,7 +49,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    ((req.status != 400 && req.status != 431) || req.problem == NULL))
 		abort();
 	pbuf_reset(&out);
-	if (http_respond(&req, &out) == HTTP_ACTION_UPGRADE && st != HTTP_PARSE_DONE)
+	if (http_respond(&req, fuzz_file, &out) == HTTP_ACTION_UPGRADE && st != HTTP_PARSE_DONE)
 		abort();
 	if (out.len == 0)
 		abort();

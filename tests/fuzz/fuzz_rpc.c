@@ -1,6 +1,6 @@
 /*
  * Fuzz target: request frames after hello-ok. A forwarded request must always
- * be encodable as GW_RPC (session.c would answer "internal error" otherwise).
+ * be encodable as GW_RPC (authed.c would answer "internal error" otherwise).
  */
 #include <stdint.h>
 #include <stdlib.h>

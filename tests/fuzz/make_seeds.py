@@ -148,5 +148,42 @@ def gwlink_seeds():
                                             version=pl.VERSION + 1))
 
 
+    # Broker-link seeds (fuzz_brokerlink.c): frames brokerd sends after its hello,
+    # one kind per seed and all of them in a row, plus a few it never sends.
+    ticket = struct.pack(">QQI", 1, 1, 0x15) + bytes([0, 2]) + bytes(range(32)) + bytes(16)
+    error = {"code": "", "message": "", "details": b"", "retryable": 0, "retry_after_ms": 0}
+    link = {
+        "challenge": pl.encode(pl.BR_CHALLENGE, {"conn": 1, "nonce": "n" * 36,
+                                                 "ts": 1764000000000}),
+        "accept": pl.encode(pl.BR_ACCEPT, {
+            "conn": 1, "role": "operator", "scopes": ["operator.read", "operator.pairing"],
+            "method": "device-token", "device_id": "a" * 64, "issued_at_ms": 1764000000000,
+            "flags": 1, "locality": "loopback", "ticket": ticket}),
+        "reject": pl.encode(pl.BR_REJECT, {
+            "conn": 2, "close_code": 1008, "close_reason": "pairing required", "has_error": 1,
+            "code": "NOT_PAIRED", "message": "pairing required",
+            "details": pl.pval_encode({"requestId": "r1"}), "retryable": 2,
+            "retry_after_ms": 1000, "locality": "loopback", "pairing_request_id": "r1",
+            "delay_ms": 250}),
+        "rpc-result": pl.encode(pl.BR_RPC_RESULT, dict(
+            error, conn=3, id="7", ok=1, payload=pl.pval_encode({"ok": True, "ts": 1}))),
+        "rpc-error": pl.encode(pl.BR_RPC_RESULT, dict(
+            error, conn=3, id="8", ok=0, code="FORBIDDEN", message="missing scope")),
+        "event": pl.encode(pl.BR_EVENT, {
+            "audience": 1, "conn": 0, "event": "device.pair.requested",
+            "payload": pl.pval_encode({"requestId": "r1", "deviceId": "a" * 64, "ts": 5})}),
+        "close-device": pl.encode(pl.BR_CLOSE, {
+            "target": pl.CLOSE_DEVICE, "device": bytes(range(32)), "roles": 3, "code": 1008,
+            "reason": "device removed"}),
+        "close-shared": pl.encode(pl.BR_CLOSE, {
+            "target": pl.CLOSE_SHARED, "code": 4001, "reason": "gateway auth changed"}),
+    }
+    for name, data in link.items():
+        write("brokerlink", name, data)
+    write("brokerlink", "all", b"".join(link.values()))
+    write("brokerlink", "second-hello", pl.encode(pl.BR_HELLO, {"version": "x"}))
+    write("brokerlink", "gateway-type", pl.encode(pl.GW_HELLO, {"pid": 1}))
+    write("brokerlink", "old-version", pl.frame(pl.BR_CHALLENGE, b"", version=1))
+
 if __name__ == "__main__":
     main()

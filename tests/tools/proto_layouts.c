@@ -105,7 +105,7 @@ bytes_u32(struct bytes *b, uint32_t v)
 static int
 decodes(uint16_t type, const struct bytes *b)
 {
-	return proto_decode(type, b->p, b->len, out.b) == 0;
+	return proto_decode(type, b->p, b->len, out.b, sizeof(out.b)) == 0;
 }
 
 /* The all-zero payload with its bytes [at, at + 4) replaced by head (a u32 length

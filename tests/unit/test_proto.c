@@ -63,14 +63,14 @@ check_strict(uint16_t type, const struct frame *f, size_t size)
 	uint8_t *longer = malloc(f->len + 1);
 
 	for (uint32_t n = 0; n < f->len; n++)
-		testutil_check(proto_decode(type, f->payload, n, scratch) == -1, __FILE__,
+		testutil_check(proto_decode(type, f->payload, n, scratch, size) == -1, __FILE__,
 		    __LINE__, "%s truncated to %u of %u bytes is refused", proto_type_name(type),
 		    n, f->len);
 	if (f->len)
 		memcpy(longer, f->payload, f->len);
 	longer[f->len] = 0;
-	testutil_check(proto_decode(type, longer, f->len + 1, scratch) == -1, __FILE__, __LINE__,
-	    "%s with a trailing byte is refused", proto_type_name(type));
+	testutil_check(proto_decode(type, longer, f->len + 1, scratch, size) == -1, __FILE__,
+	    __LINE__, "%s with a trailing byte is refused", proto_type_name(type));
 	free(longer);
 	free(scratch);
 }
@@ -85,7 +85,7 @@ roundtrip(uint16_t type, const void *msg, size_t size)
 	void *out = malloc(size);
 
 	if (frame_encode(&f, type, 0x01020304, msg) == 0) {
-		CHECK_INT_EQ(proto_decode(type, f.payload, f.len, out), 0);
+		CHECK_INT_EQ(proto_decode(type, f.payload, f.len, out, size), 0);
 		testutil_check(memcmp(out, msg, size) == 0, __FILE__, __LINE__,
 		    "%s decodes to what was encoded", proto_type_name(type));
 		check_strict(type, &f, size);
@@ -348,11 +348,11 @@ test_br_reject(void)
 	m.has_error = 1;
 	SET(m.error.code, "NOT_PAIRED");
 	SET(m.error.message, "pairing required: device is not approved yet");
-	m.error.details = pval_blob(&details);
+	m.error.details = proto_blob_of(&details);
 	m.error.retryable = 2;
 	m.error.retry_after_ms = 500;
 	if (frame_encode(&f, PROTO_BR_REJECT, 5, &m) == 0) {
-		CHECK_INT_EQ(proto_decode(PROTO_BR_REJECT, f.payload, f.len, &out), 0);
+		CHECK_INT_EQ(proto_decode(PROTO_BR_REJECT, f.payload, f.len, &out, sizeof(out)), 0);
 		check_blob(&out.error.details, &m.error.details, "reject details");
 		out.error.details.data = m.error.details.data;
 		CHECK(memcmp(&out, &m, sizeof(m)) == 0);
@@ -365,7 +365,7 @@ test_br_reject(void)
 	m.close_code = 1000;
 	m.error.retry_after_ms = -1;
 	if (frame_encode(&f, PROTO_BR_REJECT, 6, &m) == 0) {
-		CHECK_INT_EQ(proto_decode(PROTO_BR_REJECT, f.payload, f.len, &out), 0);
+		CHECK_INT_EQ(proto_decode(PROTO_BR_REJECT, f.payload, f.len, &out, sizeof(out)), 0);
 		CHECK_INT_EQ(out.error.details.len, 0);
 		CHECK_INT_EQ(out.error.retry_after_ms, -1);
 		CHECK_STR_EQ(out.close_reason, "");
@@ -391,10 +391,10 @@ test_br_rpc_result(void)
 	m.conn = 12;
 	SET(m.id, "3:abc");
 	m.ok = 1;
-	m.payload = pval_blob(&payload);
+	m.payload = proto_blob_of(&payload);
 	m.error.retry_after_ms = -1;
 	if (frame_encode(&f, PROTO_BR_RPC_RESULT, 0, &m) == 0) {
-		CHECK_INT_EQ(proto_decode(PROTO_BR_RPC_RESULT, f.payload, f.len, &out), 0);
+		CHECK_INT_EQ(proto_decode(PROTO_BR_RPC_RESULT, f.payload, f.len, &out, sizeof(out)), 0);
 		check_blob(&out.payload, &m.payload, "rpc payload");
 		out.payload.data = m.payload.data;
 		out.error.details.data = m.error.details.data;
@@ -418,9 +418,9 @@ test_br_event(void)
 	m.audience = PROTO_AUDIENCE_PAIRING;
 	m.conn = 0;
 	SET(m.event, "device.pair.requested");
-	m.payload = pval_blob(&payload);
+	m.payload = proto_blob_of(&payload);
 	if (frame_encode(&f, PROTO_BR_EVENT, 0, &m) == 0) {
-		CHECK_INT_EQ(proto_decode(PROTO_BR_EVENT, f.payload, f.len, &out), 0);
+		CHECK_INT_EQ(proto_decode(PROTO_BR_EVENT, f.payload, f.len, &out, sizeof(out)), 0);
 		check_blob(&out.payload, &m.payload, "event payload");
 		out.payload.data = m.payload.data;
 		CHECK(memcmp(&out, &m, sizeof(m)) == 0);
@@ -503,8 +503,8 @@ test_ctl_empty(void)
 
 		if (frame_encode(&f, types[i], 99, NULL) == 0) {
 			CHECK_INT_EQ(f.len, 0);
-			CHECK_INT_EQ(proto_decode(types[i], f.payload, 0, NULL), 0);
-			CHECK_INT_EQ(proto_decode(types[i], (const uint8_t *)"x", 1, NULL), -1);
+			CHECK_INT_EQ(proto_decode(types[i], f.payload, 0, NULL, 0), 0);
+			CHECK_INT_EQ(proto_decode(types[i], (const uint8_t *)"x", 1, NULL, 0), -1);
 		}
 		pbuf_free(&f.b);
 	}
@@ -528,10 +528,10 @@ test_ctl_result(void)
 	pval_obj_end(&payload);
 	memset(&m, 0, sizeof(m));
 	m.ok = 1;
-	m.payload = pval_blob(&payload);
+	m.payload = proto_blob_of(&payload);
 	m.error.retry_after_ms = -1;
 	if (frame_encode(&f, PROTO_CTL_RESULT, 1, &m) == 0) {
-		CHECK_INT_EQ(proto_decode(PROTO_CTL_RESULT, f.payload, f.len, &out), 0);
+		CHECK_INT_EQ(proto_decode(PROTO_CTL_RESULT, f.payload, f.len, &out, sizeof(out)), 0);
 		check_blob(&out.payload, &m.payload, "ctl payload");
 		out.payload.data = m.payload.data;
 		out.error.details.data = m.error.details.data;
@@ -546,7 +546,7 @@ test_ctl_result(void)
 			     "list pending requests with: gatewayctl devices list");
 	m.error.retry_after_ms = -1;
 	if (frame_encode(&f, PROTO_CTL_RESULT, 2, &m) == 0) {
-		CHECK_INT_EQ(proto_decode(PROTO_CTL_RESULT, f.payload, f.len, &out), 0);
+		CHECK_INT_EQ(proto_decode(PROTO_CTL_RESULT, f.payload, f.len, &out, sizeof(out)), 0);
 		CHECK_INT_EQ(out.ok, 0);
 		CHECK_INT_EQ(out.payload.len, 0);
 		CHECK_STR_EQ(out.error.code, m.error.code);
@@ -586,7 +586,7 @@ test_type_table(void)
 	pbuf_init(&b);
 	CHECK_INT_EQ(proto_encode(&b, 0x9999, 1, junk), -1);
 	CHECK_INT_EQ(b.len, 0);
-	CHECK_INT_EQ(proto_decode(0x9999, junk, 0, junk), -1);
+	CHECK_INT_EQ(proto_decode(0x9999, junk, 0, junk, sizeof(junk)), -1);
 	pbuf_free(&b);
 }
 
@@ -726,7 +726,7 @@ decode_ctl_target(const void *id, uint32_t len)
 	pbuf_init(&b);
 	put_str(&b, id, len);
 	pbuf_add(&b, "\0", 1);
-	rc = proto_decode(PROTO_CTL_APPROVE, b.data, b.len, &t);
+	rc = proto_decode(PROTO_CTL_APPROVE, b.data, b.len, &t, sizeof(t));
 	if (rc == 0)
 		CHECK_INT_EQ(strlen(t.id), len);
 	pbuf_free(&b);
@@ -756,7 +756,7 @@ test_decode_strings(void)
 		pbuf_init(&b);
 		put_u32be(&b, UINT32_MAX);
 		pbuf_add(&b, "abc\0", 4);
-		CHECK_INT_EQ(proto_decode(PROTO_CTL_APPROVE, b.data, b.len, &t), -1);
+		CHECK_INT_EQ(proto_decode(PROTO_CTL_APPROVE, b.data, b.len, &t, sizeof(t)), -1);
 		pbuf_free(&b);
 	}
 
@@ -771,12 +771,12 @@ test_decode_strings(void)
 		pbuf_add(&b, conn, 8);
 		put_str(&b, "has space", 9);
 		pbuf_add(&b, ts, 8);
-		CHECK_INT_EQ(proto_decode(PROTO_BR_CHALLENGE, b.data, b.len, &ch), -1);
+		CHECK_INT_EQ(proto_decode(PROTO_BR_CHALLENGE, b.data, b.len, &ch, sizeof(ch)), -1);
 		pbuf_reset(&b);
 		pbuf_add(&b, conn, 8);
 		put_str(&b, "no-space", 8);
 		pbuf_add(&b, ts, 8);
-		CHECK_INT_EQ(proto_decode(PROTO_BR_CHALLENGE, b.data, b.len, &ch), 0);
+		CHECK_INT_EQ(proto_decode(PROTO_BR_CHALLENGE, b.data, b.len, &ch, sizeof(ch)), 0);
 		pbuf_free(&b);
 	}
 }
@@ -805,7 +805,7 @@ decode_accept_scopes(uint32_t count, uint32_t present)
 	put_str(&b, "remote", 6);		/* locality */
 	for (int i = 0; i < PROTO_TICKET_LEN; i++)
 		pbuf_add(&b, "\0", 1);		/* ticket */
-	rc = proto_decode(PROTO_BR_ACCEPT, b.data, b.len, &a);
+	rc = proto_decode(PROTO_BR_ACCEPT, b.data, b.len, &a, sizeof(a));
 	if (rc == 0)
 		CHECK_INT_EQ(a.scopes.n, count);
 	pbuf_free(&b);
@@ -850,7 +850,7 @@ test_decode_binds_count(void)
 		put_str(&b, "", 0);		/* tls_key_path */
 		put_str(&b, "", 0);		/* ui_root */
 		put_str(&b, "gatewayctl", 10);	/* gatewayctl */
-		testutil_check(proto_decode(PROTO_BR_HELLO, b.data, b.len, &h) ==
+		testutil_check(proto_decode(PROTO_BR_HELLO, b.data, b.len, &h, sizeof(h)) ==
 		    (count <= PROTO_MAX_BINDS ? 0 : -1), __FILE__, __LINE__,
 		    "BR_HELLO with %u binds", count);
 		pbuf_free(&b);
@@ -874,8 +874,8 @@ test_decode_bad_blob(void)
 		m.payload.data = (const uint8_t *)blobs[i].bytes;
 		m.payload.len = blobs[i].len;
 		if (frame_encode(&f, PROTO_BR_EVENT, 0, &m) == 0)
-			testutil_check(proto_decode(PROTO_BR_EVENT, f.payload, f.len, &out) == -1,
-			    __FILE__, __LINE__, "event with malformed blob %zu is refused", i);
+			testutil_check(proto_decode(PROTO_BR_EVENT, f.payload, f.len, &out,
+			    sizeof(out)) == -1, __FILE__, __LINE__, "event with malformed blob %zu is refused", i);
 		pbuf_free(&f.b);
 	}
 	/* A blob length beyond the payload. */
@@ -888,9 +888,42 @@ test_decode_bad_blob(void)
 		put_str(&b, "tick", 4);
 		put_u32be(&b, 1000);
 		pbuf_add(&b, "n", 1);
-		CHECK_INT_EQ(proto_decode(PROTO_BR_EVENT, b.data, b.len, &out), -1);
+		CHECK_INT_EQ(proto_decode(PROTO_BR_EVENT, b.data, b.len, &out, sizeof(out)), -1);
 		pbuf_free(&b);
 	}
+}
+
+/* The destination's size is checked before a byte is written: a type whose
+ * struct does not fit is refused and leaves the destination alone, whatever the
+ * payload; a bigger destination (a union of messages) is fine. */
+static void
+test_decode_size(void)
+{
+	struct proto_accept m;
+	union {
+		struct proto_conn_ref ref;
+		struct proto_accept accept;
+	} big;
+	uint8_t small[sizeof(struct proto_challenge)], want[sizeof(small)];
+	struct frame f;
+
+	memset(&m, 0, sizeof(m));
+	m.conn = 7;
+	SET(m.role, "operator");
+	SET(m.method, "token");
+	SET(m.locality, "loopback");
+	if (frame_encode(&f, PROTO_BR_ACCEPT, 1, &m) == 0) {
+		memset(small, 0xa5, sizeof(small));
+		memcpy(want, small, sizeof(small));
+		CHECK_INT_EQ(proto_decode(PROTO_BR_ACCEPT, f.payload, f.len, small,
+		    sizeof(small)), -1);
+		CHECK(memcmp(small, want, sizeof(small)) == 0);
+		CHECK_INT_EQ(proto_decode(PROTO_BR_ACCEPT, f.payload, f.len, &big.accept,
+		    sizeof(m) - 1), -1);
+		CHECK_INT_EQ(proto_decode(PROTO_BR_ACCEPT, f.payload, f.len, &big, sizeof(big)), 0);
+		CHECK(memcmp(&big.accept, &m, sizeof(m)) == 0);
+	}
+	pbuf_free(&f.b);
 }
 
 static void
@@ -968,6 +1001,7 @@ main(void)
 	TEST_RUN(test_decode_scopes_count);
 	TEST_RUN(test_decode_binds_count);
 	TEST_RUN(test_decode_bad_blob);
+	TEST_RUN(test_decode_size);
 	TEST_RUN(test_header_parse);
 	TEST_RUN(test_str_ok);
 	return test_exit();

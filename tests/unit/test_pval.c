@@ -4,6 +4,7 @@
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
+#include "proto/proto.h"
 #include "proto/pval.h"
 #include "testutil.h"
 
@@ -24,38 +25,40 @@ check_json(const struct pbuf *b, const char *want, const char *file, int line)
 
 #define CHECK_JSON(b, want) check_json((b), (want), __FILE__, __LINE__)
 
+/* Tagged items as the format defines them (pval.h), for values the builder
+ * writes only inside objects, or not at all. */
+#define RAW(b, lit) pbuf_add((b), (lit), sizeof(lit) - 1)
+
 static void
 test_scalars(void)
 {
 	struct pbuf b;
 
 	pbuf_init(&b);
-	pval_null(&b);
+	RAW(&b, "n");
 	CHECK_JSON(&b, "null");
 	pbuf_reset(&b);
-	pval_bool(&b, 1);
+	RAW(&b, "t");
 	CHECK_JSON(&b, "true");
 	pbuf_reset(&b);
-	pval_bool(&b, 0);
+	RAW(&b, "f");
 	CHECK_JSON(&b, "false");
 	pbuf_reset(&b);
-	pval_int(&b, 0);
+	RAW(&b, "i\0\0\0\0\0\0\0\0");
 	CHECK_JSON(&b, "0");
-	pbuf_reset(&b);
-	pval_int(&b, 1795511295036);
-	CHECK_JSON(&b, "1795511295036");
-	pbuf_reset(&b);
-	pval_int(&b, INT64_MAX);
-	CHECK_JSON(&b, "9223372036854775807");
-	pbuf_reset(&b);
-	pval_int(&b, INT64_MIN);
-	CHECK_JSON(&b, "-9223372036854775808");
 	pbuf_reset(&b);
 	pval_str(&b, "");
 	CHECK_JSON(&b, "\"\"");
 	pbuf_reset(&b);
-	pval_strn(&b, "abcdef", 3);
-	CHECK_JSON(&b, "\"abc\"");
+	pval_obj_begin(&b);
+	pval_kv_int(&b, "a", 1795511295036);
+	pval_kv_int(&b, "max", INT64_MAX);
+	pval_kv_int(&b, "min", INT64_MIN);
+	pval_kv_bool(&b, "t", 1);
+	pval_kv_bool(&b, "f", 0);
+	pval_obj_end(&b);
+	CHECK_JSON(&b, "{\"a\":1795511295036,\"max\":9223372036854775807,"
+	    "\"min\":-9223372036854775808,\"t\":true,\"f\":false}");
 	pbuf_free(&b);
 }
 
@@ -97,17 +100,17 @@ test_containers_and_helpers(void)
 	pval_kv_str_opt(&b, "displayName", "");
 	pval_kv_str_opt(&b, "platform", NULL);
 	pval_kv_str_opt(&b, "deviceFamily", "Linux");
-	pval_kv_scopes(&b, "scopes", &sc);
-	pval_kv_scopes(&b, "roles", &none);
+	proto_kv_scopes(&b, "scopes", &sc);
+	proto_kv_scopes(&b, "roles", &none);
 	pval_key(&b, "nested");
 	pval_arr_begin(&b);
-	pval_null(&b);
+	RAW(&b, "n");
 	pval_obj_begin(&b);
 	pval_key(&b, "k");
 	pval_arr_begin(&b);
 	pval_arr_end(&b);
 	pval_obj_end(&b);
-	pval_int(&b, 7);
+	RAW(&b, "i\0\0\0\0\0\0\0\7");
 	pval_arr_end(&b);
 	pval_obj_end(&b);
 	CHECK_JSON(&b, "{\"code\":\"PAIRING_REQUIRED\",\"ts\":-5,\"silent\":false,"
@@ -170,7 +173,7 @@ nest(struct pbuf *b, int depth, char open, char close)
 		if (open == '{')
 			pval_key(b, "k");
 	}
-	pval_null(b);
+	RAW(b, "n");
 	for (int i = 0; i < depth; i++)
 		pbuf_add(b, &close, 1);
 }
@@ -266,9 +269,8 @@ test_every_prefix_fails(void)
 	pval_kv_str(&b, "a", "x\xc3\xa9");
 	pval_key(&b, "b");
 	pval_arr_begin(&b);
-	pval_int(&b, 1);
-	pval_bool(&b, 1);
-	pval_null(&b);
+	pval_str(&b, "s");
+	RAW(&b, "i\0\0\0\0\0\0\0\1tn");
 	pval_arr_end(&b);
 	pval_obj_end(&b);
 	CHECK_INT_EQ(pval_check(b.data, b.len), 0);

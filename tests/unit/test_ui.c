@@ -6,26 +6,6 @@
 #include "gatewayd/ui.h"
 #include "testutil.h"
 
-static void
-escaped(const char *in, const char *want)
-{
-	struct pbuf b;
-
-	pbuf_init(&b);
-	ui_html_escape(&b, in);
-	CHECK_MEM_EQ(b.data, b.len, want, strlen(want));
-	pbuf_free(&b);
-}
-
-static void
-test_escape(void)
-{
-	escaped("", "");
-	escaped("gatewayctl --socket /run/x.sock", "gatewayctl --socket /run/x.sock");
-	escaped("<a href=\"x\">'&'</a>", "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-	escaped("caf\xc3\xa9 &amp;", "caf\xc3\xa9 &amp;amp;");
-}
-
 /* The response's body, and whether Content-Length matches it. */
 static char *
 index_body(void)
@@ -75,10 +55,35 @@ test_index(void)
 	ui_free();
 }
 
+/* The command lands in an attribute with & < > " ' as character references. */
+static void
+escaped(const char *in, const char *want)
+{
+	char attr[256];
+	char *body;
+
+	ui_set_gatewayctl(in);
+	body = index_body();
+	snprintf(attr, sizeof(attr), "data-gatewayctl=\"%s\">", want);
+	testutil_check(body != NULL && strstr(body, attr) != NULL, __FILE__, __LINE__,
+	    "index.html has %s", attr);
+	free(body);
+}
+
+static void
+test_escape(void)
+{
+	escaped("", "");
+	escaped("gatewayctl --socket /run/x.sock", "gatewayctl --socket /run/x.sock");
+	escaped("<a href=\"x\">'&'</a>", "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+	escaped("caf\xc3\xa9 &amp;", "caf\xc3\xa9 &amp;amp;");
+	ui_free();
+}
+
 int
 main(void)
 {
-	TEST_RUN(test_escape);
 	TEST_RUN(test_index);
+	TEST_RUN(test_escape);
 	return test_exit();
 }

@@ -130,6 +130,21 @@ def encode(msg_type, msg=None, req_id=1):
     return frame(msg_type, encode_payload(msg_type, msg or {}), req_id)
 
 
+def pval_encode(value):
+    """A value tree as proto/pval.c writes it (the payload of a blob field)."""
+    if value is None:
+        return b"n"
+    if isinstance(value, bool):
+        return b"t" if value else b"f"
+    if isinstance(value, int):
+        return b"i" + struct.pack(">q", value)
+    if isinstance(value, str):
+        return b"s" + _str(value)
+    if isinstance(value, list):
+        return b"[" + b"".join(pval_encode(v) for v in value) + b"]"
+    return b"{" + b"".join(pval_encode(k) + pval_encode(v) for k, v in value.items()) + b"}"
+
+
 # ---- decoding ----
 
 class Cursor:

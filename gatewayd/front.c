@@ -1,0 +1,121 @@
+/*
+ * The front door of the gateway port: one HTTP request head, answered with a
+ * WebSocket upgrade (then the handshake, admit.c), a Control UI file, the
+ * health check, or a refusal; forwarding headers are trusted only from the
+ * configured proxies, and an address gets only so many unauthenticated sockets.
+ */
+#include <stdio.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "common/log.h"
+#include "gatewayd/brokerlink.h"
+#include "gatewayd/gatewayd.h"
+#include "gatewayd/http.h"
+#include "gatewayd/preauth.h"
+#include "gatewayd/proxy.h"
+#include "gatewayd/session_priv.h"
+#include "gatewayd/staticfiles.h"
+#include "gatewayd/ui.h"
+#include "gatewayd/ws.h"
+
+static struct pbuf front_out;	/* the answer being written */
+
+/* A Control UI file: from gateway.controlUi.root if configured, else embedded. */
+static int
+front_file(const struct http_request *req, struct pbuf *out)
+{
+	if (staticfiles_enabled())
+		return staticfiles_respond(req, out);
+	return ui_respond(req->path, out);
+}
+
+/* Writes front_out, the whole answer: the connection ends once it is out. */
+static void
+front_answer(struct session *s)
+{
+	bufferevent_write(s->bev, front_out.data, front_out.len);
+	session_closing(s);
+}
+
+/* --test-echo: the frame path of every session, with no handshake around it,
+ * for RFC 6455 conformance tests; messages up to policy.maxPayload. */
+static void
+front_echo(struct session *s)
+{
+	session_ws_start(s, gatewayd.settings.max_payload);
+	s->state = SESSION_ECHO;
+	/* Nothing to authenticate: neither the handshake deadline nor the
+	 * pre-auth limit applies. */
+	evtimer_del(s->timer);
+	session_preauth_release(s);
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		session_read_ws(s);
+}
+
+void
+front_read(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t avail = evbuffer_get_length(in);
+	size_t n = avail < HTTP_HEAD_MAX ? avail : HTTP_HEAD_MAX;
+	struct http_request req;
+
+	if (http_parse(evbuffer_pullup(in, (ssize_t)n), n, &req) == HTTP_PARSE_MORE)
+		return;
+	pbuf_reset(&front_out);
+	/* §4.2: forwarding headers name the client only when a trusted proxy sent
+	 * them; from anyone else they are refused rather than ignored. */
+	if (http_wants_upgrade(&req) && req.proxy_headers) {
+		char client[PROTO_ADDR_MAX + 1];
+
+		if (proxy_attribute(&gatewayd.settings, s->peer, &req, client) < 0) {
+			log_info("refused an upgrade from %s: forwarding headers from a peer that is "
+			    "not in gateway.trustedProxies, or naming no usable client address",
+			    s->peer);
+			http_refuse_proxy(&front_out);
+			front_answer(s);
+			return;
+		}
+		snprintf(s->via, sizeof(s->via), "proxy:%s", s->peer);
+		snprintf(s->peer, sizeof(s->peer), "%s", client);
+	}
+	/* doc/protocol.md §1: an upgrade beyond the address's unauthenticated sockets
+	 * is refused before it costs a challenge. */
+	if (http_wants_upgrade(&req) &&
+	    preauth_acquire(s->peer, gatewayd.settings.max_preauth_per_ip) < 0) {
+		log_info("refused an upgrade from %s: %u unauthenticated sockets already (raise "
+		    "OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP for brokerd if that is legitimate)",
+		    s->peer, gatewayd.settings.max_preauth_per_ip);
+		http_refuse(503, "Too many unauthenticated sockets", &front_out);
+		front_answer(s);
+		return;
+	}
+	/* Health checks come often: answered from here, logged at debug only. */
+	if (http_wants_health(&req)) {
+		log_debug("%s: health check answered (brokerd %s)", s->peer,
+		    brokerlink_available() ? "linked" : "unreachable");
+		http_health(&req, brokerlink_available(), &front_out);
+		front_answer(s);
+		return;
+	}
+	if (http_respond(&req, front_file, &front_out) == HTTP_ACTION_CLOSE) {
+		log_debug("%s: HTTP request answered and closed", s->peer);
+		front_answer(s);
+		return;
+	}
+	s->preauth = 1;
+	bufferevent_write(s->bev, front_out.data, front_out.len);
+	evbuffer_drain(in, req.head_len);
+	if (gatewayd.test_echo)
+		front_echo(s);
+	else
+		admit_start(s, &req);
+}
+
+void
+front_free(void)
+{
+	pbuf_free(&front_out);
+}

@@ -1,0 +1,3 @@
+#include "gatewayd/gatewayd.h"
+
+struct gatewayd gatewayd;
