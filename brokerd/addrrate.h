@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
-#include "brokerd/htab.h"
+#include "common/htab.h"
 
 /* Addresses remembered at once: a flood from many addresses costs at most this
  * many small entries, and only evicts the buckets of other addresses. */

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include "brokerd/htab.h"
+#include "common/htab.h"
 #include "common/xmalloc.h"
 
 struct nonce {

@@ -19,9 +19,9 @@
 #include <sys/queue.h>
 
 #include "brokerd/devproof.h"
-#include "brokerd/htab.h"
 #include "brokerd/role.h"
 #include "brokerd/secret.h"
+#include "common/htab.h"
 #include "common/random.h"
 #include "proto/proto.h"
 

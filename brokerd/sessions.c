@@ -4,9 +4,9 @@
 #include <string.h>
 #include <sys/queue.h>
 
-#include "brokerd/htab.h"
 #include "brokerd/role.h"
 #include "brokerd/scopes.h"
+#include "common/htab.h"
 #include "common/xmalloc.h"
 
 /* A device role's epochs: the one its current tickets carry (0: none; the next

@@ -1,10 +1,11 @@
-/* brokerd/htab: the keyed hash is SipHash-2-4 (checked against the reference
+/* common/htab: the keyed hash is SipHash-2-4 (checked against the reference
  * vectors of the SipHash paper: key 00 01 .. 0f, message 00 01 .. of length
- * 0 to 63, output bytes in order) and the table finds what it holds. */
+ * 0 to 63, output bytes in order) and the table finds what it holds, from a
+ * zeroed table on, and hands every record back when cleared. */
 #include <stdio.h>
 #include <string.h>
 
-#include "brokerd/htab.h"
+#include "common/htab.h"
 #include "testutil.h"
 
 static const char *const siphash24_vectors[64] = {
@@ -88,10 +89,44 @@ test_insert_lookup_remove(void)
 	htab_free(&h);
 }
 
+static size_t released;
+
+static void
+item_release(struct htab_node *n)
+{
+	released++;
+	memset(n, 0, sizeof(*n));
+}
+
+/* A zeroed table is empty and usable; htab_clear hands back every record. */
+static void
+test_zeroed_table_and_clear(void)
+{
+	static struct item items[100];
+	struct htab h = { 0 };
+
+	CHECK(htab_lookup(&h, htab_hash_str("x"), item_match, "x") == NULL);
+	for (size_t i = 0; i < 100; i++) {
+		snprintf(items[i].name, sizeof(items[i].name), "item-%zu", i);
+		htab_insert(&h, &items[i].node, htab_hash_str(items[i].name));
+	}
+	CHECK(htab_lookup(&h, htab_hash_str("item-42"), item_match, "item-42") ==
+	    &items[42].node);
+	htab_clear(&h, item_release);
+	CHECK_INT_EQ(released, 100);
+	CHECK_INT_EQ(h.count, 0);
+	CHECK(htab_lookup(&h, htab_hash_str("item-42"), item_match, "item-42") == NULL);
+	/* Cleared, it takes records again. */
+	htab_insert(&h, &items[7].node, htab_hash_str(items[7].name));
+	CHECK(htab_lookup(&h, htab_hash_str("item-7"), item_match, "item-7") == &items[7].node);
+	htab_free(&h);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_siphash24_reference_vectors);
 	TEST_RUN(test_insert_lookup_remove);
+	TEST_RUN(test_zeroed_table_and_clear);
 	return test_exit();
 }

@@ -1,4 +1,4 @@
-#include "brokerd/htab.h"
+#include "common/htab.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +25,24 @@ htab_free(struct htab *h)
 	h->nbuckets = h->count = 0;
 }
 
+void
+htab_clear(struct htab *h, void (*release)(struct htab_node *node))
+{
+	for (size_t i = 0; i < h->nbuckets; i++) {
+		struct htab_node *n = h->buckets[i], *next;
+
+		for (; n != NULL; n = next) {
+			next = n->next;
+			release(n);
+		}
+	}
+	htab_free(h);
+}
+
 static void
 htab_grow(struct htab *h)
 {
-	size_t nb = h->nbuckets * 2;
+	size_t nb = h->nbuckets != 0 ? h->nbuckets * 2 : HTAB_MIN_BUCKETS;
 	struct htab_node **b = xcalloc(nb, sizeof(*b));
 
 	for (size_t i = 0; i < h->nbuckets; i++) {
@@ -76,9 +90,11 @@ htab_remove(struct htab *h, struct htab_node *n)
 struct htab_node *
 htab_lookup(const struct htab *h, uint64_t hash, htab_match_fn match, const void *key)
 {
-	struct htab_node *n = h->buckets[hash & (h->nbuckets - 1)];
+	struct htab_node *n;
 
-	for (; n != NULL; n = n->next)
+	if (h->nbuckets == 0)
+		return NULL;
+	for (n = h->buckets[hash & (h->nbuckets - 1)]; n != NULL; n = n->next)
 		if (n->hash == hash && match(n, key))
 			return n;
 	return NULL;

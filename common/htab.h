@@ -1,8 +1,9 @@
 /* An intrusive chained hash table: records embed a struct htab_node and the
- * caller supplies the hash and the key comparison. It backs the O(1) lookups on
- * the connect path (devices by id, connections by conn number). */
-#ifndef BROKERD_HTAB_H
-#define BROKERD_HTAB_H
+ * caller supplies the hash and the key comparison. It backs the O(1) lookups of
+ * both daemons (devices by id, connections by conn number, addresses). A zeroed
+ * struct htab is an empty table, as is one after htab_init or htab_free. */
+#ifndef COMMON_HTAB_H
+#define COMMON_HTAB_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +24,8 @@ typedef int (*htab_match_fn)(const struct htab_node *node, const void *key);
 void htab_init(struct htab *h);
 /* Frees the bucket array only; the records belong to the caller. */
 void htab_free(struct htab *h);
+/* Hands every record to release (which may free it), then frees the bucket array. */
+void htab_clear(struct htab *h, void (*release)(struct htab_node *node));
 void htab_insert(struct htab *h, struct htab_node *n, uint64_t hash);
 void htab_remove(struct htab *h, struct htab_node *n);
 struct htab_node *htab_lookup(const struct htab *h, uint64_t hash, htab_match_fn match,
