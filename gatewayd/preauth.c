@@ -3,49 +3,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/htab.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "proto/proto.h"
 
-/* Chained buckets; an entry exists only while its count is nonzero, so the
- * table holds at most one entry per open pre-auth socket. */
-#define PREAUTH_BUCKETS 1024
-
+/* An entry exists only while its count is nonzero, so the table holds at most
+ * one entry per open pre-auth socket. */
 struct preauth_entry {
-	struct preauth_entry *next;
+	struct htab_node node;	/* first: the node is the entry */
 	uint32_t count;
 	char addr[PROTO_ADDR_MAX + 1];
 };
 
-static struct preauth_entry *preauth_table[PREAUTH_BUCKETS];
+static struct htab preauth_table;	/* zeroed: empty */
 
-/* FNV-1a: addresses come from accept(), not from the client's bytes, so a
- * keyed hash buys nothing here. */
-static struct preauth_entry **
-preauth_slot(const char *addr)
+static int
+preauth_match(const struct htab_node *n, const void *addr)
 {
-	uint32_t h = 2166136261u;
-	struct preauth_entry **e;
+	return strcmp(((const struct preauth_entry *)(const void *)n)->addr, addr) == 0;
+}
 
-	for (const char *p = addr; *p != '\0'; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	for (e = &preauth_table[h % PREAUTH_BUCKETS]; *e != NULL; e = &(*e)->next)
-		if (strcmp((*e)->addr, addr) == 0)
-			break;
-	return e;
+static struct preauth_entry *
+preauth_lookup(const char *addr)
+{
+	return (struct preauth_entry *)(void *)htab_lookup(&preauth_table, htab_hash_str(addr),
+	    preauth_match, addr);
 }
 
 int
 preauth_acquire(const char *addr, uint32_t limit)
 {
-	struct preauth_entry **slot = preauth_slot(addr), *e = *slot;
+	struct preauth_entry *e = preauth_lookup(addr);
 
 	if (e == NULL) {
 		if (limit == 0)
 			return -1;
 		e = xcalloc(1, sizeof(*e));
 		strncpy(e->addr, addr, sizeof(e->addr) - 1);
-		*slot = e;
+		htab_insert(&preauth_table, &e->node, htab_hash_str(e->addr));
 	} else if (e->count >= limit) {
 		return -1;
 	}
@@ -56,25 +52,24 @@ preauth_acquire(const char *addr, uint32_t limit)
 void
 preauth_release(const char *addr)
 {
-	struct preauth_entry **slot = preauth_slot(addr), *e = *slot;
+	struct preauth_entry *e = preauth_lookup(addr);
 
 	if (e == NULL || e->count == 0)
 		fatalx("preauth_release(%s) without preauth_acquire: a gatewayd bug", addr);
 	if (--e->count == 0) {
-		*slot = e->next;
+		htab_remove(&preauth_table, &e->node);
 		free(e);
 	}
+}
+
+static void
+preauth_entry_free(struct htab_node *n)
+{
+	free(n);
 }
 
 void
 preauth_free(void)
 {
-	for (size_t i = 0; i < PREAUTH_BUCKETS; i++) {
-		while (preauth_table[i] != NULL) {
-			struct preauth_entry *e = preauth_table[i];
-
-			preauth_table[i] = e->next;
-			free(e);
-		}
-	}
+	htab_clear(&preauth_table, preauth_entry_free);
 }
