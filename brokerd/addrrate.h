@@ -4,22 +4,16 @@
 #ifndef BROKERD_ADDRRATE_H
 #define BROKERD_ADDRRATE_H
 
-#include <stddef.h>
 #include <stdint.h>
-#include <sys/queue.h>
 
-#include "common/htab.h"
+#include "common/lrutab.h"
 
 /* Addresses remembered at once: a flood from many addresses costs at most this
  * many small entries, and only evicts the buckets of other addresses. */
 #define ADDRRATE_MAX_ADDRS 4096
 
-struct addrrate_ent;
-
 struct addrrate {
-	struct htab tab;
-	TAILQ_HEAD(, addrrate_ent) lru;	/* least recently used first */
-	size_t n;
+	struct lrutab buckets;		/* address -> struct addrrate_bucket */
 	unsigned burst;			/* a bucket's size */
 	int64_t interval_ms;		/* one token comes back per interval */
 };

@@ -39,6 +39,12 @@ htab_clear(struct htab *h, void (*release)(struct htab_node *node))
 	htab_free(h);
 }
 
+void
+htab_free_record(struct htab_node *node)
+{
+	free(node);
+}
+
 static void
 htab_grow(struct htab *h)
 {

@@ -26,6 +26,9 @@ void htab_init(struct htab *h);
 void htab_free(struct htab *h);
 /* Hands every record to release (which may free it), then frees the bucket array. */
 void htab_clear(struct htab *h, void (*release)(struct htab_node *node));
+/* A release for htab_clear when each record came from malloc and begins with its
+ * node: frees the record. */
+void htab_free_record(struct htab_node *node);
 void htab_insert(struct htab *h, struct htab_node *n, uint64_t hash);
 void htab_remove(struct htab *h, struct htab_node *n);
 struct htab_node *htab_lookup(const struct htab *h, uint64_t hash, htab_match_fn match,

@@ -63,14 +63,8 @@ conntab_del(uint64_t conn)
 	}
 }
 
-static void
-conntab_release(struct htab_node *n)
-{
-	free(n);
-}
-
 void
 conntab_free(void)
 {
-	htab_clear(&conntab, conntab_release);
+	htab_clear(&conntab, htab_free_record);
 }

@@ -62,14 +62,8 @@ preauth_release(const char *addr)
 	}
 }
 
-static void
-preauth_entry_free(struct htab_node *n)
-{
-	free(n);
-}
-
 void
 preauth_free(void)
 {
-	htab_clear(&preauth_table, preauth_entry_free);
+	htab_clear(&preauth_table, htab_free_record);
 }

@@ -49,7 +49,7 @@ test_table_is_bounded(void)
 		snprintf(addr, sizeof(addr), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
 		CHECK(addrrate_take(&r, addr, T0, &retry) == 0);
 	}
-	CHECK_INT_EQ(r.n, ADDRRATE_MAX_ADDRS);
+	CHECK_INT_EQ(lrutab_count(&r.buckets), ADDRRATE_MAX_ADDRS);
 	/* The least recently used address was forgotten: it starts afresh. */
 	CHECK(addrrate_take(&r, "192.0.2.1", T0, &retry) == 0);
 	addrrate_free(&r);
