@@ -342,7 +342,7 @@ test_br_reject(void)
 	details_blob(&details);
 	memset(&m, 0, sizeof(m));
 	m.conn = 11;
-	m.close_code = 1008;
+	m.close_code = PROTO_CLOSE_POLICY;
 	/* The reason field holds exactly RFC 6455's 123 bytes. */
 	FILL_MAX(m.close_reason, 'r');
 	m.has_error = 1;
@@ -362,7 +362,7 @@ test_br_reject(void)
 
 	/* No res frame: empty error, empty details, absent retry fields. */
 	memset(&m, 0, sizeof(m));
-	m.close_code = 1000;
+	m.close_code = PROTO_CLOSE_NORMAL;
 	m.error.retry_after_ms = -1;
 	if (frame_encode(&f, PROTO_BR_REJECT, 6, &m) == 0) {
 		CHECK_INT_EQ(proto_decode(PROTO_BR_REJECT, f.payload, f.len, &out, sizeof(out)), 0);
@@ -416,7 +416,6 @@ test_br_event(void)
 	details_blob(&payload);
 	memset(&m, 0, sizeof(m));
 	m.audience = PROTO_AUDIENCE_PAIRING;
-	m.conn = 0;
 	SET(m.event, "device.pair.requested");
 	m.payload = proto_blob_of(&payload);
 	if (frame_encode(&f, PROTO_BR_EVENT, 0, &m) == 0) {
@@ -436,14 +435,14 @@ test_br_close(void)
 	struct proto_close m;
 
 	memset(&m, 0, sizeof(m));
-	m.target = PROTO_CLOSE_DEVICE;
+	m.target = PROTO_CLOSE_TARGET_DEVICE;
 	memset(m.device, 0xb0, sizeof(m.device));
 	m.roles = 1u << PROTO_ROLE_NODE;
 	m.except_conn = 13;
-	m.code = 1008;
+	m.code = PROTO_CLOSE_POLICY;
 	SET(m.reason, "device removed");
 	roundtrip(PROTO_BR_CLOSE, &m, sizeof(m));
-	m.target = PROTO_CLOSE_SHARED;
+	m.target = PROTO_CLOSE_TARGET_SHARED;
 	memset(m.device, 0, sizeof(m.device));
 	FILL_MAX(m.reason, 'x');
 	roundtrip(PROTO_BR_CLOSE, &m, sizeof(m));
@@ -881,10 +880,10 @@ test_decode_bad_blob(void)
 	/* A blob length beyond the payload. */
 	{
 		struct pbuf b;
-		static const uint8_t head[9] = { 0 };
+		static const uint8_t audience = PROTO_AUDIENCE_PAIRING;
 
 		pbuf_init(&b);
-		pbuf_add(&b, head, 9);		/* audience, conn */
+		pbuf_add(&b, &audience, 1);
 		put_str(&b, "tick", 4);
 		put_u32be(&b, 1000);
 		pbuf_add(&b, "n", 1);
