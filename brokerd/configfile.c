@@ -398,7 +398,10 @@ static const struct configfile_key configfile_top[] = {
 
 #define CONFIGFILE_NAME_MAX 64
 
-size_t
+/* Edit distance (insertions, deletions, substitutions, adjacent swaps) between
+ * a and b ignoring ASCII case; SIZE_MAX if either is longer than
+ * CONFIGFILE_NAME_MAX bytes. */
+static size_t
 configfile_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);

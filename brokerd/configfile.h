@@ -33,8 +33,4 @@ typedef void (*configfile_note_fn)(enum configfile_note what, const char *path,
  * top-level key that looks like a misspelt "gateway" is reported. */
 void configfile_check_keys(yajl_val root, configfile_note_fn fn, void *arg);
 
-/* Edit distance (insertions, deletions, substitutions, adjacent swaps) between
- * a and b ignoring ASCII case; SIZE_MAX if either is longer than 64 bytes. */
-size_t configfile_distance(const char *a, const char *b);
-
 #endif

@@ -337,7 +337,7 @@ gwlink_close_device(const char *device_id, unsigned roles, const struct session 
 
 	sessions_close_device(device_id, roles, except);
 	memset(&m, 0, sizeof(m));
-	m.target = PROTO_CLOSE_DEVICE;
+	m.target = PROTO_CLOSE_TARGET_DEVICE;
 	if (OPENSSL_hexstr2buf_ex(m.device, sizeof(m.device), NULL, device_id, '\0') != 1)
 		fatalx("closing the sessions of device id \"%s\", which is not 64 hex digits",
 		    device_id);
@@ -354,7 +354,7 @@ gwlink_close_shared_secret_sessions(uint16_t code, const char *reason)
 
 	sessions_close_shared();
 	memset(&m, 0, sizeof(m));
-	m.target = PROTO_CLOSE_SHARED;
+	m.target = PROTO_CLOSE_TARGET_SHARED;
 	m.code = code;
 	snprintf(m.reason, sizeof(m.reason), "%s", reason);
 	gwlink_push_close(&m, NULL);

@@ -80,7 +80,7 @@ gwserve_challenge(struct gwlink_call *call)
 	memset(&msg, 0, sizeof(msg));
 	if (nonces_issue(call->nonces, conn, now, now + gwserve_br->cfg->handshake_timeout_ms +
 	    GWSERVE_NONCE_GRACE_MS, msg.nonce) < 0) {
-		gwserve_close_only(call, conn, 1013, "gateway busy");
+		gwserve_close_only(call, conn, PROTO_CLOSE_TRY_AGAIN, "gateway busy");
 		return;
 	}
 	msg.conn = conn;
@@ -97,11 +97,11 @@ gwserve_connect(struct gwlink_call *call)
 
 	if (call->nonce_expired) {
 		/* Past the handshake timeout the client gets what a timeout gives it. */
-		gwserve_close_only(call, c->conn, 1000, "");
+		gwserve_close_only(call, c->conn, PROTO_CLOSE_NORMAL, "");
 		return;
 	}
 	if (sessions_link_count(call->book) >= GWSERVE_MAX_SESSIONS) {
-		gwserve_close_only(call, c->conn, 1013, "gateway busy");
+		gwserve_close_only(call, c->conn, PROTO_CLOSE_TRY_AGAIN, "gateway busy");
 		return;
 	}
 	admission_decide(gwserve_br, c, call->nonce, clock_wall_ms(), &a);

@@ -397,7 +397,7 @@ pairing_remove(struct registry *reg, const char *device_id, const struct pairing
 	registry_save(reg);
 	log_info("pairing: removed device %s", id);
 	audit_record("remove", id, "", "", actor->who, now_ms);
-	pairing_fx->close_device(id, ~0u, NULL, 1008, "device removed");
+	pairing_fx->close_device(id, ~0u, NULL, PROTO_CLOSE_POLICY, "device removed");
 	return PAIRING_OK;
 }
 
@@ -491,7 +491,7 @@ pairing_token_rotate(struct registry *reg, const char *device_id, const char *ro
 	registry_save(reg);
 	log_info("pairing: rotated the %s token of device %s", role_name, d->device_id);
 	audit_record("rotate", d->device_id, "", role_name, actor->who, now_ms);
-	pairing_fx->close_device(d->device_id, ROLE_BIT(role), actor->session, 1008,
+	pairing_fx->close_device(d->device_id, ROLE_BIT(role), actor->session, PROTO_CLOSE_POLICY,
 	    "device token rotated");
 	return PAIRING_OK;
 }
@@ -515,7 +515,7 @@ pairing_token_revoke(struct registry *reg, const char *device_id, const char *ro
 	registry_save(reg);
 	log_info("pairing: revoked the %s token of device %s", role_name, d->device_id);
 	audit_record("revoke", d->device_id, "", role_name, actor->who, now_ms);
-	pairing_fx->close_device(d->device_id, ROLE_BIT(role), actor->session, 1008,
+	pairing_fx->close_device(d->device_id, ROLE_BIT(role), actor->session, PROTO_CLOSE_POLICY,
 	    "device token revoked");
 	return PAIRING_OK;
 }

@@ -6,9 +6,6 @@
 #include "brokerd/role.h"
 #include "proto/pval.h"
 
-#define REFUSAL_PROTOCOL_ERROR 1002
-#define REFUSAL_POLICY 1008
-#define REFUSAL_TRY_AGAIN_LATER 1013
 #define REFUSAL_REASON_BYTES 120
 /* The lowest protocol a client may probe with, which §5's details name. */
 #define REFUSAL_MIN_PROBE 3
@@ -147,7 +144,7 @@ refusal_invalid(struct proto_reject *r, struct pbuf *details, const char *text,
 		pval_kv_str_opt(details, "reason", detail_reason);
 		pval_obj_end(details);
 	}
-	refusal_set(r, REFUSAL_POLICY, text, "INVALID_REQUEST", text);
+	refusal_set(r, PROTO_CLOSE_POLICY, text, "INVALID_REQUEST", text);
 }
 
 void
@@ -161,7 +158,7 @@ refusal_protocol_mismatch(struct proto_reject *r, struct pbuf *details,
 	pval_kv_int(details, "expectedProtocol", expected);
 	pval_kv_int(details, "minimumProbeProtocol", REFUSAL_MIN_PROBE);
 	pval_obj_end(details);
-	refusal_set(r, REFUSAL_PROTOCOL_ERROR, "protocol mismatch", "INVALID_REQUEST",
+	refusal_set(r, PROTO_CLOSE_PROTOCOL_ERROR, "protocol mismatch", "INVALID_REQUEST",
 	    "protocol mismatch");
 }
 
@@ -171,7 +168,7 @@ refusal_identity_required(struct proto_reject *r, struct pbuf *details)
 	pval_obj_begin(details);
 	pval_kv_str(details, "code", "DEVICE_IDENTITY_REQUIRED");
 	pval_obj_end(details);
-	refusal_set(r, REFUSAL_POLICY, "device identity required", "NOT_PAIRED",
+	refusal_set(r, PROTO_CLOSE_POLICY, "device identity required", "NOT_PAIRED",
 	    "device identity required");
 }
 
@@ -201,7 +198,7 @@ refusal_unauthorized(struct proto_reject *r, struct pbuf *details, enum refusal_
 	pval_kv_str(details, "recommendedNextStep", retry ? "retry_with_device_token" :
 	    refusal_unauthorized_rows[auth].next_step);
 	pval_obj_end(details);
-	refusal_set(r, REFUSAL_POLICY, msg, "INVALID_REQUEST", msg);
+	refusal_set(r, PROTO_CLOSE_POLICY, msg, "INVALID_REQUEST", msg);
 }
 
 void
@@ -216,7 +213,7 @@ refusal_rate_limited(struct proto_reject *r, struct pbuf *details, int64_t wait_
 	pval_kv_bool(details, "canRetryWithDeviceToken", 0);
 	pval_kv_str(details, "recommendedNextStep", "wait_then_retry");
 	pval_obj_end(details);
-	refusal_set(r, REFUSAL_POLICY, text, "INVALID_REQUEST", text);
+	refusal_set(r, PROTO_CLOSE_POLICY, text, "INVALID_REQUEST", text);
 	r->error.retryable = 2;
 	r->error.retry_after_ms = wait_ms;
 }
@@ -251,7 +248,7 @@ refusal_pairing_required(struct proto_reject *r, struct pbuf *details,
 		proto_kv_scopes(details, "approvedScopes", &d->scopes);
 	}
 	pval_obj_end(details);
-	refusal_set(r, REFUSAL_POLICY, reason, "NOT_PAIRED", msg);
+	refusal_set(r, PROTO_CLOSE_POLICY, reason, "NOT_PAIRED", msg);
 }
 
 void
@@ -262,7 +259,7 @@ refusal_pairing_limited(struct proto_reject *r, int rate, int64_t wait_ms)
 	char msg[PROTO_MESSAGE_MAX + 1];
 
 	snprintf(msg, sizeof(msg), "%s; retry later", reason);
-	refusal_set(r, REFUSAL_TRY_AGAIN_LATER, reason, "UNAVAILABLE", msg);
+	refusal_set(r, PROTO_CLOSE_TRY_AGAIN, reason, "UNAVAILABLE", msg);
 	r->error.retryable = 2;
 	r->error.retry_after_ms = wait_ms;
 }

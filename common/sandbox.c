@@ -29,6 +29,15 @@
 /* Plain ifs on this constant, not #if: every mode's code is compiled and checked. */
 static const int sandbox_mode = CLAWGATE_SECCOMP_MODE;
 
+/* The seccomp mode this build enforces: "kill", "trap" or "off". */
+static const char *
+sandbox_mode_name(void)
+{
+	static const char *const names[] = { "kill", "trap", "off" };
+
+	return names[sandbox_mode];
+}
+
 /*
  * What every clawgate daemon needs once sandboxed: a libevent loop over epoll
  * (signals arrive as handlers that return through rt_sigreturn and reach the
@@ -256,14 +265,6 @@ sandbox_enter(const struct sandbox_policy *p)
 		sandbox_seccomp(p);
 	log_info("sandbox entered: running as uid %u, seccomp %s", (unsigned)getuid(),
 	    sandbox_mode_name());
-}
-
-const char *
-sandbox_mode_name(void)
-{
-	static const char *const names[] = { "kill", "trap", "off" };
-
-	return names[sandbox_mode];
 }
 
 void

@@ -62,9 +62,6 @@ void sandbox_no_dumps(void);
 /* Enters the sandbox; never returns on failure. */
 void sandbox_enter(const struct sandbox_policy *p);
 
-/* The seccomp mode this build enforces: "kill", "trap" or "off". */
-const char *sandbox_mode_name(void);
-
 /*
  * For the negative test only: makes the forbidden system call `what` names
  * (exec, fork, socket-inet, ptrace, setuid; mmap-exec and ioctl-tty for calls

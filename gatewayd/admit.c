@@ -33,7 +33,7 @@ admit_queue(struct session *s, const uint8_t *msg, size_t len, unsigned limit)
 	struct session_frame *f;
 
 	if (s->pre->nqueued >= limit) {
-		session_reject(s, 1008, "too many pending handshake frames", "flood");
+		session_reject(s, PROTO_CLOSE_POLICY, "too many pending handshake frames", "flood");
 		return;
 	}
 	f = xmalloc(sizeof(*f) + len);
@@ -64,7 +64,7 @@ static void
 admit_unavailable(struct session *s)
 {
 	session_send_unavailable(s, s->pre->connect_id);
-	session_reject(s, 1013, "gateway unavailable", "brokerd unavailable");
+	session_reject(s, PROTO_CLOSE_TRY_AGAIN, "gateway unavailable", "brokerd unavailable");
 }
 
 /* Acts on the parsed first frame: forward it, or refuse it here. */
@@ -83,17 +83,19 @@ admit_connect_result(struct session *s, struct handshake_result *hs)
 	case HANDSHAKE_CONNECT:
 		break;
 	case HANDSHAKE_NOT_JSON:
-		session_reject(s, 1000, "", "first frame is not JSON");
+		session_reject(s, PROTO_CLOSE_NORMAL, "", "first frame is not JSON");
 		return;
 	case HANDSHAKE_NOT_REQUEST:
-		session_reject(s, 1008, "invalid request frame", "not a request frame");
+		session_reject(s, PROTO_CLOSE_POLICY, "invalid request frame",
+		    "not a request frame");
 		return;
 	case HANDSHAKE_NOT_CONNECT:
 	case HANDSHAKE_BAD_PARAMS:
 		render_res_invalid(hs->id, hs->error, &out);
 		session_send_rendered(s, &out);
-		session_reject(s, 1008, hs->error, hs->outcome == HANDSHAKE_NOT_CONNECT ?
-		    "first request is not connect" : "invalid connect params");
+		session_reject(s, PROTO_CLOSE_POLICY, hs->error,
+		    hs->outcome == HANDSHAKE_NOT_CONNECT ? "first request is not connect" :
+		    "invalid connect params");
 		return;
 	}
 	c->conn = s->conn;
@@ -109,7 +111,8 @@ admit_connect_result(struct session *s, struct handshake_result *hs)
 	/* handshake_parse checked every field against its layout: a refusal here
 	 * is a bug, and the client must not wait for a verdict that never comes. */
 	if (brokerlink_send(PROTO_GW_CONNECT, c) < 0) {
-		session_reject(s, 1011, "internal error", "GW_CONNECT not encodable");
+		session_reject(s, PROTO_CLOSE_INTERNAL, "internal error",
+		    "GW_CONNECT not encodable");
 		return;
 	}
 	s->state = SESSION_CONNECTING;

@@ -72,7 +72,7 @@ authed_message(struct session *s, const uint8_t *msg, size_t len)
 		return;
 	case RPC_BAD_FRAME:
 		log_info("closing %s: invalid request frame after hello", s->peer);
-		session_close(s, 1008, "invalid request frame");
+		session_close(s, PROTO_CLOSE_POLICY, "invalid request frame");
 		return;
 	}
 }
@@ -98,7 +98,7 @@ authed_on_rpc_result(const union brokerlink_msg *msg)
 	if (!m->ok && strcmp(m->error.code, "FORBIDDEN") == 0 &&
 	    ++s->authed.forbidden > AUTHED_MAX_FORBIDDEN) {
 		log_info("closing %s: repeated unauthorized calls", s->peer);
-		session_close(s, 1008, "repeated unauthorized calls");
+		session_close(s, PROTO_CLOSE_POLICY, "repeated unauthorized calls");
 	}
 	return 0;
 }
@@ -155,7 +155,7 @@ authed_close_matches(const struct session *s, const struct proto_close *m)
 {
 	const uint8_t *t = s->authed.ticket;
 
-	if (m->target == PROTO_CLOSE_SHARED)
+	if (m->target == PROTO_CLOSE_TARGET_SHARED)
 		return (t[PROTO_TICKET_FLAGS] & PROTO_TICKET_SHARED) != 0;
 	return (t[PROTO_TICKET_FLAGS] & PROTO_TICKET_BOUND) != 0 &&
 	    memcmp(t + PROTO_TICKET_DEVICE, m->device, sizeof(m->device)) == 0 &&
@@ -169,7 +169,7 @@ authed_on_close(const union brokerlink_msg *msg)
 	const struct proto_close *m = &msg->close;
 	struct session *s, *next;
 
-	if (m->target != PROTO_CLOSE_DEVICE && m->target != PROTO_CLOSE_SHARED) {
+	if (m->target != PROTO_CLOSE_TARGET_DEVICE && m->target != PROTO_CLOSE_TARGET_SHARED) {
 		log_warnx("brokerd sent BR_CLOSE for target %u, which does not exist", m->target);
 		return -1;
 	}
@@ -195,7 +195,7 @@ authed_broker_back(void)
 	for (s = TAILQ_FIRST(&authed_list); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, authed.entry);
 		if (s->conn == 0)
-			session_close(s, 1012, "service restart");
+			session_close(s, PROTO_CLOSE_RESTART, "service restart");
 	}
 }
 

@@ -201,7 +201,7 @@ session_code_ok(uint16_t code)
 	if ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
 	    (code >= 3000 && code <= 4999))
 		return code;
-	return 1011;
+	return PROTO_CLOSE_INTERNAL;
 }
 
 void
@@ -234,7 +234,7 @@ session_send(struct session *s, const uint8_t *data, size_t len)
 	backlog = evbuffer_get_length(bufferevent_get_output(s->bev));
 	if (backlog > gatewayd.settings.max_buffered) {
 		log_info("closing %s: slow consumer (%zu bytes unsent)", s->peer, backlog);
-		session_close(s, 1008, "slow consumer");
+		session_close(s, PROTO_CLOSE_POLICY, "slow consumer");
 	}
 }
 
@@ -287,13 +287,13 @@ static const char *
 session_ws_close_why(uint16_t code)
 {
 	switch (code) {
-	case 1002:
+	case PROTO_CLOSE_PROTOCOL_ERROR:
 		return "WebSocket protocol error";
-	case 1003:
+	case PROTO_CLOSE_UNSUPPORTED_DATA:
 		return "binary message";
-	case 1007:
+	case PROTO_CLOSE_INVALID_DATA:
 		return "text message not UTF-8";
-	case 1009:
+	case PROTO_CLOSE_TOO_BIG:
 		return "message too big";
 	}
 	return "WebSocket failure";
@@ -348,7 +348,7 @@ session_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* doc/protocol.md §5: close 1000, empty reason, no res. */
-	session_reject(s, 1000, "", "handshake timeout");
+	session_reject(s, PROTO_CLOSE_NORMAL, "", "handshake timeout");
 }
 
 void
@@ -500,7 +500,7 @@ session_shutdown(void (*done)(void))
 		if (s->state == SESSION_HTTP)
 			session_destroy(s);
 		else
-			session_close(s, 1012, "service restart");
+			session_close(s, PROTO_CLOSE_RESTART, "service restart");
 	}
 	if (TAILQ_EMPTY(&session_all))
 		done();

@@ -48,12 +48,6 @@ tls_init(void)
 	log_info("TLS enabled with %s", st->tls_cert_path);
 }
 
-int
-tls_enabled(void)
-{
-	return tls_ctx != NULL;
-}
-
 struct bufferevent *
 tls_bufferevent(evutil_socket_t fd)
 {

@@ -13,7 +13,6 @@ struct bufferevent;
 /* Loads certificate (chain) and key, if the broker's settings enable TLS; fatalx
  * naming the file and the fix otherwise. */
 void tls_init(void);
-int tls_enabled(void);
 /* A bufferevent for an accepted socket: TLS server side if enabled, else plain. */
 struct bufferevent *tls_bufferevent(evutil_socket_t fd);
 void tls_free(void);

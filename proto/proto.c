@@ -239,7 +239,6 @@ static const struct proto_field fields_rpc_result[] = {
 
 static const struct proto_field fields_event[] = {
 	F_INT(PK_U8, struct proto_event, audience),
-	F_INT(PK_U64, struct proto_event, conn),
 	F_STR(struct proto_event, event, PROTO_CS_ATOM),
 	F_BLOB(struct proto_event, payload),
 };

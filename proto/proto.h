@@ -20,7 +20,7 @@
 
 #include "proto/pbuf.h"
 
-#define PROTO_VERSION 8
+#define PROTO_VERSION 9
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -132,6 +132,22 @@ struct proto_br_hello {
 	/* How an admin runs gatewayctl on this host ("gatewayctl", or with --socket):
 	 * the Control UI shows it in front of `devices approve <requestId>`. */
 	char gatewayctl[PROTO_COMMAND_MAX + 1];
+};
+
+/* The WebSocket close codes (RFC 6455 §7.4.1) clawgate sends a client, whether
+ * gatewayd picks them or brokerd does (BR_REJECT's close_code, BR_CLOSE's code).
+ * doc/protocol.md §5 says which situation closes with which. */
+enum proto_close_code {
+	PROTO_CLOSE_NORMAL = 1000,		/* not JSON; the handshake timed out */
+	PROTO_CLOSE_PROTOCOL_ERROR = 1002,	/* WebSocket framing; "protocol mismatch" */
+	PROTO_CLOSE_UNSUPPORTED_DATA = 1003,	/* a binary message */
+	PROTO_CLOSE_INVALID_DATA = 1007,	/* a text message that is not UTF-8 */
+	PROTO_CLOSE_POLICY = 1008,		/* refused: auth, pairing, flood, slow consumer */
+	PROTO_CLOSE_TOO_BIG = 1009,		/* message or fragment count over the limit */
+	PROTO_CLOSE_INTERNAL = 1011,		/* clawgate's own failure */
+	PROTO_CLOSE_RESTART = 1012,		/* "service restart" */
+	PROTO_CLOSE_TRY_AGAIN = 1013,		/* unavailable or busy now; retry later */
+	PROTO_CLOSE_AUTH_CHANGED = 4001,	/* the shared secret this session proved changed */
 };
 
 struct proto_conn_ref {
@@ -291,18 +307,17 @@ enum proto_audience {
 
 struct proto_event {
 	uint8_t audience;
-	uint64_t conn;			/* 0: no audience names one connection */
 	char event[PROTO_NAME_MAX + 1];
 	struct proto_blob payload;
 };
 
 /* BR_CLOSE: gatewayd closes, with that close frame, every session whose ticket
- * matches: for PROTO_CLOSE_DEVICE those bound to device in a role of roles
+ * matches: for PROTO_CLOSE_TARGET_DEVICE those bound to device in a role of roles
  * (1 << PROTO_ROLE_*) but except_conn (0: none), the caller's own session whose
- * request caused the close; for PROTO_CLOSE_SHARED those accepted on the shared
- * secret. The broker refuses those sessions' RPCs from now on in any case. */
-#define PROTO_CLOSE_DEVICE 0
-#define PROTO_CLOSE_SHARED 1
+ * request caused the close; for PROTO_CLOSE_TARGET_SHARED those accepted on the
+ * shared secret. The broker refuses those sessions' RPCs from now on in any case. */
+#define PROTO_CLOSE_TARGET_DEVICE 0
+#define PROTO_CLOSE_TARGET_SHARED 1
 
 struct proto_close {
 	uint8_t target;

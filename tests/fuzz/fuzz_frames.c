@@ -30,7 +30,7 @@ fuzz_message_cb(void *arg, const uint8_t *msg, size_t len)
 	if (handshake_parse(msg, len, &hs) == 0)
 		ws_send_text(ws, msg, len);
 	else
-		ws_close(ws, 1008, hs.error);
+		ws_close(ws, PROTO_CLOSE_POLICY, hs.error);
 }
 
 int

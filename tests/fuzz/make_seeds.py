@@ -170,13 +170,13 @@ def gwlink_seeds():
         "rpc-error": pl.encode(pl.BR_RPC_RESULT, dict(
             error, conn=3, id="8", ok=0, code="FORBIDDEN", message="missing scope")),
         "event": pl.encode(pl.BR_EVENT, {
-            "audience": 1, "conn": 0, "event": "device.pair.requested",
+            "audience": 1, "event": "device.pair.requested",
             "payload": pl.pval_encode({"requestId": "r1", "deviceId": "a" * 64, "ts": 5})}),
         "close-device": pl.encode(pl.BR_CLOSE, {
-            "target": pl.CLOSE_DEVICE, "device": bytes(range(32)), "roles": 3, "code": 1008,
-            "reason": "device removed"}),
+            "target": pl.CLOSE_TARGET_DEVICE, "device": bytes(range(32)), "roles": 3,
+            "code": 1008, "reason": "device removed"}),
         "close-shared": pl.encode(pl.BR_CLOSE, {
-            "target": pl.CLOSE_SHARED, "code": 4001, "reason": "gateway auth changed"}),
+            "target": pl.CLOSE_TARGET_SHARED, "code": 4001, "reason": "gateway auth changed"}),
     }
     for name, data in link.items():
         write("brokerlink", name, data)

@@ -492,10 +492,10 @@ def test_a_closed_sessions_ticket_is_refused(make_gateway, event):
     push_type, push = next_push(link)
     assert push_type == pl.BR_CLOSE, push
     if shared:
-        assert push["target"] == pl.CLOSE_SHARED, push
+        assert push["target"] == pl.CLOSE_TARGET_SHARED, push
         assert (push["code"], push["reason"]) == (4001, "gateway auth changed"), push
     else:
-        assert push["target"] == pl.CLOSE_DEVICE, push
+        assert push["target"] == pl.CLOSE_TARGET_DEVICE, push
         assert push["device"] == bytes.fromhex(ident.device_id), push
         assert push["roles"] & 1 and push["except_conn"] == 0, push
         assert push["code"] == 1008, push

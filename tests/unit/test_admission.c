@@ -189,7 +189,7 @@ test_protocol_and_role(void)
 
 	c.min_protocol = c.max_protocol = 3;
 	decide(&o, &c);
-	CHECK_REJECT(&o, 1002, "protocol mismatch", "INVALID_REQUEST");
+	CHECK_REJECT(&o, PROTO_CLOSE_PROTOCOL_ERROR, "protocol mismatch", "INVALID_REQUEST");
 	CHECK_STR_EQ(o.details, "{\"code\":\"PROTOCOL_MISMATCH\",\"clientMinProtocol\":3,"
 	    "\"clientMaxProtocol\":3,\"expectedProtocol\":4,\"minimumProbeProtocol\":3}");
 	done(&o);
@@ -197,7 +197,7 @@ test_protocol_and_role(void)
 	c.max_protocol = 9;	/* a range containing 4 is fine */
 	SETF(c.role, "admin");
 	decide(&o, &c);
-	CHECK_REJECT(&o, 1008, "invalid role", "INVALID_REQUEST");
+	CHECK_REJECT(&o, PROTO_CLOSE_POLICY, "invalid role", "INVALID_REQUEST");
 	done(&o);
 }
 
@@ -245,7 +245,8 @@ test_deviceless(void)
 	/* A browser always sends its page's origin (§4.7 is checked first). */
 	SETF(c.origin, "http://127.0.0.1:18789");
 	decide(&o, &c);
-	CHECK_REJECT(&o, 1008, "control ui requires device identity (use HTTPS or localhost "
+	CHECK_REJECT(&o, PROTO_CLOSE_POLICY,
+	    "control ui requires device identity (use HTTPS or localhost "
 	    "secure context)", "INVALID_REQUEST");
 	CHECK_STR_EQ(o.details, "{\"code\":\"CONTROL_UI_DEVICE_IDENTITY_REQUIRED\"}");
 	done(&o);
@@ -253,7 +254,8 @@ test_deviceless(void)
 	c = cli(NULL);
 	SETF(c.token, "wrong");
 	decide(&o, &c);
-	CHECK_REJECT(&o, 1008, "unauthorized: gateway token mismatch (" LOCAL_CLI_HINT ")",
+	CHECK_REJECT(&o, PROTO_CLOSE_POLICY,
+	    "unauthorized: gateway token mismatch (" LOCAL_CLI_HINT ")",
 	    "INVALID_REQUEST");
 	CHECK_STR_EQ(o.details, "{\"code\":\"AUTH_TOKEN_MISMATCH\",\"authReason\":"
 	    "\"token_mismatch\",\"canRetryWithDeviceToken\":false,\"recommendedNextStep\":"
@@ -275,7 +277,7 @@ test_deviceless(void)
 	c = cli(NULL);
 	c.auth_present = 0;
 	decide(&o, &c);
-	CHECK_REJECT(&o, 1008, "device identity required", "NOT_PAIRED");
+	CHECK_REJECT(&o, PROTO_CLOSE_POLICY, "device identity required", "NOT_PAIRED");
 	CHECK_STR_EQ(o.a.reject.error.message, "device identity required");
 	CHECK_STR_EQ(o.details, "{\"code\":\"DEVICE_IDENTITY_REQUIRED\"}");
 	done(&o);
@@ -319,7 +321,8 @@ test_pairing_flow(void)
 	c.auth_present = 0;
 	sign(&c, &dev, NONCE);
 	decide(&o, &c);
-	CHECK_REJECT(&o, 1008, "unauthorized: gateway token missing (" LOCAL_CLI_HINT ")",
+	CHECK_REJECT(&o, PROTO_CLOSE_POLICY,
+	    "unauthorized: gateway token missing (" LOCAL_CLI_HINT ")",
 	    "INVALID_REQUEST");
 	CHECK_INT_EQ(reg.npending, 0);
 	done(&o);
@@ -330,7 +333,7 @@ test_pairing_flow(void)
 	snprintf(rid, sizeof(rid), "%s", request_id(&o));
 	snprintf(reason, sizeof(reason), "pairing required: device is not approved yet "
 	    "(requestId: %s)", rid);
-	CHECK_REJECT(&o, 1008, reason, "NOT_PAIRED");
+	CHECK_REJECT(&o, PROTO_CLOSE_POLICY, reason, "NOT_PAIRED");
 	CHECK_STR_EQ(o.a.reject.error.message, "pairing required: device is not approved yet");
 	CHECK_DETAIL(&o, "\"code\":\"PAIRING_REQUIRED\",\"reason\":\"not-paired\"");
 	CHECK_DETAIL(&o, "\"remediationHint\":\"Approve this device from the pending pairing "
@@ -395,7 +398,8 @@ test_pairing_flow(void)
 	SETF(c.device_token, "not-the-token");
 	sign(&c, &dev, NONCE);
 	decide(&o, &c);
-	CHECK_REJECT(&o, 1008, "unauthorized: device token mismatch (rotate/reissue device token)",
+	CHECK_REJECT(&o, PROTO_CLOSE_POLICY,
+	    "unauthorized: device token mismatch (rotate/reissue device token)",
 	    "INVALID_REQUEST");
 	CHECK_DETAIL(&o, "\"code\":\"AUTH_DEVICE_TOKEN_MISMATCH\"");
 	done(&o);
@@ -404,7 +408,8 @@ test_pairing_flow(void)
 	SETF(c.device_token, devtok);
 	sign(&c, &dev, NONCE);
 	decide(&o, &c);
-	CHECK_REJECT(&o, 1008, "unauthorized: device token scope mismatch (re-pair or approve "
+	CHECK_REJECT(&o, PROTO_CLOSE_POLICY,
+	    "unauthorized: device token scope mismatch (re-pair or approve "
 	    "scope upgrade)", "INVALID_REQUEST");
 	CHECK_DETAIL(&o, "\"authReason\":\"scope_mismatch\"");
 	done(&o);
@@ -422,7 +427,7 @@ test_pairing_flow(void)
 	c = cli("operator.read");
 	sign(&c, &dev, "8a0e4c55-3b0f-4c8e-9d7a-1f2e3d4c5b6a");
 	decide(&o, &c);
-	CHECK_REJECT(&o, 1008, "device nonce mismatch", "INVALID_REQUEST");
+	CHECK_REJECT(&o, PROTO_CLOSE_POLICY, "device nonce mismatch", "INVALID_REQUEST");
 	CHECK_STR_EQ(o.details, "{\"code\":\"DEVICE_AUTH_NONCE_MISMATCH\",\"reason\":"
 	    "\"device-nonce-mismatch\"}");
 	done(&o);
@@ -523,7 +528,8 @@ test_password_mode(void)
 
 	cfg.auth_mode = AUTH_MODE_PASSWORD;
 	decide(&o, &c);
-	CHECK_REJECT(&o, 1008, "unauthorized: gateway password not configured on gateway (set "
+	CHECK_REJECT(&o, PROTO_CLOSE_POLICY,
+	    "unauthorized: gateway password not configured on gateway (set "
 	    "gateway.auth.password)", "INVALID_REQUEST");
 	CHECK_DETAIL(&o, "\"code\":\"AUTH_PASSWORD_NOT_CONFIGURED\"");
 	done(&o);

@@ -92,7 +92,7 @@ check_one_close(const char *device_id, unsigned roles, const struct session *exc
 	CHECK_STR_EQ(recorder.closes[0].device_id, device_id);
 	CHECK_INT_EQ(recorder.closes[0].roles, roles);
 	CHECK(recorder.closes[0].except == except);
-	CHECK_INT_EQ(recorder.closes[0].code, 1008);
+	CHECK_INT_EQ(recorder.closes[0].code, PROTO_CLOSE_POLICY);
 	CHECK_STR_EQ(recorder.closes[0].reason, reason);
 	recorder_reset();
 }

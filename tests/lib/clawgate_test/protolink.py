@@ -13,7 +13,7 @@ import struct
 
 from .clawclient import cli_params, sign_device
 
-VERSION = 8     # PROTO_VERSION
+VERSION = 9     # PROTO_VERSION
 HDR = struct.Struct(">IHHII")
 
 GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 0x0104, 0x0105
@@ -34,7 +34,7 @@ AUTH_DEVICE_TOKEN = 0x04
 # with the link and the conn.
 TICKET_LEN, TICKET_ROLE, TICKET_FLAGS, TICKET_DEVICE, TICKET_MAC = 70, 20, 21, 22, 54
 TICKET = "bytes:%d" % TICKET_LEN
-CLOSE_DEVICE, CLOSE_SHARED = 0, 1
+CLOSE_TARGET_DEVICE, CLOSE_TARGET_SHARED = 0, 1
 RPC_REQUEST_ID, RPC_DEVICE_ID, RPC_ROLE, RPC_LABEL, RPC_SCOPES = 0x01, 0x02, 0x04, 0x08, 0x10
 
 ERROR = [("code", "str"), ("message", "str"), ("details", "blob"), ("retryable", "u8"),
@@ -75,7 +75,7 @@ LAYOUTS = {
                                                 ("pairing_request_id", "str"),
                                                 ("delay_ms", "u32")],
     BR_RPC_RESULT: [("conn", "u64"), ("id", "str"), ("ok", "u8"), ("payload", "blob")] + ERROR,
-    BR_EVENT: [("audience", "u8"), ("conn", "u64"), ("event", "str"), ("payload", "blob")],
+    BR_EVENT: [("audience", "u8"), ("event", "str"), ("payload", "blob")],
     BR_CLOSE: [("target", "u8"), ("device", "bytes:32"), ("roles", "u8"),
                ("except_conn", "u64"), ("code", "u16"), ("reason", "str")],
     CTL_LIST: [], CTL_TOKEN_GENERATE: [], CTL_STATUS: [], CTL_AUDIT: [], CTL_DASHBOARD: [],
