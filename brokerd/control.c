@@ -280,7 +280,7 @@ ctl_token_generate(struct ctl_reply *r, const union ctl_msg *m)
 	cfg->token = xstrdup(token);
 	cfg->token_source = SECRET_SOURCE_FILE;
 	/* doc/protocol.md §5: sessions that proved the old secret are closed 4001. */
-	gwlink_close_shared_secret_sessions(4001, "gateway auth changed");
+	gwlink_close_shared_secret_sessions(PROTO_CLOSE_AUTH_CHANGED, "gateway auth changed");
 	log_info("control: installed a new shared token in %s/%s", br->state_dir,
 	    SECRET_TOKEN_FILE);
 	audit_record("shared-token-rotate", "", "", "", r->actor.who, clock_wall_ms());
