@@ -222,3 +222,15 @@ def test_a_chat_turn_streams_the_model_servers_answer(upstream, model_server):
     seen = [r for r in model_server.completions() if word in json.dumps(r.body)]
     assert len(seen) == 1 and seen[0].body["stream"] is True, model_server.requests
     assert seen[0].body["model"] == model_server.model
+
+
+def test_while_starting_the_upstream_refuses_connects_as_unavailable(upstream):
+    """Between listening and ready (seconds, while its sidecars start) the upstream
+    answers connect with a retryable UNAVAILABLE and closes 1013."""
+    refusals = [event[1:] for event in upstream.startup_events if len(event) == 3]
+    assert refusals, "start-up saw no refusal: %r" % (upstream.startup_events,)
+    for res, close in refusals:
+        assert res["error"] == {"code": "UNAVAILABLE", "message": "gateway starting; retry shortly",
+                                "retryable": True, "retryAfterMs": 500,
+                                "details": {"reason": "startup-sidecars"}}, res
+        assert close == (1013, "gateway starting"), close

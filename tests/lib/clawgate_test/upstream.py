@@ -153,6 +153,14 @@ def connect(upstream, headers, params=None, *, origin=None, timeout=TIMEOUT):
     return conn, challenge, res
 
 
+def _close_of(conn, timeout=2.0):
+    """The (code, reason) the upstream closes conn with; None if it does not."""
+    try:
+        return conn.expect_close(timeout)
+    except (AssertionError, TimeoutError):
+        return None
+
+
 class Upstream:
     """One real OpenClaw gateway on 127.0.0.1:<free port>, configured by
     gateway_config(); root holds home/ (HOME), gateway.out (stdout+stderr) and
@@ -179,6 +187,10 @@ class Upstream:
         self.wrapper = list(wrapper)
         self.proc = None
         self.startup_seconds = None
+        # What start() saw before the first hello-ok, in order: (seconds since the
+        # spawn, "listening"), (seconds, a refused connect's res, its close (code,
+        # reason)) or (seconds, the exception).
+        self.startup_events = []
 
     @property
     def url(self):
@@ -194,12 +206,12 @@ class Upstream:
         started = time.monotonic()
         with open(self.out_path, "wb") as out:
             self.proc = subprocess.Popen(
-                self.wrapper + [str(openclaw_cli.OPENCLAW), "gateway", "run", "--port", str(self.port),
-                 "--bind", "loopback"],
+                self.wrapper + [str(openclaw_cli.OPENCLAW), "gateway", "run",
+                                "--port", str(self.port), "--bind", "loopback"],
                 cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            self._wait_ready(started + timeout)
+            self._wait_ready(started, started + timeout)
         except BaseException:
             self.stop()
             raise
@@ -211,13 +223,14 @@ class Upstream:
             raise AssertionError("the upstream openclaw gateway exited with %s during start-up;"
                                  " its output:\n%s" % (self.proc.returncode, self.output()))
 
-    def _wait_ready(self, deadline):
+    def _wait_ready(self, started, deadline):
         while not port_accepts(self.port):
             self._check_alive()
             assert time.monotonic() < deadline, \
                 "the upstream did not listen on 127.0.0.1:%d in time:\n%s" % (
                     self.port, self.output())
             time.sleep(0.25)
+        self.startup_events.append((time.monotonic() - started, "listening"))
         last = None
         while True:
             self._check_alive()
@@ -226,14 +239,17 @@ class Upstream:
                     last, self.output())
             try:
                 conn, _, res = connect(self, relay_headers(self))
+                close = None if res.get("ok") else _close_of(conn)
                 conn.close()
             except (clawclient.Closed, OSError, TimeoutError, AssertionError) as exc:
                 last = repr(exc)
+                self.startup_events.append((time.monotonic() - started, last))
                 time.sleep(0.5)
                 continue
             if res.get("ok"):
                 return
             last = res
+            self.startup_events.append((time.monotonic() - started, res, close))
             retry_ms = (res.get("error") or {}).get("retryAfterMs") or 500
             time.sleep(min(max(retry_ms, 100), 2000) / 1000.0)
 
