@@ -10,4 +10,6 @@ tests/lib on the import path; tests/conftest.py loads the fixtures).
   flows         multi-step flows: pairing, approving, device-token connects
   rawws         a raw WebSocket client for what a library will not send
   protolink     brokerd's internal protocol (proto/proto.h), for fake gateways
-  openclaw_cli  Node 24 and the real openclaw CLI from npm, in a cache dir"""
+  openclaw_cli  Node 24 and the real openclaw CLI from npm, in a cache dir
+  upstream      the real OpenClaw gateway as relay mode's upstream (trusted-proxy)
+  modelserver   an OpenAI-compatible model server on loopback for that upstream"""
