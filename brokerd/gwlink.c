@@ -313,7 +313,7 @@ gwlink_publish(enum proto_audience audience, const char *event, const struct pbu
 
 /* Pushes a BR_CLOSE to every ready link; except (may be NULL) is spared on its own. */
 static void
-gwlink_push_close(struct proto_close *m, const struct session *except)
+gwlink_push_close(struct proto_close *m, const struct ticket_session *except)
 {
 	struct gwlink *l;
 
@@ -327,7 +327,7 @@ gwlink_push_close(struct proto_close *m, const struct session *except)
 }
 
 void
-gwlink_close_device(const char *device_id, unsigned roles, const struct session *except,
+gwlink_close_device(const char *device_id, unsigned roles, const struct ticket_session *except,
     uint16_t code, const char *reason)
 {
 	struct proto_close m;

@@ -246,7 +246,7 @@ static const struct {
 };
 
 void
-rpc_handle(struct broker *br, const struct session *s, const struct proto_rpc *req,
+rpc_handle(struct broker *br, const struct ticket_session *s, const struct proto_rpc *req,
     struct rpc_reply *out)
 {
 	struct rpc_call call = { br, req, { s->device_id, s->scope_mask, NULL, s },

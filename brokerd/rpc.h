@@ -8,7 +8,7 @@
 #include "proto/proto.h"
 
 struct broker;
-struct session;
+struct ticket_session;
 
 struct rpc_reply {
 	struct proto_rpc_result res;
@@ -16,7 +16,7 @@ struct rpc_reply {
 	struct pbuf details;	/* res.error.details points into it */
 };
 
-void rpc_handle(struct broker *br, const struct session *s, const struct proto_rpc *req,
+void rpc_handle(struct broker *br, const struct ticket_session *s, const struct proto_rpc *req,
     struct rpc_reply *out);
 void rpc_reply_free(struct rpc_reply *r);
 
