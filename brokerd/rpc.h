@@ -5,6 +5,7 @@
 #ifndef BROKERD_RPC_H
 #define BROKERD_RPC_H
 
+#include "brokerd/reply.h"
 #include "proto/proto.h"
 
 struct broker;
@@ -12,8 +13,7 @@ struct ticket_session;
 
 struct rpc_reply {
 	struct proto_rpc_result res;
-	struct pbuf payload;	/* res.payload points into it */
-	struct pbuf details;	/* res.error.details points into it */
+	struct reply reply;	/* res.payload and res.error.details point into it */
 };
 
 void rpc_handle(struct broker *br, const struct ticket_session *s, const struct proto_rpc *req,
