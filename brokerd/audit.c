@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "brokerd/jtree.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "proto/pval.h"
@@ -164,9 +165,7 @@ audit_tail(void)
 static const char *
 audit_field(yajl_val obj, const char *key)
 {
-	const char *path[] = { key, NULL };
-	yajl_val v = yajl_tree_get(obj, path, yajl_t_string);
-	const char *s = YAJL_GET_STRING(v);
+	const char *s = jtree_str(obj, key);
 
 	return s != NULL && proto_str_ok(s, strlen(s), PROTO_TEXT_MAX, PROTO_CS_TEXT) ? s : NULL;
 }
@@ -175,7 +174,6 @@ audit_field(yajl_val obj, const char *key)
 static int
 audit_line_pval(struct pbuf *b, char *line)
 {
-	const char *ts_path[] = { "ts", NULL };
 	struct audit_entry e;
 	yajl_val root, ts;
 
@@ -186,8 +184,8 @@ audit_line_pval(struct pbuf *b, char *line)
 	e.request_id = audit_field(root, "requestId");
 	e.role = audit_field(root, "role");
 	e.who = audit_field(root, "who");
-	ts = yajl_tree_get(root, ts_path, yajl_t_number);
-	if (e.what == NULL || e.who == NULL || ts == NULL || !YAJL_IS_INTEGER(ts)) {
+	ts = jtree_get(root, "ts");
+	if (e.what == NULL || e.who == NULL || !jtree_is(ts, JTREE_INT)) {
 		yajl_tree_free(root);
 		return -1;
 	}

@@ -11,6 +11,7 @@
 
 #include "brokerd/configfile.h"
 #include "brokerd/fileio.h"
+#include "brokerd/jtree.h"
 #include "brokerd/secret.h"
 #include "common/ipaddr.h"
 #include "common/log.h"
@@ -25,36 +26,15 @@
 /* The file being read, for messages. */
 static const char *config_file;
 
-enum config_kind { CK_OBJECT, CK_STRING, CK_INT, CK_BOOL };
-
 /* Looks up a path below the root; NULL if any part is absent. A part that exists
- * with the wrong type is fatal, so a mistyped value never silently means "default". */
+ * with the wrong kind is fatal, so a mistyped value never silently means "default". */
 static yajl_val
-config_get(yajl_val root, const char *const path[], enum config_kind kind, const char *what)
+config_get(yajl_val root, const char *const path[], enum jtree_kind kind, const char *what)
 {
-	static const char *const kind_names[] = { "an object", "a string", "an integer",
-		"true or false" };
-	yajl_val v;
-	int ok;
+	yajl_val v = jtree_path(root, path);
 
-	if (root == NULL || (v = yajl_tree_get(root, (const char **)path, yajl_t_any)) == NULL)
-		return NULL;
-	switch (kind) {
-	case CK_OBJECT:
-		ok = YAJL_IS_OBJECT(v);
-		break;
-	case CK_STRING:
-		ok = YAJL_IS_STRING(v);
-		break;
-	case CK_INT:
-		ok = YAJL_IS_INTEGER(v);
-		break;
-	default:
-		ok = YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v);
-		break;
-	}
-	if (!ok)
-		fatalx("%s: %s must be %s", config_file, what, kind_names[kind]);
+	if (v != NULL && !jtree_is(v, kind))
+		fatalx("%s: %s must be %s", config_file, what, jtree_kind_name(kind));
 	return v;
 }
 
@@ -63,7 +43,7 @@ config_get(yajl_val root, const char *const path[], enum config_kind kind, const
 static const char *
 config_str(yajl_val root, const char *const path[], const char *what)
 {
-	yajl_val v = config_get(root, path, CK_STRING, what);
+	yajl_val v = config_get(root, path, JTREE_STRING, what);
 
 	return v ? YAJL_GET_STRING(v) : NULL;
 }
@@ -130,7 +110,7 @@ config_binds(struct config *cfg, yajl_val root)
 static void
 config_port(struct config *cfg, yajl_val root)
 {
-	yajl_val v = config_get(root, GW("port"), CK_INT, "gateway.port");
+	yajl_val v = config_get(root, GW("port"), JTREE_INT, "gateway.port");
 	const char *env = getenv("OPENCLAW_GATEWAY_PORT");
 	long long port = v != NULL ? YAJL_GET_INTEGER(v) : CONFIG_DEFAULT_PORT;
 
@@ -185,21 +165,21 @@ static void
 config_origins(struct config *cfg, yajl_val root)
 {
 	const char *path[] = { "gateway", "controlUi", "allowedOrigins", NULL };
-	yajl_val list = root ? yajl_tree_get(root, path, yajl_t_any) : NULL, v;
+	yajl_val list = jtree_path(root, path), v;
 
 	v = config_get(root, GW("controlUi", "dangerouslyAllowHostHeaderOriginFallback"),
-	    CK_BOOL, "gateway.controlUi.dangerouslyAllowHostHeaderOriginFallback");
+	    JTREE_BOOL, "gateway.controlUi.dangerouslyAllowHostHeaderOriginFallback");
 	cfg->origin_host_fallback = v != NULL && YAJL_IS_TRUE(v);
 	if (list == NULL)
 		return;
-	if (!YAJL_IS_ARRAY(list))
+	if (!jtree_is(list, JTREE_ARRAY))
 		fatalx("%s: gateway.controlUi.allowedOrigins must be an array of origins like "
 		    "\"https://host:port\"", config_file);
 	if (list->u.array.len > CONFIG_ALLOWED_ORIGINS_MAX)
 		fatalx("%s: gateway.controlUi.allowedOrigins has more than %d entries (use "
 		    "[\"*\"] to allow every origin)", config_file, CONFIG_ALLOWED_ORIGINS_MAX);
 	for (size_t i = 0; i < list->u.array.len; i++) {
-		const char *o = YAJL_GET_STRING(list->u.array.values[i]);
+		const char *o = jtree_str_at(list, i, NULL);
 		char *dst = cfg->allowed_origins[cfg->nallowed_origins++];
 
 		if (o == NULL || o[0] == '\0' || strlen(o) > PROTO_TEXT_MAX)
@@ -225,17 +205,17 @@ static void
 config_trusted_proxies(struct config *cfg, yajl_val root)
 {
 	const char *path[] = { "gateway", "trustedProxies", NULL };
-	yajl_val list = root ? yajl_tree_get(root, path, yajl_t_any) : NULL, v;
+	yajl_val list = jtree_path(root, path), v;
 
-	v = config_get(root, GW("allowRealIpFallback"), CK_BOOL, "gateway.allowRealIpFallback");
+	v = config_get(root, GW("allowRealIpFallback"), JTREE_BOOL, "gateway.allowRealIpFallback");
 	cfg->allow_real_ip_fallback = v != NULL && YAJL_IS_TRUE(v);
 	if (list == NULL)
 		return;
-	if (!YAJL_IS_ARRAY(list) || list->u.array.len > PROTO_MAX_PROXIES)
+	if (!jtree_is(list, JTREE_ARRAY) || list->u.array.len > PROTO_MAX_PROXIES)
 		fatalx("%s: gateway.trustedProxies must be an array of at most %d addresses or "
 		    "CIDRs like \"10.0.0.0/8\"", config_file, PROTO_MAX_PROXIES);
 	for (size_t i = 0; i < list->u.array.len; i++) {
-		const char *p = YAJL_GET_STRING(list->u.array.values[i]);
+		const char *p = jtree_str_at(list, i, NULL);
 
 		if (p == NULL || !config_cidr_ok(p))
 			fatalx("%s: gateway.trustedProxies[%zu] is not an IP address or CIDR like "
@@ -249,7 +229,7 @@ config_trusted_proxies(struct config *cfg, yajl_val root)
 static void
 config_tls(struct config *cfg, yajl_val root)
 {
-	yajl_val v = config_get(root, GW("tls", "enabled"), CK_BOOL, "gateway.tls.enabled");
+	yajl_val v = config_get(root, GW("tls", "enabled"), JTREE_BOOL, "gateway.tls.enabled");
 	const char *cert = config_str(root, GW("tls", "certPath"), "gateway.tls.certPath");
 	const char *key = config_str(root, GW("tls", "keyPath"), "gateway.tls.keyPath");
 
@@ -429,7 +409,7 @@ config_auth(struct config *cfg, yajl_val root)
 static void
 config_auto_approve(struct config *cfg, yajl_val root)
 {
-	yajl_val v = config_get(root, GW("nodes", "pairing", "autoApproveLocal"), CK_BOOL,
+	yajl_val v = config_get(root, GW("nodes", "pairing", "autoApproveLocal"), JTREE_BOOL,
 	    "gateway.nodes.pairing.autoApproveLocal");
 
 	cfg->auto_approve_local = v != NULL && YAJL_IS_TRUE(v);
@@ -497,13 +477,13 @@ config_load(struct config *cfg, const char *path)
 			fatalx("%s: the top level must be a JSON object, e.g. "
 			    "{\"gateway\": {\"port\": 18789}}", file);
 		configfile_check_keys(root, config_note, (void *)file);
-		config_get(root, GW(NULL), CK_OBJECT, "gateway");
-		config_get(root, GW("auth"), CK_OBJECT, "gateway.auth");
-		config_get(root, GW("tls"), CK_OBJECT, "gateway.tls");
-		config_get(root, GW("controlUi"), CK_OBJECT, "gateway.controlUi");
-		config_get(root, GW("nodes"), CK_OBJECT, "gateway.nodes");
-		config_get(root, GW("nodes", "pairing"), CK_OBJECT, "gateway.nodes.pairing");
-		config_get(root, (const char *const[]){ "clawgate", NULL }, CK_OBJECT, "clawgate");
+		config_get(root, GW(NULL), JTREE_OBJECT, "gateway");
+		config_get(root, GW("auth"), JTREE_OBJECT, "gateway.auth");
+		config_get(root, GW("tls"), JTREE_OBJECT, "gateway.tls");
+		config_get(root, GW("controlUi"), JTREE_OBJECT, "gateway.controlUi");
+		config_get(root, GW("nodes"), JTREE_OBJECT, "gateway.nodes");
+		config_get(root, GW("nodes", "pairing"), JTREE_OBJECT, "gateway.nodes.pairing");
+		config_get(root, (const char *const[]){ "clawgate", NULL }, JTREE_OBJECT, "clawgate");
 		cfg->path = xstrdup(file);
 	}
 	config_port(cfg, root);

@@ -20,6 +20,7 @@
 #include "brokerd/dashboard.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
+#include "brokerd/reply.h"
 #include "brokerd/result.h"
 #include "brokerd/secret.h"
 #include "brokerd/status.h"
@@ -61,38 +62,28 @@ static struct {
 	gid_t admin_gid;
 } ctl;
 
-/* A command's answer under construction, and who asked (the owner's rights). */
-struct ctl_reply {
-	struct proto_ctl_result res;
-	struct pbuf payload;
-	struct pairing_actor actor;
-};
-
-#define ctl_fail(r, code, ...) \
-	((r)->res.ok = 0, proto_error_set(&(r)->res.error, code, __VA_ARGS__))
-
 static void
-ctl_unknown_request(struct ctl_reply *r, const char *id)
+ctl_unknown_request(struct reply *r, const char *id)
 {
-	ctl_fail(r, "UNKNOWN_REQUEST", "unknown requestId %s (it may have expired after 5 "
+	reply_fail(r, "UNKNOWN_REQUEST", "unknown requestId %s (it may have expired after 5 "
 	    "minutes): list pending requests with: gatewayctl devices list", id);
 }
 
 static void
-ctl_unknown_device(struct ctl_reply *r, const char *id)
+ctl_unknown_device(struct reply *r, const char *id)
 {
-	ctl_fail(r, "UNKNOWN_DEVICE", "unknown deviceId %s: list paired devices with: "
+	reply_fail(r, "UNKNOWN_DEVICE", "unknown deviceId %s: list paired devices with: "
 	    "gatewayctl devices list", id);
 }
 
 static void
-ctl_list(struct ctl_reply *r, const union ctl_msg *m)
+ctl_list(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
 {
-	pairing_list_pval(&r->payload, ctl.br->reg, &r->actor, clock_wall_ms());
+	pairing_list_pval(&r->payload, ctl.br->reg, actor, clock_wall_ms());
 }
 
 static void
-ctl_approve(struct ctl_reply *r, const union ctl_msg *m)
+ctl_approve(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
 {
 	int64_t now = clock_wall_ms();
 	struct reg_pending *only;
@@ -105,7 +96,7 @@ ctl_approve(struct ctl_reply *r, const union ctl_msg *m)
 	if (t->latest) {
 		/* doc/design.md §1: --latest approves in one step only when it is unambiguous. */
 		if ((n = pairing_pending_count(ctl.br->reg, now, &only)) != 1) {
-			ctl_fail(r, "AMBIGUOUS", n == 0 ? "no pairing request is pending: a "
+			reply_fail(r, "AMBIGUOUS", n == 0 ? "no pairing request is pending: a "
 			    "device appears here after it connects with the shared token" :
 			    "%zu pairing requests are pending: approve one by id with: gatewayctl "
 			    "devices approve <requestId> (see them with: gatewayctl devices list)", n);
@@ -115,13 +106,13 @@ ctl_approve(struct ctl_reply *r, const union ctl_msg *m)
 	} else {
 		snprintf(id, sizeof(id), "%s", t->id);
 	}
-	switch (pairing_approve(ctl.br->reg, id, &r->actor, REG_VIA_OWNER, now, &d,
+	switch (pairing_approve(ctl.br->reg, id, actor, REG_VIA_OWNER, now, &d,
 	    &missing)) {
 	case PAIRING_OK:
 		result_approved(&r->payload, id, d);
 		return;
 	case PAIRING_TOO_MANY_SCOPES:
-		ctl_fail(r, "TOO_MANY_SCOPES", "approving %s would give the device more than %d "
+		reply_fail(r, "TOO_MANY_SCOPES", "approving %s would give the device more than %d "
 		    "scopes: reject it and remove the device to pair it afresh", id,
 		    PROTO_MAX_SCOPES);
 		return;
@@ -133,12 +124,12 @@ ctl_approve(struct ctl_reply *r, const union ctl_msg *m)
 }
 
 static void
-ctl_reject(struct ctl_reply *r, const union ctl_msg *m)
+ctl_reject(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
 {
 	const struct proto_ctl_target *t = &m->target;
 	char device_id[DEVPROOF_ID_LEN + 1];
 
-	if (pairing_reject(ctl.br->reg, t->id, &r->actor, clock_wall_ms(), device_id) !=
+	if (pairing_reject(ctl.br->reg, t->id, actor, clock_wall_ms(), device_id) !=
 	    PAIRING_OK) {
 		ctl_unknown_request(r, t->id);
 		return;
@@ -147,11 +138,11 @@ ctl_reject(struct ctl_reply *r, const union ctl_msg *m)
 }
 
 static void
-ctl_remove(struct ctl_reply *r, const union ctl_msg *m)
+ctl_remove(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
 {
 	const struct proto_ctl_target *t = &m->target;
 
-	if (pairing_remove(ctl.br->reg, t->id, &r->actor, clock_wall_ms()) != PAIRING_OK) {
+	if (pairing_remove(ctl.br->reg, t->id, actor, clock_wall_ms()) != PAIRING_OK) {
 		ctl_unknown_device(r, t->id);
 		return;
 	}
@@ -160,25 +151,25 @@ ctl_remove(struct ctl_reply *r, const union ctl_msg *m)
 
 /* The refusals rotate, revoke and rename share; the owner is never denied. */
 static void
-ctl_device_refused(struct ctl_reply *r, enum pairing_status st, const struct proto_ctl_device *d)
+ctl_device_refused(struct reply *r, enum pairing_status st, const struct proto_ctl_device *d)
 {
 	switch (st) {
 	case PAIRING_NO_ROLE:
-		ctl_fail(r, "UNKNOWN_ROLE", "device %s has no approved \"%s\" role (roles are "
+		reply_fail(r, "UNKNOWN_ROLE", "device %s has no approved \"%s\" role (roles are "
 		    "operator and node): see its roles with: gatewayctl devices list",
 		    d->device_id, d->role);
 		return;
 	case PAIRING_LABEL_REQUIRED:
-		ctl_fail(r, "LABEL_REQUIRED", "the new name is empty: give a name, e.g. "
+		reply_fail(r, "LABEL_REQUIRED", "the new name is empty: give a name, e.g. "
 		    "gatewayctl devices rename %s \"Kitchen laptop\"", d->device_id);
 		return;
 	case PAIRING_TOO_MANY_SCOPES:
-		ctl_fail(r, "TOO_MANY_SCOPES", "more than %d scopes: name fewer with --scope",
+		reply_fail(r, "TOO_MANY_SCOPES", "more than %d scopes: name fewer with --scope",
 		    PROTO_MAX_SCOPES);
 		return;
 	case PAIRING_DENIED:
 	case PAIRING_MISSING_SCOPE:
-		ctl_fail(r, "NOT_APPROVED", "the scopes asked for are not all approved for "
+		reply_fail(r, "NOT_APPROVED", "the scopes asked for are not all approved for "
 		    "device %s: rotate with its approved scopes (gatewayctl devices list shows "
 		    "them), or approve a scope upgrade first", d->device_id);
 		return;
@@ -189,7 +180,7 @@ ctl_device_refused(struct ctl_reply *r, enum pairing_status st, const struct pro
 }
 
 static void
-ctl_token_rotate(struct ctl_reply *r, const union ctl_msg *m)
+ctl_token_rotate(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
 {
 	const struct proto_ctl_device *d = &m->device;
 	struct pairing_rotation rot;
@@ -197,7 +188,7 @@ ctl_token_rotate(struct ctl_reply *r, const union ctl_msg *m)
 	const char *missing;
 
 	st = pairing_token_rotate(ctl.br->reg, d->device_id, d->role,
-	    d->has_scopes ? &d->scopes : NULL, &r->actor, clock_wall_ms(), &rot, &missing);
+	    d->has_scopes ? &d->scopes : NULL, actor, clock_wall_ms(), &rot, &missing);
 	/* The control socket is bound to no device, so the rotation is never in band:
 	 * the device gets its new token when it next connects with the shared token. */
 	if (st == PAIRING_OK)
@@ -208,14 +199,14 @@ ctl_token_rotate(struct ctl_reply *r, const union ctl_msg *m)
 }
 
 static void
-ctl_token_revoke(struct ctl_reply *r, const union ctl_msg *m)
+ctl_token_revoke(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
 {
 	const struct proto_ctl_device *d = &m->device;
 	int64_t now = clock_wall_ms();
 	enum pairing_status st;
 	const char *missing;
 
-	if ((st = pairing_token_revoke(ctl.br->reg, d->device_id, d->role, &r->actor, now,
+	if ((st = pairing_token_revoke(ctl.br->reg, d->device_id, d->role, actor, now,
 	    &missing)) != PAIRING_OK) {
 		ctl_device_refused(r, st, d);
 		return;
@@ -224,13 +215,13 @@ ctl_token_revoke(struct ctl_reply *r, const union ctl_msg *m)
 }
 
 static void
-ctl_rename(struct ctl_reply *r, const union ctl_msg *m)
+ctl_rename(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
 {
 	const struct proto_ctl_device *d = &m->device;
 	char label[PROTO_TEXT_MAX + 1];
 	enum pairing_status st;
 
-	if ((st = pairing_rename(ctl.br->reg, d->device_id, d->label, &r->actor,
+	if ((st = pairing_rename(ctl.br->reg, d->device_id, d->label, actor,
 	    clock_wall_ms(), label)) != PAIRING_OK) {
 		ctl_device_refused(r, st, d);
 		return;
@@ -239,7 +230,7 @@ ctl_rename(struct ctl_reply *r, const union ctl_msg *m)
 }
 
 static void
-ctl_audit(struct ctl_reply *r, const union ctl_msg *m)
+ctl_audit(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
 {
 	audit_list_pval(&r->payload);
 }
@@ -247,31 +238,31 @@ ctl_audit(struct ctl_reply *r, const union ctl_msg *m)
 /* gatewayctl token rotate (alias token generate): the one way to change the
  * shared token while brokerd runs. */
 static void
-ctl_token_generate(struct ctl_reply *r, const union ctl_msg *m)
+ctl_token_generate(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
 {
 	struct broker *br = ctl.br;
 	struct config *cfg = br->cfg;
 	char token[SECRET_TOKEN_LEN + 1];
 
 	if (cfg->auth_mode != AUTH_MODE_TOKEN) {
-		ctl_fail(r, "REFUSED", "gateway.auth.mode is \"%s\" in %s: the shared token is not "
+		reply_fail(r, "REFUSED", "gateway.auth.mode is \"%s\" in %s: the shared token is not "
 		    "used; set gateway.auth.mode to \"token\" to use one",
 		    config_auth_mode_name(cfg->auth_mode), cfg->path ? cfg->path : "(defaults)");
 		return;
 	}
 	if (cfg->token_source == SECRET_SOURCE_CONFIG) {
-		ctl_fail(r, "REFUSED", "the shared token is set by gateway.auth.token in %s: "
+		reply_fail(r, "REFUSED", "the shared token is set by gateway.auth.token in %s: "
 		    "change it there and restart brokerd", cfg->path);
 		return;
 	}
 	if (cfg->token_source == SECRET_SOURCE_ENV) {
-		ctl_fail(r, "REFUSED", "the shared token is set by OPENCLAW_GATEWAY_TOKEN in "
+		reply_fail(r, "REFUSED", "the shared token is set by OPENCLAW_GATEWAY_TOKEN in "
 		    "brokerd's environment: change or unset it there and restart brokerd");
 		return;
 	}
 	secret_mint(token);
 	if (secret_token_save(br->state_fd, token) < 0) {
-		ctl_fail(r, "FAILED", "cannot save %s/%s: %s; the old token stays in use",
+		reply_fail(r, "FAILED", "cannot save %s/%s: %s; the old token stays in use",
 		    br->state_dir, SECRET_TOKEN_FILE, strerror(errno));
 		OPENSSL_cleanse(token, sizeof(token));
 		return;
@@ -283,7 +274,7 @@ ctl_token_generate(struct ctl_reply *r, const union ctl_msg *m)
 	gwlink_close_shared_secret_sessions(PROTO_CLOSE_AUTH_CHANGED, "gateway auth changed");
 	log_info("control: installed a new shared token in %s/%s", br->state_dir,
 	    SECRET_TOKEN_FILE);
-	audit_record("shared-token-rotate", "", "", "", r->actor.who, clock_wall_ms());
+	audit_record("shared-token-rotate", "", "", "", actor->who, clock_wall_ms());
 	pval_obj_begin(&r->payload);
 	pval_kv_str(&r->payload, "token", token);
 	pval_obj_end(&r->payload);
@@ -293,26 +284,26 @@ ctl_token_generate(struct ctl_reply *r, const union ctl_msg *m)
 /* gatewayctl dashboard: the Control UI's URL with the shared token in force.
  * The token goes only into the answer (wiped after sending), never to the log. */
 static void
-ctl_dashboard(struct ctl_reply *r, const union ctl_msg *m)
+ctl_dashboard(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
 {
 	size_t links, sessions;
 
 	gwlink_stats(&links, &sessions);
 	dashboard_pval(&r->payload, ctl.br->cfg, links);
 	log_info("control: gave the dashboard URL%s to %s", ctl.br->cfg->auth_mode ==
-	    AUTH_MODE_TOKEN ? " (with the shared token)" : "", r->actor.who);
+	    AUTH_MODE_TOKEN ? " (with the shared token)" : "", actor->who);
 }
 
 static void
-ctl_status(struct ctl_reply *r, const union ctl_msg *m)
+ctl_status(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
 {
 	status_pval(&r->payload, ctl.br, 1);
 }
 
 static void
-ctl_forbidden(struct ctl_reply *r, const struct ucred *cred)
+ctl_forbidden(struct reply *r, const struct ucred *cred)
 {
-	ctl_fail(r, "FORBIDDEN", "permission denied: uid %u is neither root nor a member of the "
+	reply_fail(r, "FORBIDDEN", "permission denied: uid %u is neither root nor a member of the "
 	    "%s group, which alone may administer clawgate%s: run gatewayctl as root (sudo "
 	    "gatewayctl ...), or add the user to the group with: sudo usermod -aG %s <user> "
 	    "(then log in again)", (unsigned)cred->uid, CONTROL_ADMIN_GROUP,
@@ -328,7 +319,8 @@ ctl_forbidden(struct ctl_reply *r, const struct ucred *cred)
 static const struct {
 	uint16_t type;
 	unsigned needs;
-	void (*fn)(struct ctl_reply *, const union ctl_msg *);
+	/* Answers into r for actor, who asked (with the owner's rights). */
+	void (*fn)(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m);
 } ctl_commands[] = {
 	/* type				needs			handler */
 	{ PROTO_CTL_LIST,		CTL_NEEDS_ADMIN,	ctl_list },
@@ -353,26 +345,17 @@ ctlconn_free(struct ctlconn *cc)
 	free(cc);
 }
 
-static void
-ctl_reply_init(struct ctl_reply *r)
-{
-	memset(r, 0, sizeof(*r));
-	pbuf_init(&r->payload);
-	r->res.ok = 1;
-	r->res.error.retry_after_ms = -1;
-}
-
 /* Sends the answer and wipes it: it may hold the shared token (token rotate,
  * dashboard). */
 static void
-ctl_answer(struct ctlconn *cc, uint32_t id, struct ctl_reply *r)
+ctl_answer(struct ctlconn *cc, uint32_t id, struct reply *r)
 {
-	if (r->res.ok)
-		r->res.payload = proto_blob_of(&r->payload);
-	proto_link_send(cc->bev, PROTO_CTL_RESULT, id, &r->res);
-	if (r->payload.data != NULL)
-		OPENSSL_cleanse(r->payload.data, r->payload.len);
-	pbuf_free(&r->payload);
+	struct proto_ctl_result res;
+
+	memset(&res, 0, sizeof(res));
+	reply_seal(r, &res.ok, &res.payload, &res.error);
+	proto_link_send(cc->bev, PROTO_CTL_RESULT, id, &res);
+	reply_free(r);
 }
 
 /* A proto_link_frame_cb: non-zero drops the client (an unknown or malformed
@@ -382,7 +365,8 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 {
 	struct ctlconn *cc = arg;
 	union ctl_msg m;
-	struct ctl_reply r;
+	struct pairing_actor actor;
+	struct reply r;
 	size_t i, n = sizeof(ctl_commands) / sizeof(ctl_commands[0]);
 
 	for (i = 0; i < n && ctl_commands[i].type != hdr->type; i++)
@@ -396,7 +380,7 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 		log_warnx("control: refused %s from uid %u (pid %d): not root, not brokerd's "
 		    "user, not in the %s group", proto_type_name(hdr->type),
 		    (unsigned)cc->cred.uid, (int)cc->cred.pid, CONTROL_ADMIN_GROUP);
-		ctl_reply_init(&r);
+		reply_init(&r);
 		ctl_forbidden(&r, &cc->cred);
 		ctl_answer(cc, hdr->id, &r);
 		return 0;
@@ -408,10 +392,10 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 		    proto_type_name(hdr->type), hdr->len);
 		return 1;
 	}
-	ctl_reply_init(&r);
-	r.actor = pairing_owner;
-	r.actor.who = cc->who;
-	ctl_commands[i].fn(&r, &m);
+	reply_init(&r);
+	actor = pairing_owner;
+	actor.who = cc->who;
+	ctl_commands[i].fn(&r, &actor, &m);
 	ctl_answer(cc, hdr->id, &r);
 	return 0;
 }

@@ -7,63 +7,24 @@
 #include <string.h>
 #include <time.h>
 
+#include "brokerd/jtree.h"
 #include "common/clock.h"
 #include "common/xmalloc.h"
-
-/* ---- reading the answer ---- */
-
-static yajl_val
-j_get(yajl_val obj, const char *key)
-{
-	const char *path[] = { key, NULL };
-
-	return obj != NULL ? yajl_tree_get(obj, path, yajl_t_any) : NULL;
-}
-
-static const char *
-j_str(yajl_val obj, const char *key)
-{
-	const char *s = YAJL_GET_STRING(j_get(obj, key));
-
-	return s != NULL ? s : "";
-}
-
-static long long
-j_int(yajl_val obj, const char *key)
-{
-	yajl_val v = j_get(obj, key);
-
-	return v != NULL && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
-}
-
-static size_t
-j_len(yajl_val arr)
-{
-	return arr != NULL && YAJL_IS_ARRAY(arr) ? arr->u.array.len : 0;
-}
-
-static const char *
-j_item(yajl_val arr, size_t i)
-{
-	const char *s = YAJL_GET_STRING(arr->u.array.values[i]);
-
-	return s != NULL ? s : "";
-}
 
 /* A string array joined with ", "; "-" when empty. */
 static char *
 j_join(yajl_val arr)
 {
-	size_t n = j_len(arr), len = 2;
+	size_t n = jtree_len(arr), len = 2;
 	char *out;
 
 	for (size_t i = 0; i < n; i++)
-		len += strlen(j_item(arr, i)) + 2;
+		len += strlen(jtree_str_at(arr, i, "")) + 2;
 	out = xcalloc(1, len);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0)
 			strcat(out, ", ");
-		strcat(out, j_item(arr, i));
+		strcat(out, jtree_str_at(arr, i, ""));
 	}
 	if (n == 0)
 		strcpy(out, "-");
@@ -177,22 +138,22 @@ table_print(struct table *t)
 static char *
 device_label(yajl_val d)
 {
-	const char *name = j_str(d, "displayName"), *family = j_str(d, "deviceFamily");
+	const char *name = jtree_text(d, "displayName"), *family = jtree_text(d, "deviceFamily");
 
-	if (j_str(d, "operatorLabel")[0] != '\0')
-		return xstrdup(j_str(d, "operatorLabel"));
+	if (jtree_text(d, "operatorLabel")[0] != '\0')
+		return xstrdup(jtree_text(d, "operatorLabel"));
 	if (name[0] != '\0')
 		return xstrdup(name);
-	if (family[0] != '\0' && strcmp(family, j_str(d, "platform")) != 0)
-		return xprintf("%s (%s)", j_str(d, "platform"), family);
-	return xstrdup(j_str(d, "platform")[0] != '\0' ? j_str(d, "platform") : "-");
+	if (family[0] != '\0' && strcmp(family, jtree_text(d, "platform")) != 0)
+		return xprintf("%s (%s)", jtree_text(d, "platform"), family);
+	return xstrdup(jtree_text(d, "platform")[0] != '\0' ? jtree_text(d, "platform") : "-");
 }
 
 static char *
 client_label(yajl_val d)
 {
-	return xprintf("%s/%s", j_str(d, "clientId")[0] ? j_str(d, "clientId") : "-",
-	    j_str(d, "clientMode")[0] ? j_str(d, "clientMode") : "-");
+	return xprintf("%s/%s", jtree_text(d, "clientId")[0] ? jtree_text(d, "clientId") : "-",
+	    jtree_text(d, "clientMode")[0] ? jtree_text(d, "clientMode") : "-");
 }
 
 static const char pair_hint[] = "A device asks to pair when it connects to the gateway with "
@@ -204,7 +165,7 @@ ctlshow_pending(yajl_val list, int64_t now)
 {
 	struct table t = { 7, 0, { "REQUEST", "DEVICE", "CODE", "CLIENT", "ROLE / SCOPES", "AGE",
 	    "REMOTE IP" }, NULL };
-	size_t n = j_len(list);
+	size_t n = jtree_len(list);
 
 	if (n == 0) {
 		printf("No pending requests.\n");
@@ -213,13 +174,13 @@ ctlshow_pending(yajl_val list, int64_t now)
 	printf("Pending (%zu)\n", n);
 	for (size_t i = 0; i < n; i++) {
 		yajl_val p = list->u.array.values[i];
-		char *scopes = j_join(j_get(p, "scopes"));
+		char *scopes = j_join(jtree_get(p, "scopes"));
 		char *row[7] = {
-			xstrdup(j_str(p, "requestId")), device_label(p),
-			verification_code(j_str(p, "deviceId")), client_label(p),
-			xprintf("%s: %s", j_str(p, "role"), scopes),
-			age_text(now - j_int(p, "ts")),
-			xstrdup(j_str(p, "remoteIp")[0] ? j_str(p, "remoteIp") : "local"),
+			xstrdup(jtree_text(p, "requestId")), device_label(p),
+			verification_code(jtree_text(p, "deviceId")), client_label(p),
+			xprintf("%s: %s", jtree_text(p, "role"), scopes),
+			age_text(now - jtree_int(p, "ts")),
+			xstrdup(jtree_text(p, "remoteIp")[0] ? jtree_text(p, "remoteIp") : "local"),
 		};
 
 		free(scopes);
@@ -235,7 +196,7 @@ ctlshow_paired(yajl_val list, int64_t now)
 {
 	struct table t = { 6, 0, { "DEVICE", "CODE", "CLIENT", "ROLES", "SCOPES", "LAST SEEN" },
 	    NULL };
-	size_t n = j_len(list);
+	size_t n = jtree_len(list);
 
 	if (n == 0) {
 		printf("No paired devices.\n%s", pair_hint);
@@ -244,15 +205,16 @@ ctlshow_paired(yajl_val list, int64_t now)
 	printf("Paired (%zu)\n", n);
 	for (size_t i = 0; i < n; i++) {
 		yajl_val d = list->u.array.values[i];
-		long long seen = j_int(d, "lastSeenAtMs");
+		long long seen = jtree_int(d, "lastSeenAtMs");
 		char *label = device_label(d), *client = client_label(d), *age;
 		char *row[6] = {
-			xstrdup(j_str(d, "deviceId")), verification_code(j_str(d, "deviceId")),
-			xprintf("%s %s", client, label), j_join(j_get(d, "roles")),
-			j_join(j_get(d, "scopes")), NULL,
+			xstrdup(jtree_text(d, "deviceId")),
+			verification_code(jtree_text(d, "deviceId")),
+			xprintf("%s %s", client, label), j_join(jtree_get(d, "roles")),
+			j_join(jtree_get(d, "scopes")), NULL,
 		};
 
-		if (YAJL_IS_TRUE(j_get(d, "connected")))
+		if (YAJL_IS_TRUE(jtree_get(d, "connected")))
 			row[5] = xstrdup("connected");
 		else if (seen == 0)
 			row[5] = xstrdup("never");
@@ -273,35 +235,36 @@ ctlshow_list(yajl_val root)
 {
 	int64_t now = clock_wall_ms();
 
-	ctlshow_pending(j_get(root, "pending"), now);
+	ctlshow_pending(jtree_get(root, "pending"), now);
 	printf("\n");
-	ctlshow_paired(j_get(root, "paired"), now);
+	ctlshow_paired(jtree_get(root, "paired"), now);
 }
 
 void
 ctlshow_status(yajl_val s)
 {
-	char *up = age_text(j_int(s, "uptimeMs"));
+	char *up = age_text(jtree_int(s, "uptimeMs"));
 
-	printf("brokerd %s (pid %lld), up %s\n", j_str(s, "version"), j_int(s, "pid"), up);
-	printf("state directory: %s\n", j_str(s, "stateDir"));
-	if (strcmp(j_str(s, "authMode"), "token") == 0)
-		printf("auth: token (from %s)\n", j_str(s, "tokenSource"));
+	printf("brokerd %s (pid %lld), up %s\n", jtree_text(s, "version"), jtree_int(s, "pid"), up);
+	printf("state directory: %s\n", jtree_text(s, "stateDir"));
+	if (strcmp(jtree_text(s, "authMode"), "token") == 0)
+		printf("auth: token (from %s)\n", jtree_text(s, "tokenSource"));
 	else
-		printf("auth: %s\n", j_str(s, "authMode"));
-	printf("gateways: %lld, sessions: %lld\n", j_int(s, "gateways"), j_int(s, "sessions"));
-	printf("pending requests: %lld, paired devices: %lld\n", j_int(s, "pending"),
-	    j_int(s, "paired"));
+		printf("auth: %s\n", jtree_text(s, "authMode"));
+	printf("gateways: %lld, sessions: %lld\n", jtree_int(s, "gateways"),
+	    jtree_int(s, "sessions"));
+	printf("pending requests: %lld, paired devices: %lld\n", jtree_int(s, "pending"),
+	    jtree_int(s, "paired"));
 	free(up);
 }
 
 void
 ctlshow_approved(yajl_val r)
 {
-	const char *id = j_str(j_get(r, "device"), "deviceId");
+	const char *id = jtree_text(jtree_get(r, "device"), "deviceId");
 	char *code = verification_code(id);
 
-	printf("Approved %s (request %s), verification code %s\n", id, j_str(r, "requestId"),
+	printf("Approved %s (request %s), verification code %s\n", id, jtree_text(r, "requestId"),
 	    code);
 	free(code);
 }
@@ -309,19 +272,20 @@ ctlshow_approved(yajl_val r)
 void
 ctlshow_rejected(yajl_val r)
 {
-	printf("Rejected request %s of device %s\n", j_str(r, "requestId"), j_str(r, "deviceId"));
+	printf("Rejected request %s of device %s\n", jtree_text(r, "requestId"),
+	    jtree_text(r, "deviceId"));
 }
 
 void
 ctlshow_removed(yajl_val r)
 {
-	printf("Removed %s; its sessions were closed\n", j_str(r, "deviceId"));
+	printf("Removed %s; its sessions were closed\n", jtree_text(r, "deviceId"));
 }
 
 void
 ctlshow_token(yajl_val r)
 {
-	printf("%s\n", j_str(r, "token"));
+	printf("%s\n", jtree_text(r, "token"));
 	fprintf(stderr, "gatewayctl: brokerd now uses this shared token (shown only this once) "
 	    "and closed the sessions that used the old one; give it to your clients\n");
 }
@@ -329,18 +293,18 @@ ctlshow_token(yajl_val r)
 void
 ctlshow_renamed(yajl_val r)
 {
-	printf("Renamed %s to \"%s\"\n", j_str(r, "deviceId"), j_str(r, "label"));
+	printf("Renamed %s to \"%s\"\n", jtree_text(r, "deviceId"), jtree_text(r, "label"));
 }
 
 void
 ctlshow_rotated(yajl_val r)
 {
-	char *scopes = j_join(j_get(r, "scopes"));
+	char *scopes = j_join(jtree_get(r, "scopes"));
 
 	printf("Rotated the %s token of %s (scopes: %s): the old token no longer works and "
 	    "the device's %s sessions were closed.\nThe new token is not shown: the device "
-	    "receives it when it next connects with the shared token.\n", j_str(r, "role"),
-	    j_str(r, "deviceId"), scopes, j_str(r, "role"));
+	    "receives it when it next connects with the shared token.\n", jtree_text(r, "role"),
+	    jtree_text(r, "deviceId"), scopes, jtree_text(r, "role"));
 	free(scopes);
 }
 
@@ -350,22 +314,22 @@ ctlshow_revoked(yajl_val r)
 	printf("Revoked the %s token of %s and closed its %s sessions.\nThe device stays "
 	    "paired: with the shared token it connects again and gets a new device token.\n"
 	    "To lock it out, remove it (and rotate the shared token if it knows it):\n"
-	    "  gatewayctl devices remove %s\n  gatewayctl token rotate\n", j_str(r, "role"),
-	    j_str(r, "deviceId"), j_str(r, "role"), j_str(r, "deviceId"));
+	    "  gatewayctl devices remove %s\n  gatewayctl token rotate\n", jtree_text(r, "role"),
+	    jtree_text(r, "deviceId"), jtree_text(r, "role"), jtree_text(r, "deviceId"));
 }
 
 void
 ctlshow_dashboard(yajl_val r)
 {
-	yajl_val notes = j_get(r, "notes");
+	yajl_val notes = jtree_get(r, "notes");
 
-	printf("Dashboard URL: %s\n", j_str(r, "url"));
-	if (YAJL_IS_TRUE(j_get(r, "tokenIncluded")))
+	printf("Dashboard URL: %s\n", jtree_text(r, "url"));
+	if (YAJL_IS_TRUE(jtree_get(r, "tokenIncluded")))
 		printf("Open it in a browser on this host. The URL holds the shared token: keep "
 		    "it to yourself.\n");
-	for (size_t i = 0; i < j_len(notes); i++)
-		printf("%s\n", j_item(notes, i));
-	printf("%s\n", j_str(r, "assumes"));
+	for (size_t i = 0; i < jtree_len(notes); i++)
+		printf("%s\n", jtree_str_at(notes, i, ""));
+	printf("%s\n", jtree_text(r, "assumes"));
 }
 
 void
@@ -373,31 +337,31 @@ ctlshow_audit(yajl_val r)
 {
 	struct table t = { 6, 0, { "TIME (UTC)", "WHAT", "DEVICE", "REQUEST", "ROLE", "WHO" },
 	    NULL };
-	yajl_val list = j_get(r, "entries");
-	size_t n = j_len(list);
+	yajl_val list = jtree_get(r, "entries");
+	size_t n = jtree_len(list);
 
 	if (n == 0)
 		printf("The audit log is empty: approvals, rejections, removals and token "
 		    "changes are recorded as they happen.\n");
 	for (size_t i = 0; i < n; i++) {
 		yajl_val e = list->u.array.values[i];
-		time_t sec = (time_t)(j_int(e, "ts") / 1000);
+		time_t sec = (time_t)(jtree_int(e, "ts") / 1000);
 		struct tm tm;
 		char when[32];
 		char *row[6];
 
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&sec, &tm));
 		row[0] = xstrdup(when);
-		row[1] = xstrdup(j_str(e, "what"));
-		row[2] = xstrdup(j_str(e, "deviceId")[0] ? j_str(e, "deviceId") : "-");
-		row[3] = xstrdup(j_str(e, "requestId")[0] ? j_str(e, "requestId") : "-");
-		row[4] = xstrdup(j_str(e, "role")[0] ? j_str(e, "role") : "-");
-		row[5] = xstrdup(j_str(e, "who"));
+		row[1] = xstrdup(jtree_text(e, "what"));
+		row[2] = xstrdup(jtree_text(e, "deviceId")[0] ? jtree_text(e, "deviceId") : "-");
+		row[3] = xstrdup(jtree_text(e, "requestId")[0] ? jtree_text(e, "requestId") : "-");
+		row[4] = xstrdup(jtree_text(e, "role")[0] ? jtree_text(e, "role") : "-");
+		row[5] = xstrdup(jtree_text(e, "who"));
 		table_row(&t, row);
 	}
 	if (n > 0)
 		table_print(&t);
-	if (j_int(r, "unreadable") > 0)
+	if (jtree_int(r, "unreadable") > 0)
 		printf("(%lld lines of the log are not audit entries, e.g. one cut short by a "
-		    "crash; they are skipped)\n", j_int(r, "unreadable"));
+		    "crash; they are skipped)\n", jtree_int(r, "unreadable"));
 }

@@ -17,6 +17,7 @@
 #include "brokerd/role.h"
 #include "brokerd/sessions.h"
 #include "common/clock.h"
+#include "common/defer.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "proto/link.h"
@@ -38,7 +39,7 @@ struct gwlink {
 	TAILQ_ENTRY(gwlink) entry;
 	struct bufferevent *bev;
 	enum gwlink_state state;
-	int dead;			/* dropped; freed by the reaper */
+	struct defer_entry dead;	/* dropped: freed from a fresh loop pass */
 	uint32_t pid;			/* gatewayd's, once its hello named it */
 	struct nonces *nonces;		/* the challenges outstanding */
 	struct sessions_link *book;	/* its page of the session book */
@@ -49,46 +50,43 @@ static struct {
 	size_t npermits;
 	struct event_base *base;
 	struct evconnlistener *listener;
-	struct event *reaper;
+	struct defer dropped;		/* frees dropped links */
 	TAILQ_HEAD(, gwlink) links;
 	size_t nlinks;
-} gw;
+} gwlink_table;
 
 /* ---- link lifetime ---- */
 
+/* A defer free callback. Links are freed from a fresh event-loop pass, never
+ * inside a handler that may still hold pointers into them (a broadcast can drop
+ * a link mid-RPC). */
 static void
-gwlink_free(struct gwlink *l)
+gwlink_free(void *arg)
 {
+	struct gwlink *l = arg;
+
 	nonces_free(l->nonces);
 	sessions_link_free(l->book);
 	bufferevent_free(l->bev);
-	TAILQ_REMOVE(&gw.links, l, entry);
-	gw.nlinks--;
+	TAILQ_REMOVE(&gwlink_table.links, l, entry);
+	gwlink_table.nlinks--;
 	free(l);
 }
 
-/* Links are freed from a fresh event-loop turn, never inside a handler that may
- * still hold pointers into them (a broadcast can drop a link mid-RPC). */
-static void
-gwlink_reap(evutil_socket_t fd, short what, void *arg)
+static int
+gwlink_dead(const struct gwlink *l)
 {
-	struct gwlink *l, *next;
-
-	for (l = TAILQ_FIRST(&gw.links); l != NULL; l = next) {
-		next = TAILQ_NEXT(l, entry);
-		if (l->dead)
-			gwlink_free(l);
-	}
+	return defer_dead(&l->dead);
 }
 
-/* Drops a link: logged now, freed by the reaper. */
+/* Drops a link: logged now, freed later (gwlink_free). */
 static void __attribute__((format(printf, 3, 4)))
 gwlink_drop(struct gwlink *l, int violation, const char *fmt, ...)
 {
 	char why[256];
 	va_list ap;
 
-	if (l->dead)
+	if (gwlink_dead(l))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
@@ -97,9 +95,8 @@ gwlink_drop(struct gwlink *l, int violation, const char *fmt, ...)
 		log_warnx("gateway link (gatewayd pid %u): %s: dropping the link", l->pid, why);
 	else
 		log_info("gateway link (gatewayd pid %u): %s", l->pid, why);
-	l->dead = 1;
 	bufferevent_disable(l->bev, EV_READ | EV_WRITE);
-	event_active(gw.reaper, EV_TIMEOUT, 0);
+	defer_free(&gwlink_table.dropped, &l->dead, l);
 }
 
 void
@@ -107,7 +104,7 @@ gwlink_send(struct gwlink *l, uint16_t type, uint32_t id, const void *msg)
 {
 	size_t queued;
 
-	if (l->dead)
+	if (gwlink_dead(l))
 		return;
 	if (proto_link_send(l->bev, type, id, msg) < 0)
 		fatalx("gateway link: cannot queue %s (a message the broker built does not fit "
@@ -128,9 +125,9 @@ gwlink_name(struct gwlink *l, uint32_t pid)
 static const struct gwlink_permit *
 gwlink_permit_of(uint16_t type)
 {
-	for (size_t i = 0; i < gw.npermits; i++)
-		if (gw.permits[i].type == type)
-			return &gw.permits[i];
+	for (size_t i = 0; i < gwlink_table.npermits; i++)
+		if (gwlink_table.permits[i].type == type)
+			return &gwlink_table.permits[i];
 	return NULL;
 }
 
@@ -203,12 +200,12 @@ gwlink_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 	call.book = l->book;
 	if (gwlink_resolve(l, p, &call) == 0) {
 		p->handler(&call);
-		if (!l->dead)
+		if (!gwlink_dead(l))
 			l->state = p->next;
 	}
 	/* The message may carry secrets: a connect's token and password. */
 	OPENSSL_cleanse(&m, sizeof(m));
-	return l->dead;
+	return gwlink_dead(l);
 }
 
 static void
@@ -216,7 +213,7 @@ gwlink_read(struct bufferevent *bev, void *arg)
 {
 	struct gwlink *l = arg;
 
-	if (!l->dead && proto_link_read(bufferevent_get_input(bev), PROTO_MAX_REQUEST,
+	if (!gwlink_dead(l) && proto_link_read(bufferevent_get_input(bev), PROTO_MAX_REQUEST,
 	    gwlink_frame, l) < 0)
 		gwlink_drop(l, 1, "bad frame header");
 }
@@ -243,8 +240,8 @@ gwlink_open(struct bufferevent *bev)
 	l->state = GWLINK_NEW;
 	l->nonces = nonces_new(GWLINK_MAX_CHALLENGES);
 	l->book = sessions_link_new();
-	TAILQ_INSERT_TAIL(&gw.links, l, entry);
-	gw.nlinks++;
+	TAILQ_INSERT_TAIL(&gwlink_table.links, l, entry);
+	gwlink_table.nlinks++;
 	bufferevent_setcb(l->bev, gwlink_read, NULL, gwlink_event, l);
 	bufferevent_enable(l->bev, EV_READ);
 }
@@ -255,13 +252,13 @@ gwlink_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *s
 {
 	struct bufferevent *bev;
 
-	if (gw.nlinks >= GWLINK_MAX_LINKS) {
+	if (gwlink_table.nlinks >= GWLINK_MAX_LINKS) {
 		log_warnx("gateway link: %d gatewayd links are open, the limit: refusing another",
 		    GWLINK_MAX_LINKS);
 		close(fd);
 		return;
 	}
-	bev = bufferevent_socket_new(gw.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bev = bufferevent_socket_new(gwlink_table.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		fatalx("gateway link: cannot allocate a bufferevent");
 	gwlink_open(bev);
@@ -270,20 +267,19 @@ gwlink_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *s
 void
 gwlink_init(struct event_base *base, const struct gwlink_permit *permits, size_t npermits)
 {
-	gw.base = base;
-	gw.permits = permits;
-	gw.npermits = npermits;
-	TAILQ_INIT(&gw.links);
-	if ((gw.reaper = event_new(base, -1, 0, gwlink_reap, NULL)) == NULL)
-		fatalx("gateway link: cannot set up the reaper");
+	gwlink_table.base = base;
+	gwlink_table.permits = permits;
+	gwlink_table.npermits = npermits;
+	TAILQ_INIT(&gwlink_table.links);
+	defer_init(&gwlink_table.dropped, base, gwlink_free);
 }
 
 void
 gwlink_listen(int listen_fd)
 {
-	gw.listener = evconnlistener_new(gw.base, gwlink_accept, NULL,
+	gwlink_table.listener = evconnlistener_new(gwlink_table.base, gwlink_accept, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);
-	if (gw.listener == NULL)
+	if (gwlink_table.listener == NULL)
 		fatalx("gateway link: cannot set up the listener");
 }
 
@@ -292,11 +288,12 @@ gwlink_shutdown(void)
 {
 	struct gwlink *l;
 
-	while ((l = TAILQ_FIRST(&gw.links)) != NULL)
+	/* The dropped links leave the table first, then the live ones go. */
+	defer_close(&gwlink_table.dropped);
+	while ((l = TAILQ_FIRST(&gwlink_table.links)) != NULL)
 		gwlink_free(l);
-	if (gw.listener != NULL)
-		evconnlistener_free(gw.listener);
-	event_free(gw.reaper);
+	if (gwlink_table.listener != NULL)
+		evconnlistener_free(gwlink_table.listener);
 }
 
 void
@@ -309,18 +306,18 @@ gwlink_publish(enum proto_audience audience, const char *event, const struct pbu
 	ev.audience = (uint8_t)audience;
 	snprintf(ev.event, sizeof(ev.event), "%s", event);
 	ev.payload = proto_blob_of(payload);
-	TAILQ_FOREACH(l, &gw.links, entry)
+	TAILQ_FOREACH(l, &gwlink_table.links, entry)
 		if (l->state == GWLINK_READY)
 			gwlink_send(l, PROTO_BR_EVENT, 0, &ev);
 }
 
 /* Pushes a BR_CLOSE to every ready link; except (may be NULL) is spared on its own. */
 static void
-gwlink_push_close(struct proto_close *m, const struct session *except)
+gwlink_push_close(struct proto_close *m, const struct ticket_session *except)
 {
 	struct gwlink *l;
 
-	TAILQ_FOREACH(l, &gw.links, entry) {
+	TAILQ_FOREACH(l, &gwlink_table.links, entry) {
 		if (l->state != GWLINK_READY)
 			continue;
 		m->except_conn = except != NULL && except->link == sessions_link_serial(l->book) ?
@@ -330,7 +327,7 @@ gwlink_push_close(struct proto_close *m, const struct session *except)
 }
 
 void
-gwlink_close_device(const char *device_id, unsigned roles, const struct session *except,
+gwlink_close_device(const char *device_id, unsigned roles, const struct ticket_session *except,
     uint16_t code, const char *reason)
 {
 	struct proto_close m;
@@ -366,8 +363,8 @@ gwlink_stats(size_t *links, size_t *sessions)
 	struct gwlink *l;
 
 	*links = *sessions = 0;
-	TAILQ_FOREACH(l, &gw.links, entry) {
-		if (l->state == GWLINK_READY && !l->dead) {
+	TAILQ_FOREACH(l, &gwlink_table.links, entry) {
+		if (l->state == GWLINK_READY && !gwlink_dead(l)) {
 			(*links)++;
 			*sessions += sessions_link_count(l->book);
 		}

@@ -66,7 +66,7 @@ struct gwlink_call {
 	int nonce_expired;
 	/* GWLINK_NEED_TICKET: the session the ticket opened to (closing set if the
 	 * broker has closed it). */
-	struct session session;
+	struct ticket_session session;
 };
 
 /* A row of the permit table: a message type is handled only on a link in state,
@@ -104,7 +104,7 @@ void gwlink_publish(enum proto_audience audience, const char *event, const struc
  * caller's own session, which stays open so that the answer to its request
  * arrives; the broker refuses the RPCs of the others from now on, whether
  * gatewayd closes them or not. */
-void gwlink_close_device(const char *device_id, unsigned roles, const struct session *except,
+void gwlink_close_device(const char *device_id, unsigned roles, const struct ticket_session *except,
     uint16_t code, const char *reason);
 /* Likewise for every session that proved the shared secret (it changed). */
 void gwlink_close_shared_secret_sessions(uint16_t code, const char *reason);

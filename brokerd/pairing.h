@@ -38,7 +38,7 @@
 #define PAIRING_RATE_BURST 10
 #define PAIRING_RATE_INTERVAL_MS 6000
 
-struct session;
+struct ticket_session;
 
 /* Who acts: a bound session may manage only its own device unless it holds
  * operator.admin; an unbound one (device-less admin CLI, control socket) all. */
@@ -46,7 +46,7 @@ struct pairing_actor {
 	const char *device_id;		/* "" when unbound */
 	uint32_t scope_mask;
 	const char *who;		/* for the audit log: "uid 0", "device <id>", ... */
-	const struct session *session;	/* the caller's own session, or NULL */
+	const struct ticket_session *session;	/* the caller's own session, or NULL */
 };
 
 /* Silent approval acts as the owner: unbound, admin. The control socket acts
@@ -78,7 +78,7 @@ struct pairing_effects {
 	    const struct pbuf *payload);
 	/* Closes every session of the device in one of the roles (a ROLE_BIT mask)
 	 * but except (NULL: none), the caller's own, with that close code and reason. */
-	void (*close_device)(const char *device_id, unsigned roles, const struct session *except,
+	void (*close_device)(const char *device_id, unsigned roles, const struct ticket_session *except,
 	    uint16_t code, const char *reason);
 	/* Whether the device has a live session that has not been closed. */
 	int (*device_connected)(const char *device_id);

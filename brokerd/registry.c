@@ -8,6 +8,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "brokerd/fileio.h"
+#include "brokerd/jtree.h"
 #include "brokerd/role.h"
 #include "brokerd/scopes.h"
 #include "common/log.h"
@@ -303,12 +304,17 @@ rd_fail(struct reg_rd *rd, const char *fmt, ...)
 	return -1;
 }
 
+/* The member key of obj if it is of kind; else NULL, failing with what it must be
+ * (whether it is absent or of another kind). */
 static yajl_val
-rd_get(yajl_val obj, const char *key)
+rd_member(struct reg_rd *rd, yajl_val obj, const char *key, enum jtree_kind kind)
 {
-	const char *path[] = { key, NULL };
+	yajl_val v = jtree_get(obj, key);
 
-	return yajl_tree_get(obj, path, yajl_t_any);
+	if (jtree_is(v, kind))
+		return v;
+	rd_fail(rd, "%s must be %s", key, jtree_kind_name(kind));
+	return NULL;
 }
 
 /* A string member into dst; an absent optional one becomes "". */
@@ -316,14 +322,14 @@ static int
 rd_text(struct reg_rd *rd, yajl_val obj, const char *key, char *dst, size_t dstsz,
     int required)
 {
-	yajl_val v = rd_get(obj, key);
+	yajl_val v = jtree_get(obj, key);
 	const char *s;
 
 	dst[0] = '\0';
 	if (v == NULL)
 		return required ? rd_fail(rd, "%s is missing", key) : 0;
-	if (!YAJL_IS_STRING(v))
-		return rd_fail(rd, "%s must be a string", key);
+	if (rd_member(rd, obj, key, JTREE_STRING) == NULL)
+		return -1;
 	s = YAJL_GET_STRING(v);
 	if (!proto_str_ok(s, strlen(s), dstsz - 1, PROTO_CS_TEXT))
 		return rd_fail(rd, "%s is longer than %zu bytes or has control characters", key,
@@ -336,12 +342,12 @@ rd_text(struct reg_rd *rd, yajl_val obj, const char *key, char *dst, size_t dsts
 static int
 rd_time(struct reg_rd *rd, yajl_val obj, const char *key, int64_t *out, int required)
 {
-	yajl_val v = rd_get(obj, key);
+	yajl_val v = jtree_get(obj, key);
 
 	*out = 0;
 	if (v == NULL)
 		return required ? rd_fail(rd, "%s is missing", key) : 0;
-	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0)
+	if (!jtree_is(v, JTREE_INT) || YAJL_GET_INTEGER(v) < 0)
 		return rd_fail(rd, "%s must be a non-negative integer (ms)", key);
 	*out = YAJL_GET_INTEGER(v);
 	return 0;
@@ -350,24 +356,12 @@ rd_time(struct reg_rd *rd, yajl_val obj, const char *key, int64_t *out, int requ
 static int
 rd_bool(struct reg_rd *rd, yajl_val obj, const char *key, int *out)
 {
-	yajl_val v = rd_get(obj, key);
+	yajl_val v = rd_member(rd, obj, key, JTREE_BOOL);
 
-	if (v == NULL || !(YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)))
-		return rd_fail(rd, "%s must be true or false", key);
+	if (v == NULL)
+		return -1;
 	*out = YAJL_IS_TRUE(v);
 	return 0;
-}
-
-static yajl_val
-rd_array(struct reg_rd *rd, yajl_val obj, const char *key)
-{
-	yajl_val v = rd_get(obj, key);
-
-	if (v == NULL || !YAJL_IS_ARRAY(v)) {
-		rd_fail(rd, "%s must be an array", key);
-		return NULL;
-	}
-	return v;
 }
 
 /* A scope array, normalised for approved sets, else cleaned like a request's. */
@@ -375,7 +369,7 @@ static int
 rd_scopes(struct reg_rd *rd, yajl_val obj, const char *key, int normalise,
     struct proto_scopes *out)
 {
-	yajl_val a = rd_array(rd, obj, key);
+	yajl_val a = rd_member(rd, obj, key, JTREE_ARRAY);
 	struct proto_scopes s;
 
 	if (a == NULL)
@@ -384,8 +378,7 @@ rd_scopes(struct reg_rd *rd, yajl_val obj, const char *key, int normalise,
 		return rd_fail(rd, "%s has more than %d entries", key, PROTO_MAX_SCOPES);
 	s.n = 0;
 	for (size_t i = 0; i < a->u.array.len; i++) {
-		yajl_val v = a->u.array.values[i];
-		const char *str = YAJL_GET_STRING(v);
+		const char *str = jtree_str_at(a, i, NULL);
 
 		if (str == NULL || !proto_str_ok(str, strlen(str), PROTO_NAME_MAX, PROTO_CS_TEXT))
 			return rd_fail(rd, "%s[%zu] must be a scope name of at most %d bytes", key,
@@ -420,13 +413,13 @@ rd_role(struct reg_rd *rd, yajl_val obj, const char *key, enum role *out)
 static int
 rd_roles(struct reg_rd *rd, yajl_val obj, enum role *role, unsigned *roles)
 {
-	yajl_val a = rd_array(rd, obj, "roles");
+	yajl_val a = rd_member(rd, obj, "roles", JTREE_ARRAY);
 
 	if (a == NULL || rd_role(rd, obj, "role", role) < 0)
 		return -1;
 	*roles = 0;
 	for (size_t i = 0; i < a->u.array.len; i++) {
-		const char *s = YAJL_GET_STRING(a->u.array.values[i]);
+		const char *s = jtree_str_at(a, i, NULL);
 		int r = s != NULL ? role_parse(s) : -1;
 
 		if (r < 0)
@@ -485,7 +478,7 @@ rd_client(struct reg_rd *rd, yajl_val obj, struct reg_client *c)
 static int
 rd_tokens(struct reg_rd *rd, yajl_val obj, struct reg_device *d)
 {
-	yajl_val a = rd_array(rd, obj, "tokens");
+	yajl_val a = rd_member(rd, obj, "tokens", JTREE_ARRAY);
 	unsigned seen = 0;
 
 	if (a == NULL)
@@ -599,13 +592,13 @@ fail:
 static int
 rd_registry(struct reg_rd *rd, struct registry *reg, yajl_val root)
 {
-	yajl_val v = rd_get(root, "version");
+	yajl_val v = jtree_get(root, "version");
 	yajl_val lists[2];
 	static const char *const names[2] = { "paired", "pending" };
 
 	if (!YAJL_IS_OBJECT(root))
 		return rd_fail(rd, "the top level must be a JSON object");
-	if (v == NULL || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) != REG_VERSION)
+	if (!jtree_is(v, JTREE_INT) || YAJL_GET_INTEGER(v) != REG_VERSION)
 		return rd_fail(rd, "version must be %d (this file was written by another "
 		    "program or a newer clawgate)", REG_VERSION);
 	if (rd_text(rd, root, "recoveryScope", reg->recovery_scope,
@@ -615,8 +608,8 @@ rd_registry(struct reg_rd *rd, struct registry *reg, yajl_val root)
 	if (reg->recovery_scope[0] == '\0' || !proto_str_ok(reg->recovery_scope,
 	    strlen(reg->recovery_scope), UUID_STR_LEN, PROTO_CS_ATOM))
 		return rd_fail(rd, "recoveryScope must be a non-empty id without spaces");
-	if ((lists[0] = rd_array(rd, root, names[0])) == NULL ||
-	    (lists[1] = rd_array(rd, root, names[1])) == NULL)
+	if ((lists[0] = rd_member(rd, root, names[0], JTREE_ARRAY)) == NULL ||
+	    (lists[1] = rd_member(rd, root, names[1], JTREE_ARRAY)) == NULL)
 		return -1;
 	for (int l = 0; l < 2; l++) {
 		rd->list = names[l];

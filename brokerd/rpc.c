@@ -8,6 +8,7 @@
 #include "brokerd/audit.h"
 #include "brokerd/broker.h"
 #include "brokerd/pairing.h"
+#include "brokerd/reply.h"
 #include "brokerd/result.h"
 #include "brokerd/scopes.h"
 #include "brokerd/status.h"
@@ -15,12 +16,9 @@
 #include "common/clock.h"
 #include "proto/pval.h"
 
-#define rpc_error(r, code, ...) \
-	((r)->res.ok = 0, proto_error_set(&(r)->res.error, code, __VA_ARGS__))
-
 /* §7.1's shape for a method the session's scopes do not allow. */
 static void
-rpc_missing_scope(struct rpc_reply *r, const char *scope)
+rpc_missing_scope(struct reply *r, const char *scope)
 {
 	pval_obj_begin(&r->details);
 	pval_kv_str(&r->details, "code", "MISSING_SCOPE");
@@ -30,17 +28,17 @@ rpc_missing_scope(struct rpc_reply *r, const char *scope)
 	pval_str(&r->details, scope);
 	pval_arr_end(&r->details);
 	pval_obj_end(&r->details);
-	rpc_error(r, "FORBIDDEN", "missing scope: %s", scope);
+	reply_fail(r, "FORBIDDEN", "missing scope: %s", scope);
 }
 
 /* A required string param; answers the error itself when it is missing. */
 static const char *
-rpc_param(struct rpc_reply *r, const struct proto_rpc *req, uint32_t bit, const char *value,
+rpc_param(struct reply *r, const struct proto_rpc *req, uint32_t bit, const char *value,
     const char *name)
 {
 	if ((req->params & bit) && value[0] != '\0')
 		return value;
-	rpc_error(r, "INVALID_REQUEST", "invalid %s params: must have required property '%s'",
+	reply_fail(r, "INVALID_REQUEST", "invalid %s params: must have required property '%s'",
 	    req->method, name);
 	return NULL;
 }
@@ -53,7 +51,7 @@ struct rpc_call {
 };
 
 static void
-rpc_health(struct rpc_call *call, struct rpc_reply *r)
+rpc_health(struct rpc_call *call, struct reply *r)
 {
 	pval_obj_begin(&r->payload);
 	pval_kv_bool(&r->payload, "ok", 1);
@@ -64,19 +62,19 @@ rpc_health(struct rpc_call *call, struct rpc_reply *r)
 }
 
 static void
-rpc_status(struct rpc_call *call, struct rpc_reply *r)
+rpc_status(struct rpc_call *call, struct reply *r)
 {
 	status_pval(&r->payload, call->br, 0);
 }
 
 static void
-rpc_pair_list(struct rpc_call *call, struct rpc_reply *r)
+rpc_pair_list(struct rpc_call *call, struct reply *r)
 {
 	pairing_list_pval(&r->payload, call->br->reg, &call->actor, call->now);
 }
 
 static void
-rpc_pair_approve(struct rpc_call *call, struct rpc_reply *r)
+rpc_pair_approve(struct rpc_call *call, struct reply *r)
 {
 	const char *id = rpc_param(r, call->req, PROTO_RPC_REQUEST_ID, call->req->request_id,
 	    "requestId");
@@ -91,23 +89,23 @@ rpc_pair_approve(struct rpc_call *call, struct rpc_reply *r)
 		result_approved(&r->payload, id, d);
 		return;
 	case PAIRING_DENIED:
-		rpc_error(r, "INVALID_REQUEST", "device pairing approval denied");
+		reply_fail(r, "INVALID_REQUEST", "device pairing approval denied");
 		return;
 	case PAIRING_MISSING_SCOPE:
-		rpc_error(r, "INVALID_REQUEST", "missing scope: %s", missing);
+		reply_fail(r, "INVALID_REQUEST", "missing scope: %s", missing);
 		return;
 	case PAIRING_TOO_MANY_SCOPES:
-		rpc_error(r, "INVALID_REQUEST", "device pairing approval denied: the device "
+		reply_fail(r, "INVALID_REQUEST", "device pairing approval denied: the device "
 		    "would hold more than %d scopes", PROTO_MAX_SCOPES);
 		return;
 	default:
-		rpc_error(r, "INVALID_REQUEST", "unknown requestId");
+		reply_fail(r, "INVALID_REQUEST", "unknown requestId");
 		return;
 	}
 }
 
 static void
-rpc_pair_reject(struct rpc_call *call, struct rpc_reply *r)
+rpc_pair_reject(struct rpc_call *call, struct reply *r)
 {
 	const char *id = rpc_param(r, call->req, PROTO_RPC_REQUEST_ID, call->req->request_id,
 	    "requestId");
@@ -120,16 +118,16 @@ rpc_pair_reject(struct rpc_call *call, struct rpc_reply *r)
 		result_rejected(&r->payload, id, device_id);
 		return;
 	case PAIRING_DENIED:
-		rpc_error(r, "INVALID_REQUEST", "device pairing rejection denied");
+		reply_fail(r, "INVALID_REQUEST", "device pairing rejection denied");
 		return;
 	default:
-		rpc_error(r, "INVALID_REQUEST", "unknown requestId");
+		reply_fail(r, "INVALID_REQUEST", "unknown requestId");
 		return;
 	}
 }
 
 static void
-rpc_pair_remove(struct rpc_call *call, struct rpc_reply *r)
+rpc_pair_remove(struct rpc_call *call, struct reply *r)
 {
 	const char *id = rpc_param(r, call->req, PROTO_RPC_DEVICE_ID, call->req->device_id,
 	    "deviceId");
@@ -141,16 +139,16 @@ rpc_pair_remove(struct rpc_call *call, struct rpc_reply *r)
 		result_removed(&r->payload, id);
 		return;
 	case PAIRING_DENIED:
-		rpc_error(r, "INVALID_REQUEST", "device pairing removal denied");
+		reply_fail(r, "INVALID_REQUEST", "device pairing removal denied");
 		return;
 	default:
-		rpc_error(r, "INVALID_REQUEST", "unknown deviceId");
+		reply_fail(r, "INVALID_REQUEST", "unknown deviceId");
 		return;
 	}
 }
 
 static void
-rpc_pair_rename(struct rpc_call *call, struct rpc_reply *r)
+rpc_pair_rename(struct rpc_call *call, struct reply *r)
 {
 	const char *id = rpc_param(r, call->req, PROTO_RPC_DEVICE_ID, call->req->device_id,
 	    "deviceId");
@@ -164,13 +162,13 @@ rpc_pair_rename(struct rpc_call *call, struct rpc_reply *r)
 		result_renamed(&r->payload, id, label);
 		return;
 	case PAIRING_LABEL_REQUIRED:
-		rpc_error(r, "INVALID_REQUEST", "label required");
+		reply_fail(r, "INVALID_REQUEST", "label required");
 		return;
 	case PAIRING_DENIED:
-		rpc_error(r, "INVALID_REQUEST", "device pairing rename denied");
+		reply_fail(r, "INVALID_REQUEST", "device pairing rename denied");
 		return;
 	default:
-		rpc_error(r, "INVALID_REQUEST", "unknown deviceId");
+		reply_fail(r, "INVALID_REQUEST", "unknown deviceId");
 		return;
 	}
 }
@@ -178,16 +176,16 @@ rpc_pair_rename(struct rpc_call *call, struct rpc_reply *r)
 /* Rotate and revoke answer every refusal but an unknown device with one text
  * (§7.1), as OpenClaw does: a caller learns nothing about tokens it may not touch. */
 static void
-rpc_token_refused(struct rpc_reply *r, enum pairing_status st, const char *denied)
+rpc_token_refused(struct reply *r, enum pairing_status st, const char *denied)
 {
 	if (st == PAIRING_UNKNOWN)
-		rpc_error(r, "INVALID_REQUEST", "unknown deviceId");
+		reply_fail(r, "INVALID_REQUEST", "unknown deviceId");
 	else
-		rpc_error(r, "INVALID_REQUEST", "%s", denied);
+		reply_fail(r, "INVALID_REQUEST", "%s", denied);
 }
 
 static void
-rpc_token_rotate(struct rpc_call *call, struct rpc_reply *r)
+rpc_token_rotate(struct rpc_call *call, struct reply *r)
 {
 	const struct proto_rpc *req = call->req;
 	const char *id = rpc_param(r, req, PROTO_RPC_DEVICE_ID, req->device_id, "deviceId");
@@ -211,7 +209,7 @@ rpc_token_rotate(struct rpc_call *call, struct rpc_reply *r)
 }
 
 static void
-rpc_token_revoke(struct rpc_call *call, struct rpc_reply *r)
+rpc_token_revoke(struct rpc_call *call, struct reply *r)
 {
 	const struct proto_rpc *req = call->req;
 	const char *id = rpc_param(r, req, PROTO_RPC_DEVICE_ID, req->device_id, "deviceId");
@@ -232,7 +230,7 @@ rpc_token_revoke(struct rpc_call *call, struct rpc_reply *r)
 static const struct {
 	const char *method;
 	const char *scope;
-	void (*fn)(struct rpc_call *, struct rpc_reply *);
+	void (*fn)(struct rpc_call *, struct reply *);
 } rpc_methods[] = {
 	{ "health", SCOPE_READ, rpc_health },
 	{ "status", SCOPE_READ, rpc_status },
@@ -246,7 +244,7 @@ static const struct {
 };
 
 void
-rpc_handle(struct broker *br, const struct session *s, const struct proto_rpc *req,
+rpc_handle(struct broker *br, const struct ticket_session *s, const struct proto_rpc *req,
     struct rpc_reply *out)
 {
 	struct rpc_call call = { br, req, { s->device_id, s->scope_mask, NULL, s },
@@ -260,37 +258,27 @@ rpc_handle(struct broker *br, const struct session *s, const struct proto_rpc *r
 		snprintf(who, sizeof(who), "device-less operator");
 	call.actor.who = who;
 
-	memset(out, 0, sizeof(*out));
-	pbuf_init(&out->payload);
-	pbuf_init(&out->details);
+	memset(&out->res, 0, sizeof(out->res));
+	reply_init(&out->reply);
 	out->res.conn = req->conn;
 	memcpy(out->res.id, req->id, sizeof(out->res.id));
-	out->res.ok = 1;
-	out->res.error.retry_after_ms = -1;
 	for (i = 0; i < sizeof(rpc_methods) / sizeof(rpc_methods[0]); i++)
 		if (strcmp(req->method, rpc_methods[i].method) == 0)
 			break;
 	if (s->closing)
-		rpc_error(out, "UNAVAILABLE", "this session is being closed (its device was "
-		    "removed or the gateway auth changed): reconnect");
+		reply_fail(&out->reply, "UNAVAILABLE", "this session is being closed (its device "
+		    "was removed or the gateway auth changed): reconnect");
 	else if (i == sizeof(rpc_methods) / sizeof(rpc_methods[0]))
-		rpc_error(out, "INVALID_REQUEST", "unknown method: %s", req->method);
+		reply_fail(&out->reply, "INVALID_REQUEST", "unknown method: %s", req->method);
 	else if (!scopes_mask_allows(s->scope_mask, rpc_methods[i].scope))
-		rpc_missing_scope(out, rpc_methods[i].scope);
+		rpc_missing_scope(&out->reply, rpc_methods[i].scope);
 	else
-		rpc_methods[i].fn(&call, out);
-	if (out->res.ok)
-		out->res.payload = proto_blob_of(&out->payload);
-	else if (out->details.len > 0)
-		out->res.error.details = proto_blob_of(&out->details);
+		rpc_methods[i].fn(&call, &out->reply);
+	reply_seal(&out->reply, &out->res.ok, &out->res.payload, &out->res.error);
 }
 
 void
 rpc_reply_free(struct rpc_reply *r)
 {
-	/* The payload may be a rotated device token. */
-	if (r->payload.data != NULL)
-		OPENSSL_cleanse(r->payload.data, r->payload.len);
-	pbuf_free(&r->payload);
-	pbuf_free(&r->details);
+	reply_free(&r->reply);
 }

@@ -5,18 +5,18 @@
 #ifndef BROKERD_RPC_H
 #define BROKERD_RPC_H
 
+#include "brokerd/reply.h"
 #include "proto/proto.h"
 
 struct broker;
-struct session;
+struct ticket_session;
 
 struct rpc_reply {
 	struct proto_rpc_result res;
-	struct pbuf payload;	/* res.payload points into it */
-	struct pbuf details;	/* res.error.details points into it */
+	struct reply reply;	/* res.payload and res.error.details point into it */
 };
 
-void rpc_handle(struct broker *br, const struct session *s, const struct proto_rpc *req,
+void rpc_handle(struct broker *br, const struct ticket_session *s, const struct proto_rpc *req,
     struct rpc_reply *out);
 void rpc_reply_free(struct rpc_reply *r);
 

@@ -112,7 +112,7 @@ sessions_epoch(const char *device_id, enum role role)
  * keeps its epoch as the spared one. The next session accepted starts a new
  * epoch. */
 static void
-sessions_epoch_close(struct sessions_epochs *e, const struct session *spare)
+sessions_epoch_close(struct sessions_epochs *e, const struct ticket_session *spare)
 {
 	if (spare == NULL) {
 		e->spared_epoch = 0;
@@ -129,7 +129,7 @@ sessions_epoch_close(struct sessions_epochs *e, const struct session *spare)
  * it is the session a close spared) nor, for a shared-secret session, the shared
  * secret closed since it was issued. */
 static int
-sessions_current(const struct session *s)
+sessions_current(const struct ticket_session *s)
 {
 	const struct sessions_dev *d;
 	const struct sessions_epochs *e;
@@ -179,7 +179,7 @@ sessions_live_tidy(struct sessions_link *bl, struct sessions_live *lv)
 }
 
 static void
-sessions_live_add(struct sessions_link *bl, const struct session *s)
+sessions_live_add(struct sessions_link *bl, const struct ticket_session *s)
 {
 	struct sessions_live *lv = sessions_live_find(bl, s->device_id);
 
@@ -195,7 +195,7 @@ sessions_live_add(struct sessions_link *bl, const struct session *s)
 /* A hostile gateway's second close of the same session finds the count at zero
  * at worst. */
 static void
-sessions_live_sub(struct sessions_link *bl, const struct session *s)
+sessions_live_sub(struct sessions_link *bl, const struct ticket_session *s)
 {
 	struct sessions_live *lv = sessions_live_find(bl, s->device_id);
 
@@ -267,7 +267,7 @@ sessions_link_count(const struct sessions_link *bl)
 void
 sessions_accept(struct sessions_link *bl, struct proto_accept *ac)
 {
-	struct session s;
+	struct ticket_session s;
 
 	memset(&s, 0, sizeof(s));
 	s.link = bl->serial;
@@ -293,7 +293,7 @@ sessions_accept(struct sessions_link *bl, struct proto_accept *ac)
  */
 int
 sessions_open(const struct sessions_link *bl, uint64_t conn,
-    const uint8_t ticket[PROTO_TICKET_LEN], struct session *s)
+    const uint8_t ticket[PROTO_TICKET_LEN], struct ticket_session *s)
 {
 	if (ticket_open(ticket, bl->serial, conn, s) < 0)
 		return -1;
@@ -302,7 +302,7 @@ sessions_open(const struct sessions_link *bl, uint64_t conn,
 }
 
 void
-sessions_end(struct sessions_link *bl, const struct session *s)
+sessions_end(struct sessions_link *bl, const struct ticket_session *s)
 {
 	if (bl->count > 0)
 		bl->count--;
@@ -311,12 +311,12 @@ sessions_end(struct sessions_link *bl, const struct session *s)
 }
 
 void
-sessions_close_device(const char *device_id, unsigned roles, const struct session *except)
+sessions_close_device(const char *device_id, unsigned roles, const struct ticket_session *except)
 {
 	struct sessions_dev *d = sessions_dev_find(device_id);
 	struct sessions_link *bl;
 	struct sessions_live *lv;
-	const struct session *spare;
+	const struct ticket_session *spare;
 
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		if (!(roles & ROLE_BIT(r)))

@@ -43,14 +43,15 @@ void sessions_accept(struct sessions_link *bl, struct proto_accept *ac);
  * altered, or another conn's or link's); else 0 and *s, with closing set if the
  * broker has closed the session since. */
 int sessions_open(const struct sessions_link *bl, uint64_t conn,
-    const uint8_t ticket[PROTO_TICKET_LEN], struct session *s);
+    const uint8_t ticket[PROTO_TICKET_LEN], struct ticket_session *s);
 /* gatewayd reports the session of an opened ticket closed: it counts no more. */
-void sessions_end(struct sessions_link *bl, const struct session *s);
+void sessions_end(struct sessions_link *bl, const struct ticket_session *s);
 
 /* Closes every session of the device in one of the roles (a ROLE_BIT mask) but
  * except (NULL: none), the caller's own session, which stays current so that the
  * answer to its request arrives. gatewayd is the caller's to tell. */
-void sessions_close_device(const char *device_id, unsigned roles, const struct session *except);
+void sessions_close_device(const char *device_id, unsigned roles,
+    const struct ticket_session *except);
 /* Closes every session that proved the shared secret. */
 void sessions_close_shared(void);
 /* Whether the device has a live session on any link that the broker has not

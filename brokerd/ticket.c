@@ -66,7 +66,7 @@ ticket_mac_of(const uint8_t *body, uint64_t link, uint64_t conn, uint8_t out[TIC
 }
 
 void
-ticket_seal(const struct session *s, uint8_t out[PROTO_TICKET_LEN])
+ticket_seal(const struct ticket_session *s, uint8_t out[PROTO_TICKET_LEN])
 {
 	size_t len;
 
@@ -88,7 +88,7 @@ ticket_seal(const struct session *s, uint8_t out[PROTO_TICKET_LEN])
 
 int
 ticket_open(const uint8_t in[PROTO_TICKET_LEN], uint64_t link, uint64_t conn,
-    struct session *s)
+    struct ticket_session *s)
 {
 	uint8_t mac[TICKET_MAC_LEN];
 	uint8_t flags = in[PROTO_TICKET_FLAGS];

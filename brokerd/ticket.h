@@ -18,7 +18,7 @@
 #include "proto/proto.h"
 
 /* An accepted session as its ticket carries it. */
-struct session {
+struct ticket_session {
 	uint64_t link;				/* the serial of the link that accepted it */
 	uint64_t conn;				/* (these two are MAC'd, not stored) */
 	enum role role;
@@ -36,10 +36,10 @@ struct session {
 void ticket_init(void);
 void ticket_shutdown(void);
 
-void ticket_seal(const struct session *s, uint8_t out[PROTO_TICKET_LEN]);
+void ticket_seal(const struct ticket_session *s, uint8_t out[PROTO_TICKET_LEN]);
 /* 0 and *s (closing 0) if the ticket is one this process sealed for that link
  * and conn; -1 otherwise. */
 int ticket_open(const uint8_t in[PROTO_TICKET_LEN], uint64_t link, uint64_t conn,
-    struct session *s);
+    struct ticket_session *s);
 
 #endif

@@ -13,7 +13,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "gatewayd/gatewayd.h"
-#include "gatewayd/rpc.h"
+#include "gatewayd/rpcreq.h"
 #include "gatewayd/session_priv.h"
 #include "gatewayd/ws.h"
 #include "proto/pval.h"

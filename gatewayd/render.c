@@ -6,7 +6,7 @@
 
 #include "common/log.h"
 #include "gatewayd/gatewayd.h"
-#include "gatewayd/rpc.h"
+#include "gatewayd/rpcreq.h"
 #include "proto/pval.h"
 
 /* OpenClaw's protocol version; hello-ok names the one the connect range held. */

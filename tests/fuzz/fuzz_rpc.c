@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gatewayd/rpc.h"
+#include "gatewayd/rpcreq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

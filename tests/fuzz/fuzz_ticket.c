@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int keyed;
 	uint8_t t[PROTO_TICKET_LEN];
-	struct session s, back;
+	struct ticket_session s, back;
 	uint32_t mask;
 	size_t bit;
 

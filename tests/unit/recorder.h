@@ -26,7 +26,7 @@ struct recorder_event {
 struct recorder_close {
 	char device_id[DEVPROOF_ID_LEN + 1];
 	unsigned roles;
-	const struct session *except;
+	const struct ticket_session *except;
 	uint16_t code;
 	char reason[PROTO_REASON_MAX + 1];
 };
@@ -56,7 +56,7 @@ recorder_publish(enum proto_audience audience, const char *event, const struct p
 }
 
 static inline void
-recorder_close_device(const char *device_id, unsigned roles, const struct session *except,
+recorder_close_device(const char *device_id, unsigned roles, const struct ticket_session *except,
     uint16_t code, const char *reason)
 {
 	struct recorder_close *c;

@@ -85,7 +85,7 @@ check_one_event(const char *name, const char *json_part)
 
 /* The one close of a device's sessions since the last reset. */
 static void
-check_one_close(const char *device_id, unsigned roles, const struct session *except,
+check_one_close(const char *device_id, unsigned roles, const struct ticket_session *except,
     const char *reason)
 {
 	CHECK_INT_EQ(recorder.ncloses, 1);
@@ -223,7 +223,7 @@ test_rotate_and_revoke(void)
 	static const struct proto_scopes admin = { 1, { SCOPE_ADMIN } };
 	static const struct proto_scopes read = { 1, { SCOPE_READ } };
 	struct pairing_actor other = { "", 0, "test", NULL };
-	struct session own;
+	struct ticket_session own;
 	struct reg_device *d;
 	struct pairing_rotation rot;
 	const char *missing;

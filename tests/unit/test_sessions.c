@@ -37,9 +37,9 @@ accept_one(struct sessions_link *bl, uint64_t conn, const char *device, const ch
 /* 1 if the ticket opens on bl for conn and is current, 0 if it opens closing,
  * -1 if it does not open. */
 static int
-state(const struct sessions_link *bl, const struct proto_accept *ac, struct session *s)
+state(const struct sessions_link *bl, const struct proto_accept *ac, struct ticket_session *s)
 {
-	struct session tmp;
+	struct ticket_session tmp;
 
 	if (s == NULL)
 		s = &tmp;
@@ -53,7 +53,7 @@ test_open_only_where_issued(void)
 {
 	struct sessions_link *one = sessions_link_new(), *two = sessions_link_new();
 	struct proto_accept ac = accept_one(one, 7, DEV_A, "operator", "token");
-	struct session s;
+	struct ticket_session s;
 
 	CHECK(sessions_link_serial(one) != sessions_link_serial(two));
 	CHECK_INT_EQ(state(one, &ac, &s), 1);
@@ -77,7 +77,7 @@ test_close_device_spares_the_caller(void)
 	struct proto_accept node = accept_one(bl, 3, DEV_A, "node", "device-token");
 	struct proto_accept b = accept_one(bl, 4, DEV_B, "operator", "device-token");
 	struct proto_accept later;
-	struct session caller;
+	struct ticket_session caller;
 
 	CHECK(sessions_device_connected(DEV_A));
 	CHECK_INT_EQ(state(bl, &mine, &caller), 1);
@@ -133,7 +133,7 @@ test_connected(void)
 	struct sessions_link *one = sessions_link_new(), *two = sessions_link_new();
 	struct proto_accept a1 = accept_one(one, 1, DEV_A, "operator", "device-token");
 	struct proto_accept a3;
-	struct session s;
+	struct ticket_session s;
 
 	accept_one(two, 1, DEV_A, "operator", "device-token");
 

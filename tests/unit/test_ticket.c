@@ -17,7 +17,7 @@
 #define DEVICE "b07bd0de084e691f2f117025ec5e181bb2042b00577a86088f5ead1ee6904cac"
 
 static void
-sample(struct session *s, int bound)
+sample(struct ticket_session *s, int bound)
 {
 	memset(s, 0, sizeof(*s));
 	s->link = 0x0102030405060708ULL;
@@ -35,7 +35,7 @@ static void
 test_roundtrip(void)
 {
 	uint8_t t[PROTO_TICKET_LEN];
-	struct session in, out;
+	struct ticket_session in, out;
 
 	for (int bound = 0; bound < 2; bound++) {
 		sample(&in, bound);
@@ -54,7 +54,7 @@ static void
 test_every_bit_flip_is_refused(void)
 {
 	uint8_t t[PROTO_TICKET_LEN];
-	struct session in, out;
+	struct ticket_session in, out;
 
 	sample(&in, 1);
 	ticket_seal(&in, t);
@@ -80,7 +80,7 @@ static void
 test_another_key_is_refused(void)
 {
 	uint8_t t[PROTO_TICKET_LEN];
-	struct session in, out;
+	struct ticket_session in, out;
 
 	sample(&in, 0);
 	ticket_seal(&in, t);

@@ -1,4 +1,4 @@
-#include "gatewayd/rpc.h"
+#include "gatewayd/rpcreq.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,8 +3,8 @@
  * to the broker become a struct proto_rpc; everything else is answered or
  * refused here.
  */
-#ifndef GATEWAYD_RPC_H
-#define GATEWAYD_RPC_H
+#ifndef GATEWAYD_RPCREQ_H
+#define GATEWAYD_RPCREQ_H
 
 #include <stddef.h>
 #include <stdint.h>
