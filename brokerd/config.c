@@ -10,6 +10,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "brokerd/configfile.h"
+#include "brokerd/configread.h"
 #include "brokerd/fileio.h"
 #include "brokerd/jtree.h"
 #include "brokerd/secret.h"
@@ -26,9 +27,13 @@
 /* The file being read, for messages. */
 static const char *config_file;
 
-/* Looks up a path below the root; NULL if any part is absent. A part that exists
- * with the wrong kind is fatal, so a mistyped value never silently means "default". */
-static yajl_val
+const char *
+config_file_name(void)
+{
+	return config_file;
+}
+
+yajl_val
 config_get(yajl_val root, const char *const path[], enum jtree_kind kind, const char *what)
 {
 	yajl_val v = jtree_path(root, path);
@@ -40,7 +45,7 @@ config_get(yajl_val root, const char *const path[], enum jtree_kind kind, const 
 
 #define GW(...) ((const char *const[]){ "gateway", __VA_ARGS__, NULL })
 
-static const char *
+const char *
 config_str(yajl_val root, const char *const path[], const char *what)
 {
 	yajl_val v = config_get(root, path, JTREE_STRING, what);
@@ -484,6 +489,8 @@ config_load(struct config *cfg, const char *path)
 		config_get(root, GW("nodes"), JTREE_OBJECT, "gateway.nodes");
 		config_get(root, GW("nodes", "pairing"), JTREE_OBJECT, "gateway.nodes.pairing");
 		config_get(root, (const char *const[]){ "clawgate", NULL }, JTREE_OBJECT, "clawgate");
+		config_get(root, (const char *const[]){ "clawgate", "relay", NULL }, JTREE_OBJECT,
+		    "clawgate.relay");
 		cfg->path = xstrdup(file);
 	}
 	config_port(cfg, root);
@@ -497,6 +504,7 @@ config_load(struct config *cfg, const char *path)
 	config_auto_approve(cfg, root);
 	config_ui_root(cfg, root);
 	config_gatewayctl(cfg, root);
+	config_relay(&cfg->relay, root, cfg->port);
 	yajl_tree_free(root);
 }
 

@@ -384,9 +384,16 @@ static const struct configfile_key configfile_gateway[] = {
 	CF_END,
 };
 
+static const struct configfile_key configfile_relay[] = {
+	CF_READ("upstream"), CF_READ("userHeader"), CF_READ("user"),
+	CF_READ("requiredHeaders"), CF_READ("clientIpPlaceholder"),
+	CF_END,
+};
+
 /* clawgate's own keys, beside OpenClaw's gateway section. */
 static const struct configfile_key configfile_clawgate[] = {
 	CF_READ("gatewayctl"),
+	CF_OBJECT("relay", configfile_relay),
 	CF_END,
 };
 

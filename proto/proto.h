@@ -20,7 +20,7 @@
 
 #include "proto/pbuf.h"
 
-#define PROTO_VERSION 9
+#define PROTO_VERSION 10
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -72,6 +72,7 @@ enum proto_type {
 #define PROTO_MAX_SCOPES 32
 #define PROTO_MAX_BINDS 4
 #define PROTO_MAX_PROXIES 16	/* gateway.trustedProxies entries */
+#define PROTO_MAX_RELAY_HEADERS 8	/* clawgate.relay.requiredHeaders entries */
 #define PROTO_PATH_MAX 1024	/* a file system path (gateway.controlUi.root) */
 #define PROTO_COMMAND_MAX 512	/* a shell command line shown to admins (clawgate.gatewayctl) */
 
@@ -132,6 +133,16 @@ struct proto_br_hello {
 	/* How an admin runs gatewayctl on this host ("gatewayctl", or with --socket):
 	 * the Control UI shows it in front of `devices approve <requestId>`. */
 	char gatewayctl[PROTO_COMMAND_MAX + 1];
+	/* clawgate.relay (doc/relay.md), checked by brokerd; relay_port 0: relay mode
+	 * is off. relay_addr is numeric: gatewayd looks up no names in its sandbox. */
+	char relay_addr[PROTO_ADDR_MAX + 1];
+	uint16_t relay_port;
+	char relay_host[PROTO_TEXT_MAX + 1];	/* the upgrade's Host: the URL's host[:port] */
+	char relay_user_header[PROTO_NAME_MAX + 1];
+	char relay_user[PROTO_NAME_MAX + 1];
+	uint32_t nrelay_required_headers;
+	char relay_required_headers[PROTO_MAX_RELAY_HEADERS][PROTO_NAME_MAX + 1];
+	char relay_client_ip_placeholder[PROTO_ADDR_MAX + 1];
 };
 
 /* The WebSocket close codes (RFC 6455 §7.4.1) clawgate sends a client, whether

@@ -1,6 +1,7 @@
 /* brokerd/config: the gatewayctl command the Control UI shows, configured or
- * derived from the control socket's path. (Refusals of bad values end brokerd:
- * tests/integration/test_control_ui_http.py drives those.) */
+ * derived from the control socket's path, and clawgate.relay as gatewayd gets
+ * it. (Refusals of bad values end brokerd: tests/integration/
+ * test_control_ui_http.py and test_relay_config.py drive those.) */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,57 @@ test_configured(void)
 	config_free(&cfg);
 }
 
+static void
+test_relay(void)
+{
+	struct config cfg;
+
+	write_config("{\"gateway\":{\"port\":18789}}");
+	config_load(&cfg, config_path);
+	CHECK(cfg.relay.port == 0);
+	CHECK_STR_EQ(cfg.relay.url, "");
+	config_free(&cfg);
+
+	/* Only the upstream given: the defaults of the upstream's documented setup. */
+	write_config("{\"clawgate\":{\"relay\":{\"upstream\":\"ws://127.0.0.1:28811\"}}}");
+	config_load(&cfg, config_path);
+	CHECK_STR_EQ(cfg.relay.addr, "127.0.0.1");
+	CHECK(cfg.relay.port == 28811);
+	CHECK_STR_EQ(cfg.relay.host, "127.0.0.1:28811");
+	CHECK_STR_EQ(cfg.relay.user_header, "x-clawgate-user");
+	CHECK_STR_EQ(cfg.relay.user, "clawgate");
+	CHECK(cfg.relay.nrequired_headers == 1);
+	CHECK_STR_EQ(cfg.relay.required_headers[0], "x-clawgate-relay");
+	CHECK_STR_EQ(cfg.relay.client_ip_placeholder, "192.0.2.1");
+	config_free(&cfg);
+
+	/* IPv6 in brackets, a trailing slash, header names lower-cased, no required
+	 * header at all; the upstream may share the port number on another host. */
+	write_config("{\"gateway\":{\"port\":28811},\"clawgate\":{\"relay\":{"
+	    "\"upstream\":\"ws://[fd00::2]:28811/\",\"userHeader\":\"X-Remote-User\","
+	    "\"user\":\"front-door\",\"requiredHeaders\":[],"
+	    "\"clientIpPlaceholder\":\"2001:db8::1\"}}}");
+	config_load(&cfg, config_path);
+	CHECK_STR_EQ(cfg.relay.url, "ws://[fd00::2]:28811/");
+	CHECK_STR_EQ(cfg.relay.addr, "fd00::2");
+	CHECK(cfg.relay.port == 28811);
+	CHECK_STR_EQ(cfg.relay.host, "[fd00::2]:28811");
+	CHECK_STR_EQ(cfg.relay.user_header, "x-remote-user");
+	CHECK_STR_EQ(cfg.relay.user, "front-door");
+	CHECK(cfg.relay.nrequired_headers == 0);
+	CHECK_STR_EQ(cfg.relay.client_ip_placeholder, "2001:db8::1");
+	config_free(&cfg);
+
+	write_config("{\"clawgate\":{\"relay\":{\"upstream\":\"ws://10.1.2.3:1\","
+	    "\"requiredHeaders\":[\"X-A\",\"x-b\"]}}}");
+	config_load(&cfg, config_path);
+	CHECK(cfg.relay.port == 1);
+	CHECK(cfg.relay.nrequired_headers == 2);
+	CHECK_STR_EQ(cfg.relay.required_headers[0], "x-a");
+	CHECK_STR_EQ(cfg.relay.required_headers[1], "x-b");
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -92,6 +144,7 @@ main(void)
 	snprintf(config_path, sizeof(config_path), "%s", test_tmpdir_file(&dir, "clawgate.json"));
 	TEST_RUN(test_derived);
 	TEST_RUN(test_configured);
+	TEST_RUN(test_relay);
 	test_tmpdir_remove(&dir);
 	return test_exit();
 }

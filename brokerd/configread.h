@@ -1,0 +1,24 @@
+/* What the parts of brokerd's configuration reader share (config.c reads the
+ * gateway section, configrelay.c clawgate.relay). */
+#ifndef BROKERD_CONFIGREAD_H
+#define BROKERD_CONFIGREAD_H
+
+#include <stdint.h>
+#include <yajl/yajl_tree.h>
+
+#include "brokerd/config.h"
+#include "brokerd/jtree.h"
+
+/* The file being read, for messages. */
+const char *config_file_name(void);
+/* The value at path below root; NULL if any part is absent. A part that exists
+ * with the wrong kind is fatal, so a mistyped value never silently means "default". */
+yajl_val config_get(yajl_val root, const char *const path[], enum jtree_kind kind,
+    const char *what);
+const char *config_str(yajl_val root, const char *const path[], const char *what);
+
+/* clawgate.relay into relay (all zero without it); own_port is gateway.port, which
+ * the upstream must not be. */
+void config_relay(struct config_relay *relay, yajl_val root, uint16_t own_port);
+
+#endif
