@@ -1,8 +1,9 @@
 """Relay mode's guard (systemd/clawgate-relay-guard@.service.in loading
 systemd/clawgate-relay-guard.nft): over loopback only clawgate-gw and the upstream's
-own account may connect to the upstream's port. Root only (nftables); everything
-happens in a network namespace the test makes and removes, never on the host's
-own rule set or interfaces."""
+own account may connect to the upstream's port; `gatewayctl relay check` says
+whether it is in place for brokerd's upstream. The nftables tests need root;
+everything happens in a network namespace the test makes and removes, never on
+the host's own rule set or interfaces."""
 
 import os
 import pwd
@@ -15,14 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from clawgate_test.harness import REPO, ensure_accounts, free_port
+from clawgate_test.harness import GATEWAYCTL, REPO, daemon_env, ensure_accounts, free_port
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root: nftables and network "
-                       "namespaces (./check runs as root)"),
-    pytest.mark.skipif(shutil.which("nft") is None, reason="no nft: apt-get install nftables "
-                       "(scripts/deps.sh lists it)"),
-]
+NEEDS_ROOT_AND_NFT = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("nft") is None,
+    reason="needs root and nft (apt-get install nftables; scripts/deps.sh lists it): "
+    "nftables and network namespaces (./check runs as root)")
 
 UNIT = REPO / "systemd" / "clawgate-relay-guard@.service.in"
 TIMEOUT = 10
@@ -138,6 +137,50 @@ def connect_as(netns, user, port):
     return netns.run([sys.executable, "-c", CONNECT, str(port)], user=user).stdout.split()
 
 
+def relay_check(netns, gw):
+    """gatewayctl relay check, run where the guard is (the namespace)."""
+    proc = subprocess.run(["ip", "netns", "exec", netns.name, str(GATEWAYCTL), "--socket",
+                           str(gw.control_socket), "relay", "check"], capture_output=True,
+                          text=True, timeout=TIMEOUT, env=daemon_env(), stdin=subprocess.DEVNULL)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_status_names_the_upstream_and_relay_check_knows_relay_off(make_gateway):
+    port = free_port()
+    gw = make_gateway(config_clawgate={"relay": {"upstream": "ws://127.0.0.1:%d" % port}})
+    assert "relay mode: upstream ws://127.0.0.1:%d (whether only clawgate can reach it: " \
+        "gatewayctl relay check)" % port in gw.ctl_ok("status").stdout
+    assert gw.ctl_ok("status", json_output=True).json["relay"] == {
+        "upstream": "ws://127.0.0.1:%d" % port, "addr": "127.0.0.1", "port": port}
+    plain = make_gateway()
+    assert "relay" not in plain.ctl_ok("status", json_output=True).json
+    assert "relay mode" not in plain.ctl_ok("status").stdout
+    result = plain.ctl_ok("relay", "check")
+    assert "relay mode is off" in result.stdout, result
+
+
+@NEEDS_ROOT_AND_NFT
+def test_relay_check_tells_an_unguarded_upstream(make_gateway, netns, listener):
+    port = listener
+    gw = make_gateway(config_clawgate={"relay": {"upstream": "ws://127.0.0.1:%d" % port}})
+    rc, out = relay_check(netns, gw)
+    assert rc == 1, out
+    assert "unguarded: any local process can reach the upstream at ws://127.0.0.1:%d as " \
+        "clawgate's identity; run `systemctl enable --now clawgate-relay-guard@%d`" % (
+            port, port) in out, out
+    netns.run(guard_command(port))
+    rc, out = relay_check(netns, gw)
+    gw_uid, up_uid = pwd.getpwnam("clawgate-gw").pw_uid, pwd.getpwnam(UPSTREAM_USER).pw_uid
+    assert rc == 0, out
+    assert "guarded: over loopback only uids " in out and \
+        "%d (clawgate-gw)" % gw_uid in out and "%d (%s)" % (up_uid, UPSTREAM_USER) in out, out
+    # A guard for another port guards nothing here.
+    netns.run(guard_command(port + 1 if port < 65535 else port - 1))
+    rc, out = relay_check(netns, gw)
+    assert rc == 1 and "unguarded" in out, out
+
+
+@NEEDS_ROOT_AND_NFT
 def test_only_clawgate_and_the_upstream_reach_the_upstream_port(netns, listener):
     port = listener
     # Without the guard anyone connects: the refusal below is the guard's doing.
