@@ -326,6 +326,7 @@ sandbox_selftest_call(const char *what)
 {
 	char *const argv[] = { NULL };
 	struct winsize ws;
+	socklen_t len = sizeof(int);
 	void *map;
 	long rc = -1;
 	int fd;
@@ -348,6 +349,9 @@ sandbox_selftest_call(const char *what)
 		if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0)
 			close(fd);
 		rc = fd;
+	} else if (strcmp(what, "getsockopt-error") == 0) {
+		/* Any descriptor will do: allowed, the call fails with ENOTSOCK. */
+		rc = getsockopt(STDERR_FILENO, SOL_SOCKET, SO_ERROR, &fd, &len);
 	} else if (strcmp(what, "ptrace") == 0) {
 		rc = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
 	} else if (strcmp(what, "setuid") == 0) {
@@ -361,7 +365,8 @@ sandbox_selftest_call(const char *what)
 		rc = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws);
 	} else {
 		fatalx("sandbox self-test: unknown call \"%s\": use exec, fork, socket-inet, "
-		    "socket-udp, ptrace, setuid, mmap-exec, ioctl-tty or tcp-connect", what);
+		    "socket-udp, getsockopt-error, ptrace, setuid, mmap-exec, ioctl-tty or "
+		    "tcp-connect", what);
 	}
 	fatalx("sandbox self-test FAILED: %s returned %ld (%s) instead of the process being "
 	    "killed: the seccomp filter does not forbid it", what, rc, rc < 0 ?

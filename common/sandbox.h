@@ -1,7 +1,8 @@
 /*
  * The sandbox both daemons enter once everything they need is open (doc/design.md
  * §4): drop to an unprivileged account when started as root, rlimits,
- * no_new_privs, then a libseccomp allowlist last. One piece of code for both
+ * no_new_privs, Landlock's TCP rules if the daemon asks for them, then a
+ * libseccomp allowlist last. One piece of code for both
  * daemons; each passes its own policy.
  */
 #ifndef CLAWGATE_SANDBOX_H
@@ -75,8 +76,9 @@ void sandbox_enter(const struct sandbox_policy *p);
 
 /*
  * For the negative test only: makes the forbidden system call `what` names
- * (exec, fork, socket-inet, socket-udp, ptrace, setuid; mmap-exec and ioctl-tty
- * for calls allowed only with other arguments) after sandbox_enter(p). A working
+ * (exec, fork, socket-inet, socket-udp, ptrace, setuid; mmap-exec, ioctl-tty and
+ * getsockopt-error for calls allowed only with other arguments) after
+ * sandbox_enter(p). A working
  * sandbox kills the process during the call; if it returns, this says so and
  * exits 1. tcp-connect connects to 127.0.0.1 on a port Landlock must refuse (the
  * one after p->tcp_connect_port): refused with EACCES it exits 0, else 1; the

@@ -28,8 +28,8 @@ ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the daemon
                                "privileges only when started as root (./check runs as root)")
 # Calls never allowed, and calls allowed only with other arguments: mmap never
 # executable, ioctl only FIONREAD. tcp-connect dies at its socket call.
-FORBIDDEN = ["exec", "fork", "socket-inet", "socket-udp", "ptrace", "setuid", "mmap-exec",
-             "ioctl-tty", "tcp-connect"]
+FORBIDDEN = ["exec", "fork", "socket-inet", "socket-udp", "getsockopt-error", "ptrace",
+             "setuid", "mmap-exec", "ioctl-tty", "tcp-connect"]
 
 
 def proc_status(pid):
@@ -207,8 +207,10 @@ def test_relay_mode_refuses_a_connect_to_another_port(make_gateway):
 def test_relay_mode_allows_tcp_stream_sockets_only(make_gateway):
     gw, _ = relay_gateway(make_gateway, start=False)
     gw.start_broker()
-    # A TCP stream socket is no longer a forbidden call: the self-test says so.
-    text = gatewayd_selftest(gw, "socket-inet", want=1)
-    assert "socket-inet returned" in text and "the seccomp filter does not forbid it" in text
+    # A TCP stream socket and SO_ERROR are no longer forbidden: the self-test says so.
+    for what in ("socket-inet", "getsockopt-error"):
+        text = gatewayd_selftest(gw, what, want=1)
+        assert "%s returned" % what in text and "the seccomp filter does not forbid it" in \
+            text, text
     for what in ("socket-udp", "exec", "setuid"):
         gatewayd_selftest(gw, what)
