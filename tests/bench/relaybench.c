@@ -451,6 +451,7 @@ rb_echo(void)
 	return;
 out:
 	printf("{\"mode\":\"echo\",\"ok\":0,\"error\":\"%s\"}\n", err);
+	rb_close(&c);
 	free(frame);
 	free(lat);
 	free(sent_at);
