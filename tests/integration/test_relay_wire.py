@@ -16,6 +16,7 @@ import pytest
 
 from clawgate_test import flows
 from clawgate_test.clawclient import Connection, Identity, cli_params
+from clawgate_test.harness import wait_until
 from clawgate_test.rawws import GUID, frame
 
 TIMEOUT = 5.0
@@ -266,3 +267,23 @@ def test_an_upstream_that_never_says_hello_is_unavailable(make_gateway, scripted
     assert client.expect_close() == (1013, "upstream gateway unavailable")
     assert "no hello within the handshake timeout" in gw.log_text("gatewayd")
     conn.sock.close()
+
+
+def test_the_relay_stays_the_first_brokers_until_gatewayd_restarts(make_gateway, scripted):
+    gw = relay_gateway(make_gateway, scripted)
+    other = ScriptedUpstream()
+    try:
+        config = json.loads(gw.config_path.read_text())
+        config["clawgate"]["relay"]["upstream"] = "ws://127.0.0.1:%d" % other.port
+        gw.config_path.write_text(json.dumps(config))
+        gw.broker.stop()
+        gw.start_broker()
+        wait_until(lambda: "brokerd's clawgate.relay changed" in gw.log_text("gatewayd"),
+                   TIMEOUT, "gatewayd to notice the new relay settings")
+        # Still the first upstream (the second would never answer).
+        client, conn, _, _ = relayed_session(gw, scripted)
+        client.send_text('{"type":"req","id":"h","method":"health"}')
+        assert conn.recv_text() == b'{"type":"req","id":"h","method":"health"}'
+        conn.sock.close()
+    finally:
+        other.close()
