@@ -10,8 +10,8 @@
   echo_relay    a factory: echo_relay(relay={...}, gateway={...}, **upstream options)
                 starts an echo upstream (echoupstream.py) and a gateway whose
                 clawgate.relay carries sessions to it (relay: more clawgate.relay
-                keys; gateway: more gateway.* keys); returns (gateway, upstream),
-                both stopped afterwards
+                keys; gateway: more gateway.* keys; env: the daemons' extra
+                environment); returns (gateway, upstream), both stopped afterwards
   openclaw      Node 24 + openclaw 2026.9.6 installed once (the module
                 openclaw_cli); skips, loudly, only when the npm registry cannot be
                 reached
@@ -87,11 +87,13 @@ def gateway(make_gateway):
 def echo_relay(make_gateway, tmp_path):
     upstreams = []
 
-    def make(relay=None, gateway=None, **upstream_options):
+    def make(relay=None, gateway=None, env=None, **upstream_options):
         up = EchoUpstream(tmp_path / ("echo-upstream-%d" % len(upstreams)), **upstream_options)
         upstreams.append(up.start())
-        gw = make_gateway(config_extra=gateway,
+        gw = make_gateway(start=False, config_extra=gateway,
                           config_clawgate={"relay": {"upstream": up.url, **(relay or {})}})
+        gw.extra_env.update(env or {})
+        gw.start()
         return gw, up
     yield make
     for up in upstreams:
