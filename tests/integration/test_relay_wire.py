@@ -15,7 +15,7 @@ import time
 import pytest
 
 from clawgate_test import flows
-from clawgate_test.clawclient import Connection, Identity, cli_params
+from clawgate_test.clawclient import Connection, Identity, cli_params, sign_device
 from clawgate_test.harness import wait_until
 from clawgate_test.rawws import GUID, frame
 
@@ -244,6 +244,28 @@ def test_clawgates_pairing_events_reach_a_relayed_admin_without_seq(make_gateway
     event = client.wait_event("device.pair.requested")
     assert "seq" not in event, event
     conn.sock.close()
+
+
+def test_removing_the_device_closes_both_sides(make_gateway, scripted):
+    gw = relay_gateway(make_gateway, scripted)
+    device = Identity()
+    gw.ctl_ok("devices", "approve", flows.request_pairing(gw, device))
+    client = Connection.open(gw.url)
+    challenge = client.read_challenge()
+    params = cli_params(token=gw.token)
+    sign_device(params, device, nonce=challenge["nonce"], signed_at=challenge["ts"],
+                version="v3")
+    client.send({"type": "req", "id": "connect-1", "method": "connect", "params": params})
+    conn = scripted.accept()
+    connect = scripted.hello(conn)
+    assert "device" not in connect["params"] and "auth" not in connect["params"], connect
+    res = client.recv()
+    assert res["ok"] is True and res["payload"]["auth"]["deviceToken"], res
+    gw.ctl_ok("devices", "remove", device.device_id)
+    code, reason = client.expect_close()
+    assert code == 1008, (code, reason)
+    op, data = conn.recv_frame()
+    assert op == 8 and data == struct.pack(">H", code) + reason.encode(), (op, data)
 
 
 @pytest.mark.parametrize("status", [403, 503])
