@@ -162,8 +162,8 @@ relay_handshake(struct session *s, const uint8_t *msg, size_t len)
 	}
 	/* Its refusal is the client's; so is the close that follows. */
 	log_info("relay: the upstream gateway refused %s's connect", s->peer);
-	session_send(s, msg, len);
 	r->phase = RELAY_REFUSED;
+	session_send(s, msg, len);
 }
 
 static void
