@@ -309,3 +309,28 @@ def test_the_relay_stays_the_first_brokers_until_gatewayd_restarts(make_gateway,
         conn.sock.close()
     finally:
         other.close()
+
+
+def test_a_client_that_does_not_read_holds_the_upstream_back(make_gateway, scripted):
+    """With the client not reading, gatewayd stops reading the upstream (its
+    sender blocks) rather than buffering towards the slow-consumer close; the
+    session lives on and the client gets every event once it reads."""
+    gw = relay_gateway(make_gateway, scripted)
+    client, conn, _, _ = relayed_session(gw, scripted)
+    payload = "x" * 65000
+    sent = 0
+    conn.sock.settimeout(3.0)
+    try:
+        # Twice policy.maxBufferedBytes (50 MiB): without back-pressure gatewayd
+        # would have closed the client long before.
+        while sent < 1600:
+            conn.sock.sendall(frame(1, json.dumps({"type": "event", "event": "chat",
+                                                   "payload": {"n": sent, "p": payload}})
+                                    .encode(), mask=False))
+            sent += 1
+    except socket.timeout:
+        pass
+    assert sent < 1600, "gatewayd read 100 MiB from the upstream for a client that reads none"
+    got = [json.loads(client.recv_text(timeout=10))["payload"]["n"] for _ in range(sent - 1)]
+    assert got == list(range(sent - 1))
+    conn.sock.close()
