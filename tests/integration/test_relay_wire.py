@@ -334,3 +334,33 @@ def test_a_client_that_does_not_read_holds_the_upstream_back(make_gateway, scrip
     got = [json.loads(client.recv_text(timeout=10))["payload"]["n"] for _ in range(sent - 1)]
     assert got == list(range(sent - 1))
     conn.sock.close()
+
+
+def test_a_proxied_client_is_forwarded_as_itself_with_its_origin(make_gateway, scripted):
+    """Behind a trusted proxy the client's own address is X-Forwarded-For, set
+    rather than appended to; the Origin clawgate checked goes along."""
+    origin = "https://relay.example:8443"
+    gw = make_gateway(
+        config_clawgate={"relay": {"upstream": "ws://127.0.0.1:%d" % scripted.port}},
+        config_extra={"trustedProxies": ["127.0.0.1"],
+                      "controlUi": {"allowedOrigins": [origin]}})
+    client = Connection.open(gw.url, origin=origin, headers={
+        "X-Forwarded-For": "198.51.100.7, 203.0.113.9", "X-Forwarded-Host": "evil.example",
+        "X-Forwarded-Proto": "https", "x-openclaw-scopes": "operator.admin",
+        "x-clawgate-user": "mallory"})
+    client.read_challenge()
+    client.send({"type": "req", "id": "connect-1", "method": "connect",
+                 "params": cli_params(token=gw.token)})
+    conn = scripted.accept()
+    assert conn.header("X-Forwarded-For") == "203.0.113.9", conn.headers
+    assert conn.header("Origin") == origin, conn.headers
+    assert conn.header("X-Forwarded-Host") == "127.0.0.1:%d" % gw.port, conn.headers
+    assert conn.header("X-Forwarded-Proto") == "http", conn.headers
+    # What clawgate approved: nothing for a device-less client that is not local
+    # (an empty header, which the upstream reads as no scope, not as all).
+    assert conn.header("x-openclaw-scopes") == "", conn.headers
+    # The defaults of clawgate.relay: userHeader x-clawgate-user, user clawgate.
+    assert conn.header("x-clawgate-user") == "clawgate", conn.headers
+    scripted.hello(conn)
+    assert client.recv()["ok"] is True
+    conn.sock.close()
