@@ -364,3 +364,15 @@ def test_a_proxied_client_is_forwarded_as_itself_with_its_origin(make_gateway, s
     scripted.hello(conn)
     assert client.recv()["ok"] is True
     conn.sock.close()
+
+
+def test_a_relayed_session_gets_no_tick_from_clawgate(make_gateway, scripted):
+    """The upstream sends its own ticks (tickIntervalMs 30000); clawgate's, which
+    every other session gets within 30 s of gatewayd's start, would be a second
+    stream with its own seq."""
+    gw = relay_gateway(make_gateway, scripted)
+    client, conn, _, _ = relayed_session(gw, scripted)
+    with pytest.raises(TimeoutError):
+        frame_text = client.recv_text(timeout=31)
+        pytest.fail("a frame the upstream did not send: %r" % frame_text)
+    conn.sock.close()
