@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +13,6 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -251,7 +251,7 @@ sandbox_no_dumps(void)
 static void
 sandbox_landlock(const struct sandbox_policy *p, char *layer, size_t len)
 {
-	char why[160], port[32];
+	char why[256], port[32];
 	int abi;
 
 	layer[0] = '\0';
