@@ -50,8 +50,9 @@ landlock_tcp_restrict(uint16_t connect_port, char *why, size_t why_len)
 	int abi, fd;
 
 	if ((abi = landlock_tcp_abi()) < 0) {
-		snprintf(why, why_len, "the kernel has no Landlock (%s): boot with lsm=...,"
-		    "landlock to have it", strerror(errno));
+		snprintf(why, why_len, "the kernel has no Landlock (%s): add landlock to its "
+		    "lsm= boot parameter (cat /sys/kernel/security/lsm shows the list)",
+		    strerror(errno));
 		return 0;
 	}
 	if (abi < LANDLOCK_TCP_MIN_ABI) {

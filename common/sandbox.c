@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +13,6 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -251,7 +251,7 @@ sandbox_no_dumps(void)
 static void
 sandbox_landlock(const struct sandbox_policy *p, char *layer, size_t len)
 {
-	char why[160], port[32];
+	char why[256], port[32];
 	int abi;
 
 	layer[0] = '\0';
@@ -295,21 +295,42 @@ sandbox_enter(const struct sandbox_policy *p)
 	    (unsigned)getuid(), sandbox_mode_name(), layer);
 }
 
+/* A TCP connect to 127.0.0.1:port, closed at once; -1 with errno if it fails. */
+static int
+sandbox_selftest_tcp(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd, rc, err;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		fatal("sandbox self-test FAILED: cannot create a TCP socket");
+	rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
 /* tcp-connect: a TCP connect to 127.0.0.1 on a port other than the one allowed
- * must fail with EACCES (Landlock); without the mode's rules, the socket call
- * itself kills the process (seccomp). */
+ * must fail with EACCES (Landlock), one to the allowed port (if any) must not;
+ * without the mode's rules, the socket call itself kills the process (seccomp). */
 static void __attribute__((noreturn))
 sandbox_selftest_connect(const struct sandbox_policy *p)
 {
 	uint16_t port = (uint16_t)(p->tcp_connect_port == 65535 ? 1 : p->tcp_connect_port + 1);
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
-	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd, rc;
+	int rc;
 
+	if (p->tcp_connect_port != 0) {
+		rc = sandbox_selftest_tcp(p->tcp_connect_port);
+		if (rc < 0 && errno == EACCES)
+			fatalx("sandbox self-test FAILED: connect to 127.0.0.1:%u, the allowed port, "
+			    "refused with EACCES", (unsigned)p->tcp_connect_port);
+		log_info("sandbox self-test: connect to 127.0.0.1:%u, the allowed port: %s",
+		    (unsigned)p->tcp_connect_port, rc == 0 ? "connected" : strerror(errno));
+	}
 	log_info("sandbox self-test: tcp-connect goes to 127.0.0.1:%u", (unsigned)port);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		fatal("sandbox self-test FAILED: cannot create a TCP socket");
-	rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	rc = sandbox_selftest_tcp(port);
 	if (rc < 0 && errno == EACCES) {
 		log_info("sandbox self-test passed: connect to 127.0.0.1:%u refused (EACCES)",
 		    (unsigned)port);

@@ -80,9 +80,9 @@ void sandbox_enter(const struct sandbox_policy *p);
  * getsockopt-error for calls allowed only with other arguments) after
  * sandbox_enter(p). A working
  * sandbox kills the process during the call; if it returns, this says so and
- * exits 1. tcp-connect connects to 127.0.0.1 on a port Landlock must refuse (the
- * one after p->tcp_connect_port): refused with EACCES it exits 0, else 1; the
- * connection, were it made, would be closed at once. It never does anything
+ * exits 1. tcp-connect connects to 127.0.0.1 on p->tcp_connect_port (if set),
+ * which Landlock must not refuse, then on a port it must refuse (the one after):
+ * refused with EACCES it exits 0, else 1; connections made are closed at once. It never does anything
  * else, so the option cannot serve as a way in.
  */
 void __attribute__((noreturn)) sandbox_selftest(const struct sandbox_policy *p,

@@ -6,6 +6,7 @@ Every other test in this suite also runs the daemons sandboxed."""
 import os
 import pwd
 import signal
+import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -197,10 +198,15 @@ def test_relay_mode_names_its_sandbox_layers(make_gateway):
 
 
 def test_relay_mode_refuses_a_connect_to_another_port(make_gateway):
-    """The socket is allowed in relay mode; Landlock refuses the connect."""
+    """The socket is allowed in relay mode; Landlock lets the connect to the
+    upstream's port through and refuses one to the next port."""
     gw, upstream_port = relay_gateway(make_gateway, start=False)
     gw.start_broker()
-    text = gatewayd_selftest(gw, "tcp-connect", want=0)
+    with socket.socket() as upstream:
+        upstream.bind(("127.0.0.1", upstream_port))
+        upstream.listen(1)
+        text = gatewayd_selftest(gw, "tcp-connect", want=0)
+    assert "connect to 127.0.0.1:%d, the allowed port: connected" % upstream_port in text, text
     assert "connect to 127.0.0.1:%d refused (EACCES)" % (upstream_port + 1) in text, text
 
 
