@@ -427,12 +427,18 @@ rb_echo(void)
 			break;
 		}
 		while ((rc = rb_next(&c, &msg, &len, end)) == 1) {
+			long id;
+
 			if (!rb_starts(msg, len, "{\"type\":\"res\",\"id\":\"r"))
 				continue;
-			lat[done] = rb_now() - sent_at[strtol((const char *)msg + 21, NULL, 10)];
-			done++;
+			id = len > 30 ? strtol((const char *)msg + 21, NULL, 10) : -1;
+			if (id < 0 || id >= sent || done >= o.count) {
+				err = "a res for no request sent";
+				break;
+			}
+			lat[done++] = rb_now() - sent_at[id];
 		}
-		if (rc < 0)
+		if (rc < 0 && err == NULL)
 			err = "closed";
 	}
 	{

@@ -89,6 +89,13 @@ def test_a_loopback_client_address_gets_403(echo, xff):
     assert json.loads(body)["error"]["type"] == "proxy_attribution_required"
 
 
+def test_a_request_that_is_no_upgrade_gets_400(echo):
+    status, _, _ = http_request("127.0.0.1", echo.port, "/", headers=RELAY_HEADERS)
+    assert status == 400
+    (headers,) = echo.upgrades()     # recorded all the same
+    assert ("x-clawgate-user", "clawgate") in headers
+
+
 def test_echo_events_and_close(echo):
     conn, _ = admitted(echo)
     params = {"data": "x" * (3 * MIB), "n": [1, {"a": "\"}"}]}

@@ -287,8 +287,10 @@ eu_upgrade(struct eu_conn *c)
 	}
 	key = eu_find(h, n, "sec-websocket-key");
 	if (key == NULL || key->vlen != 24 || eu_find(h, n, "upgrade") == NULL) {
-		eu_write_all(c->fd, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
-		    "Content-Length: 0\r\n\r\n", 63);
+		static const char bad[] = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+		    "Content-Length: 0\r\n\r\n";
+
+		eu_write_all(c->fd, bad, sizeof(bad) - 1);
 		return -1;
 	}
 	c->authorized = client == 1;
