@@ -255,6 +255,9 @@ ctlshow_status(yajl_val s)
 	    jtree_int(s, "sessions"));
 	printf("pending requests: %lld, paired devices: %lld\n", jtree_int(s, "pending"),
 	    jtree_int(s, "paired"));
+	if (jtree_get(s, "relay") != NULL)
+		printf("relay mode: upstream %s (whether only clawgate can reach it: gatewayctl "
+		    "relay check)\n", jtree_text(jtree_get(s, "relay"), "upstream"));
 	free(up);
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "brokerd/ctlrelay.h"
 #include "brokerd/ctlshow.h"
 #include "common/xmalloc.h"
 #include "proto/proto.h"
@@ -59,6 +60,10 @@ static const char usage_text[] =
     "  dashboard [--json]                 the Control UI's URL with the shared token in\n"
     "                                     force (changes nothing; token rotate does)\n"
     "  status [--json]                    what brokerd is doing\n"
+    "  relay check                        in relay mode: whether only clawgate may reach\n"
+    "                                     the upstream's port on this host (the nftables\n"
+    "                                     guard); needs root to ask nft; exit status 1 when\n"
+    "                                     unguarded or it cannot tell\n"
     "PATH defaults to $CLAWGATE_CONTROL_SOCKET, else " DEFAULT_SOCKET ".\n"
     "exit status: 0 done; 1 brokerd refused the command (the message says why) or it\n"
     "failed otherwise; 2 usage error; 3 brokerd is not running or does not answer (no\n"
@@ -220,20 +225,22 @@ static const struct command {
 	enum command_msg msg;
 	uint16_t type;
 	void (*print)(yajl_val answer);
+	int (*judge)(yajl_val answer);	/* instead of print: also gives the exit status */
 } commands[] = {
-	{ { "devices", "list" }, 0, 0, MSG_NONE, PROTO_CTL_LIST, ctlshow_list },
-	{ { "devices", "approve" }, 1, 1, MSG_TARGET, PROTO_CTL_APPROVE, ctlshow_approved },
-	{ { "devices", "reject" }, 1, 0, MSG_TARGET, PROTO_CTL_REJECT, ctlshow_rejected },
-	{ { "devices", "remove" }, 1, 0, MSG_TARGET, PROTO_CTL_REMOVE, ctlshow_removed },
-	{ { "devices", "rename" }, 2, 0, MSG_DEVICE, PROTO_CTL_RENAME, ctlshow_renamed },
-	{ { "devices", "rotate" }, 1, 0, MSG_DEVICE, PROTO_CTL_TOKEN_ROTATE, ctlshow_rotated },
-	{ { "devices", "revoke" }, 1, 0, MSG_DEVICE, PROTO_CTL_TOKEN_REVOKE, ctlshow_revoked },
+	{ { "devices", "list" }, 0, 0, MSG_NONE, PROTO_CTL_LIST, ctlshow_list, NULL },
+	{ { "devices", "approve" }, 1, 1, MSG_TARGET, PROTO_CTL_APPROVE, ctlshow_approved, NULL },
+	{ { "devices", "reject" }, 1, 0, MSG_TARGET, PROTO_CTL_REJECT, ctlshow_rejected, NULL },
+	{ { "devices", "remove" }, 1, 0, MSG_TARGET, PROTO_CTL_REMOVE, ctlshow_removed, NULL },
+	{ { "devices", "rename" }, 2, 0, MSG_DEVICE, PROTO_CTL_RENAME, ctlshow_renamed, NULL },
+	{ { "devices", "rotate" }, 1, 0, MSG_DEVICE, PROTO_CTL_TOKEN_ROTATE, ctlshow_rotated, NULL },
+	{ { "devices", "revoke" }, 1, 0, MSG_DEVICE, PROTO_CTL_TOKEN_REVOKE, ctlshow_revoked, NULL },
 	/* One command under two names: `token generate` came first. */
-	{ { "token", "rotate" }, 0, 0, MSG_NONE, PROTO_CTL_TOKEN_GENERATE, ctlshow_token },
-	{ { "token", "generate" }, 0, 0, MSG_NONE, PROTO_CTL_TOKEN_GENERATE, ctlshow_token },
-	{ { "audit", NULL }, 0, 0, MSG_NONE, PROTO_CTL_AUDIT, ctlshow_audit },
-	{ { "status", NULL }, 0, 0, MSG_NONE, PROTO_CTL_STATUS, ctlshow_status },
-	{ { "dashboard", NULL }, 0, 0, MSG_NONE, PROTO_CTL_DASHBOARD, ctlshow_dashboard },
+	{ { "token", "rotate" }, 0, 0, MSG_NONE, PROTO_CTL_TOKEN_GENERATE, ctlshow_token, NULL },
+	{ { "token", "generate" }, 0, 0, MSG_NONE, PROTO_CTL_TOKEN_GENERATE, ctlshow_token, NULL },
+	{ { "audit", NULL }, 0, 0, MSG_NONE, PROTO_CTL_AUDIT, ctlshow_audit, NULL },
+	{ { "status", NULL }, 0, 0, MSG_NONE, PROTO_CTL_STATUS, ctlshow_status, NULL },
+	{ { "dashboard", NULL }, 0, 0, MSG_NONE, PROTO_CTL_DASHBOARD, ctlshow_dashboard, NULL },
+	{ { "relay", "check" }, 0, 0, MSG_NONE, PROTO_CTL_STATUS, NULL, ctlrelay_check },
 };
 
 /* The options that fill a command's message. */
@@ -311,7 +318,7 @@ main(int argc, char *argv[])
 	struct command_opts o;
 	union command_msgs msg;
 	const struct command *cmd;
-	int ch, json = 0;
+	int ch, json = 0, verdict = CTL_EXIT_OK, done;
 	yajl_val root;
 	char *out;
 
@@ -351,14 +358,20 @@ main(int argc, char *argv[])
 		}
 	}
 	cmd = command_find(argv + optind, argc - optind, &o, &msg);
+	if (json && cmd->judge != NULL)
+		usage("--json does not go with relay check");
 	out = ctl_call(path, cmd->type, cmd->msg == MSG_NONE ? NULL : &msg, json);
 	if (json) {
 		printf("%s\n", out);
 	} else {
 		root = j_parse(out);
-		cmd->print(root);
+		if (cmd->judge != NULL)
+			verdict = cmd->judge(root);
+		else
+			cmd->print(root);
 		yajl_tree_free(root);
 	}
 	free(out);
-	return ctl_output_done();
+	done = ctl_output_done();
+	return done != CTL_EXIT_OK ? done : verdict;
 }

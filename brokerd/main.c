@@ -276,6 +276,7 @@ main(int argc, char *argv[])
 	struct config cfg;
 	struct broker br;
 	struct sandbox_user user;
+	struct sandbox_policy policy;
 	enum log_level level = LOG_LEVEL_INFO;
 	int ch, gw_fd, ctl_fd, sock_dir_fd;
 
@@ -362,10 +363,11 @@ main(int argc, char *argv[])
 	notify_init();
 	/* The state dir is the broker's whole world: everything else it needs (the
 	 * sockets, the socket dir, the state dir itself) is an open fd by now. */
-	sandbox_enter(&(struct sandbox_policy){ .user = &user, .root = state_dir, .no_dumps = 1,
-	    .rules = allowlist_rules, .nrules = allowlist_nrules });
+	policy = (struct sandbox_policy){ .user = &user, .root = state_dir, .no_dumps = 1,
+	    .rules = allowlist_rules, .nrules = allowlist_nrules };
+	sandbox_enter(&policy);
 	if (selftest != NULL)
-		sandbox_selftest(selftest);
+		sandbox_selftest(&policy, selftest);
 
 	log_info("ready: gateway socket %s, control socket %s, state %s, auth mode %s%s%s, "
 	    "%zu paired devices", gw_path, ctl_path, state_dir,

@@ -24,6 +24,15 @@ status_pval(struct pbuf *b, struct broker *br, int local)
 		pval_kv_str(b, "stateDir", br->state_dir);
 		pval_kv_str(b, "authMode", config_auth_mode_name(br->cfg->auth_mode));
 		pval_kv_str(b, "tokenSource", config_secret_source_name(br->cfg->token_source));
+		/* Relay mode: gatewayctl relay check looks for the guard on this port. */
+		if (br->cfg->relay.port != 0) {
+			pval_key(b, "relay");
+			pval_obj_begin(b);
+			pval_kv_str(b, "upstream", br->cfg->relay.url);
+			pval_kv_str(b, "addr", br->cfg->relay.addr);
+			pval_kv_int(b, "port", br->cfg->relay.port);
+			pval_obj_end(b);
+		}
 	}
 	pval_kv_int(b, "gateways", (int64_t)links);
 	pval_kv_int(b, "sessions", (int64_t)sessions);

@@ -6,8 +6,8 @@
 
 struct broker;
 
-/* local adds what only the host's admin should see: the state directory and
- * where the shared token comes from. */
+/* local adds what only the host's admin should see: the state directory, where
+ * the shared token comes from, and the relay's upstream if relay mode is on. */
 void status_pval(struct pbuf *b, struct broker *br, int local);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 #include <seccomp.h>
 
+#include "common/landlock.h"
 #include "common/log.h"
 
 /* CLAWGATE_SECCOMP_MODE comes from meson's -Dseccomp=kill|trap|off. */
@@ -227,6 +229,7 @@ sandbox_seccomp(const struct sandbox_policy *p)
 		fatalx("seccomp: cannot create a filter");
 	sandbox_allow(ctx, sandbox_base_rules, SANDBOX_N(sandbox_base_rules));
 	sandbox_allow(ctx, p->rules, p->nrules);
+	sandbox_allow(ctx, p->mode_rules, p->nmode_rules);
 #ifdef CLAWGATE_SANITIZED
 	sandbox_allow(ctx, sandbox_sanitizer_rules, SANDBOX_N(sandbox_sanitizer_rules));
 #endif
@@ -243,9 +246,32 @@ sandbox_no_dumps(void)
 		fatal("cannot make the process non-dumpable");
 }
 
+/* Landlock's TCP rules if the policy asks for them; layer gets what holds for
+ * the "sandbox entered" line ("landlock ABI 4 (...), " or nothing). */
+static void
+sandbox_landlock(const struct sandbox_policy *p, char *layer, size_t len)
+{
+	char why[256], port[32];
+	int abi;
+
+	layer[0] = '\0';
+	if (!p->tcp_lock)
+		return;
+	if ((abi = landlock_tcp_restrict(p->tcp_connect_port, why, sizeof(why))) == 0) {
+		log_warnx("landlock: %s; going on with the seccomp filter alone", why);
+		snprintf(layer, len, "no landlock, ");
+		return;
+	}
+	snprintf(port, sizeof(port), "port %u only", (unsigned)p->tcp_connect_port);
+	snprintf(layer, len, "landlock ABI %d (tcp connect: %s, no bind), ", abi,
+	    p->tcp_connect_port != 0 ? port : "none");
+}
+
 void
 sandbox_enter(const struct sandbox_policy *p)
 {
+	char layer[96];
+
 	if (p->user->drop && p->root != NULL) {
 		if (chroot(p->root) < 0 || chdir("/") < 0)
 			fatal("cannot chroot to %s", p->root);
@@ -258,30 +284,75 @@ sandbox_enter(const struct sandbox_policy *p)
 		sandbox_no_dumps();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fatal("cannot set no_new_privs");
+	/* Landlock before seccomp: its calls are on no allowlist. */
+	sandbox_landlock(p, layer, sizeof(layer));
 	if (sandbox_mode == SANDBOX_OFF)
 		log_warnx("this build has no seccomp filter (built with -Dseccomp=off): rebuild "
 		    "with -Dseccomp=kill for production");
 	else
 		sandbox_seccomp(p);
-	log_info("sandbox entered: running as uid %u, seccomp %s", (unsigned)getuid(),
-	    sandbox_mode_name());
+	log_info("sandbox entered: running as uid %u, seccomp %s, %sno-new-privs",
+	    (unsigned)getuid(), sandbox_mode_name(), layer);
 }
 
-void
-sandbox_selftest(const char *what)
+/* A TCP connect to 127.0.0.1:port, closed at once; -1 with errno if it fails. */
+static int
+sandbox_selftest_tcp(uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd, rc, err;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		fatal("sandbox self-test FAILED: cannot create a TCP socket");
+	rc = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
+/* tcp-connect: a TCP connect to 127.0.0.1 on a port other than the one allowed
+ * must fail with EACCES (Landlock), one to the allowed port (if any) must not;
+ * without the mode's rules, the socket call itself kills the process (seccomp). */
+static void __attribute__((noreturn))
+sandbox_selftest_connect(const struct sandbox_policy *p)
+{
+	uint16_t port = (uint16_t)(p->tcp_connect_port == 65535 ? 1 : p->tcp_connect_port + 1);
+	int rc;
+
+	if (p->tcp_connect_port != 0) {
+		rc = sandbox_selftest_tcp(p->tcp_connect_port);
+		if (rc < 0 && errno == EACCES)
+			fatalx("sandbox self-test FAILED: connect to 127.0.0.1:%u, the allowed port, "
+			    "refused with EACCES", (unsigned)p->tcp_connect_port);
+		log_info("sandbox self-test: connect to 127.0.0.1:%u, the allowed port: %s",
+		    (unsigned)p->tcp_connect_port, rc == 0 ? "connected" : strerror(errno));
+	}
+	log_info("sandbox self-test: tcp-connect goes to 127.0.0.1:%u", (unsigned)port);
+	rc = sandbox_selftest_tcp(port);
+	if (rc < 0 && errno == EACCES) {
+		log_info("sandbox self-test passed: connect to 127.0.0.1:%u refused (EACCES)",
+		    (unsigned)port);
+		exit(0);
+	}
+	fatalx("sandbox self-test FAILED: connect to 127.0.0.1:%u %s instead of being refused "
+	    "with EACCES: Landlock does not restrict TCP connect", (unsigned)port,
+	    rc == 0 ? "succeeded" : strerror(errno));
+}
+
+/* The calls seccomp must answer by killing the process. */
+static void __attribute__((noreturn))
+sandbox_selftest_call(const char *what)
 {
 	char *const argv[] = { NULL };
 	struct winsize ws;
+	socklen_t len = sizeof(int);
 	void *map;
 	long rc = -1;
 	int fd;
 	pid_t pid;
 
-	if (sandbox_mode == SANDBOX_OFF)
-		fatalx("sandbox self-test: this build has no seccomp filter (-Dseccomp=off): "
-		    "nothing to test");
-	log_info("sandbox self-test: calling %s, which the sandbox must answer by killing "
-	    "the process", what);
 	if (strcmp(what, "exec") == 0) {
 		/* An empty path: even if allowed it only fails with ENOENT. */
 		rc = execve("", argv, argv);
@@ -295,6 +366,13 @@ sandbox_selftest(const char *what)
 		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0)
 			close(fd);
 		rc = fd;
+	} else if (strcmp(what, "socket-udp") == 0) {
+		if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0)
+			close(fd);
+		rc = fd;
+	} else if (strcmp(what, "getsockopt-error") == 0) {
+		/* Any descriptor will do: allowed, the call fails with ENOTSOCK. */
+		rc = getsockopt(STDERR_FILENO, SOL_SOCKET, SO_ERROR, &fd, &len);
 	} else if (strcmp(what, "ptrace") == 0) {
 		rc = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
 	} else if (strcmp(what, "setuid") == 0) {
@@ -308,9 +386,23 @@ sandbox_selftest(const char *what)
 		rc = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws);
 	} else {
 		fatalx("sandbox self-test: unknown call \"%s\": use exec, fork, socket-inet, "
-		    "ptrace, setuid, mmap-exec or ioctl-tty", what);
+		    "socket-udp, getsockopt-error, ptrace, setuid, mmap-exec, ioctl-tty or "
+		    "tcp-connect", what);
 	}
 	fatalx("sandbox self-test FAILED: %s returned %ld (%s) instead of the process being "
 	    "killed: the seccomp filter does not forbid it", what, rc, rc < 0 ?
 	    strerror(errno) : "success");
+}
+
+void
+sandbox_selftest(const struct sandbox_policy *p, const char *what)
+{
+	if (sandbox_mode == SANDBOX_OFF)
+		fatalx("sandbox self-test: this build has no seccomp filter (-Dseccomp=off): "
+		    "nothing to test");
+	log_info("sandbox self-test: calling %s, which the sandbox must refuse (seccomp by "
+	    "killing the process, Landlock a TCP connect with EACCES)", what);
+	if (strcmp(what, "tcp-connect") == 0)
+		sandbox_selftest_connect(p);
+	sandbox_selftest_call(what);
 }

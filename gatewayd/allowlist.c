@@ -4,7 +4,8 @@
  * options, shutting down the sending side after a close frame), and reconnect
  * to brokerd when the broker link drops (a Unix stream socket, nothing else). It
  * opens files only beneath the Control UI directory opened before. Derived with strace over the whole integration suite
- * (scripts/sandbox-syscalls).
+ * (scripts/sandbox-syscalls). In relay mode it also connects to the upstream
+ * (allowlist_relay_rules).
  */
 #include "gatewayd/allowlist.h"
 
@@ -25,3 +26,19 @@ const struct sandbox_rule allowlist_rules[] = {
 };
 
 const size_t allowlist_nrules = sizeof(allowlist_rules) / sizeof(allowlist_rules[0]);
+
+/* Relay mode only: a non-blocking TCP socket to the upstream (protocol 0, the
+ * type's flags free), connected by the connect above and checked for the
+ * outcome of a non-blocking connect (SO_ERROR). Which port it may reach is
+ * Landlock's to say (common/landlock.h), as seccomp cannot read the address. */
+#define ALLOWLIST_SOCK_FLAGS (SOCK_NONBLOCK | SOCK_CLOEXEC)
+const struct sandbox_rule allowlist_relay_rules[] = {
+	SANDBOX_IF3(socket, SANDBOX_EQ(0, AF_INET),
+	    SANDBOX_EQ_BUT(1, SOCK_STREAM, ALLOWLIST_SOCK_FLAGS), SANDBOX_EQ(2, 0)),
+	SANDBOX_IF3(socket, SANDBOX_EQ(0, AF_INET6),
+	    SANDBOX_EQ_BUT(1, SOCK_STREAM, ALLOWLIST_SOCK_FLAGS), SANDBOX_EQ(2, 0)),
+	SANDBOX_IF2(getsockopt, SANDBOX_EQ(1, SOL_SOCKET), SANDBOX_EQ(2, SO_ERROR)),
+};
+
+const size_t allowlist_relay_nrules =
+    sizeof(allowlist_relay_rules) / sizeof(allowlist_relay_rules[0]);

@@ -1,4 +1,5 @@
-/* gatewayd's seccomp allowlist, on top of common/sandbox.c's base list. */
+/* gatewayd's seccomp allowlist, on top of common/sandbox.c's base list, and
+ * what relay mode adds to it. */
 #ifndef GATEWAYD_ALLOWLIST_H
 #define GATEWAYD_ALLOWLIST_H
 
@@ -8,5 +9,7 @@
 
 extern const struct sandbox_rule allowlist_rules[];
 extern const size_t allowlist_nrules;
+extern const struct sandbox_rule allowlist_relay_rules[];
+extern const size_t allowlist_relay_nrules;
 
 #endif

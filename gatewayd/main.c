@@ -49,6 +49,8 @@ static void
 main_ready(void)
 {
 	uint16_t port = main_port ? (uint16_t)main_port : gatewayd.settings.port;
+	int relay = gatewayd.settings.relay_port != 0;
+	struct sandbox_policy policy;
 
 	if (port == 0)
 		fatalx("brokerd sent port 0: set gateway.port or pass --port");
@@ -58,11 +60,19 @@ main_ready(void)
 	if (gatewayd.settings.ui_root[0] != '\0')
 		staticfiles_open(gatewayd.settings.ui_root, gatewayd.settings.version);
 	random_init();
-	/* No chroot: gatewayd reaches the broker by the socket's path. */
-	sandbox_enter(&(struct sandbox_policy){ .user = &main_user, .rules = allowlist_rules,
-	    .nrules = allowlist_nrules });
+	/* No chroot: gatewayd reaches the broker by the socket's path. It binds no
+	 * TCP port once sandboxed (its listeners are open) and connects over TCP only
+	 * in relay mode, to the upstream's port. */
+	policy = (struct sandbox_policy){ .user = &main_user, .rules = allowlist_rules,
+	    .nrules = allowlist_nrules, .tcp_lock = 1,
+	    .tcp_connect_port = gatewayd.settings.relay_port };
+	if (relay) {
+		policy.mode_rules = allowlist_relay_rules;
+		policy.nmode_rules = allowlist_relay_nrules;
+	}
+	sandbox_enter(&policy);
 	if (main_selftest != NULL)
-		sandbox_selftest(main_selftest);
+		sandbox_selftest(&policy, main_selftest);
 	notify_send("READY=1");
 }
 

@@ -7,7 +7,7 @@
 CLAWGATE_BUILD_DEPS=(build-essential meson ninja-build pkg-config libevent-dev libssl-dev
 	libyajl-dev libseccomp-dev libwslay-dev libsystemd-dev libsodium-dev)
 CLAWGATE_TEST_DEPS=(python3-websockets python3-cryptography python3-pytest strace systemd
-	python3-wsproto openssl chromium)
+	python3-wsproto openssl chromium nftables iproute2)
 # The libFuzzer targets (tests/fuzz/): clang and its runtime, which holds libFuzzer.
 CLAWGATE_FUZZ_DEPS=(clang libclang-rt-14-dev)
 

@@ -6,6 +6,7 @@ Every other test in this suite also runs the daemons sandboxed."""
 import os
 import pwd
 import signal
+import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -19,6 +20,7 @@ from clawgate_test.harness import (
     GATEWAYD,
     START_TIMEOUT,
     daemon_env,
+    free_port,
     log_tail,
     wait_until,
 )
@@ -26,8 +28,9 @@ from clawgate_test.harness import (
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the daemons drop "
                                "privileges only when started as root (./check runs as root)")
 # Calls never allowed, and calls allowed only with other arguments: mmap never
-# executable, ioctl only FIONREAD.
-FORBIDDEN = ["exec", "fork", "socket-inet", "ptrace", "setuid", "mmap-exec", "ioctl-tty"]
+# executable, ioctl only FIONREAD. tcp-connect dies at its socket call.
+FORBIDDEN = ["exec", "fork", "socket-inet", "socket-udp", "getsockopt-error", "ptrace",
+             "setuid", "mmap-exec", "ioctl-tty", "tcp-connect"]
 
 
 def proc_status(pid):
@@ -90,17 +93,20 @@ def test_brokerd_is_chrooted_to_its_state_dir(gateway):
         == ["approve"]
 
 
-def run_selftest(argv, log_path, what):
-    """Runs a daemon with --sandbox-selftest WHAT; it must be killed by SIGSYS."""
+def run_selftest(argv, log_path, what, want=-signal.SIGSYS):
+    """Runs a daemon with --sandbox-selftest WHAT; it must be killed by SIGSYS (or
+    end with status want). Returns its log."""
     with open(log_path, "wb") as log:
         proc = subprocess.run(argv + ["--sandbox-selftest", what], stdout=log,
                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                               env=daemon_env(), timeout=START_TIMEOUT)
     text = Path(log_path).read_text(errors="replace")
     assert "sandbox self-test: calling %s" % what in text, log_tail(log_path)
-    assert "FAILED" not in text, log_tail(log_path)
-    assert proc.returncode == -signal.SIGSYS, (
-        "want death by SIGSYS, got status %d; log:\n%s" % (proc.returncode, log_tail(log_path)))
+    if want != 1:
+        assert "FAILED" not in text, log_tail(log_path)
+    assert proc.returncode == want, (
+        "want status %d, got %d; log:\n%s" % (want, proc.returncode, log_tail(log_path)))
+    return text
 
 
 @pytest.mark.parametrize("what", FORBIDDEN)
@@ -159,3 +165,58 @@ def test_gatewayd_user_cannot_open_the_state_dir(gateway):
         assert "Permission denied" in proc.stderr, proc
     # The broker's account can: the refusal is the split, not a broken set-up.
     assert run_as("clawgate-broker", ["cat", str(registry)]).returncode == 0
+
+
+# ---- relay mode: gatewayd may open TCP connections, to the upstream's port only ----
+
+def relay_gateway(make_gateway, **kwargs):
+    """A gateway in relay mode; nothing listens at the upstream's port."""
+    upstream_port = free_port()
+    gw = make_gateway(config_clawgate={"relay": {"upstream": "ws://127.0.0.1:%d" %
+                                                 upstream_port}}, **kwargs)
+    return gw, upstream_port
+
+
+def gatewayd_selftest(gw, what, want=-signal.SIGSYS):
+    """gw's brokerd must be running."""
+    return run_selftest([str(GATEWAYD), "--socket-dir", str(gw.sock_dir)],
+                        gw.root / "gatewayd.log", what, want)
+
+
+def test_without_relay_landlock_forbids_every_tcp_connect(gateway):
+    assert "landlock ABI" in gateway.log_text("gatewayd")
+    assert "(tcp connect: none, no bind), no-new-privs" in gateway.log_text("gatewayd")
+
+
+def test_relay_mode_names_its_sandbox_layers(make_gateway):
+    gw, upstream_port = relay_gateway(make_gateway)
+    assert handshake(gw.url, cli_params(token=gw.token)).ok
+    check_sandboxed(gw.gatewayd, "clawgate-gw")
+    assert "seccomp kill, landlock ABI" in gw.log_text("gatewayd")
+    assert "(tcp connect: port %d only, no bind), no-new-privs" % upstream_port in \
+        gw.log_text("gatewayd")
+
+
+def test_relay_mode_refuses_a_connect_to_another_port(make_gateway):
+    """The socket is allowed in relay mode; Landlock lets the connect to the
+    upstream's port through and refuses one to the next port."""
+    gw, upstream_port = relay_gateway(make_gateway, start=False)
+    gw.start_broker()
+    with socket.socket() as upstream:
+        upstream.bind(("127.0.0.1", upstream_port))
+        upstream.listen(1)
+        text = gatewayd_selftest(gw, "tcp-connect", want=0)
+    assert "connect to 127.0.0.1:%d, the allowed port: connected" % upstream_port in text, text
+    assert "connect to 127.0.0.1:%d refused (EACCES)" % (upstream_port + 1) in text, text
+
+
+def test_relay_mode_allows_tcp_stream_sockets_only(make_gateway):
+    gw, _ = relay_gateway(make_gateway, start=False)
+    gw.start_broker()
+    # A TCP stream socket and SO_ERROR are no longer forbidden: the self-test says so.
+    for what in ("socket-inet", "getsockopt-error"):
+        text = gatewayd_selftest(gw, what, want=1)
+        assert "%s returned" % what in text and "the seccomp filter does not forbid it" in \
+            text, text
+    for what in ("socket-udp", "exec", "setuid"):
+        gatewayd_selftest(gw, what)
