@@ -2,7 +2,7 @@
 # ./quickstart --with-openclaw's part (sourced by ./quickstart, which sets base, config,
 # with_openclaw and die): the real OpenClaw gateway as relay mode's upstream, in the
 # trusted-proxy setup of doc/relay.md, on loopback, with its home in $base/openclaw.
-# shellcheck disable=SC2154  # base and config are ./quickstart's
+# shellcheck disable=SC2154  # base, config and gatewayctl_cmd are ./quickstart's
 
 # The identity and header names clawgate's defaults send (clawgate.relay.*).
 RELAY_USER=clawgate
@@ -98,11 +98,32 @@ relay_clawgate_json() {
 	printf ',\n  "clawgate": { "relay": { "upstream": "ws://127.0.0.1:%s" } }' "$relay_port"
 }
 
+# relay_guard: as root, the guard of doc/relay.md (systemd/clawgate-relay-guard.nft, as
+# clawgate-relay-guard@PORT.service loads it): over loopback only clawgate-gw and the
+# account openclaw reach the upstream's port. relay_stop removes it again.
+relay_guard() {
+	relay_guarded=0
+	[ "$(id -u)" -eq 0 ] || return 0
+	deps_install nftables
+	nft -D port="$relay_port" -D allowed='{clawgate-gw,openclaw}' \
+		-f systemd/clawgate-relay-guard.nft ||
+		die "cannot load the relay guard (nft failed, its error is above)"
+	relay_guarded=1
+}
+
+# shellcheck disable=SC2317  # called by ./quickstart's EXIT trap
+relay_stop() {
+	if [ "${relay_guarded:-0}" -eq 1 ]; then
+		nft delete table inet clawgate_guard 2>/dev/null || true
+	fi
+}
+
 # relay_start_upstream: `openclaw gateway run` in the background (upstream_pid), ready
 # once its port accepts connections (it refuses connects with 1013 "gateway starting"
 # for a few seconds more; clients retry).
 relay_start_upstream() {
 	local i
+	relay_guard
 	: >"$base/openclaw.log"
 	env -i HOME="$relay_home" PATH="$relay_node_bin:/usr/bin:/bin" NO_COLOR=1 \
 		OPENCLAW_NO_RESPAWN=1 "${relay_as[@]}" "$relay_openclaw" gateway run \
@@ -133,7 +154,13 @@ Control UI; clawgate's page stays at /clawgate/. Add a model provider to
 $relay_home/.openclaw/openclaw.json (OpenClaw's docs: docs/gateway/local-models.md in
 $relay_cache/openclaw/node_modules/openclaw) for chat to answer.
 EOF
-	if [ "$(id -u)" -ne 0 ]; then
+	if [ "$relay_guarded" -eq 1 ]; then
+		cat <<EOF
+Guard: nftables table inet clawgate_guard lets only clawgate-gw and openclaw connect to
+127.0.0.1:$relay_port (removed when quickstart stops); check it with:
+  $gatewayctl_cmd relay check
+EOF
+	else
 		cat <<EOF
 Not root: no packet-filter guard, so any local process that reaches 127.0.0.1:$relay_port
 gets clawgate's identity at the upstream (doc/relay.md). Run as root for the guard.
