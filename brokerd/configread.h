@@ -6,8 +6,9 @@
 #include <stdint.h>
 #include <yajl/yajl_tree.h>
 
-#include "brokerd/config.h"
 #include "brokerd/jtree.h"
+
+struct config_relay;
 
 /* The file being read, for messages. */
 const char *config_file_name(void);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brokerd/config.h"
 #include "brokerd/configread.h"
 #include "common/ipaddr.h"
 #include "common/log.h"

@@ -22,10 +22,15 @@
 
 static struct pbuf front_out;	/* the answer being written */
 
-/* A Control UI file: from gateway.controlUi.root if configured, else embedded. */
+/* A Control UI file: below /clawgate/ always clawgate's own page; elsewhere from
+ * gateway.controlUi.root if configured, else the same embedded page. */
 static int
 front_file(const struct http_request *req, struct pbuf *out)
 {
+	const char *own = ui_own_path(req->path);
+
+	if (own != NULL)
+		return ui_respond(own, out);
 	if (staticfiles_enabled())
 		return staticfiles_respond(req, out);
 	return ui_respond(req->path, out);

@@ -408,7 +408,8 @@ http_respond(const struct http_request *req, http_file_fn file, struct pbuf *out
 		    "HEAD /healthz only");
 	if (!req->upgrade)
 		return file(req, out) == 0 ? HTTP_ACTION_CLOSE : http_error(out, 404, "",
-		    "nothing here; the Control UI is at / and WebSocket clients may use any path");
+		    "nothing here; the Control UI is at / (clawgate's own page also at /clawgate/) "
+		    "and WebSocket clients may use any path");
 	if (req->version_other)
 		return http_error(out, 426, "Sec-WebSocket-Version: 13\r\n",
 		    "only WebSocket version 13 (RFC 6455) is supported");

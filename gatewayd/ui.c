@@ -27,6 +27,14 @@ ui_lookup(const char *path)
 	return NULL;
 }
 
+const char *
+ui_own_path(const char *path)
+{
+	size_t n = strlen(UI_OWN_PREFIX);
+
+	return strncmp(path, UI_OWN_PREFIX, n) == 0 ? path + n - 1 : NULL;
+}
+
 /* Appends s to out with & < > " ' as HTML character references: safe in text
  * and in a quoted attribute value. */
 static void

@@ -29,6 +29,14 @@ void ui_set_gatewayctl(const char *cmd);
 /* Frees what ui_set_gatewayctl made. */
 void ui_free(void);
 
+/* Where clawgate's own page always is, whatever serves "/" (in relay mode, with
+ * gateway.controlUi.root, the OpenClaw Control UI does). */
+#define UI_OWN_PREFIX "/clawgate/"
+
+/* The path of an embedded file below UI_OWN_PREFIX ("/clawgate/app.js" ->
+ * "/app.js", "/clawgate/" -> "/"), or NULL when path is not below it. */
+const char *ui_own_path(const char *path);
+
 /* Appends a complete 200 response for path ("/" is "/index.html") to out and
  * returns 0, or returns -1 (nothing appended) when no such file is embedded. */
 int ui_respond(const char *path, struct pbuf *out);

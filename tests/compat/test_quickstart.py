@@ -25,7 +25,7 @@ import pytest
 
 from clawgate_test.harness import REPO, daemon_env, free_port
 
-BANNER_END = "Ctrl-C stops both daemons."
+BANNER_END = "Ctrl-C stops both daemons"
 # A first run may have to build build-release.
 START_TIMEOUT = 900
 STOP_TIMEOUT = 30

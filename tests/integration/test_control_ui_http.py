@@ -40,13 +40,16 @@ def test_every_ui_file_is_served_byte_for_byte_with_its_type(gateway):
     for source in sorted(UI_DIR.glob("*.*")):
         if source.suffix not in types:
             continue
-        status, headers, body = gateway.http("/" + source.name + "?v=1")
-        assert status == 200, source.name
-        assert headers["content-type"] == types[source.suffix], source.name
-        want = served_index(gateway) if source.name == "index.html" else source.read_bytes()
-        assert body == want, source.name
-        assert int(headers["content-length"]) == len(want), source.name
-        assert headers["x-content-type-options"] == "nosniff"
+        # At / and at the fixed /clawgate/, which stays clawgate's own page when
+        # gateway.controlUi.root serves / (test_control_ui_root.py).
+        for prefix in ("/", "/clawgate/"):
+            status, headers, body = gateway.http(prefix + source.name + "?v=1")
+            assert status == 200, prefix + source.name
+            assert headers["content-type"] == types[source.suffix], source.name
+            want = served_index(gateway) if source.name == "index.html" else source.read_bytes()
+            assert body == want, prefix + source.name
+            assert int(headers["content-length"]) == len(want), source.name
+            assert headers["x-content-type-options"] == "nosniff"
 
 
 def test_root_is_the_page_under_a_strict_csp(gateway):
@@ -60,14 +63,18 @@ def test_root_is_the_page_under_a_strict_csp(gateway):
     assert "frame-ancestors 'none'" in csp
     # Everything the page loads is its own (no CDN), and all of it is served.
     # (data:, is the empty favicon that keeps browsers from asking for one.)
+    # Relative references, so that the same page works at / and at /clawgate/.
     refs = [r for r in re.findall(r'(?:src|href)="([^"]*)"', body.decode()) if r != "data:,"]
-    assert refs and all(r.startswith("/") and not r.startswith("//") for r in refs), refs
+    assert refs and all(re.fullmatch(r"[a-z0-9_-]+\.[a-z]+", r) for r in refs), refs
     for ref in refs:
-        assert gateway.http(ref)[0] == 200, ref
+        assert gateway.http("/" + ref)[0] == 200, ref
+        assert gateway.http("/clawgate/" + ref)[0] == 200, ref
+    assert gateway.http("/clawgate/")[2] == body
 
 
 def test_other_paths_and_methods_are_refused(gateway):
-    for path in ("/nope", "/index.html/", "/../index.html", "/ui/app.js", "/%2e%2e/etc/passwd"):
+    for path in ("/nope", "/index.html/", "/../index.html", "/ui/app.js", "/%2e%2e/etc/passwd",
+                 "/clawgate", "/clawgate/nope", "/clawgate/../app.js"):
         status, headers, body = gateway.http(path)
         assert status == 404, path
         assert b"the Control UI is at /" in body

@@ -57,6 +57,18 @@ def test_files_types_and_app_routes(make_gateway, ui_root):
     assert gw.http("/assets/style-9f.css")[1]["cache-control"].endswith("immutable")
 
 
+def test_clawgates_own_page_stays_at_clawgate(make_gateway, ui_root):
+    gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
+    assert gw.http("/")[2] == (ui_root / "index.html").read_bytes()
+    status, headers, body = gw.http("/clawgate/")
+    assert status == 200 and b"<title>clawgate Control UI</title>" in body
+    assert b"data-gatewayctl=" in body
+    for path in ("/clawgate/app.js", "/clawgate/ed25519.js", "/clawgate/style.css"):
+        assert gw.http(path)[0] == 200, path
+    # Only clawgate's own files are below /clawgate/, never the root's.
+    assert gw.http("/clawgate/favicon.svg")[0] == 404
+
+
 def test_precompressed_siblings_follow_accept_encoding(make_gateway, ui_root):
     gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
     path = "/assets/app-1a2b.js"

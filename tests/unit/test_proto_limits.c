@@ -304,6 +304,14 @@ test_decode_binds_count(void)
 		put_str(&b, "", 0);		/* tls_key_path */
 		put_str(&b, "", 0);		/* ui_root */
 		put_str(&b, "gatewayctl", 10);	/* gatewayctl */
+		/* relay mode off: address, port 0, host, user header, user, no
+		 * required headers, placeholder */
+		put_str(&b, "", 0);
+		pbuf_add(&b, "\0\0", 2);
+		for (int i = 0; i < 3; i++)
+			put_str(&b, "", 0);
+		put_u32be(&b, 0);
+		put_str(&b, "", 0);
 		testutil_check(proto_decode(PROTO_BR_HELLO, b.data, b.len, &h, sizeof(h)) ==
 		    (count <= PROTO_MAX_BINDS ? 0 : -1), __FILE__, __LINE__,
 		    "BR_HELLO with %u binds", count);

