@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from clawgate_test.clawclient import Identity, cli_params, handshake
+from clawgate_test.clawclient import Connection, Identity, cli_params, handshake
 from clawgate_test.flows import device_token_connect, pair_device
 from clawgate_test.harness import (
     BROKERD,
@@ -188,9 +188,14 @@ def test_without_relay_landlock_forbids_every_tcp_connect(gateway):
     assert "(tcp connect: none, no bind), no-new-privs" in gateway.log_text("gatewayd")
 
 
-def test_relay_mode_names_its_sandbox_layers(make_gateway):
-    gw, upstream_port = relay_gateway(make_gateway)
-    assert handshake(gw.url, cli_params(token=gw.token)).ok
+def test_relay_mode_names_its_sandbox_layers(echo_relay):
+    # A relayed connect needs an upstream that answers: the echo upstream.
+    gw, up = echo_relay()
+    upstream_port = up.port
+    conn = Connection.open(gw.url)
+    conn.read_challenge()
+    assert conn.request("connect", cli_params(token=gw.token))["ok"]
+    assert len(up.connects()) == 1
     check_sandboxed(gw.gatewayd, "clawgate-gw")
     assert "seccomp kill, landlock ABI" in gw.log_text("gatewayd")
     assert "(tcp connect: port %d only, no bind), no-new-privs" % upstream_port in \

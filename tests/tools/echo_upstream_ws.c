@@ -143,7 +143,11 @@ eu_hello(struct eu_conn *c, const struct jscan_span *id, const struct jscan_span
 	snprintf(head, sizeof(head), ",\"ok\":true,\"payload\":{\"type\":\"hello-ok\",\"protocol\":4,"
 	    "\"server\":{\"version\":\"2026.9.6\",\"buildId\":\"echo-upstream\",\"bootId\":\"%s\","
 	    "\"controlUiBuildSource\":\"bundled\",\"connId\":\"%s\"},\"features\":{\"methods\":"
-	    "[\"health\",\"echo\",\"echo.events\",\"echo.close\"],\"events\":[\"tick\",\"echo.data\"],"
+	    "[\"health\",\"status\",\"device.pair.list\",\"device.pair.approve\","
+	    "\"device.pair.reject\",\"device.pair.remove\",\"device.pair.rename\","
+	    "\"device.token.rotate\",\"device.token.revoke\",\"echo\",\"echo.events\","
+	    "\"echo.close\"],\"events\":[\"tick\",\"device.pair.requested\","
+	    "\"device.pair.resolved\",\"device.pair.changed\",\"echo.data\"],"
 	    "\"capabilities\":[]},", eu_boot_id, conn_id);
 	snprintf(tail, sizeof(tail), "\"snapshot\":{\"presence\":[],\"health\":{},\"stateVersion\":"
 	    "{\"presence\":0,\"health\":0},\"uptimeMs\":0%s},\"auth\":{\"method\":\"trusted-proxy\","
