@@ -25,9 +25,8 @@
 #include "gatewayd/session_priv.h"
 
 #define ADMIT_PREAUTH_MAX_MESSAGE 65536	/* doc/protocol.md §1; more: 1009 */
-#define ADMIT_PENDING_MAX 15	/* frames queued behind the connect; one more: 1008 */
 
-static void
+void
 admit_queue(struct session *s, const uint8_t *msg, size_t len, unsigned limit)
 {
 	struct session_frame *f;
@@ -125,7 +124,12 @@ admit_connect_frame(struct session *s, const uint8_t *msg, size_t len)
 	static struct handshake_result hs;
 
 	handshake_parse(msg, len, &hs);
-	admit_connect_result(s, &hs);
+	if (hs.outcome == HANDSHAKE_CONNECT && relay_mode() &&
+	    relay_keep_connect(s, msg, len) < 0)
+		session_reject(s, PROTO_CLOSE_INTERNAL, "internal error",
+		    "connect frame not copyable for the upstream");
+	else
+		admit_connect_result(s, &hs);
 	/* It held the client's token or password: gatewayd keeps no secret. */
 	OPENSSL_cleanse(&hs, sizeof(hs));
 }
@@ -266,6 +270,12 @@ admit_on_accept(const union brokerlink_msg *msg)
 	}
 	if (s->state != SESSION_CONNECTING)
 		return session_out_of_state(s, "BR_ACCEPT");
+	if (relay_mode()) {
+		accesslog_admit(s, m);
+		session_preauth_release(s);
+		relay_accept(s, m);
+		return 0;
+	}
 	random_uuid4(conn_id);
 	render_hello_ok(s->pre->connect_id, m, conn_id, clock_mono_ms() - gatewayd.started_ms,
 	    &out);

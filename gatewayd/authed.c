@@ -103,13 +103,15 @@ authed_on_rpc_result(const union brokerlink_msg *msg)
 	return 0;
 }
 
-/* An event after hello: the shared rendering plus this socket's own seq. */
+/* An event after hello: the shared rendering plus this socket's own seq. A
+ * relayed socket's seq is the upstream's to number: clawgate's events go
+ * without one (clients look for gaps only where there is a seq). */
 static void
 authed_send_event(struct session *s, const struct pbuf *open)
 {
 	char tail[32];
-	int n = snprintf(tail, sizeof(tail), ",\"seq\":%llu}",
-	    (unsigned long long)++s->authed.seq);
+	int n = s->relay != NULL ? snprintf(tail, sizeof(tail), "}") :
+	    snprintf(tail, sizeof(tail), ",\"seq\":%llu}", (unsigned long long)++s->authed.seq);
 
 	pbuf_reset(&authed_frame);
 	pbuf_add(&authed_frame, open->data, open->len);
@@ -130,6 +132,10 @@ authed_broadcast(const char *event, const struct proto_blob *payload, int pairin
 	/* Sending may close a slow session, which leaves the list: step first. */
 	for (s = TAILQ_FIRST(&authed_list); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, authed.entry);
+		/* A relayed session gets its ticks from the upstream, and nothing
+		 * before the upstream's hello-ok. */
+		if (s->relay != NULL && (!pairing_only || !relay_open(s)))
+			continue;
 		if (!pairing_only || s->authed.pairing_events)
 			authed_send_event(s, &authed_event);
 	}

@@ -10,7 +10,7 @@
 
 #define HTTP_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-static int
+int
 http_is_tchar(uint8_t c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -18,7 +18,7 @@ http_is_tchar(uint8_t c)
 }
 
 /* A field value byte (RFC 9110 §5.5): visible, space, tab or obs-text. */
-static int
+int
 http_is_vchar(uint8_t c)
 {
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
@@ -32,8 +32,7 @@ http_fail(struct http_request *req, int status, const char *problem)
 	return -1;
 }
 
-/* Whether a comma-separated token list contains tok, case-insensitively. */
-static int
+int
 http_list_has(const uint8_t *v, size_t len, const char *tok)
 {
 	size_t toklen = strlen(tok), i = 0;
@@ -340,8 +339,7 @@ http_error(struct pbuf *out, int status, const char *extra_headers, const char *
 	return http_close_with(out, status, extra_headers, "text/plain; charset=utf-8", body);
 }
 
-/* Sec-WebSocket-Accept: base64(SHA-1(key GUID)), RFC 6455 §4.2.2. */
-static void
+void
 http_ws_accept(const char *key, char *out, size_t outsz)
 {
 	char in[HTTP_WS_KEY_LEN + sizeof(HTTP_WS_GUID)];

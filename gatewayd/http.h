@@ -55,6 +55,17 @@ enum http_parse_status http_parse(const uint8_t *buf, size_t len, struct http_re
 
 enum http_action { HTTP_ACTION_UPGRADE, HTTP_ACTION_CLOSE };
 
+/* The pieces the relay's client side of the upgrade (upgrade.c) shares: a
+ * token character and a field-value byte (RFC 9110 §5.6.2, §5.5); whether a
+ * comma-separated token list holds tok, case-insensitively; and the
+ * Sec-WebSocket-Accept of a key, base64(SHA-1(key GUID)) (RFC 6455 §4.2.2),
+ * into out[HTTP_WS_ACCEPT_LEN + 1]. */
+#define HTTP_WS_ACCEPT_LEN 28
+int http_is_tchar(uint8_t c);
+int http_is_vchar(uint8_t c);
+int http_list_has(const uint8_t *v, size_t len, const char *tok);
+void http_ws_accept(const char *key, char *out, size_t outsz);
+
 /* Whether http_respond would upgrade this request: a valid WebSocket handshake. */
 int http_wants_upgrade(const struct http_request *req);
 

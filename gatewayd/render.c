@@ -15,6 +15,8 @@
 /* One generator, reset for every frame: the loop is single-threaded. */
 static yajl_gen render_gen;
 
+static const char *const render_relay_capabilities[] = { "model-catalog-snapshot" };
+
 static const char *const render_events[] = {
 	"tick", "device.pair.requested", "device.pair.resolved", "device.pair.changed",
 };
@@ -122,15 +124,18 @@ render_challenge(const struct proto_challenge *c, struct render_out *out)
 	render_open(g);
 	render_kv_str(g, "nonce", c->nonce);
 	render_kv_int(g, "ts", c->ts);
+	/* What the upstream offers: the Control UI then asks for the model
+	 * catalog snapshot it sends after hello. */
+	if (gatewayd.settings.relay_port != 0)
+		render_strv(g, "capabilities", render_relay_capabilities, 1);
 	render_close(g);
 	render_close(g);
 	render_end(out);
 }
 
 static void
-render_hello_auth(yajl_gen g, const struct proto_accept *a)
+render_auth_object(yajl_gen g, const struct proto_accept *a)
 {
-	render_str(g, "auth");
 	render_open(g);
 	render_kv_str(g, "method", a->method);
 	render_kv_str(g, "role", a->role);
@@ -151,6 +156,13 @@ render_hello_auth(yajl_gen g, const struct proto_accept *a)
 		render_check(yajl_gen_bool(g, 1));
 	}
 	render_close(g);
+}
+
+void
+render_auth(const struct proto_accept *a, struct render_out *out)
+{
+	render_auth_object(render_begin(), a);
+	render_end(out);
 }
 
 void
@@ -192,7 +204,8 @@ render_hello_ok(const char *id, const struct proto_accept *a, const char *conn_i
 	render_kv_int(g, "uptimeMs", uptime_ms);
 	render_close(g);
 
-	render_hello_auth(g, a);
+	render_str(g, "auth");
+	render_auth_object(g, a);
 
 	render_str(g, "policy");
 	render_open(g);

@@ -16,12 +16,17 @@ struct render_out {
 	size_t len;
 };
 
-/* {"type":"event","event":"connect.challenge","payload":{"nonce","ts"}} */
+/* {"type":"event","event":"connect.challenge","payload":{"nonce","ts"}}; in
+ * relay mode with the upstream's capabilities: ["model-catalog-snapshot"]. */
 void render_challenge(const struct proto_challenge *c, struct render_out *out);
 
 /* {"type":"res","id","ok":true,"payload":<hello-ok>} (doc/protocol.md §2.4). */
 void render_hello_ok(const char *id, const struct proto_accept *a, const char *conn_id,
     int64_t uptime_ms, struct render_out *out);
+
+/* The hello-ok's auth object alone: {method, role, scopes, recoveryScope?,
+ * deviceToken?, issuedAtMs?, recoveryMigrationAllowed?}. */
+void render_auth(const struct proto_accept *a, struct render_out *out);
 
 /* {"type":"res","id","ok":true,"payload":P} */
 void render_res_ok(const char *id, const struct proto_blob *payload, struct render_out *out);

@@ -78,6 +78,7 @@ session_pre_free(struct session *s)
 		return;
 	session_queue_free(s->pre->queue);
 	free(s->pre->verdict);
+	free(s->pre->upstream_connect);
 	free(s->pre);
 	s->pre = NULL;
 }
@@ -93,6 +94,7 @@ session_forget(struct session *s)
 
 	if (s->state == SESSION_AUTHED)
 		authed_end(s);
+	relay_end(s);
 	if (s->conn == 0)
 		return;
 	conntab_del(s->conn);
@@ -249,11 +251,17 @@ session_send_rendered(struct session *s, const struct render_out *out)
 void
 session_send_unavailable(struct session *s, const char *id)
 {
+	session_send_retryable(s, id, "gateway unavailable: its broker is restarting; "
+	    "retry shortly");
+}
+
+void
+session_send_retryable(struct session *s, const char *id, const char *message)
+{
 	struct proto_error e = { .retryable = 2, .retry_after_ms = SESSION_UNAVAILABLE_RETRY_MS };
 	struct render_out out;
 
-	proto_error_set(&e, "UNAVAILABLE", "gateway unavailable: its broker is restarting; "
-	    "retry shortly");
+	proto_error_set(&e, "UNAVAILABLE", "%s", message);
 	render_res_error(id, &e, &out);
 	session_send_rendered(s, &out);
 }
@@ -271,7 +279,10 @@ session_message_cb(void *arg, const uint8_t *msg, size_t len)
 		admit_message(s, msg, len);
 		break;
 	case SESSION_AUTHED:
-		authed_message(s, msg, len);
+		if (s->relay != NULL)
+			relay_message(s, msg, len);
+		else
+			authed_message(s, msg, len);
 		break;
 	case SESSION_ECHO:
 		ws_send_text(s->ws, msg, len);
@@ -383,6 +394,7 @@ session_write_cb(struct bufferevent *bev, void *arg)
 	struct session *s = arg;
 
 	flush_drained(&s->flush);
+	relay_client_drained(s);
 	session_check_drained(s);
 }
 

@@ -9,6 +9,8 @@
  *                hello-ok
  *   authed.c     the authenticated session: request frames, results, events
  *                fanned out, ticks, pings, brokerd's closes
+ *   relay.c      relay mode: the admitted session carried to the upstream
+ *                OpenClaw gateway (upstream.c), frames relayed both ways
  *   accesslog.c  the admission and rejection log lines
  */
 #ifndef GATEWAYD_SESSION_PRIV_H
@@ -67,6 +69,9 @@ struct session_pre {
 	struct session_frame *queue, **queue_tail;
 	unsigned nqueued;
 	struct session_verdict *verdict;
+	/* relay mode: the connect for the upstream, without device and auth */
+	uint8_t *upstream_connect;
+	size_t upstream_connect_len;
 };
 
 /* What an authenticated session keeps (authed.c). */
@@ -89,6 +94,7 @@ struct session {
 	struct ws *ws;				/* from the upgrade on */
 	struct session_pre *pre;		/* from the upgrade to the verdict */
 	struct session_authed authed;		/* from hello-ok on */
+	struct relay *relay;			/* relay mode: from brokerd's accept on */
 	/* The handshake deadline, then the closing linger; an authenticated
 	 * session has none (the shared tick serves them all). */
 	struct event *timer;
@@ -106,6 +112,8 @@ void session_timer_set(struct session *s, void (*cb)(evutil_socket_t, short, voi
 /* (Re)arms the deadline of a session not authenticated yet: its request head,
  * then its handshake, must be done within handshake_timeout_ms from now. */
 void session_deadline(struct session *s);
+/* The retryable UNAVAILABLE answer to request id, with that message. */
+void session_send_retryable(struct session *s, const char *id, const char *message);
 /* Sends one text frame; a peer that does not read is closed 1008. */
 void session_send(struct session *s, const uint8_t *data, size_t len);
 void session_send_rendered(struct session *s, const struct render_out *out);
@@ -138,6 +146,9 @@ void front_read(struct session *s);
 void front_free(void);
 
 /* admit.c */
+#define ADMIT_PENDING_MAX 15	/* frames queued behind the connect; one more: 1008 */
+/* Keeps a frame that came before the session can take it. */
+void admit_queue(struct session *s, const uint8_t *msg, size_t len, unsigned limit);
 void admit_start(struct session *s, const struct http_request *req);
 void admit_message(struct session *s, const uint8_t *msg, size_t len);
 /* brokerd went away in the middle of this session's handshake. */
@@ -159,6 +170,21 @@ void authed_broker_back(void);
 int authed_on_rpc_result(const union brokerlink_msg *m);
 int authed_on_event(const union brokerlink_msg *m);
 int authed_on_close(const union brokerlink_msg *m);
+
+/* relay.c */
+/* Whether gatewayd relays sessions (the first BR_HELLO decided). */
+int relay_mode(void);
+/* Whether the session's upstream said hello and frames pass. */
+int relay_open(const struct session *s);
+/* A valid connect frame: its copy for the upstream goes to s->pre. */
+int relay_keep_connect(struct session *s, const uint8_t *msg, size_t len);
+/* brokerd accepted: the upstream's hello, not clawgate's, follows. */
+void relay_accept(struct session *s, const struct proto_accept *m);
+void relay_message(struct session *s, const uint8_t *msg, size_t len);
+/* The client's backlog is written. */
+void relay_client_drained(struct session *s);
+/* The session ends: so does its upstream connection. */
+void relay_end(struct session *s);
 
 /* accesslog.c */
 /* The one line of each refused handshake; locality and pairing come from the

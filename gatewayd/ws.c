@@ -8,6 +8,7 @@
 #include <wslay/wslay.h>
 
 #include "common/log.h"
+#include "common/random.h"
 #include "common/xmalloc.h"
 
 /*
@@ -35,6 +36,8 @@ struct ws {
 	uint8_t pong;		/* a pong arrived since the last ws_ping */
 	uint16_t failed;	/* close code ws_fail wrote itself, 0 if none */
 	uint16_t close_code;
+	uint8_t client;		/* our end is the client: frames out are masked */
+	char *peer_reason;	/* the reason of the peer's close, once it came */
 	/* A close asked for while reading (NULL: none). wslay sends queued
 	 * control frames ahead of queued messages, so a close queued right behind
 	 * a res would overtake it: the close is queued only once the messages are
@@ -71,6 +74,21 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int fla
 	return (ssize_t)len;
 }
 
+/* A close frame's reason (after its two-byte code), NUL-terminated and cut
+ * like ours (a control frame's payload is at most 125 bytes anyway). */
+static char *
+ws_reason_dup(const uint8_t *payload, size_t len)
+{
+	size_t n = len > 2 ? len - 2 : 0;
+	char *r = xmalloc(n + 1);
+
+	if (n > 0)
+		memcpy(r, payload + 2, n);
+	r[n] = '\0';
+	ws_reason_cut(r);
+	return r;
+}
+
 static void
 ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *m, void *arg)
 {
@@ -86,6 +104,8 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 		ws_close(ws, WSLAY_CODE_UNSUPPORTED_DATA, "");
 	else if (m->opcode == WSLAY_PONG)
 		ws->pong = 1;
+	else if (m->opcode == WSLAY_CONNECTION_CLOSE && ws->peer_reason == NULL)
+		ws->peer_reason = ws_reason_dup(m->msg, m->msg_length);
 	/* Pings are answered by wslay, closes are echoed by wslay (ws_closed tells
 	 * the session). */
 }
@@ -111,9 +131,10 @@ ws_frame_start_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_frame
 		ws_refuse(ctx, WSLAY_CODE_PROTOCOL_ERROR, "");
 		return;
 	}
-	/* wslay accepts only the shortest length encoding, and only masked
-	 * frames from a client: the header's size follows from the length. */
-	ws->frame_len = 2 + 4 + f->payload_length +
+	/* wslay accepts only the shortest length encoding, only masked frames
+	 * from a client and only unmasked ones from a server: the header's size
+	 * follows from the length. */
+	ws->frame_len = 2 + (ws->client ? 0 : 4) + f->payload_length +
 	    (f->payload_length < 126 ? 0 : f->payload_length < 65536 ? 2 : 8);
 	if (f->opcode & 0x8)
 		return;
@@ -137,21 +158,36 @@ ws_frame_end_cb(wslay_event_context_ptr ctx, void *arg)
 /*
  * wslay refused a frame header (a control frame over 125 bytes or fragmented,
  * a bad length) and queued a close without a code; RFC 6455 wants 1002. That
- * close is never sent: these four bytes are (a server frame is not masked).
+ * close is never sent: these bytes are (a server frame is not masked; a
+ * client's is, and a zero key masks a constant payload as well as any).
  */
 static void
 ws_fail(struct ws *ws)
 {
 	static const uint8_t close_1002[] = { 0x88, 0x02, 0x03, 0xea };
+	static const uint8_t close_1002_masked[] = { 0x88, 0x82, 0, 0, 0, 0, 0x03, 0xea };
 
 	wslay_event_shutdown_write(ws->ctx);
-	evbuffer_add(bufferevent_get_output(ws->bev), close_1002, sizeof(close_1002));
+	if (ws->client)
+		evbuffer_add(bufferevent_get_output(ws->bev), close_1002_masked,
+		    sizeof(close_1002_masked));
+	else
+		evbuffer_add(bufferevent_get_output(ws->bev), close_1002, sizeof(close_1002));
 	ws->failed = WSLAY_CODE_PROTOCOL_ERROR;
+}
+
+/* The masking keys of a client's frames (RFC 6455 §5.3: unpredictable). */
+static int
+ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *arg)
+{
+	random_bytes(buf, len);
+	return 0;
 }
 
 static const struct wslay_event_callbacks ws_callbacks = {
 	.recv_callback = ws_recv_cb,
 	.send_callback = ws_send_cb,
+	.genmask_callback = ws_genmask_cb,
 	.on_frame_recv_start_callback = ws_frame_start_cb,
 	.on_frame_recv_end_callback = ws_frame_end_cb,
 	.on_msg_recv_callback = ws_msg_cb,
@@ -169,6 +205,15 @@ ws_new(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb, void *ar
 	return ws;
 }
 
+struct ws *
+ws_new_client(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb, void *arg)
+{
+	struct ws *ws = ws_new(bev, max_message, cb, arg);
+
+	ws->client = 1;
+	return ws;
+}
+
 void
 ws_free(struct ws *ws)
 {
@@ -176,6 +221,7 @@ ws_free(struct ws *ws)
 		return;
 	wslay_event_context_free(ws->ctx);
 	free(ws->close_pending);
+	free(ws->peer_reason);
 	free(ws);
 }
 
@@ -192,7 +238,8 @@ static wslay_event_context_ptr
 ws_ctx(struct ws *ws)
 {
 	if (ws->ctx == NULL) {
-		if (wslay_event_context_server_init(&ws->ctx, &ws_callbacks, ws) != 0)
+		if ((ws->client ? wslay_event_context_client_init(&ws->ctx, &ws_callbacks, ws) :
+		    wslay_event_context_server_init(&ws->ctx, &ws_callbacks, ws)) != 0)
 			fatalx("out of memory allocating a WebSocket context");
 		wslay_event_config_set_max_recv_msg_length(ws->ctx, ws->max_message);
 	}
@@ -345,4 +392,13 @@ ws_closed(struct ws *ws, uint16_t *code, int *by_peer)
 	*code = wslay_event_get_status_code_sent(ws->ctx);
 	*by_peer = wslay_event_get_close_received(ws->ctx);
 	return 1;
+}
+
+const char *
+ws_peer_close(const struct ws *ws, uint16_t *code)
+{
+	if (ws->ctx == NULL || !wslay_event_get_close_received(ws->ctx))
+		return NULL;
+	*code = wslay_event_get_status_code_received(ws->ctx);
+	return ws->peer_reason != NULL ? ws->peer_reason : "";
 }

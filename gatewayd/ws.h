@@ -1,6 +1,7 @@
 /*
  * RFC 6455 framing through wslay's event API, over a bufferevent that already
- * spoke the HTTP upgrade. wslay answers pings, checks UTF-8, enforces the
+ * spoke the HTTP upgrade, on either end (a client's session, or the relay's
+ * connection to its upstream). wslay answers pings, checks UTF-8, enforces the
  * message size limit (close 1009) and protocol rules (close 1002); this module
  * refuses binary messages (close 1003) and hands complete text messages on.
  */
@@ -26,6 +27,10 @@ typedef void (*ws_message_cb)(void *arg, const uint8_t *msg, size_t len);
 #define WS_FRAGMENTS_MAX 1024
 
 struct ws *ws_new(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb, void *arg);
+/* The same for our end of a connection we opened: frames out are masked,
+ * frames in must not be. */
+struct ws *ws_new_client(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb,
+    void *arg);
 void ws_free(struct ws *ws);
 void ws_set_max_message(struct ws *ws, uint64_t max_message);
 
@@ -44,6 +49,10 @@ void ws_close(struct ws *ws, uint16_t code, const char *reason);
  * peer's); then *code is the code it carried and *by_peer whether the peer
  * closed first. */
 int ws_closed(struct ws *ws, uint16_t *code, int *by_peer);
+
+/* The peer's close: its reason ("" if none) and in *code its code (1005 if
+ * none); NULL while no close frame came. */
+const char *ws_peer_close(const struct ws *ws, uint16_t *code);
 
 /* Sends a ping (doc/protocol.md §1 keepalive) and says whether a pong (to any
  * ping) arrived since the previous call. */
