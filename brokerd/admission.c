@@ -502,6 +502,13 @@ adm_run(struct adm *x)
 		return;
 	}
 	x->role = (enum role)role;
+	/* In relay mode the session would be carried to an upstream that admits
+	 * no node without its own device identity: refused here, plainly. */
+	if (x->role == ROLE_NODE && x->br->cfg->relay.port != 0) {
+		refusal_invalid(ADM_REFUSAL(x), "nodes connect to the upstream OpenClaw gateway "
+		    "directly, not through clawgate's relay", NULL, NULL);
+		return;
+	}
 	x->browser = client_is(c, "openclaw-control-ui") || client_is(c, "webchat-ui") ||
 	    client_is(c, "webchat") || strcmp(c->client_mode, "webchat") == 0;
 	/* Step 5, §4.7. "Local" as the locality rules see it before any secret

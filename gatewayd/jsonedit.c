@@ -235,7 +235,7 @@ edit_key(void *ctx, const unsigned char *k, size_t l)
 			c->skip = 1;
 			if (c->e[i].value == NULL || (c->done & (1ull << i)))
 				return 1;
-			return edit_insert(c, i);
+			return edit_gen(yajl_gen_string(c->g, k, l)) && edit_insert(c, i);
 		}
 	}
 	return edit_gen(yajl_gen_string(c->g, k, l));

@@ -16,11 +16,10 @@ upgrade_token_ok(const char *s)
 	return 1;
 }
 
+/* Empty values are fine ("x-openclaw-scopes: " grants no scope). */
 static int
 upgrade_value_ok(const char *s)
 {
-	if (*s == '\0')
-		return 0;
 	for (; *s != '\0'; s++)
 		if (!http_is_vchar((uint8_t)*s))
 			return 0;
@@ -42,7 +41,7 @@ upgrade_request(struct pbuf *out, const char *host, const char *key,
 {
 	static const char head[] = "GET / HTTP/1.1\r\n";
 
-	if (!upgrade_value_ok(host) || !upgrade_value_ok(key))
+	if (*host == '\0' || !upgrade_value_ok(host) || *key == '\0' || !upgrade_value_ok(key))
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (!upgrade_token_ok(h[i].name) || !upgrade_value_ok(h[i].value))

@@ -28,8 +28,8 @@ struct upgrade_header {
 
 /* Appends the request head for GET / with Host host, the key (24 base64
  * characters) and the caller's headers, in that order. -1 (nothing appended)
- * if a name is not a token or a value holds a byte a field value may not
- * (a line break would smuggle a header in), or is empty. */
+ * if a name is not a token, a value holds a byte a field value may not (a
+ * line break would smuggle a header in), or host or key is empty. */
 int upgrade_request(struct pbuf *out, const char *host, const char *key,
     const struct upgrade_header *h, size_t n);
 

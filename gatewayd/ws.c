@@ -94,6 +94,9 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 {
 	struct ws *ws = arg;
 
+	/* The peer's close shuts the read side before it arrives here. */
+	if (m->opcode == WSLAY_CONNECTION_CLOSE && ws->peer_reason == NULL)
+		ws->peer_reason = ws_reason_dup(m->msg, m->msg_length);
 	/* A message whose last frame broke a limit arrives all the same: the read
 	 * side is shut by then, and it is dropped. */
 	if (!wslay_event_get_read_enabled(ctx))
@@ -104,8 +107,6 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 		ws_close(ws, WSLAY_CODE_UNSUPPORTED_DATA, "");
 	else if (m->opcode == WSLAY_PONG)
 		ws->pong = 1;
-	else if (m->opcode == WSLAY_CONNECTION_CLOSE && ws->peer_reason == NULL)
-		ws->peer_reason = ws_reason_dup(m->msg, m->msg_length);
 	/* Pings are answered by wslay, closes are echoed by wslay (ws_closed tells
 	 * the session). */
 }

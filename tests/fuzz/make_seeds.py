@@ -185,5 +185,31 @@ def gwlink_seeds():
     write("brokerlink", "gateway-type", pl.encode(pl.GW_HELLO, {"pid": 1}))
     write("brokerlink", "old-version", pl.frame(pl.BR_CHALLENGE, b"", version=1))
 
+
+# fuzz_upstream.c's accept: that of RFC 6455 §1.3's key.
+UPSTREAM_ACCEPT = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+
+def upstream_seeds():
+    """The upstream's upgrade answers, and frames the relay peeks into or edits."""
+    ok = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+          b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + UPSTREAM_ACCEPT + b"\r\n\r\n")
+    write("upstream", "switching", ok + b"\x81\x02{}")
+    write("upstream", "forbidden", b"HTTP/1.1 403 Forbidden\r\nConnection: close\r\n"
+          b"Content-Type: application/json\r\n\r\n{\"error\":{}}")
+    write("upstream", "wrong-accept", ok.replace(b"s3pP", b"AAAA"))
+    write("upstream", "extension", ok[:-2] + b"Sec-WebSocket-Extensions: x\r\n\r\n")
+    write("upstream", "lf-only", ok.replace(b"\r\n", b"\n"))
+    write("upstream", "connect", json.dumps(CONNECT).encode())
+    write("upstream", "hello-ok", json.dumps({
+        "type": "res", "id": "1", "ok": True, "payload": {
+            "type": "hello-ok", "protocol": 4, "features": {"methods": ["health"]},
+            "auth": {"method": "trusted-proxy", "role": "operator", "scopes": []},
+            "policy": {"maxPayload": 26214400}}}).encode())
+    write("upstream", "event", b'{"type":"event","event":"device.pair.requested",'
+          b'"event":"tick","payload":{"ts":1.5e12},"seq":3}')
+
+
 if __name__ == "__main__":
     main()
+    upstream_seeds()

@@ -13,7 +13,7 @@ Both skip, loudly, only when the npm registry cannot be reached to install openc
 import pytest
 
 from clawgate_test.modelserver import ModelServer
-from clawgate_test.upstream import Upstream
+from clawgate_test.upstream import USER, Upstream
 
 # The public origin a relay would serve the Control UI from (never contacted).
 UI_ORIGIN = "https://relay.example:8443"
@@ -33,3 +33,17 @@ def upstream(openclaw, model_server, tmp_path_factory):
     yield up
     status = up.stop()
     assert status == 0, "the upstream exited with %r on SIGTERM:\n%s" % (status, up.output())
+
+
+def relay_config(upstream):
+    """clawgate.relay for a clawgate in front of `upstream`."""
+    return {"relay": {"upstream": upstream.url, "userHeader": upstream.user_header,
+                      "requiredHeaders": list(upstream.required_headers), "user": USER}}
+
+
+@pytest.fixture
+def relay(make_gateway, upstream):
+    """A clawgate (brokerd + gatewayd) in relay mode in front of the upstream, its
+    Control UI origin the one the upstream allows."""
+    return make_gateway(config_clawgate=relay_config(upstream),
+                        config_extra={"controlUi": {"allowedOrigins": [UI_ORIGIN]}})

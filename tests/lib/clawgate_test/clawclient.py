@@ -422,13 +422,15 @@ class Attempt:
 
 def handshake(url, params, *, identity=None, version="v3", nonce=None,
               signed_at_offset_ms=0, device_id=None, edit=None, origin=None,
-              headers=None, timeout=TIMEOUT):
+              headers=None, timeout=TIMEOUT, check_hello=True):
     """Opens a connection, reads connect.challenge and sends connect with params.
 
     With identity, `device` is signed the way real clients do it: over the
     challenge nonce (or `nonce`), with signedAt = challenge ts + signed_at_offset_ms.
     edit(params) runs after signing, to tamper with what is sent. Returns an
-    Attempt whose connection is still open (closed by the server on rejection)."""
+    Attempt whose connection is still open (closed by the server on rejection).
+    check_hello=False skips hello-ok's shape checks (a relayed hello-ok is the
+    upstream's, with members clawgate's own does not have)."""
     conn = Connection.open(url, origin=origin, headers=headers, timeout=timeout)
     challenge = conn.read_challenge(timeout)
     params = json.loads(json.dumps(params))     # callers may reuse theirs
@@ -439,6 +441,6 @@ def handshake(url, params, *, identity=None, version="v3", nonce=None,
     if edit is not None:
         edit(params)
     res = conn.request("connect", params, timeout=timeout)
-    if res["ok"]:
+    if res["ok"] and check_hello:
         frames.check_hello_ok(res["payload"])
     return Attempt(conn, challenge, params, res)
