@@ -40,7 +40,7 @@ export async function launch(name) {
 	page.on("console", (msg) => {
 		if (msg.type() === "error" && !/WebSocket|1008|pairing required|unknown method/i
 			.test(msg.text()))
-			problems.push(`console error: ${msg.text()}`);
+			problems.push(`console error: ${msg.text()} (${msg.location().url})`);
 	});
 	page.on("response", (res) => {
 		if (res.status() >= 400)

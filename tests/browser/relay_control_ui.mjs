@@ -25,11 +25,11 @@ function presenceOf(instanceId) {
 }
 
 /* What the page's sockets carried, in short: the methods it called, every error
- * answer (with the method it answered), the hello-ok the page was admitted with,
+ * answer (with the method it answered), the hello-oks the page was admitted with,
  * the chat events of the session and the instance id the page connects as. */
 function summary(sockets) {
-	const methods = new Set(), errors = [], chat = [];
-	let hello = null, instanceId = null;
+	const methods = new Set(), errors = [], chat = [], hellos = [];
+	let instanceId = null;
 	for (const socket of sockets) {
 		const asked = new Map();
 		for (const frame of socket.sent) {
@@ -47,8 +47,9 @@ function summary(sockets) {
 				errors.push({ method: asked.get(frame.id) ?? null, code: frame.error?.code,
 					message: frame.error?.message });
 			} else if (frame.type === "res" && frame.payload?.type === "hello-ok") {
-				hello = { url: socket.url, auth: frame.payload.auth,
-					server: frame.payload.server, methods: frame.payload.features?.methods?.length };
+				const { auth, server, features } = frame.payload;
+				hellos.push({ authMethod: auth?.method, deviceToken: typeof auth?.deviceToken === "string",
+					version: server?.version, methods: features?.methods?.length });
 			} else if (frame.type === "event" && frame.event === "chat"
 				&& frame.payload?.sessionKey === env.CLAWGATE_SESSION_KEY) {
 				chat.push({ state: frame.payload.state, deltaText: frame.payload.deltaText,
@@ -56,7 +57,7 @@ function summary(sockets) {
 			}
 		}
 	}
-	return { methods: [...methods].sort(), errors, hello, chat, instanceId,
+	return { methods: [...methods].sort(), errors, hellos, chat, instanceId,
 		urls: sockets.map((socket) => socket.url) };
 }
 
@@ -102,6 +103,8 @@ async function main() {
 		mark("closed");
 		await page.getByText("Connected", { exact: true }).first()
 			.waitFor({ state: "detached", timeout: STEP_MS });
+		await page.getByText("Actions are unavailable while the Gateway reconnects").first()
+			.waitFor({ timeout: STEP_MS });
 		await shot(page, "25-relay-control-ui-device-removed");
 		let presenceAfter = presenceOf(instanceId);
 		await waitUntil(() => {
