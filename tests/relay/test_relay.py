@@ -88,14 +88,6 @@ def test_an_unpaired_device_gets_clawgates_pairing_required(relay):
     assert "relay:" not in relay.log_text("gatewayd"), relay.log_text("gatewayd")
 
 
-def test_clawgates_pairing_events_reach_a_relayed_admin_without_seq(relay):
-    admin = relayed(relay, cli_params(token=relay.token, scopes=("operator.pairing",)))
-    flows.request_pairing(relay, Identity())
-    event = admin.conn.wait_event("device.pair.requested")
-    assert "seq" not in event, event
-    admin.close()
-
-
 def test_a_node_is_refused(relay):
     attempt = relayed(relay, cli_params(token=relay.token, role="node", scopes=None))
     assert attempt.error["code"] == "INVALID_REQUEST", attempt.error
