@@ -162,8 +162,8 @@ relay_handshake(struct session *s, const uint8_t *msg, size_t len)
 	}
 	/* Its refusal is the client's; so is the close that follows. */
 	log_info("relay: the upstream gateway refused %s's connect", s->peer);
-	session_send(s, msg, len);
 	r->phase = RELAY_REFUSED;
+	session_send(s, msg, len);
 }
 
 static void
@@ -353,20 +353,24 @@ relay_client_drained(struct session *s)
 }
 
 void
-relay_end(struct session *s)
+relay_end(struct session *s, uint16_t code, const char *reason)
 {
 	struct relay *r = s->relay;
-	uint16_t code = PROTO_CLOSE_NORMAL, peer_code;
-	const char *reason = "", *peer_reason;
+	uint16_t peer_code;
+	const char *peer_reason;
 	int by_peer;
 
 	if (r == NULL)
 		return;
-	/* The client's close (or clawgate's to it) goes upstream as it was. */
-	if (s->ws != NULL && ws_closed(s->ws, &code, &by_peer) && by_peer &&
-	    (peer_reason = ws_peer_close(s->ws, &peer_code)) != NULL) {
-		code = peer_code;
-		reason = peer_reason;
+	/* Without clawgate's own close: the client's goes upstream as it was. */
+	if (reason == NULL) {
+		code = PROTO_CLOSE_NORMAL;
+		reason = "";
+		if (s->ws != NULL && ws_closed(s->ws, &code, &by_peer) && by_peer &&
+		    (peer_reason = ws_peer_close(s->ws, &peer_code)) != NULL) {
+			code = peer_code;
+			reason = peer_reason;
+		}
 	}
 	if (code < 1000 || code == 1005 || code == 1006 || code == 1015)
 		code = PROTO_CLOSE_NORMAL;

@@ -22,6 +22,7 @@
 #include "gatewayd/preauth.h"
 #include "gatewayd/session_priv.h"
 #include "gatewayd/tls.h"
+#include "gatewayd/upstream.h"
 #include "gatewayd/ws.h"
 
 #define SESSION_LINGER_MS 2000	/* how long a closing socket may take to finish */
@@ -94,7 +95,7 @@ session_forget(struct session *s)
 
 	if (s->state == SESSION_AUTHED)
 		authed_end(s);
-	relay_end(s);
+	relay_end(s, 0, NULL);
 	if (s->conn == 0)
 		return;
 	conntab_del(s->conn);
@@ -213,6 +214,7 @@ session_close(struct session *s, uint16_t code, const char *reason)
 		return;
 	if (s->ws != NULL)
 		ws_close(s->ws, session_code_ok(code), reason);
+	relay_end(s, session_code_ok(code), reason);
 	session_closing(s);
 }
 
@@ -527,6 +529,7 @@ session_free_all(void)
 	while ((s = TAILQ_FIRST(&session_all)) != NULL)
 		session_destroy(s);
 	defer_close(&session_reaper);
+	upstream_free_all();
 	authed_free();
 	front_free();
 	conntab_free();

@@ -183,8 +183,9 @@ void relay_accept(struct session *s, const struct proto_accept *m);
 void relay_message(struct session *s, const uint8_t *msg, size_t len);
 /* The client's backlog is written. */
 void relay_client_drained(struct session *s);
-/* The session ends: so does its upstream connection. */
-void relay_end(struct session *s);
+/* The session ends: so does its upstream connection, with clawgate's close
+ * to the client (reason NULL: the client's own, if any, else 1000). */
+void relay_end(struct session *s, uint16_t code, const char *reason);
 
 /* accesslog.c */
 /* The one line of each refused handshake; locality and pairing come from the

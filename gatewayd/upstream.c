@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -30,6 +31,7 @@ enum upstream_state {
 };
 
 struct upstream {
+	TAILQ_ENTRY(upstream) entry;	/* every connection, lingering ones too */
 	struct bufferevent *bev;
 	struct ws *ws;
 	const struct upstream_cbs *cbs;
@@ -41,14 +43,18 @@ struct upstream {
 	uint64_t max_message;
 };
 
+static TAILQ_HEAD(, upstream) upstream_all = TAILQ_HEAD_INITIALIZER(upstream_all);
+
 static void
 upstream_free_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct upstream *u = arg;
 
+	TAILQ_REMOVE(&upstream_all, u, entry);
 	ws_free(u->ws);
 	bufferevent_free(u->bev);
-	event_free(u->linger);
+	if (u->linger != NULL)
+		event_free(u->linger);
 	free(u->accept);
 	free(u);
 }
@@ -277,6 +283,7 @@ upstream_open(const struct upstream_target *t, const struct upstream_cbs *cbs, v
 		*why = strerror(errno);
 	} else {
 		u->state = UPSTREAM_CONNECTING;
+		TAILQ_INSERT_TAIL(&upstream_all, u, entry);
 		return u;
 	}
 	bufferevent_free(u->bev);
@@ -319,4 +326,13 @@ upstream_close(struct upstream *u, uint16_t code, const char *reason)
 	if (opened)
 		ws_close(u->ws, code, reason);
 	upstream_done(u, opened ? UPSTREAM_LINGER_MS : 0);
+}
+
+void
+upstream_free_all(void)
+{
+	struct upstream *u;
+
+	while ((u = TAILQ_FIRST(&upstream_all)) != NULL)
+		upstream_free_cb(-1, 0, u);
 }

@@ -57,4 +57,7 @@ void upstream_pause(struct upstream *u, int paused);
  * it is written (or after a linger). No callback runs after this call. */
 void upstream_close(struct upstream *u, uint16_t code, const char *reason);
 
+/* At exit, once no session holds one: frees every connection, lingering or not. */
+void upstream_free_all(void);
+
 #endif

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from clawgate_test import flows
-from clawgate_test.clawclient import Connection, Identity, cli_params
+from clawgate_test.clawclient import Connection, Identity, cli_params, sign_device
 from clawgate_test.harness import wait_until
 from clawgate_test.rawws import GUID, frame
 
@@ -246,6 +246,28 @@ def test_clawgates_pairing_events_reach_a_relayed_admin_without_seq(make_gateway
     conn.sock.close()
 
 
+def test_removing_the_device_closes_both_sides(make_gateway, scripted):
+    gw = relay_gateway(make_gateway, scripted)
+    device = Identity()
+    gw.ctl_ok("devices", "approve", flows.request_pairing(gw, device))
+    client = Connection.open(gw.url)
+    challenge = client.read_challenge()
+    params = cli_params(token=gw.token)
+    sign_device(params, device, nonce=challenge["nonce"], signed_at=challenge["ts"],
+                version="v3")
+    client.send({"type": "req", "id": "connect-1", "method": "connect", "params": params})
+    conn = scripted.accept()
+    connect = scripted.hello(conn)
+    assert "device" not in connect["params"] and "auth" not in connect["params"], connect
+    res = client.recv()
+    assert res["ok"] is True and res["payload"]["auth"]["deviceToken"], res
+    gw.ctl_ok("devices", "remove", device.device_id)
+    code, reason = client.expect_close()
+    assert code == 1008, (code, reason)
+    op, data = conn.recv_frame()
+    assert op == 8 and data == struct.pack(">H", code) + reason.encode(), (op, data)
+
+
 @pytest.mark.parametrize("status", [403, 503])
 def test_an_upstream_refusing_the_upgrade_is_unavailable(make_gateway, scripted, status):
     gw = relay_gateway(make_gateway, scripted)
@@ -287,3 +309,70 @@ def test_the_relay_stays_the_first_brokers_until_gatewayd_restarts(make_gateway,
         conn.sock.close()
     finally:
         other.close()
+
+
+def test_a_client_that_does_not_read_holds_the_upstream_back(make_gateway, scripted):
+    """With the client not reading, gatewayd stops reading the upstream (its
+    sender blocks) rather than buffering towards the slow-consumer close; the
+    session lives on and the client gets every event once it reads."""
+    gw = relay_gateway(make_gateway, scripted)
+    client, conn, _, _ = relayed_session(gw, scripted)
+    payload = "x" * 65000
+    sent = 0
+    conn.sock.settimeout(3.0)
+    try:
+        # Twice policy.maxBufferedBytes (50 MiB): without back-pressure gatewayd
+        # would have closed the client long before.
+        while sent < 1600:
+            conn.sock.sendall(frame(1, json.dumps({"type": "event", "event": "chat",
+                                                   "payload": {"n": sent, "p": payload}})
+                                    .encode(), mask=False))
+            sent += 1
+    except socket.timeout:
+        pass
+    assert sent < 1600, "gatewayd read 100 MiB from the upstream for a client that reads none"
+    got = [json.loads(client.recv_text(timeout=10))["payload"]["n"] for _ in range(sent - 1)]
+    assert got == list(range(sent - 1))
+    conn.sock.close()
+
+
+def test_a_proxied_client_is_forwarded_as_itself_with_its_origin(make_gateway, scripted):
+    """Behind a trusted proxy the client's own address is X-Forwarded-For, set
+    rather than appended to; the Origin clawgate checked goes along."""
+    origin = "https://relay.example:8443"
+    gw = make_gateway(
+        config_clawgate={"relay": {"upstream": "ws://127.0.0.1:%d" % scripted.port}},
+        config_extra={"trustedProxies": ["127.0.0.1"],
+                      "controlUi": {"allowedOrigins": [origin]}})
+    client = Connection.open(gw.url, origin=origin, headers={
+        "X-Forwarded-For": "198.51.100.7, 203.0.113.9", "X-Forwarded-Host": "evil.example",
+        "X-Forwarded-Proto": "https", "x-openclaw-scopes": "operator.admin",
+        "x-clawgate-user": "mallory"})
+    client.read_challenge()
+    client.send({"type": "req", "id": "connect-1", "method": "connect",
+                 "params": cli_params(token=gw.token)})
+    conn = scripted.accept()
+    assert conn.header("X-Forwarded-For") == "203.0.113.9", conn.headers
+    assert conn.header("Origin") == origin, conn.headers
+    assert conn.header("X-Forwarded-Host") == "127.0.0.1:%d" % gw.port, conn.headers
+    assert conn.header("X-Forwarded-Proto") == "http", conn.headers
+    # What clawgate approved: nothing for a device-less client that is not local
+    # (an empty header, which the upstream reads as no scope, not as all).
+    assert conn.header("x-openclaw-scopes") == "", conn.headers
+    # The defaults of clawgate.relay: userHeader x-clawgate-user, user clawgate.
+    assert conn.header("x-clawgate-user") == "clawgate", conn.headers
+    scripted.hello(conn)
+    assert client.recv()["ok"] is True
+    conn.sock.close()
+
+
+def test_a_relayed_session_gets_no_tick_from_clawgate(make_gateway, scripted):
+    """The upstream sends its own ticks (tickIntervalMs 30000); clawgate's, which
+    every other session gets within 30 s of gatewayd's start, would be a second
+    stream with its own seq."""
+    gw = relay_gateway(make_gateway, scripted)
+    client, conn, _, _ = relayed_session(gw, scripted)
+    with pytest.raises(TimeoutError):
+        frame_text = client.recv_text(timeout=31)
+        pytest.fail("a frame the upstream did not send: %r" % frame_text)
+    conn.sock.close()
