@@ -193,6 +193,13 @@ def test_with_openclaw_relays_to_the_real_gateway_behind_the_guard(openclaw, tmp
         # The guard, and gatewayctl's view of it.
         table = run(["nft", "list", "table", "inet", "clawgate_guard"])
         assert table.returncode == 0 and "dport %d" % upstream_port in table.stdout, table
+        # Any other local account is refused at the upstream's port while gatewayd
+        # (as clawgate-gw) relays through it, as the config.get above did.
+        nobody = run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                      "/usr/bin/python3", "-c",
+                      "import socket; socket.create_connection(('127.0.0.1', %d), 5)"
+                      % upstream_port])
+        assert nobody.returncode != 0 and "ConnectionRefusedError" in nobody.stderr, nobody
         check = command(banner, r" relay check$")
         checked = run(check)
         assert checked.returncode == 0 and "unguarded" not in checked.stdout, checked
