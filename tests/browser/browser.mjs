@@ -4,6 +4,7 @@
 // Environment: CLAWGATE_GATEWAYCTL, CLAWGATE_CONTROL_SOCKET, CLAWGATE_ARTIFACTS
 // (screenshots), CLAWGATE_PROFILES (browser profiles), PLAYWRIGHT_MODULES
 // (node_modules holding playwright-core).
+import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -39,13 +40,63 @@ export async function launch(name) {
 	page.on("console", (msg) => {
 		if (msg.type() === "error" && !/WebSocket|1008|pairing required|unknown method/i
 			.test(msg.text()))
-			problems.push(`console error: ${msg.text()}`);
+			problems.push(`console error: ${msg.text()} (${msg.location().url})`);
 	});
 	page.on("response", (res) => {
 		if (res.status() >= 400)
 			problems.push(`HTTP ${res.status()} for ${res.url()}`);
 	});
 	return { context, page, problems };
+}
+
+/* Every WebSocket the page opens, in order: its url, the frames it receives and
+ * sends (parsed; a text that is not JSON kept as {unparsed}), whether it closed. */
+export function recordSockets(page) {
+	const sockets = [];
+	const parse = (frame) => {
+		try {
+			return JSON.parse(frame.payload);
+		} catch {
+			return { unparsed: String(frame.payload).slice(0, 200) };
+		}
+	};
+	page.on("websocket", (ws) => {
+		const socket = { url: ws.url(), received: [], sent: [], closed: false };
+		sockets.push(socket);
+		ws.on("framereceived", (frame) => socket.received.push(parse(frame)));
+		ws.on("framesent", (frame) => socket.sent.push(parse(frame)));
+		ws.on("close", () => { socket.closed = true; });
+	});
+	return sockets;
+}
+
+/* Waits (polling, at most ms) until predicate() is true; what names the wait. */
+export async function waitUntil(predicate, what, ms = STEP_MS) {
+	const deadline = Date.now() + ms;
+	while (!predicate()) {
+		if (Date.now() > deadline)
+			throw new Error(`timed out after ${ms} ms waiting until ${what}`);
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+}
+
+/* The real OpenClaw Control UI, opened with the shared token, shows "Approve this
+ * browser" with the approve command of its one pending request; gatewayctl approves
+ * it and the page connects by itself. Screenshots shots[0] (the request) and
+ * shots[1] (connected); returns the request's { requestId, deviceId }. */
+export async function approveRealUi(page, shots) {
+	await page.getByText("Approve this browser").waitFor({ timeout: STEP_MS });
+	const pending = devices().pending;
+	assert.equal(pending.length, 1, JSON.stringify(pending));
+	const { requestId, deviceId } = pending[0];
+	await page.getByText(`openclaw devices approve ${requestId}`).waitFor({ timeout: STEP_MS });
+	await shot(page, shots[0]);
+
+	gatewayctl("devices", "approve", requestId);
+	await page.getByText("Approve this browser").waitFor({ state: "detached", timeout: STEP_MS });
+	await page.getByText("Connected", { exact: true }).first().waitFor({ timeout: STEP_MS });
+	await shot(page, shots[1]);
+	return { requestId, deviceId };
 }
 
 export const shot = (page, name) => page.screenshot({

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from clawgate_test.harness import REPO, daemon_env, free_port
+from clawgate_test.harness import REPO, daemon_env, free_port, port_accepts
 
 BANNER_END = "Ctrl-C stops both daemons"
 # A first run may have to build build-release.
@@ -36,11 +36,11 @@ REQUEST_ID = re.compile(r"pairing required \(requestId: ([0-9a-f-]{36})\)")
 class Quickstart:
     """./quickstart in the background, its output collected line by line."""
 
-    def __init__(self, base, port):
-        env = daemon_env({"CLAWGATE_QUICKSTART_DIR": str(base),
-                          "CLAWGATE_QUICKSTART_BUILD": str(REPO / "build-release"),
-                          "OPENCLAW_GATEWAY_PORT": str(port)})
-        self.proc = subprocess.Popen([str(REPO / "quickstart")], cwd=REPO, env=env,
+    def __init__(self, base, port, args=(), env=None):
+        env = daemon_env(dict({"CLAWGATE_QUICKSTART_DIR": str(base),
+                               "CLAWGATE_QUICKSTART_BUILD": str(REPO / "build-release"),
+                               "OPENCLAW_GATEWAY_PORT": str(port)}, **(env or {})))
+        self.proc = subprocess.Popen([str(REPO / "quickstart")] + list(args), cwd=REPO, env=env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         self.lines = []
@@ -159,3 +159,54 @@ def test_the_banners_commands_run_as_printed(openclaw, quickstart, hosts_alias, 
                                                        % re.escape(ALIAS)))
     assert paired.returncode == 0, paired
     assert "Paired (1)" in run(listing).stdout
+
+
+def test_with_openclaw_relays_to_the_real_gateway_behind_the_guard(openclaw, tmp_path):
+    """./quickstart --with-openclaw: the real OpenClaw gateway as the upstream (from the
+    same npm cache as the suite's), clawgate in relay mode in front of it, the guard
+    loaded while it runs (the suite runs as root) and gone afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="clawgate-qs-relay-"))
+    os.chmod(root, 0o755)
+    upstream_port = free_port()
+    qs = Quickstart(root / "qs", free_port(), args=["--with-openclaw"],
+                    env={"CLAWGATE_UPSTREAM_PORT": str(upstream_port),
+                         "CLAWGATE_OPENCLAW_CACHE": str(openclaw.CACHE)})
+    try:
+        banner = qs.banner()
+        text = "\n".join(banner)
+        assert "Relay mode:" in text and "127.0.0.1:%d" % upstream_port in text, text
+        assert "Ctrl-C stops both daemons and the upstream." in text
+
+        # The banner's loopback example goes through clawgate to the upstream: the
+        # answer is the real gateway's config, in trusted-proxy mode.
+        health = command(banner, r"gateway call health --url ws://127\.0\.0\.1:")
+        config_get = health[:2] + ["call", "config.get"] + health[4:] + ["--json"]
+        got = None
+        for _ in range(30):   # the upstream refuses connects for a few s after it listens
+            got = run_cli(openclaw, tmp_path / "admin", config_get)
+            if got.returncode == 0:
+                break
+            time.sleep(1)
+        assert got.returncode == 0, got
+        assert '"trusted-proxy"' in got.stdout and str(upstream_port) in got.stdout, got.stdout
+
+        # The guard, and gatewayctl's view of it.
+        table = run(["nft", "list", "table", "inet", "clawgate_guard"])
+        assert table.returncode == 0 and "dport %d" % upstream_port in table.stdout, table
+        # Any other local account is refused at the upstream's port while gatewayd
+        # (as clawgate-gw) relays through it, as the config.get above did.
+        nobody = run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                      "/usr/bin/python3", "-c",
+                      "import socket; socket.create_connection(('127.0.0.1', %d), 5)"
+                      % upstream_port])
+        assert nobody.returncode != 0 and "ConnectionRefusedError" in nobody.stderr, nobody
+        check = command(banner, r" relay check$")
+        checked = run(check)
+        assert checked.returncode == 0 and "unguarded" not in checked.stdout, checked
+    finally:
+        status = qs.stop()
+        out = "\n".join(qs.lines)
+        shutil.rmtree(root, ignore_errors=True)
+    assert status in (143, 0), "quickstart ended with %s:\n%s" % (status, out)
+    assert run(["nft", "list", "table", "inet", "clawgate_guard"]).returncode != 0
+    assert not port_accepts(upstream_port), "the upstream still listens after quickstart"

@@ -238,11 +238,15 @@ def test_an_upstream_closing_without_a_code_closes_normally(make_gateway, script
 
 
 def test_clawgates_pairing_events_reach_a_relayed_admin_without_seq(make_gateway, scripted):
+    """...and a device that must pair first is refused by clawgate alone."""
     gw = relay_gateway(make_gateway, scripted)
     client, conn, _, _ = relayed_session(gw, scripted)
     flows.request_pairing(gw, Identity())
     event = client.wait_event("device.pair.requested")
     assert "seq" not in event, event
+    # The refused device never reached the upstream.
+    with pytest.raises(socket.timeout):
+        scripted.accept(timeout=0.5)
     conn.sock.close()
 
 

@@ -279,9 +279,11 @@ class Gateway:
     The root is short (under /tmp) so socket paths stay below the 108-byte limit."""
 
     def __init__(self, *, config_token=True, config_extra=None, broker_env=None,
-                 listen_addr=None, config_clawgate=None):
+                 listen_addr=None, config_clawgate=None, port=None):
         """listen_addr: bind that one address (gateway.bind custom) instead of loopback;
-        config_clawgate: the config's top-level "clawgate" object (clawgate's own keys)."""
+        config_clawgate: the config's top-level "clawgate" object (clawgate's own keys);
+        port: the port to listen on (default: a free one), for a peer that must know
+        clawgate's origin before clawgate starts."""
         require_binaries()
         self.broker_env = broker_env     # extra environment for brokerd
         self.addr = listen_addr or "127.0.0.1"
@@ -294,7 +296,7 @@ class Gateway:
         self.sock_dir = self.root / "run"
         self.config_path = self.root / "clawgate.json"
         self.control_socket = self.sock_dir / "control.sock"
-        self.port = free_port()
+        self.port = port or free_port()
         self.configured_token = secrets.token_urlsafe(32) if config_token else None
         gateway = {
             "port": self.port,

@@ -11,6 +11,7 @@ openclaw_cli cache) as the upstream of relay mode: trusted-proxy auth for a prox
                     a WebSocket client that takes the upstream's frames as they are
                     (no clawgate shape checks): the challenge, the connect `res`
   relay_params      connect params as a relay hands them on: no `device`, no `auth`
+  presence          the upstream's presence list, through a probe connect of its own
 
 What keeps the gateway off the network (OpenClaw's own switches): channels, Bonjour,
 update checks and the hosted model catalog are off; the only model provider is the
@@ -151,6 +152,20 @@ def connect(upstream, headers, params=None, *, origin=None, timeout=TIMEOUT):
     res, _ = request(conn, "connect", params if params is not None else relay_params(),
                      timeout=timeout)
     return conn, challenge, res
+
+
+def presence(upstream, timeout=TIMEOUT):
+    """The upstream's presence list (`system-presence`), asked over a relayed
+    connect of its own: one entry per client instance, `reason` "disconnect" once
+    its socket closed."""
+    conn, _, res = connect(upstream, relay_headers(upstream), timeout=timeout)
+    try:
+        assert res.get("ok"), "the upstream refused the presence probe: %r" % (res,)
+        got, _ = request(conn, "system-presence", timeout=timeout)
+        assert got.get("ok"), "system-presence failed: %r" % (got,)
+        return got["payload"]
+    finally:
+        conn.close()
 
 
 def _close_of(conn, timeout=2.0):
