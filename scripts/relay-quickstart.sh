@@ -130,7 +130,10 @@ relay_start_upstream() {
 		--port "$relay_port" --bind loopback >>"$base/openclaw.log" 2>&1 &
 	upstream_pid=$!
 	for ((i = 0; i < 1500; i++)); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$relay_port") 2>/dev/null; then
+		# As the upstream's account: the guard refuses anyone else (root included).
+		# shellcheck disable=SC2016  # $1 is expanded by the inner bash
+		if "${relay_as[@]}" bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$relay_port" \
+			2>/dev/null; then
 			return 0
 		fi
 		if ! kill -0 "$upstream_pid" 2>/dev/null; then
