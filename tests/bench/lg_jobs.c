@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "lg.h"
+#include "tests/tools/tt_io.h"
 
 static int
 lg_cmp_u32(const void *a, const void *b)
@@ -70,36 +71,14 @@ lg_report(const struct lg_opts *o, struct lg_result *r, uint32_t *lat, double cl
 static void
 lg_write_all(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			fatal("loadgen: worker result pipe");
-		p += n;
-		len -= (size_t)n;
-	}
+	if (tt_write_all(fd, buf, len, 0) < 0)
+		fatal("loadgen: worker result pipe");
 }
 
 static int
 lg_read_all(int fd, void *buf, size_t len)
 {
-	char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return tt_read_all(fd, buf, len, 0);
 }
 
 /* Runs a bench kind in --workers processes and prints the merged report. */

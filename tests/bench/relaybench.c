@@ -14,11 +14,13 @@
  * add (for the direct and nginx runs, where nobody else adds them).
  * Prints one JSON line. Every run is bounded in count and time. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,8 @@
 #include <unistd.h>
 
 #include "common/random.h"
+#include "tests/tools/tt_io.h"
+#include "tests/tools/wsframe.h"
 #include "wsc.h"
 
 #define RB_MAX_COUNT 1000000
@@ -54,15 +58,6 @@ struct rb_conn {
 	size_t off, len, cap, msglen, msgcap;	/* buf[off, len): not parsed yet */
 };
 
-static int64_t
-rb_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void
 rb_die(const char *what)
 {
@@ -73,49 +68,17 @@ rb_die(const char *what)
 static void *
 rb_grow(void *p, size_t *cap, size_t need)
 {
-	size_t n = *cap ? *cap : 65536;
-
-	if (need <= *cap)
-		return p;
-	while (n < need)
-		n *= 2;
-	if ((p = realloc(p, n)) == NULL)
+	if ((p = tt_grow(p, cap, need, 65536)) == NULL)
 		rb_die("out of memory");
-	*cap = n;
 	return p;
 }
 
-/* Waits until fd is ready for events or the deadline passes; 0 on timeout. */
-static int
-rb_wait(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int64_t left = deadline - rb_now();
-
-	if (left <= 0)
-		return 0;
-	return poll(&p, 1, (int)(left / 1000000) + 1) > 0;
-}
-
+/* The socket is non-blocking: a peer that stops reading fails the write at the
+ * deadline. */
 static int
 rb_write_all(struct rb_conn *c, const void *buf, size_t len, int64_t deadline)
 {
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (!rb_wait(c->fd, POLLOUT, deadline))
-				return -1;
-			continue;
-		}
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return tt_write_all(c->fd, buf, len, deadline);
 }
 
 /* The masking key of every frame (random per run): not secret on loopback, and
@@ -133,22 +96,8 @@ rb_mask_bytes(uint8_t *p, size_t len, size_t phase)
 static size_t
 rb_frame_header(uint8_t *out, int opcode, size_t len)
 {
-	size_t hdr = 2;
+	size_t hdr = wsframe_header(out, opcode, len, 1);
 
-	out[0] = 0x80 | (uint8_t)opcode;
-	if (len < 126) {
-		out[1] = 0x80 | (uint8_t)len;
-	} else if (len <= 0xffff) {
-		out[1] = 0x80 | 126;
-		out[2] = (uint8_t)(len >> 8);
-		out[3] = (uint8_t)len;
-		hdr = 4;
-	} else {
-		out[1] = 0x80 | 127;
-		for (int i = 0; i < 8; i++)
-			out[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
-		hdr = 10;
-	}
 	memcpy(out + hdr, rb_mask, 4);
 	return hdr + 4;
 }
@@ -184,7 +133,7 @@ rb_fill(struct rb_conn *c, int64_t deadline)
 		}
 		if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			return -1;
-		if (!rb_wait(c->fd, POLLIN, deadline))
+		if (!tt_wait(c->fd, POLLIN, deadline))
 			return -1;
 	}
 }
@@ -261,7 +210,7 @@ rb_open(struct rb_conn *c)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)o.port),
 	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int64_t deadline = rb_now() + RB_HS_TIMEOUT_NS;
+	int64_t deadline = tt_now() + RB_HS_TIMEOUT_NS;
 	char req[1024], key[WSC_KEY_LEN + 1], inst[UUID_STR_LEN + 1], creq[1024];
 	const uint8_t *msg;
 	size_t len, n;
@@ -274,6 +223,8 @@ rb_open(struct rb_conn *c)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return "connect";
+	if (fcntl(c->fd, F_SETFL, O_NONBLOCK) < 0)
+		return "fcntl";
 	n = wsc_upgrade_request(req, sizeof(req), "127.0.0.1", o.port, key);
 	if (o.upstream_headers && n > 2)
 		n = n - 2 + (size_t)snprintf(req + n - 2, sizeof(req) - n + 2, "x-clawgate-user: "
@@ -326,27 +277,27 @@ rb_pct(int64_t *v, long n, double p)
 static void
 rb_connects(void)
 {
-	int64_t *lat = calloc((size_t)o.count, sizeof(*lat)), end = rb_now() +
-	    (int64_t)(o.seconds * 1e9), t0 = rb_now();
+	int64_t *lat = calloc((size_t)o.count, sizeof(*lat)), end = tt_now() +
+	    (int64_t)(o.seconds * 1e9), t0 = tt_now();
 	const char *err = NULL;
 	struct rb_conn c;
 	long n = 0;
 
 	if (lat == NULL)
 		rb_die("out of memory");
-	while (n < o.count && rb_now() < end) {
-		int64_t t = rb_now();
+	while (n < o.count && tt_now() < end) {
+		int64_t t = tt_now();
 
 		err = rb_open(&c);
 		if (err == NULL)
-			lat[n++] = rb_now() - t;
+			lat[n++] = tt_now() - t;
 		rb_close(&c);
 		if (err != NULL)
 			break;
 	}
 	qsort(lat, (size_t)n, sizeof(*lat), rb_cmp);
 	printf("{\"mode\":\"connect\",\"ok\":%ld,\"error\":\"%s\",\"elapsed_s\":%.3f,"
-	    "\"p50_ms\":%.4f,\"p99_ms\":%.4f}\n", n, err ? err : "", (rb_now() - t0) / 1e9,
+	    "\"p50_ms\":%.4f,\"p99_ms\":%.4f}\n", n, err ? err : "", (tt_now() - t0) / 1e9,
 	    rb_pct(lat, n, 0.5), rb_pct(lat, n, 0.99));
 	free(lat);
 }
@@ -389,7 +340,7 @@ rb_echo(void)
 		rb_die("out of memory");
 	if ((err = rb_open(&c)) != NULL)
 		goto out;
-	t0 = rb_now();
+	t0 = tt_now();
 	end = t0 + (int64_t)(o.seconds * 1e9);
 	while (done < o.count && err == NULL) {
 		struct pollfd p = { .fd = c.fd, .events = POLLIN };
@@ -403,7 +354,7 @@ rb_echo(void)
 			snprintf(id, sizeof(id), "%09ld", sent);
 			rb_mask_bytes((uint8_t *)id, 9, 21);
 			memcpy(frame + id_at, id, 9);
-			sent_at[sent++] = rb_now();
+			sent_at[sent++] = tt_now();
 			woff = flen;
 		}
 		while (woff > 0) {
@@ -416,7 +367,7 @@ rb_echo(void)
 		if (woff == 0 && sent < o.count && sent - done < o.window)
 			continue;
 		p.events |= woff > 0 ? POLLOUT : 0;
-		if (rb_now() > end) {
+		if (tt_now() > end) {
 			err = "timeout";
 			break;
 		}
@@ -436,13 +387,13 @@ rb_echo(void)
 				err = "a res for no request sent";
 				break;
 			}
-			lat[done++] = rb_now() - sent_at[id];
+			lat[done++] = tt_now() - sent_at[id];
 		}
 		if (rc < 0 && err == NULL)
 			err = "closed";
 	}
 	{
-		double el = (rb_now() - t0) / 1e9;
+		double el = (tt_now() - t0) / 1e9;
 
 		qsort(lat, (size_t)done, sizeof(*lat), rb_cmp);
 		printf("{\"mode\":\"echo\",\"size\":%zu,\"window\":%d,\"ok\":%ld,\"error\":\"%s\","
@@ -482,7 +433,7 @@ rb_idle(void)
 	}
 	printf("{\"mode\":\"idle\",\"open\":%ld,\"error\":\"%s\"}\n", n, err ? err : "");
 	fflush(stdout);
-	if (rb_wait(STDIN_FILENO, POLLIN, rb_now() + (int64_t)(o.hold * 1e9)))
+	if (tt_wait(STDIN_FILENO, POLLIN, tt_now() + (int64_t)(o.hold * 1e9)))
 		(void)!read(STDIN_FILENO, b, sizeof(b));
 	for (long i = 0; i <= n && i < o.count; i++)
 		if (cs[i].fd > 0)
@@ -490,36 +441,32 @@ rb_idle(void)
 	free(cs);
 }
 
-static void
-rb_usage(void)
-{
-	fprintf(stderr, "usage: clawgate-relaybench --port N --mode connect|echo|idle "
-	    "[--count N] [--size BYTES] [--window N] [--token T] [--upstream-headers] "
-	    "[--seconds S] [--hold S]\n");
-	exit(2);
-}
+/* The options, as the head comment describes them. */
+static const char rb_usage[] = "clawgate-relaybench --port N --mode connect|echo|idle "
+    "[--count N] [--size BYTES] [--window N] [--token T] [--upstream-headers] "
+    "[--seconds S] [--hold S]";
+static const struct option rb_options[] = {
+	{ "port", required_argument, NULL, 'p' }, { "mode", required_argument, NULL, 'm' },
+	{ "count", required_argument, NULL, 'n' }, { "size", required_argument, NULL, 's' },
+	{ "window", required_argument, NULL, 'w' }, { "token", required_argument, NULL, 't' },
+	{ "upstream-headers", no_argument, NULL, 'u' },
+	{ "seconds", required_argument, NULL, 'S' }, { "hold", required_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 } };
 
 int
 main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "port", required_argument, NULL, 'p' }, { "mode", required_argument, NULL, 'm' },
-		{ "count", required_argument, NULL, 'n' }, { "size", required_argument, NULL, 's' },
-		{ "window", required_argument, NULL, 'w' }, { "token", required_argument, NULL, 't' },
-		{ "upstream-headers", no_argument, NULL, 'u' },
-		{ "seconds", required_argument, NULL, 'S' }, { "hold", required_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
 	struct rlimit rl;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", rb_options, NULL)) != -1) {
 		switch (opt) {
 		case 'p': o.port = atoi(optarg); break;
 		case 'm':
 			o.mode = strcmp(optarg, "connect") == 0 ? RB_CONNECT :
 			    strcmp(optarg, "idle") == 0 ? RB_IDLE : RB_ECHO;
 			if (o.mode == RB_ECHO && strcmp(optarg, "echo") != 0)
-				rb_usage();
+				tt_usage(rb_usage);
 			break;
 		case 'n': o.count = atol(optarg); break;
 		case 's': o.size = atol(optarg); break;
@@ -528,7 +475,7 @@ main(int argc, char **argv)
 		case 'u': o.upstream_headers = 1; break;
 		case 'S': o.seconds = atof(optarg); break;
 		case 'h': o.hold = atof(optarg); break;
-		default: rb_usage();
+		default: tt_usage(rb_usage);
 		}
 	}
 	if (optind != argc || o.port < 1 || o.port > 65535 || o.count < 1 ||
@@ -536,11 +483,12 @@ main(int argc, char **argv)
 	    o.size > RB_MAX_SIZE || o.window < 1 || o.window > RB_MAX_WINDOW ||
 	    !(o.seconds > 0 && o.seconds <= RB_MAX_SECONDS) || !(o.hold >= 0 && o.hold <= 900) ||
 	    strlen(o.token) > 256 || strpbrk(o.token, "\"\\") != NULL)
-		rb_usage();
+		tt_usage(rb_usage);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	signal(SIGPIPE, SIG_IGN);	/* a write to a closed socket fails instead */
 	random_init();
 	random_bytes(rb_mask, sizeof(rb_mask));
 	if (o.mode == RB_CONNECT)

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "common/random.h"
+#include "tests/tools/wsframe.h"
 #include "wsc.h"
 
 #define WSC_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -84,36 +85,20 @@ wsc_upgrade_response(const char *buf, size_t len, size_t max, const char *key,
 int
 wsc_frame_parse(const uint8_t *buf, size_t len, size_t max, struct wsc_frame *f)
 {
-	size_t hdr = 2;
-	uint64_t plen;
+	struct wsframe_head h;
+	int rc;
 
-	if (len < 2)
-		return 0;
-	f->fin = buf[0] >> 7;
-	f->opcode = buf[0] & 0x0f;
-	if ((buf[0] & 0x70) != 0 || (buf[1] & 0x80) != 0)
-		return -1;	/* reserved bits, or a masked server frame */
-	plen = buf[1] & 0x7f;
-	if (plen == 126) {
-		if (len < 4)
-			return 0;
-		plen = (uint64_t)buf[2] << 8 | buf[3];
-		hdr = 4;
-	} else if (plen == 127) {
-		if (len < 10)
-			return 0;
-		plen = 0;
-		for (int i = 0; i < 8; i++)
-			plen = plen << 8 | buf[2 + i];
-		hdr = 10;
-	}
-	if ((f->opcode >= WSC_OP_CLOSE && (plen > 125 || !f->fin)) || plen > max)
+	if ((rc = wsframe_parse(buf, len, 0, &h)) <= 0)
+		return rc;	/* -1: reserved bits, or a masked server frame */
+	f->fin = h.fin;
+	f->opcode = h.opcode;
+	if ((f->opcode >= WSC_OP_CLOSE && (h.len > 125 || !f->fin)) || h.len > max)
 		return -1;
-	if (len - hdr < plen)
+	if (len - h.size < h.len)
 		return 0;
-	f->payload = buf + hdr;
-	f->len = (size_t)plen;
-	f->size = hdr + (size_t)plen;
+	f->payload = buf + h.size;
+	f->len = (size_t)h.len;
+	f->size = h.size + (size_t)h.len;
 	return 1;
 }
 
@@ -141,24 +126,11 @@ wsc_frame_build(uint8_t *out, size_t outsz, int opcode, const void *payload, siz
 	const uint8_t *in = payload;
 	uint32_t key = wsc_mask_key();
 	uint8_t mask[4];
-	size_t hdr = 2;
+	size_t hdr;
 
 	if (outsz < WSC_FRAME_HDR_MAX || len > outsz - WSC_FRAME_HDR_MAX)
 		return 0;
-	out[0] = 0x80 | (uint8_t)opcode;
-	if (len < 126) {
-		out[1] = 0x80 | (uint8_t)len;
-	} else if (len <= 0xffff) {
-		out[1] = 0x80 | 126;
-		out[2] = (uint8_t)(len >> 8);
-		out[3] = (uint8_t)len;
-		hdr = 4;
-	} else {
-		out[1] = 0x80 | 127;
-		for (int i = 0; i < 8; i++)
-			out[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
-		hdr = 10;
-	}
+	hdr = wsframe_header(out, opcode, len, 1);
 	memcpy(mask, &key, 4);
 	memcpy(out + hdr, mask, 4);
 	hdr += 4;

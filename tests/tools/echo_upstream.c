@@ -39,6 +39,7 @@
 #include <openssl/sha.h>
 
 #include "echo_upstream.h"
+#include "tt_io.h"
 
 static const char *const eu_ceiling[] = { "operator.admin", "operator.read",
 	"operator.write", "operator.approvals", "operator.questions", "operator.pairing",
@@ -67,15 +68,8 @@ eu_die(const char *fmt, ...)
 void *
 eu_grow(void *p, size_t *cap, size_t need)
 {
-	size_t n = *cap ? *cap : 4096;
-
-	if (need <= *cap)
-		return p;
-	while (n < need)
-		n *= 2;
-	if ((p = realloc(p, n)) == NULL)
-		eu_die("out of memory (%zu bytes)", n);
-	*cap = n;
+	if ((p = tt_grow(p, cap, need, 4096)) == NULL)
+		eu_die("out of memory (%zu bytes)", need);
 	return p;
 }
 
@@ -95,19 +89,7 @@ eu_uuid(char out[37])
 int
 eu_write_all(int fd, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return tt_write_all(fd, buf, len, 0);
 }
 
 /* ---- the upgrade ---- */
@@ -319,28 +301,24 @@ eu_on_term(int sig)
 	_exit(0);
 }
 
-static void
-eu_usage(void)
-{
-	fprintf(stderr, "usage: echo-upstream [--port N] [--record FILE] [--user-header NAME] "
-	    "[--user NAME] [--required NAME]... [--max-conns N]\n");
-	exit(2);
-}
+/* The options, as the head comment describes them. */
+static const char eu_usage[] = "echo-upstream [--port N] [--record FILE] [--user-header NAME] "
+    "[--user NAME] [--required NAME]... [--max-conns N]";
+static const struct option eu_options[] = {
+	{ "port", required_argument, NULL, 'p' }, { "record", required_argument, NULL, 'r' },
+	{ "user-header", required_argument, NULL, 'H' }, { "user", required_argument, NULL, 'u' },
+	{ "required", required_argument, NULL, 'R' },
+	{ "max-conns", required_argument, NULL, 'm' }, { NULL, 0, NULL, 0 } };
 
 int
 main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "port", required_argument, NULL, 'p' }, { "record", required_argument, NULL, 'r' },
-		{ "user-header", required_argument, NULL, 'H' }, { "user", required_argument, NULL, 'u' },
-		{ "required", required_argument, NULL, 'R' },
-		{ "max-conns", required_argument, NULL, 'm' }, { NULL, 0, NULL, 0 } };
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t salen = sizeof(sa);
 	int opt, lfd, one = 1, nreq = 0;
 	pthread_attr_t attr;
 
-	while ((opt = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", eu_options, NULL)) != -1) {
 		switch (opt) {
 		case 'p': sa.sin_port = htons((uint16_t)atoi(optarg)); break;
 		case 'r':
@@ -356,11 +334,11 @@ main(int argc, char **argv)
 			eu.nrequired = nreq;
 			break;
 		case 'm': eu.max_conns = atoi(optarg); break;
-		default: eu_usage();
+		default: tt_usage(eu_usage);
 		}
 	}
 	if (optind != argc || eu.max_conns < 1 || eu.max_conns > 65536)
-		eu_usage();
+		tt_usage(eu_usage);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, eu_on_term);
 	signal(SIGINT, eu_on_term);

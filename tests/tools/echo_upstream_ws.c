@@ -12,6 +12,7 @@
 
 #include "echo_upstream.h"
 #include "jscan.h"
+#include "wsframe.h"
 
 /* ---- frames ---- */
 
@@ -20,22 +21,11 @@ static void
 eu_frame(struct eu_conn *c, int opcode, const void *payload, size_t len)
 {
 	uint8_t *o;
-	size_t hdr = len < 126 ? 2 : len <= 0xffff ? 4 : 10;
+	size_t hdr = wsframe_len_size(len);
 
 	c->out = eu_grow(c->out, &c->outcap, c->outlen + hdr + len);
 	o = c->out + c->outlen;
-	o[0] = 0x80 | (uint8_t)opcode;
-	if (hdr == 2) {
-		o[1] = (uint8_t)len;
-	} else if (hdr == 4) {
-		o[1] = 126;
-		o[2] = (uint8_t)(len >> 8);
-		o[3] = (uint8_t)len;
-	} else {
-		o[1] = 127;
-		for (int i = 0; i < 8; i++)
-			o[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
-	}
+	wsframe_header(o, opcode, len, 0);
 	memcpy(o + hdr, payload, len);
 	c->outlen += hdr + len;
 }
@@ -175,24 +165,13 @@ eu_events(struct eu_conn *c, long size, long count)
 		    "\"payload\":{\"i\":%ld,\"data\":\"", i);
 		int ns = snprintf(post, sizeof(post), "\"},\"seq\":%ld}", i);
 		size_t fill = (size_t)size > (size_t)(np + ns) ? (size_t)size - (size_t)(np + ns) : 0;
-		size_t len = (size_t)(np + ns) + fill, hdr = len < 126 ? 2 : len <= 0xffff ? 4 : 10;
+		size_t len = (size_t)(np + ns) + fill, hdr = wsframe_len_size(len);
 		uint8_t *o = buf + 10 - hdr;
 
 		memcpy(buf + 10, pre, (size_t)np);
 		memset(buf + 10 + np, 'x', fill);
 		memcpy(buf + 10 + np + fill, post, (size_t)ns);
-		o[0] = 0x81;
-		if (hdr == 2) {
-			o[1] = (uint8_t)len;
-		} else if (hdr == 4) {
-			o[1] = 126;
-			o[2] = (uint8_t)(len >> 8);
-			o[3] = (uint8_t)len;
-		} else {
-			o[1] = 127;
-			for (int k = 0; k < 8; k++)
-				o[2 + k] = (uint8_t)((uint64_t)len >> (56 - 8 * k));
-		}
+		wsframe_header(o, 1, len, 0);
 		rc = eu_write_all(c->fd, o, hdr + len);
 	}
 	free(buf);
@@ -278,35 +257,22 @@ static long
 eu_frame_in(struct eu_conn *c)
 {
 	uint8_t *b = c->in, *mask, *pl;
-	size_t hdr = 6, avail = c->inlen;
+	struct wsframe_head h;
+	size_t hdr;
 	uint64_t len;
-	int op, fin;
+	int op, fin, got;
 
-	if (avail < 2)
-		return 0;
-	fin = b[0] >> 7;
-	op = b[0] & 0x0f;
-	len = b[1] & 0x7f;
-	if (!(b[1] & 0x80) || (b[0] & 0x70))
-		return -1;	/* clients mask; no extension was agreed */
-	if (len == 126) {
-		if (avail < 4)
-			return 0;
-		len = (uint64_t)b[2] << 8 | b[3];
-		hdr = 8;
-	} else if (len == 127) {
-		if (avail < 10)
-			return 0;
-		len = 0;
-		for (int i = 0; i < 8; i++)
-			len = len << 8 | b[2 + i];
-		hdr = 14;
-	}
+	if ((got = wsframe_parse(b, c->inlen, 1, &h)) <= 0)
+		return got;	/* -1: unmasked, or a reserved bit without an extension */
+	fin = h.fin;
+	op = h.opcode;
+	len = h.len;
+	hdr = h.size;
 	if (len > EU_MAX_MSG || c->msglen + len > EU_MAX_MSG) {
 		eu_close(c, 1009, "message too big");
 		return -1;
 	}
-	if (avail < hdr + len)
+	if (c->inlen < hdr + len)
 		return 0;
 	mask = b + hdr - 4;
 	pl = b + hdr;
