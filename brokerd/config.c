@@ -504,7 +504,7 @@ config_load(struct config *cfg, const char *path)
 	config_auto_approve(cfg, root);
 	config_ui_root(cfg, root);
 	config_gatewayctl(cfg, root);
-	config_relay(&cfg->relay, root, cfg->port);
+	config_relay(cfg, root);
 	yajl_tree_free(root);
 }
 

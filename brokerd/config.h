@@ -27,19 +27,6 @@ enum secret_source {
 
 #define CONFIG_ALLOWED_ORIGINS_MAX 64
 
-/* clawgate.relay (doc/relay.md): where and how gatewayd carries admitted sessions
- * to an OpenClaw gateway. port 0: relay mode is off. */
-struct config_relay {
-	char url[PROTO_TEXT_MAX + 1];	/* clawgate.relay.upstream as written */
-	char addr[PROTO_ADDR_MAX + 1];	/* its host: a numeric address */
-	uint16_t port;
-	char host[PROTO_TEXT_MAX + 1];	/* host[:port] as in the URL, for Host: */
-	char user_header[PROTO_NAME_MAX + 1];
-	char user[PROTO_NAME_MAX + 1];
-	uint32_t nrequired_headers;
-	char required_headers[PROTO_MAX_RELAY_HEADERS][PROTO_NAME_MAX + 1];
-	char client_ip_placeholder[PROTO_ADDR_MAX + 1];
-};
 
 struct config {
 	char *path;		/* the file read; NULL when the default path was missing */
@@ -71,7 +58,9 @@ struct config {
 	/* How an admin runs gatewayctl on this host, as the Control UI shows it:
 	 * clawgate.gatewayctl > $CLAWGATE_GATEWAYCTL > config_gatewayctl_default. */
 	char gatewayctl[PROTO_COMMAND_MAX + 1];
-	struct config_relay relay;
+	/* clawgate.relay, as gatewayd gets it, and the upstream's URL as written */
+	struct proto_relay relay;
+	char relay_url[PROTO_TEXT_MAX + 1];
 };
 
 /* Reads path (or the default) and the environment into cfg; fatalx naming the

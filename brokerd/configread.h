@@ -8,7 +8,7 @@
 
 #include "brokerd/jtree.h"
 
-struct config_relay;
+struct config;
 
 /* The file being read, for messages. */
 const char *config_file_name(void);
@@ -18,8 +18,8 @@ yajl_val config_get(yajl_val root, const char *const path[], enum jtree_kind kin
     const char *what);
 const char *config_str(yajl_val root, const char *const path[], const char *what);
 
-/* clawgate.relay into relay (all zero without it); own_port is gateway.port, which
- * the upstream must not be. */
-void config_relay(struct config_relay *relay, yajl_val root, uint16_t own_port);
+/* clawgate.relay into cfg->relay and cfg->relay_url (all zero without it); the
+ * upstream must not be cfg->port, so that is read first. */
+void config_relay(struct config *cfg, yajl_val root);
 
 #endif

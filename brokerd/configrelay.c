@@ -58,9 +58,10 @@ relay_header_name(char out[PROTO_NAME_MAX + 1], const char *s)
 static void
 relay_bad_header(const char *what, const char *value)
 {
-	fatalx("%s: %s \"%s\" is not a header name clawgate may set: use letters, digits and "
-	    "- (at most %d), not one clawgate writes itself (Host, Origin, Forwarded, "
-	    "X-Forwarded-*, X-Real-IP, X-OpenClaw-Scopes, Sec-WebSocket-*), e.g. \"%s\"",
+	fatalx("%s: %s \"%s\" is not a header name clawgate may set: use a header name "
+	    "(letters, digits and !#$%%&'*+-.^_`|~, at most %d), not one clawgate writes "
+	    "itself (Host, Origin, Forwarded, X-Forwarded-*, X-Real-IP, X-OpenClaw-Scopes, "
+	    "Sec-WebSocket-*), e.g. \"%s\"",
 	    config_file_name(), what, value, PROTO_NAME_MAX,
 	    strcmp(what, "clawgate.relay.userHeader") == 0 ? RELAY_DEFAULT_USER_HEADER :
 	    RELAY_DEFAULT_REQUIRED_HEADER);
@@ -78,7 +79,7 @@ relay_bad_url(const char *url, const char *why)
  * one. gatewayd connects from its sandbox, where no names are looked up, and
  * speaks plain WebSocket to an upstream that only it can reach. */
 static void
-relay_url(struct config_relay *relay, const char *url, uint16_t own_port)
+relay_url(struct proto_relay *relay, const char *url, uint16_t own_port)
 {
 	const char *host, *colon, *end;
 	char addr[PROTO_ADDR_MAX + 1], *stop;
@@ -121,7 +122,6 @@ relay_url(struct config_relay *relay, const char *url, uint16_t own_port)
 	if (port == own_port && ipaddr_classify(bytes) == IPADDR_LOOPBACK)
 		relay_bad_url(url, "is clawgate's own gateway.port: run the upstream on "
 		    "another port");
-	snprintf(relay->url, sizeof(relay->url), "%s", url);
 	snprintf(relay->addr, sizeof(relay->addr), "%s", addr);
 	snprintf(relay->host, sizeof(relay->host), "%.*s", (int)(stop - url - 5), url + 5);
 	relay->port = (uint16_t)port;
@@ -130,7 +130,7 @@ relay_url(struct config_relay *relay, const char *url, uint16_t own_port)
 /* The identity's value: visible ASCII without space or comma, as a header value
  * the upstream compares with its auth.trustedProxy.allowUsers. */
 static void
-relay_user(struct config_relay *relay, yajl_val root)
+relay_user(struct proto_relay *relay, yajl_val root)
 {
 	const char *user = config_str(root, RELAY("user"), "clawgate.relay.user");
 	size_t len;
@@ -148,7 +148,7 @@ relay_user(struct config_relay *relay, yajl_val root)
 }
 
 static void
-relay_required_headers(struct config_relay *relay, yajl_val root)
+relay_required_headers(struct proto_relay *relay, yajl_val root)
 {
 	yajl_val list = config_get(root, RELAY("requiredHeaders"), JTREE_ARRAY,
 	    "clawgate.relay.requiredHeaders");
@@ -188,7 +188,7 @@ relay_required_headers(struct config_relay *relay, yajl_val root)
 /* Stands for a loopback client in X-Forwarded-For: the upstream refuses a
  * loopback address there (403), and treats its own trustedProxies as proxies. */
 static void
-relay_placeholder(struct config_relay *relay, yajl_val root)
+relay_placeholder(struct proto_relay *relay, yajl_val root)
 {
 	const char *ip = config_str(root, RELAY("clientIpPlaceholder"),
 	    "clawgate.relay.clientIpPlaceholder");
@@ -205,13 +205,15 @@ relay_placeholder(struct config_relay *relay, yajl_val root)
 }
 
 void
-config_relay(struct config_relay *relay, yajl_val root, uint16_t own_port)
+config_relay(struct config *cfg, yajl_val root)
 {
+	struct proto_relay *relay = &cfg->relay;
 	const char *url = config_str(root, RELAY("upstream"), "clawgate.relay.upstream");
 	const char *header;
 	const char *const section[] = { "clawgate", "relay", NULL };
 
 	memset(relay, 0, sizeof(*relay));
+	cfg->relay_url[0] = '\0';
 	if (url == NULL) {
 		if (jtree_path(root, section) != NULL)
 			fatalx("%s: clawgate.relay has no upstream: set clawgate.relay.upstream to "
@@ -219,7 +221,8 @@ config_relay(struct config_relay *relay, yajl_val root, uint16_t own_port)
 			    "remove clawgate.relay to run without relay mode", config_file_name());
 		return;
 	}
-	relay_url(relay, url, own_port);
+	relay_url(relay, url, cfg->port);
+	snprintf(cfg->relay_url, sizeof(cfg->relay_url), "%s", url);
 	header = config_str(root, RELAY("userHeader"), "clawgate.relay.userHeader");
 	if (header == NULL)
 		header = RELAY_DEFAULT_USER_HEADER;

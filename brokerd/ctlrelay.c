@@ -18,25 +18,28 @@
 #define CTLRELAY_TABLE "clawgate_guard"
 #define CTLRELAY_GW_USER "clawgate-gw"	/* gatewayd's account (systemd/clawgate.sysusers) */
 
-/* Reads fd to its end, at most CTLRELAY_OUT_MAX bytes (more is cut off). */
+/* Reads fd to its end and keeps at most CTLRELAY_OUT_MAX bytes: the rest is read
+ * and dropped, so that nft never blocks on a full pipe. */
 static char *
 ctlrelay_read_all(int fd)
 {
 	size_t len = 0, cap = 4096;
-	char *buf = xmalloc(cap);
+	char *buf = xmalloc(cap), sink[4096];
 	ssize_t n;
 
 	for (;;) {
 		if (len + 1 == cap && cap < CTLRELAY_OUT_MAX)
 			buf = xrealloc(buf, cap *= 2);
-		if (len + 1 == cap)
-			break;
-		n = read(fd, buf + len, cap - 1 - len);
+		if (len + 1 < cap)
+			n = read(fd, buf + len, cap - 1 - len);
+		else
+			n = read(fd, sink, sizeof(sink));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		len += (size_t)n;
+		if (len + 1 < cap)
+			len += (size_t)n;
 	}
 	buf[len] = '\0';
 	return buf;
@@ -69,8 +72,8 @@ ctlrelay_nft(char **out, char **err)
 	}
 	close(po[1]);
 	close(pe[1]);
-	/* A table's listing fits the pipe's buffer many times over only when small;
-	 * read the listing first, then the (short) error text. */
+	/* The listing first, then the error text: nft writes only a line or two
+	 * there, which the pipe holds while the listing is read. */
 	*out = ctlrelay_read_all(po[0]);
 	*err = ctlrelay_read_all(pe[0]);
 	close(po[0]);

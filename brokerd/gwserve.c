@@ -65,16 +65,7 @@ gwserve_hello(struct gwlink_call *call)
 	h.max_buffered = GWSERVE_MAX_BUFFERED;
 	memcpy(h.ui_root, cfg->ui_root, sizeof(h.ui_root));
 	memcpy(h.gatewayctl, cfg->gatewayctl, sizeof(h.gatewayctl));
-	memcpy(h.relay_addr, cfg->relay.addr, sizeof(h.relay_addr));
-	h.relay_port = cfg->relay.port;
-	memcpy(h.relay_host, cfg->relay.host, sizeof(h.relay_host));
-	memcpy(h.relay_user_header, cfg->relay.user_header, sizeof(h.relay_user_header));
-	memcpy(h.relay_user, cfg->relay.user, sizeof(h.relay_user));
-	h.nrelay_required_headers = cfg->relay.nrequired_headers;
-	memcpy(h.relay_required_headers, cfg->relay.required_headers,
-	    sizeof(h.relay_required_headers));
-	memcpy(h.relay_client_ip_placeholder, cfg->relay.client_ip_placeholder,
-	    sizeof(h.relay_client_ip_placeholder));
+	h.relay = cfg->relay;
 	gwlink_send(call->link, PROTO_BR_HELLO, call->id, &h);
 	log_info("gateway link: gatewayd pid %u worker %u connected", m->pid, m->worker);
 }

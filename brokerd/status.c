@@ -28,7 +28,7 @@ status_pval(struct pbuf *b, struct broker *br, int local)
 		if (br->cfg->relay.port != 0) {
 			pval_key(b, "relay");
 			pval_obj_begin(b);
-			pval_kv_str(b, "upstream", br->cfg->relay.url);
+			pval_kv_str(b, "upstream", br->cfg->relay_url);
 			pval_kv_str(b, "addr", br->cfg->relay.addr);
 			pval_kv_int(b, "port", br->cfg->relay.port);
 			pval_obj_end(b);

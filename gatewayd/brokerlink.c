@@ -128,44 +128,20 @@ brokerlink_check_settings(const struct proto_br_hello *h)
 		fatalx("brokerd sent unusable settings (%s): check brokerd's configuration", bad);
 }
 
-/* Whether two hellos configure the same relay (clawgate.relay). */
-static int
-brokerlink_same_relay(const struct proto_br_hello *a, const struct proto_br_hello *b)
-{
-	if (strcmp(a->relay_addr, b->relay_addr) != 0 || a->relay_port != b->relay_port ||
-	    strcmp(a->relay_host, b->relay_host) != 0 ||
-	    strcmp(a->relay_user_header, b->relay_user_header) != 0 ||
-	    strcmp(a->relay_user, b->relay_user) != 0 ||
-	    strcmp(a->relay_client_ip_placeholder, b->relay_client_ip_placeholder) != 0 ||
-	    a->nrelay_required_headers != b->nrelay_required_headers)
-		return 0;
-	for (uint32_t i = 0; i < a->nrelay_required_headers; i++)
-		if (strcmp(a->relay_required_headers[i], b->relay_required_headers[i]) != 0)
-			return 0;
-	return 1;
-}
-
 /* The relay is the first hello's until gatewayd restarts: its sandbox was set
- * up for it (or for no relay at all), like the listeners. */
+ * up for it (or for no relay at all), like the listeners. Both hellos were
+ * decoded by proto_decode, which zeroes what a value leaves unused, so equal
+ * settings compare equal byte for byte. */
 static void
 brokerlink_keep_relay(const struct proto_br_hello *first)
 {
 	struct proto_br_hello *now = &gatewayd.settings;
 
-	if (brokerlink_same_relay(first, now))
+	if (memcmp(&first->relay, &now->relay, sizeof(now->relay)) == 0)
 		return;
 	log_warnx("brokerd's clawgate.relay changed: gatewayd keeps relaying as it started "
 	    "until it restarts: systemctl restart gatewayd");
-	memcpy(now->relay_addr, first->relay_addr, sizeof(now->relay_addr));
-	now->relay_port = first->relay_port;
-	memcpy(now->relay_host, first->relay_host, sizeof(now->relay_host));
-	memcpy(now->relay_user_header, first->relay_user_header, sizeof(now->relay_user_header));
-	memcpy(now->relay_user, first->relay_user, sizeof(now->relay_user));
-	now->nrelay_required_headers = first->nrelay_required_headers;
-	memcpy(now->relay_required_headers, first->relay_required_headers,
-	    sizeof(now->relay_required_headers));
-	memcpy(now->relay_client_ip_placeholder, first->relay_client_ip_placeholder,
-	    sizeof(now->relay_client_ip_placeholder));
+	now->relay = first->relay;
 }
 
 static int

@@ -20,6 +20,14 @@ struct gatewayd {
 
 extern struct gatewayd gatewayd;
 
+/* Whether gatewayd relays sessions to an upstream (clawgate.relay, as the first
+ * BR_HELLO said: brokerlink keeps it until gatewayd restarts). */
+static inline int
+relay_mode(void)
+{
+	return gatewayd.settings.relay.port != 0;
+}
+
 /* What gatewayd (supervisor and workers alike) logs when a SIGHUP comes: it has
  * no reload, and its settings come from brokerd. */
 #define GATEWAYD_SIGHUP_IGNORED "SIGHUP ignored: gatewayd has no reload; configuration " \

@@ -49,7 +49,7 @@ static void
 main_ready(void)
 {
 	uint16_t port = main_port ? (uint16_t)main_port : gatewayd.settings.port;
-	int relay = gatewayd.settings.relay_port != 0;
+	int relay = relay_mode();
 	struct sandbox_policy policy;
 
 	if (port == 0)
@@ -65,7 +65,7 @@ main_ready(void)
 	 * in relay mode, to the upstream's port. */
 	policy = (struct sandbox_policy){ .user = &main_user, .rules = allowlist_rules,
 	    .nrules = allowlist_nrules, .tcp_lock = 1,
-	    .tcp_connect_port = gatewayd.settings.relay_port };
+	    .tcp_connect_port = gatewayd.settings.relay.port };
 	if (relay) {
 		policy.mode_rules = allowlist_relay_rules;
 		policy.nmode_rules = allowlist_relay_nrules;

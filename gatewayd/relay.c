@@ -46,12 +46,6 @@ struct relay {
 };
 
 int
-relay_mode(void)
-{
-	return gatewayd.settings.relay_port != 0;
-}
-
-int
 relay_open(const struct session *s)
 {
 	return s->relay != NULL && s->relay->phase == RELAY_OPEN;
@@ -82,7 +76,7 @@ static void
 relay_unavailable(struct session *s, const char *why)
 {
 	log_warnx("relay: the upstream gateway at %s port %u failed %s's session: %s",
-	    gatewayd.settings.relay_addr, gatewayd.settings.relay_port, s->peer, why);
+	    gatewayd.settings.relay.addr, gatewayd.settings.relay.port, s->peer, why);
 	if (s->pre != NULL)
 		session_send_retryable(s, s->pre->connect_id, RELAY_UNAVAILABLE);
 	session_close(s, PROTO_CLOSE_TRY_AGAIN, "upstream gateway unavailable");
@@ -248,7 +242,7 @@ relay_forwarded_for(const struct session *s)
 
 	if (ipaddr_parse(s->peer, a) == 0 && ipaddr_classify(a) != IPADDR_LOOPBACK)
 		return s->peer;
-	return gatewayd.settings.relay_client_ip_placeholder;
+	return gatewayd.settings.relay.client_ip_placeholder;
 }
 
 static void
@@ -274,9 +268,9 @@ relay_connect(struct session *s, const struct proto_accept *m)
 	size_t n = 0;
 
 	relay_scopes(m, scopes, sizeof(scopes));
-	h[n++] = (struct upgrade_header){ set->relay_user_header, set->relay_user };
-	for (uint32_t i = 0; i < set->nrelay_required_headers; i++)
-		h[n++] = (struct upgrade_header){ set->relay_required_headers[i], "1" };
+	h[n++] = (struct upgrade_header){ set->relay.user_header, set->relay.user };
+	for (uint32_t i = 0; i < set->relay.nrequired_headers; i++)
+		h[n++] = (struct upgrade_header){ set->relay.required_headers[i], "1" };
 	h[n++] = (struct upgrade_header){ "X-Forwarded-For", relay_forwarded_for(s) };
 	h[n++] = (struct upgrade_header){ "x-openclaw-scopes", scopes };
 	if (s->pre->host[0] != '\0')
@@ -285,7 +279,7 @@ relay_connect(struct session *s, const struct proto_accept *m)
 	    "http" };
 	if (s->pre->origin[0] != '\0')
 		h[n++] = (struct upgrade_header){ "Origin", s->pre->origin };
-	t = (struct upstream_target){ set->relay_addr, set->relay_port, set->relay_host, h, n,
+	t = (struct upstream_target){ set->relay.addr, set->relay.port, set->relay.host, h, n,
 	    set->max_payload };
 	s->relay->up = upstream_open(&t, &relay_cbs, s, &why);
 	return s->relay->up == NULL ? why : NULL;

@@ -126,7 +126,7 @@ render_challenge(const struct proto_challenge *c, struct render_out *out)
 	render_kv_int(g, "ts", c->ts);
 	/* What the upstream offers: the Control UI then asks for the model
 	 * catalog snapshot it sends after hello. */
-	if (gatewayd.settings.relay_port != 0)
+	if (relay_mode())
 		render_strv(g, "capabilities", render_relay_capabilities, 1);
 	render_close(g);
 	render_close(g);

@@ -56,7 +56,8 @@ struct session_verdict {
 };
 
 /* What a session needs only until its verdict: freed at hello-ok so that an
- * idle authenticated session costs little. */
+ * idle authenticated session costs little. A relayed session keeps it (and
+ * queues the client's frames in it) until the upstream's hello-ok. */
 struct session_pre {
 	char origin[PROTO_TEXT_MAX + 1];
 	char host[PROTO_TEXT_MAX + 1];
@@ -172,8 +173,6 @@ int authed_on_event(const union brokerlink_msg *m);
 int authed_on_close(const union brokerlink_msg *m);
 
 /* relay.c */
-/* Whether gatewayd relays sessions (the first BR_HELLO decided). */
-int relay_mode(void);
 /* Whether the session's upstream said hello and frames pass. */
 int relay_open(const struct session *s);
 /* A valid connect frame: its copy for the upstream goes to s->pre. */

@@ -190,8 +190,8 @@ upstream_write_cb(struct bufferevent *bev, void *arg)
 		upstream_check_drained(u);
 }
 
-/* What a socket error was. libevent reports a connect refused at once (as
- * loopback does) later, with errno long overwritten. */
+/* What a socket error was. A refused connect (loopback refuses at once) is
+ * reported after errno went stale: no error while connecting means refused. */
 static const char *
 upstream_error(const struct upstream *u, struct bufferevent *bev)
 {

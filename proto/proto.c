@@ -111,8 +111,8 @@ _Static_assert(offsetof(struct proto_br_hello, bind) ==
     offsetof(struct proto_br_hello, nbind) + sizeof(uint32_t), "bind list layout");
 _Static_assert(offsetof(struct proto_br_hello, trusted_proxies) ==
     offsetof(struct proto_br_hello, ntrusted_proxies) + sizeof(uint32_t), "proxy list layout");
-_Static_assert(offsetof(struct proto_br_hello, relay_required_headers) ==
-    offsetof(struct proto_br_hello, nrelay_required_headers) + sizeof(uint32_t),
+_Static_assert(offsetof(struct proto_br_hello, relay.required_headers) ==
+    offsetof(struct proto_br_hello, relay.nrequired_headers) + sizeof(uint32_t),
     "relay header list layout");
 #define F_ERROR(st, f)                                                          \
 	F_STR(st, f.code, PROTO_CS_ATOM), F_STR(st, f.message, PROTO_CS_TEXT),  \
@@ -142,14 +142,14 @@ static const struct proto_field fields_br_hello[] = {
 	F_STR(struct proto_br_hello, tls_key_path, PROTO_CS_TEXT),
 	F_STR(struct proto_br_hello, ui_root, PROTO_CS_TEXT),
 	F_STR(struct proto_br_hello, gatewayctl, PROTO_CS_TEXT),
-	F_STR(struct proto_br_hello, relay_addr, PROTO_CS_ATOM),
-	F_INT(PK_U16, struct proto_br_hello, relay_port),
-	F_STR(struct proto_br_hello, relay_host, PROTO_CS_ATOM),
-	F_STR(struct proto_br_hello, relay_user_header, PROTO_CS_ATOM),
-	F_STR(struct proto_br_hello, relay_user, PROTO_CS_ATOM),
-	{ PK_STRLIST, offsetof(struct proto_br_hello, nrelay_required_headers), PROTO_NAME_MAX,
+	F_STR(struct proto_br_hello, relay.addr, PROTO_CS_ATOM),
+	F_INT(PK_U16, struct proto_br_hello, relay.port),
+	F_STR(struct proto_br_hello, relay.host, PROTO_CS_ATOM),
+	F_STR(struct proto_br_hello, relay.user_header, PROTO_CS_ATOM),
+	F_STR(struct proto_br_hello, relay.user, PROTO_CS_ATOM),
+	{ PK_STRLIST, offsetof(struct proto_br_hello, relay.nrequired_headers), PROTO_NAME_MAX,
 	    PROTO_CS_ATOM, PROTO_MAX_RELAY_HEADERS },
-	F_STR(struct proto_br_hello, relay_client_ip_placeholder, PROTO_CS_ATOM),
+	F_STR(struct proto_br_hello, relay.client_ip_placeholder, PROTO_CS_ATOM),
 };
 
 static const struct proto_field fields_conn_ref[] = {

@@ -110,6 +110,20 @@ struct proto_gw_hello {
 };
 
 /* The non-secret settings the broker read from the config, for gatewayd. */
+/* clawgate.relay (doc/relay.md) as brokerd checked it: where and how gatewayd
+ * carries admitted sessions to an OpenClaw gateway. port 0: relay mode is off.
+ * addr is numeric: gatewayd looks up no names in its sandbox. */
+struct proto_relay {
+	char addr[PROTO_ADDR_MAX + 1];
+	uint16_t port;
+	char host[PROTO_TEXT_MAX + 1];	/* the upgrade's Host: the URL's host[:port] */
+	char user_header[PROTO_NAME_MAX + 1];
+	char user[PROTO_NAME_MAX + 1];
+	uint32_t nrequired_headers;
+	char required_headers[PROTO_MAX_RELAY_HEADERS][PROTO_NAME_MAX + 1];
+	char client_ip_placeholder[PROTO_ADDR_MAX + 1];
+};
+
 struct proto_br_hello {
 	char version[PROTO_TEXT_MAX + 1];
 	uint16_t port;
@@ -133,16 +147,7 @@ struct proto_br_hello {
 	/* How an admin runs gatewayctl on this host ("gatewayctl", or with --socket):
 	 * the Control UI shows it in front of `devices approve <requestId>`. */
 	char gatewayctl[PROTO_COMMAND_MAX + 1];
-	/* clawgate.relay (doc/relay.md), checked by brokerd; relay_port 0: relay mode
-	 * is off. relay_addr is numeric: gatewayd looks up no names in its sandbox. */
-	char relay_addr[PROTO_ADDR_MAX + 1];
-	uint16_t relay_port;
-	char relay_host[PROTO_TEXT_MAX + 1];	/* the upgrade's Host: the URL's host[:port] */
-	char relay_user_header[PROTO_NAME_MAX + 1];
-	char relay_user[PROTO_NAME_MAX + 1];
-	uint32_t nrelay_required_headers;
-	char relay_required_headers[PROTO_MAX_RELAY_HEADERS][PROTO_NAME_MAX + 1];
-	char relay_client_ip_placeholder[PROTO_ADDR_MAX + 1];
+	struct proto_relay relay;
 };
 
 /* The WebSocket close codes (RFC 6455 §7.4.1) clawgate sends a client, whether

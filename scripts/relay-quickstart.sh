@@ -29,11 +29,15 @@ relay_prepare() {
 
 	# An existing config names the ports it was written with.
 	if [ -e "$config" ]; then
-		port=$(sed -n 's/^ *"port": *\([0-9][0-9]*\),*$/\1/p' "$config" | head -n 1)
-		relay_port=$(sed -n 's|.*"upstream": *"ws://127\.0\.0\.1:\([0-9][0-9]*\)".*|\1|p' \
-			"$config" | head -n 1)
-		[ -n "$relay_port" ] || die "$config has no clawgate.relay.upstream on 127.0.0.1:" \
-			"remove it to have it written again"
+		read -r port relay_port < <(/usr/bin/python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+up = c["clawgate"]["relay"]["upstream"]
+assert up.startswith("ws://127.0.0.1:")
+print(c["gateway"]["port"], up[len("ws://127.0.0.1:"):].rstrip("/"))' "$config" 2>/dev/null) ||
+			true
+		[ -n "${relay_port:-}" ] || die "$config has no gateway.port or no" \
+			"clawgate.relay.upstream on ws://127.0.0.1: remove it to have it written again"
 	else
 		port=${OPENCLAW_GATEWAY_PORT:-18789}
 		relay_port=${CLAWGATE_UPSTREAM_PORT:-28811}
@@ -105,6 +109,12 @@ relay_guard() {
 	relay_guarded=0
 	[ "$(id -u)" -eq 0 ] || return 0
 	deps_install nftables
+	# One guard table per host: never replace (and later delete) one that
+	# clawgate-relay-guard@PORT.service loaded for a running upstream.
+	if nft list table inet clawgate_guard >/dev/null 2>&1; then
+		die "the relay guard (nftables table inet clawgate_guard) is already loaded," \
+			"e.g. by clawgate-relay-guard@PORT.service: stop that first"
+	fi
 	nft -D port="$relay_port" -D allowed='{clawgate-gw,openclaw}' \
 		-f systemd/clawgate-relay-guard.nft ||
 		die "cannot load the relay guard (nft failed, its error is above)"

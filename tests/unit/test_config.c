@@ -94,7 +94,7 @@ test_relay(void)
 	write_config("{\"gateway\":{\"port\":18789}}");
 	config_load(&cfg, config_path);
 	CHECK(cfg.relay.port == 0);
-	CHECK_STR_EQ(cfg.relay.url, "");
+	CHECK_STR_EQ(cfg.relay_url, "");
 	config_free(&cfg);
 
 	/* Only the upstream given: the defaults of the upstream's documented setup. */
@@ -117,7 +117,7 @@ test_relay(void)
 	    "\"user\":\"front-door\",\"requiredHeaders\":[],"
 	    "\"clientIpPlaceholder\":\"2001:db8::1\"}}}");
 	config_load(&cfg, config_path);
-	CHECK_STR_EQ(cfg.relay.url, "ws://[fd00::2]:28811/");
+	CHECK_STR_EQ(cfg.relay_url, "ws://[fd00::2]:28811/");
 	CHECK_STR_EQ(cfg.relay.addr, "fd00::2");
 	CHECK(cfg.relay.port == 28811);
 	CHECK_STR_EQ(cfg.relay.host, "[fd00::2]:28811");

@@ -216,7 +216,7 @@ class Upstream:
         gets hello-ok; raises AssertionError with the log's end if it does not."""
         self.config_path.parent.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(json.dumps(self.config, indent=2) + "\n")
-        env = openclaw_cli._cli_env(self.home)
+        env = openclaw_cli.cli_env(self.home)
         env.update(QUIET_ENV)
         started = time.monotonic()
         with open(self.out_path, "wb") as out:
