@@ -50,6 +50,8 @@ static void
 front_echo(struct session *s)
 {
 	session_ws_start(s, gatewayd.settings.max_payload);
+	if (gatewayd.test_echo == GATEWAYD_ECHO_PASS)
+		ws_pass(s->ws);
 	s->state = SESSION_ECHO;
 	/* Nothing to authenticate: neither the handshake deadline nor the
 	 * pre-auth limit applies. */

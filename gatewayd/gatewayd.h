@@ -15,7 +15,12 @@ struct gatewayd {
 	int64_t started_ms;	/* monotonic, for hello-ok snapshot.uptimeMs */
 	unsigned workers;	/* --workers: processes sharing the port */
 	unsigned worker;	/* this one's index, 0..workers-1 */
-	int test_echo;		/* --test-echo: every upgrade is an echo (tests only) */
+	int test_echo;		/* --test-echo: every upgrade is an echo (tests only): */
+};
+
+enum gatewayd_echo {
+	GATEWAYD_ECHO = 1,	/* through wslay, as sessions read frames */
+	GATEWAYD_ECHO_PASS,	/* through ws_pass, as the relay passes them */
 };
 
 extern struct gatewayd gatewayd;

@@ -39,7 +39,7 @@ static void __attribute__((noreturn))
 main_usage(void)
 {
 	fprintf(stderr, "usage: gatewayd [--socket-dir DIR] [--port N] [--workers N] "
-	    "[--log-level error|warn|info|debug] [--test-echo]\n");
+	    "[--log-level error|warn|info|debug] [--test-echo[=pass]]\n");
 	exit(2);
 }
 
@@ -134,7 +134,7 @@ main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
-		{ "test-echo", no_argument, NULL, 'E' },
+		{ "test-echo", optional_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		/* Hidden: the sandbox's negative test (sandbox_selftest). */
 		{ "sandbox-selftest", required_argument, NULL, 'T' },
@@ -167,8 +167,14 @@ main(int argc, char **argv)
 			break;
 		case 'E':
 			/* RFC 6455 conformance tests only: a command-line switch, so that
-			 * no configuration file can turn it on. */
-			gatewayd.test_echo = 1;
+			 * no configuration file can turn it on. "pass": the relay's
+			 * pass-through frame path (ws_pass) instead of wslay's. */
+			if (optarg != NULL && strcmp(optarg, "pass") != 0) {
+				fprintf(stderr, "gatewayd: --test-echo takes no value or \"pass\", "
+				    "not \"%s\"\n", optarg);
+				main_usage();
+			}
+			gatewayd.test_echo = optarg != NULL ? GATEWAYD_ECHO_PASS : GATEWAYD_ECHO;
 			break;
 		case 'w':
 			workers = strtoul(optarg, &end, 10);

@@ -108,6 +108,8 @@ relay_hello(struct session *s, const uint8_t *msg, size_t len)
 	if (s->state != SESSION_AUTHED)
 		return;
 	r->phase = RELAY_OPEN;
+	/* From here on the client's frames are only routed, never parsed. */
+	ws_pass(s->ws);
 	free(r->auth);
 	r->auth = NULL;
 	event_free(s->timer);

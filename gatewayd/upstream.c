@@ -153,6 +153,8 @@ upstream_read_answer(struct upstream *u)
 	free(u->accept);
 	u->accept = NULL;
 	u->ws = ws_new_client(u->bev, u->max_message, upstream_msg_cb, u);
+	/* Its frames reach the client as they came, which checks their text. */
+	ws_pass(u->ws);
 	u->state = UPSTREAM_OPEN;
 	u->cbs->open(u->arg);
 	if (u->state == UPSTREAM_OPEN && evbuffer_get_length(in) > 0)

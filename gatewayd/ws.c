@@ -10,6 +10,11 @@
 #include "common/log.h"
 #include "common/random.h"
 #include "common/xmalloc.h"
+#include "gatewayd/wsframe.h"
+
+/* How much one read or write of a passing connection may move: a 64 KiB
+ * message in one system call rather than four (libevent's default is 16 KiB). */
+#define WS_PASS_IO_MAX (256 * 1024)
 
 /*
  * A wslay context carries two fixed frame buffers (about 8.5 KiB), so a ws
@@ -43,6 +48,13 @@ struct ws {
 	 * a res would overtake it: the close is queued only once the messages are
 	 * written. */
 	char *close_pending;
+	/* Pass mode (ws_pass): data frames are read and written here, wslay
+	 * sees only control frames, one whole frame at a time (feed). */
+	uint8_t pass_wanted;	/* ws_pass was called */
+	uint8_t pass;		/* ... and wslay held nothing of a message then */
+	size_t feed;		/* bytes of the control frame wslay may still take */
+	uint64_t msg_len;	/* payload of the fragmented message so far */
+	struct evbuffer *msg;	/* its fragments, unmasked */
 };
 
 /* wslay pulls frame bytes: whatever the bufferevent has buffered. */
@@ -50,13 +62,18 @@ static ssize_t
 ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *arg)
 {
 	struct ws *ws = arg;
-	int n = evbuffer_remove(bufferevent_get_input(ws->bev), buf, len);
+	int n;
 
+	if (ws->pass && len > ws->feed)
+		len = ws->feed;
+	n = len == 0 ? 0 : evbuffer_remove(bufferevent_get_input(ws->bev), buf, len);
 	if (n <= 0) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
 	ws->held += (uint64_t)n;
+	if (ws->pass)
+		ws->feed -= (size_t)n;
 	return n;
 }
 
@@ -177,11 +194,28 @@ ws_fail(struct ws *ws)
 	ws->failed = WSLAY_CODE_PROTOCOL_ERROR;
 }
 
-/* The masking keys of a client's frames (RFC 6455 §5.3: unpredictable). */
+/* The masking keys of a client's frames (RFC 6455 §5.3: unpredictable), from
+ * the CSPRNG a pool at a time: one call per frame would cost more than masking
+ * a small frame. */
+static void
+ws_mask_key(uint8_t *buf, size_t len)
+{
+	static uint8_t pool[512];
+	static size_t used = sizeof(pool);
+
+	for (size_t i = 0; i < len; i++) {
+		if (used == sizeof(pool)) {
+			random_bytes(pool, sizeof(pool));
+			used = 0;
+		}
+		buf[i] = pool[used++];
+	}
+}
+
 static int
 ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *arg)
 {
-	random_bytes(buf, len);
+	ws_mask_key(buf, len);
 	return 0;
 }
 
@@ -221,6 +255,8 @@ ws_free(struct ws *ws)
 	if (ws == NULL)
 		return;
 	wslay_event_context_free(ws->ctx);
+	if (ws->msg != NULL)
+		evbuffer_free(ws->msg);
 	free(ws->close_pending);
 	free(ws->peer_reason);
 	free(ws);
@@ -290,14 +326,17 @@ ws_queue_close(struct ws *ws, const char *reason)
 	    strlen(reason));
 }
 
-int
-ws_read(struct ws *ws)
+/* Runs wslay over what it may take of the input (in pass mode: the control
+ * frame it is fed), then writes what that queued. */
+static int
+ws_recv(struct ws *ws)
 {
 	int r;
 
 	ws->in_read = 1;
 	r = wslay_event_recv(ws_ctx(ws));
 	ws->in_read = 0;
+	ws->feed = 0;
 	/* Our callbacks never fail, so a callback failure is wslay's frame
 	 * parser refusing a header; anything else is out of memory. */
 	if (r == WSLAY_ERR_CALLBACK_FAILURE) {
@@ -316,8 +355,165 @@ ws_read(struct ws *ws)
 		ws->close_pending = NULL;
 		return ws_write(ws);
 	}
-	ws_release(ws);
 	return 0;
+}
+
+/* Whether frames are still read: no close came or went, nothing failed. */
+static int
+ws_reading(const struct ws *ws)
+{
+	return ws->failed == 0 && ws->close_pending == NULL &&
+	    (ws->ctx == NULL || wslay_event_get_read_enabled(ws->ctx));
+}
+
+/* Pass mode begins at a message boundary: wslay holds no byte of a frame and
+ * no fragment of a message, so the next byte of the input starts a frame. */
+static void
+ws_pass_begin(struct ws *ws)
+{
+	if (ws->pass_wanted && !ws->in_read && ws->held == 0 && !ws->fragmented)
+		ws->pass = 1;
+}
+
+/* What a frame header may be on this connection: 0, or the close code that
+ * refuses it (wslay's rules, which pass mode keeps). */
+static uint16_t
+ws_pass_check(const struct ws *ws, const struct wsframe_head *h, const char **reason)
+{
+	*reason = "";
+	if (h->rsv != 0 || h->masked == ws->client)
+		return WSLAY_CODE_PROTOCOL_ERROR;
+	if (wsframe_is_control(h->opcode))
+		return h->opcode <= WSLAY_PONG && h->fin && h->len <= 125 ? 0 :
+		    WSLAY_CODE_PROTOCOL_ERROR;
+	if (h->opcode > WSFRAME_BINARY ||
+	    (h->opcode == WSFRAME_CONTINUATION) != (ws->fragmented != 0))
+		return WSLAY_CODE_PROTOCOL_ERROR;
+	if (h->opcode == WSFRAME_BINARY)
+		return WSLAY_CODE_UNSUPPORTED_DATA;
+	if (h->len > ws->max_message - ws->msg_len)
+		return WSLAY_CODE_MESSAGE_TOO_BIG;
+	if (h->opcode == WSFRAME_CONTINUATION && ws->fragments >= WS_FRAGMENTS_MAX) {
+		*reason = "too many fragments";
+		return WSLAY_CODE_MESSAGE_TOO_BIG;
+	}
+	return 0;
+}
+
+/* The fragments of a message are complete: hand it on. */
+static int
+ws_pass_deliver(struct ws *ws)
+{
+	struct evbuffer *msg = ws->msg;
+	size_t len = (size_t)ws->msg_len;
+	const uint8_t *p = (const uint8_t *)"";
+
+	ws->msg = NULL;
+	ws->msg_len = 0;
+	if (len > 0 && (p = evbuffer_pullup(msg, -1)) == NULL) {
+		evbuffer_free(msg);
+		log_warnx("ws: out of memory joining a fragmented message");
+		return -1;
+	}
+	ws->cb(ws->arg, p, len);
+	evbuffer_free(msg);
+	return 0;
+}
+
+/*
+ * A whole data frame is in the input: unmasked in place and handed on from
+ * there when it is a message of its own (the usual case: no copy at all), or
+ * added to the message it continues.
+ */
+static int
+ws_pass_data(struct ws *ws, const struct wsframe_head *h)
+{
+	struct evbuffer *in = bufferevent_get_input(ws->bev);
+	size_t total = h->size + (size_t)h->len;
+	uint8_t *frame = evbuffer_pullup(in, (ev_ssize_t)total), *payload;
+
+	if (frame == NULL) {
+		log_warnx("ws: out of memory reading a %zu-byte frame", total);
+		return -1;
+	}
+	payload = frame + h->size;
+	if (h->masked)
+		wsframe_mask(payload, payload, (size_t)h->len, h->key);
+	ws->fragments = h->opcode == WSFRAME_CONTINUATION ? ws->fragments + 1 : 1;
+	if (!ws->fragmented && h->fin) {
+		ws->cb(ws->arg, payload, (size_t)h->len);
+		evbuffer_drain(in, total);
+		return 0;
+	}
+	if ((ws->msg == NULL && (ws->msg = evbuffer_new()) == NULL) ||
+	    evbuffer_add(ws->msg, payload, (size_t)h->len) != 0) {
+		log_warnx("ws: out of memory keeping a fragmented message");
+		return -1;
+	}
+	evbuffer_drain(in, total);
+	ws->msg_len += h->len;
+	ws->fragmented = !h->fin;
+	return h->fin ? ws_pass_deliver(ws) : 0;
+}
+
+/* Pass mode's reading: every complete frame in the input, in order. */
+static int
+ws_pass_read(struct ws *ws)
+{
+	struct evbuffer *in = bufferevent_get_input(ws->bev);
+	uint8_t b[WSFRAME_HEAD_MAX];
+	struct wsframe_head h;
+	const char *reason;
+	uint16_t code;
+	ev_ssize_t n;
+	int r;
+
+	while (ws_reading(ws)) {
+		if ((n = evbuffer_copyout(in, b, sizeof(b))) <= 0 ||
+		    (r = wsframe_head_parse(b, (size_t)n, &h)) == 0)
+			return 0;
+		code = r < 0 ? WSLAY_CODE_PROTOCOL_ERROR : ws_pass_check(ws, &h, &reason);
+		if (code != 0) {
+			ws_refuse(ws_ctx(ws), code, r < 0 ? "" : reason);
+			return ws_write(ws);
+		}
+		if (evbuffer_get_length(in) < h.size + h.len)
+			return 0;
+		if (wsframe_is_control(h.opcode)) {
+			ws->feed = h.size + (size_t)h.len;
+			r = ws_recv(ws);
+		} else {
+			r = ws_pass_data(ws, &h);
+		}
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+ws_read(struct ws *ws)
+{
+	int r;
+
+	if (ws->pass) {
+		r = ws_pass_read(ws);
+	} else {
+		r = ws_recv(ws);
+		ws_pass_begin(ws);
+	}
+	if (r == 0)
+		ws_release(ws);
+	return r;
+}
+
+void
+ws_pass(struct ws *ws)
+{
+	ws->pass_wanted = 1;
+	ws_pass_begin(ws);
+	bufferevent_set_max_single_read(ws->bev, WS_PASS_IO_MAX);
+	bufferevent_set_max_single_write(ws->bev, WS_PASS_IO_MAX);
 }
 
 /* Queues one frame and writes it out (a closed ws refuses: wslay's NO_MORE_MSG). */
@@ -331,9 +527,53 @@ ws_send(struct ws *ws, uint8_t opcode, const void *msg, size_t len)
 	ws_release(ws);
 }
 
+/* Whether a close went or is on its way: then nothing more is sent. */
+static int
+ws_sending_done(const struct ws *ws)
+{
+	return ws->failed != 0 || ws->close_pending != NULL || (ws->ctx != NULL &&
+	    (!wslay_event_get_write_enabled(ws->ctx) || wslay_event_get_close_sent(ws->ctx)));
+}
+
+/* Pass mode's writing: the header, then the payload copied once (masked on
+ * the way when our end is the client). */
+static void
+ws_pass_send(struct ws *ws, const uint8_t *msg, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(ws->bev);
+	uint8_t head[WSFRAME_HEAD_MAX], key[4];
+	struct evbuffer_iovec v;
+	size_t hs;
+
+	if (!ws->client) {
+		hs = wsframe_head_build(head, WSFRAME_TEXT, len, NULL);
+		if (evbuffer_add(out, head, hs) != 0 || evbuffer_add(out, msg, len) != 0)
+			fatalx("out of memory queueing a %zu-byte frame", len);
+		return;
+	}
+	ws_mask_key(key, sizeof(key));
+	hs = wsframe_head_build(head, WSFRAME_TEXT, len, key);
+	/* One vector: the space is contiguous. */
+	if (evbuffer_reserve_space(out, (ev_ssize_t)(hs + len), &v, 1) != 1)
+		fatalx("out of memory queueing a %zu-byte frame", len);
+	memcpy(v.iov_base, head, hs);
+	wsframe_mask((uint8_t *)v.iov_base + hs, msg, len, key);
+	v.iov_len = hs + len;
+	if (evbuffer_commit_space(out, &v, 1) != 0)
+		fatalx("cannot commit a %zu-byte frame to its output buffer", len);
+}
+
 void
 ws_send_text(struct ws *ws, const void *msg, size_t len)
 {
+	/* Straight into the output unless wslay has frames queued, which must
+	 * go first (it writes them as soon as it is not reading). */
+	if (ws->pass && !ws->in_read &&
+	    (ws->ctx == NULL || wslay_event_get_queued_msg_count(ws->ctx) == 0)) {
+		if (!ws_sending_done(ws))
+			ws_pass_send(ws, msg, len);
+		return;
+	}
 	ws_send(ws, WSLAY_TEXT_FRAME, msg, len);
 }
 

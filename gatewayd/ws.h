@@ -4,6 +4,11 @@
  * connection to its upstream). wslay answers pings, checks UTF-8, enforces the
  * message size limit (close 1009) and protocol rules (close 1002); this module
  * refuses binary messages (close 1003) and hands complete text messages on.
+ *
+ * Pass mode (ws_pass), for the relay: data frames are read and written by
+ * ws.c itself (gatewayd/wsframe.h) with the same framing rules and limits,
+ * but their text is not checked for UTF-8: the far end, which parses it,
+ * does. Control frames still go through wslay.
  */
 #ifndef GATEWAYD_WS_H
 #define GATEWAYD_WS_H
@@ -32,6 +37,9 @@ struct ws *ws_new(struct bufferevent *bev, uint64_t max_message, ws_message_cb c
 struct ws *ws_new_client(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb,
     void *arg);
 void ws_free(struct ws *ws);
+/* From the next message boundary on (at once, unless a message is half read),
+ * frames pass in pass mode. */
+void ws_pass(struct ws *ws);
 void ws_set_max_message(struct ws *ws, uint64_t max_message);
 
 /* Handles every complete frame in the bufferevent's input, then writes what

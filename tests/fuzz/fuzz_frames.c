@@ -1,7 +1,10 @@
 /*
  * Fuzz target: the frame path. Arbitrary bytes arrive, in chunks whose size
- * the first input byte picks (chopped writes), on the input of a bufferevent
- * that ws.c reads through wslay exactly as a session does; each complete text
+ * the first input byte's low seven bits pick (chopped writes), on the input of
+ * a bufferevent that ws.c reads exactly as a session does: through wslay, or
+ * when the first byte's top bit is set, in pass mode (ws_pass, from the first
+ * byte or, when the second byte's top bit is set too, from after the first
+ * chunk, so that the switch lands anywhere in a message); each complete text
  * message goes through the connect parser and is answered, as in the
  * handshake, so replies and closes interleave with reading.
  */
@@ -40,6 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bufferevent *bev;
 	struct ws *ws;
 	size_t chunk, off = 0;
+	int pass;
 
 	if (size == 0)
 		return 0;
@@ -49,9 +53,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((bev = bufferevent_socket_new(base, -1, 0)) == NULL)
 		abort();
 	ws = fuzz_ws = ws_new(bev, FUZZ_MAX_MESSAGE, fuzz_message_cb, NULL);
-	chunk = (size_t)data[0] + 1;
+	chunk = (size_t)(data[0] & 0x7f) + 1;
+	pass = data[0] & 0x80 ? (size > 1 && (data[1] & 0x80) ? 2 : 1) : 0;
 	data++;
 	size--;
+	if (pass == 1)
+		ws_pass(ws);
 	while (off < size) {
 		size_t n = size - off < chunk ? size - off : chunk;
 
@@ -59,6 +66,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += n;
 		if (ws_read(ws) < 0)
 			break;
+		if (pass == 2)
+			ws_pass(ws);
 	}
 	ws_free(ws);
 	fuzz_ws = NULL;

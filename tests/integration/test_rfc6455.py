@@ -3,7 +3,9 @@ test-only echo endpoint (`gatewayd --test-echo`: every upgrade becomes an echo
 of text messages through the same ws.c/wslay path, with no challenge; no config
 key can enable it). Server frames are parsed by python3-wsproto, an independent
 implementation; the frames sent are crafted byte by byte (rawws.frame) so that
-invalid ones can be sent too."""
+invalid ones can be sent too. Every test runs twice: against wslay's frame path
+(sessions) and against the pass-through path the relay uses (`--test-echo=pass`),
+which keeps every rule but the UTF-8 check, left to the far end."""
 
 import socket
 import struct
@@ -29,10 +31,11 @@ MAX_FRAGMENTS = 1024
 TIMEOUT = 10.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["wslay", "pass"])
 def echo(request):
     gw = Gateway()
-    gw.start(gatewayd_args=["--test-echo"])
+    gw.start(gatewayd_args=["--test-echo" if request.param == "wslay" else "--test-echo=pass"])
+    gw.frame_path = request.param
     yield gw
     gw.stop()
     gw.remove_root()
@@ -174,7 +177,13 @@ def test_fragmented_control_frame_fails(echo):
     assert c.close_code()[0] == 1002
 
 
+def wslay_only(echo):
+    if echo.frame_path != "wslay":
+        pytest.skip("pass mode leaves UTF-8 to the far end (test_pass_mode_leaves_utf8_alone)")
+
+
 def test_invalid_utf8_fails_1007(echo):
+    wslay_only(echo)
     c = Echo(echo.port)
     c.send(text(b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"))
     assert c.close_code()[0] == 1007
@@ -189,9 +198,30 @@ def test_utf8_split_across_fragments(echo):
 
 def test_invalid_utf8_fails_fast(echo):
     """The server closes on the first bad fragment, before the message ends."""
+    wslay_only(echo)
     c = Echo(echo.port)
     c.send(text(b"ok \xff", fin=False))
     assert c.close_code()[0] == 1007
+
+
+def test_pass_mode_leaves_utf8_alone(echo):
+    """Relayed text reaches the far end byte for byte, which checks it (read raw:
+    wsproto would refuse it)."""
+    if echo.frame_path != "pass":
+        pytest.skip("wslay's path checks UTF-8 (test_invalid_utf8_fails_1007)")
+    c = Echo(echo.port)
+    payload = b"ok \xff \xed\xa0\x80"
+    c.send(text(payload, fin=False) + frame(0, b"!"))
+    want = b"\x81" + bytes([len(payload) + 1]) + payload + b"!"
+    got = b""
+    deadline = time.monotonic() + TIMEOUT
+    while len(got) < len(want) and time.monotonic() < deadline:
+        c.sock.settimeout(max(0.01, deadline - time.monotonic()))
+        chunk = c.sock.recv(len(want) - len(got))
+        if not chunk:
+            break
+        got += chunk
+    assert got == want
 
 
 @pytest.mark.parametrize("code", [1000, 1001, 1003, 1011, 3000, 4999])
