@@ -3,8 +3,9 @@
  * jsonedit_peek reads the top-level members that route a frame, and
  * jsonedit_apply copies a frame with members of one top-level object deleted
  * or replaced (the connect handed upstream loses `device` and `auth`; the
- * upstream's hello-ok gets clawgate's `auth`). Both stream through yajl's event
- * parser; both are pure, for unit tests and fuzzing.
+ * upstream's hello-ok gets clawgate's `auth`). The copy streams through yajl's
+ * event parser; the peek, which every relayed frame costs, is one scan that
+ * leaves the unusual frame to yajl. Both are pure, for unit tests and fuzzing.
  */
 #ifndef GATEWAYD_JSONEDIT_H
 #define GATEWAYD_JSONEDIT_H
@@ -24,10 +25,34 @@ struct jsonedit_peek {
 	uint8_t ok;			/* a res with "ok": true */
 };
 
-/* Parses the whole message, as the receiving end would: a member named twice
- * counts with its last value, as JSON.parse has it. -1 if msg is not one
- * JSON object. */
+/* Nesting the scan of jsonedit_peek follows itself; deeper frames go to yajl,
+ * which has no bound of its own. A multiple of 64. */
+#define JSONEDIT_PEEK_DEPTH 1024
+
+/*
+ * Reads the members as the receiving end would: a member named twice counts
+ * with its last value, as JSON.parse has it; a `type`, `method`, `event` or
+ * `id` that is not a string reads as "". -1 if msg is not one JSON object.
+ *
+ * A frame jsonedit_peek_full accepts gets its answer. Of the rest, the one
+ * scan passes over the contents of strings it does not read (it reads the
+ * top-level keys and the values of those four) but checks everything else:
+ * every token, bracket, comma and colon, numbers and literals, nothing but
+ * whitespace after the object. So it may accept a frame whose only faults are
+ * invalid UTF-8, a control character or a bad escape inside another string,
+ * with the fields jsonedit_peek_full gives once those are mended. gatewayd only
+ * routes frames: the far end (the upstream OpenClaw gateway, or the browser)
+ * parses each one whole and refuses those. A top-level key or one
+ * of those four values with an escape, control character or non-ASCII byte,
+ * nesting deeper than JSONEDIT_PEEK_DEPTH, and any frame the scan would refuse
+ * go to jsonedit_peek_full.
+ */
 int jsonedit_peek(const uint8_t *msg, size_t len, struct jsonedit_peek *p);
+
+/* The reference jsonedit_peek keeps to: yajl's event parser over the whole
+ * message, which checks and decodes every string. The fuzzer and unit tests
+ * compare the two. */
+int jsonedit_peek_full(const uint8_t *msg, size_t len, struct jsonedit_peek *p);
 
 struct jsonedit_edit {
 	const char *name;		/* a member of the top-level object `parent` */

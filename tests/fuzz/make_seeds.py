@@ -208,6 +208,17 @@ def upstream_seeds():
             "policy": {"maxPayload": 26214400}}}).encode())
     write("upstream", "event", b'{"type":"event","event":"device.pair.requested",'
           b'"event":"tick","payload":{"ts":1.5e12},"seq":3}')
+    # The peek's one scan against yajl: names twice, escapes it leaves to
+    # yajl, strings with quotes and backslashes, nesting, odd whitespace.
+    write("upstream", "peek-twice", b'{"type":"req","method":"health","id":"1",'
+          b'"method":"device.pair.approve","ok":true,"ok":[],"id":7}')
+    write("upstream", "peek-escapes", b'{"type":"req","m\\u0065thod":'
+          b'"device\\u002epair.approve","id":"a\\"b","params":{"s":"\\\\","t":"x\\"}"}}')
+    write("upstream", "peek-nested", b'{"type":"event","event":"chat","payload":'
+          b'{"type":"res","a":[[{"method":"x"}],{}],"b":[true,null,-0.5E+3]},"seq":3}')
+    write("upstream", "peek-lenient", b'{"type":"req","id":"1","method":"chat.send",'
+          b'"params":{"text":"\xff\\q\\u12x\x01","n":[-1.5e3]},"x":"\t"}')
+    write("upstream", "peek-space", b' \t{ "type" :\v"res" ,\r\n"ok"\f: true }\n\v')
 
 
 if __name__ == "__main__":

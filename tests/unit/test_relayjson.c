@@ -54,10 +54,27 @@ test_edit(void)
 	CHECK_STR_EQ(edited("{\"a\":\"\xff\"}", "params", strip, 2), "(refused)");
 }
 
+/* jsonedit_peek, held to its reference wherever the reference accepts. */
+static int
+peek_n(const char *msg, size_t len, struct jsonedit_peek *p)
+{
+	struct jsonedit_peek full;
+	int r = jsonedit_peek((const uint8_t *)msg, len, p);
+
+	if (jsonedit_peek_full((const uint8_t *)msg, len, &full) == 0) {
+		CHECK_INT_EQ(r, 0);
+		CHECK_STR_EQ(p->type, full.type);
+		CHECK_STR_EQ(p->name, full.name);
+		CHECK_STR_EQ(p->id, full.id);
+		CHECK_INT_EQ(p->ok, full.ok);
+	}
+	return r;
+}
+
 static int
 peek(const char *msg, struct jsonedit_peek *p)
 {
-	return jsonedit_peek((const uint8_t *)msg, strlen(msg), p);
+	return peek_n(msg, strlen(msg), p);
 }
 
 static void
@@ -85,6 +102,129 @@ test_peek(void)
 	CHECK_INT_EQ(peek("[\"type\"]", &p), -1);
 	CHECK_INT_EQ(peek("{\"type\":", &p), -1);
 	CHECK_STR_EQ(p.type, "");
+}
+
+/* What the one scan reads itself and what it leaves to yajl. */
+static void
+test_peek_scan(void)
+{
+	struct jsonedit_peek p;
+
+	/* Escapes in a top-level key or a value read are decoded, as JSON.parse
+	 * does: the routing sees device.pair.approve. */
+	CHECK_INT_EQ(peek("{\"type\":\"req\",\"m\\u0065thod\":\"device\\u002epair.approve\","
+	    "\"id\":\"a\\\"b\\\\\"}", &p), 0);
+	CHECK_STR_EQ(p.name, "device.pair.approve");
+	CHECK_STR_EQ(p.id, "a\"b\\");
+	CHECK_INT_EQ(peek("{\"\\u0074ype\":\"req\",\"method\":\"health\",\"method\":\"\\u00e9\"}",
+	    &p), 0);
+	CHECK_STR_EQ(p.type, "req");
+	CHECK_STR_EQ(p.name, "\xc3\xa9");
+	/* Quotes and backslashes inside strings passed over, at the top and deeper. */
+	CHECK_INT_EQ(peek("{\"x\":\"\\\\\",\"type\":\"req\",\"params\":{\"a\":\"\\\"}\\\\\\\"\","
+	    "\"method\":\"no\"},\"method\":\"chat.send\",\"y\":\"\\\\\\\\\"}", &p), 0);
+	CHECK_STR_EQ(p.type, "req");
+	CHECK_STR_EQ(p.name, "chat.send");
+	/* A member named twice: the last counts, whatever it is. */
+	CHECK_INT_EQ(peek("{\"id\":\"1\",\"type\":\"res\",\"id\":\"2\",\"ok\":false,\"ok\":true}",
+	    &p), 0);
+	CHECK_STR_EQ(p.id, "2");
+	CHECK_INT_EQ(p.ok, 1);
+	CHECK_INT_EQ(peek("{\"type\":\"res\",\"id\":\"1\",\"id\":7,\"ok\":true,\"ok\":\"true\","
+	    "\"type\":[\"req\"]}", &p), 0);
+	CHECK_STR_EQ(p.id, "");
+	CHECK_STR_EQ(p.type, "");
+	CHECK_INT_EQ(p.ok, 0);
+	CHECK_INT_EQ(peek("{\"event\":\"chat\",\"event\":null,\"type\":\"event\",\"seq\":-1.5e-3}",
+	    &p), 0);
+	CHECK_STR_EQ(p.name, "");
+	/* Members of nested objects are not the frame's. */
+	CHECK_INT_EQ(peek("{\"type\":\"event\",\"payload\":{\"type\":\"req\",\"method\":\"x\","
+	    "\"l\":[{\"id\":\"9\",\"ok\":true}]},\"event\":\"chat\"}", &p), 0);
+	CHECK_STR_EQ(p.type, "event");
+	CHECK_STR_EQ(p.name, "chat");
+	CHECK_STR_EQ(p.id, "");
+	CHECK_INT_EQ(p.ok, 0);
+	/* yajl's whitespace, \v and \f too, between the tokens and after. */
+	CHECK_INT_EQ(peek(" \t{\v\"type\"\f:\r\n\"res\" , \"ok\" : true }\n\v\f", &p), 0);
+	CHECK_STR_EQ(p.type, "res");
+	CHECK_INT_EQ(p.ok, 1);
+	/* Structure is checked all the way down. */
+	CHECK_INT_EQ(peek("{\"type\":\"req\",\"params\":{\"a\":[1,]}}", &p), -1);
+	CHECK_INT_EQ(peek("{\"type\":\"req\",\"params\":{\"a\":[1}}", &p), -1);
+	CHECK_INT_EQ(peek("{\"type\":\"req\",\"params\":{1:2}}", &p), -1);
+	CHECK_INT_EQ(peek("{\"type\":\"req\",\"params\":{\"a\" 1}}", &p), -1);
+	CHECK_INT_EQ(peek("{\"type\":\"req\",\"params\":[01]}", &p), -1);
+	CHECK_INT_EQ(peek("{\"type\":\"req\",\"params\":[1.]}", &p), -1);
+	CHECK_INT_EQ(peek("{\"type\":\"req\",\"params\":[nul]}", &p), -1);
+	CHECK_INT_EQ(peek("{\"type\":\"req\",\"params\":[truex]}", &p), -1);
+	CHECK_INT_EQ(peek("{\"type\":\"req\"}{}", &p), -1);
+	CHECK_INT_EQ(peek("{\"type\":\"req\"} x", &p), -1);
+	CHECK_INT_EQ(peek("{\"type\":\"req\",}", &p), -1);
+	CHECK_INT_EQ(peek("{\"type\":\"req\"\"id\":\"1\"}", &p), -1);
+	CHECK_STR_EQ(p.type, "");
+	/* Cut anywhere, a frame is refused, never read past its end. */
+	{
+		static const char f[] = "{\"type\":\"req\",\"id\":\"r\\\"1\",\"method\":\"echo\","
+		    "\"params\":{\"a\":[true,-1.5e3,null,{\"b\":\"\\\\\"}]}}";
+
+		for (size_t n = 0; n < sizeof(f) - 1; n++)
+			CHECK_INT_EQ(peek_n(f, n, &p), -1);
+		CHECK_INT_EQ(peek_n(f, sizeof(f) - 1, &p), 0);
+		CHECK_STR_EQ(p.id, "r\"1");
+	}
+}
+
+/* Deep nesting, and a long string, both ways the peek reads them. */
+static void
+test_peek_sizes(void)
+{
+	static char deep[2 * (JSONEDIT_PEEK_DEPTH + 8) + 64];
+	static char big[(1 << 20) + 64];
+	struct jsonedit_peek p;
+	size_t n;
+
+	/* Up to JSONEDIT_PEEK_DEPTH in the scan, and deeper through yajl. */
+	for (size_t d = JSONEDIT_PEEK_DEPTH - 2; d <= JSONEDIT_PEEK_DEPTH + 2; d++) {
+		n = (size_t)snprintf(deep, sizeof(deep), "{\"type\":\"req\",\"p\":");
+		memset(deep + n, '[', d - 1);
+		memset(deep + n + d - 1, ']', d - 1);
+		n += 2 * (d - 1);
+		n += (size_t)snprintf(deep + n, sizeof(deep) - n, ",\"method\":\"m\"}");
+		CHECK_INT_EQ(peek_n(deep, n, &p), 0);
+		CHECK_STR_EQ(p.name, "m");
+		/* The outermost array closed by a brace. */
+		deep[n - strlen(",\"method\":\"m\"}") - 1] = '}';
+		CHECK_INT_EQ(peek_n(deep, n, &p), -1);
+	}
+	/* A 1 MiB string payload, ending in an escaped quote. */
+	n = (size_t)snprintf(big, sizeof(big), "{\"type\":\"req\",\"id\":\"r1\",\"params\":{\"d\":\"");
+	memset(big + n, 'x', 1 << 20);
+	n += 1 << 20;
+	n += (size_t)snprintf(big + n, sizeof(big) - n, "\\\"\"},\"method\":\"echo\"}");
+	CHECK_INT_EQ(peek_n(big, n, &p), 0);
+	CHECK_STR_EQ(p.name, "echo");
+	CHECK_STR_EQ(p.id, "r1");
+}
+
+/* The scan, not yajl, reads an ordinary frame: it passes over the contents of
+ * strings it does not keep, so a fault only yajl sees there does not refuse
+ * the frame (the far end, which parses it whole, does). */
+static void
+test_peek_scan_taken(void)
+{
+	static const char f[] = "{\"type\":\"req\",\"id\":\"1\",\"method\":\"chat.send\","
+	    "\"params\":{\"text\":\"\xff\",\"x\":\"\\q\"}}";
+	struct jsonedit_peek p;
+
+	CHECK_INT_EQ(jsonedit_peek_full((const uint8_t *)f, sizeof(f) - 1, &p), -1);
+	CHECK_INT_EQ(jsonedit_peek((const uint8_t *)f, sizeof(f) - 1, &p), 0);
+	CHECK_STR_EQ(p.name, "chat.send");
+	/* Not in what it reads: a control character in the method goes to yajl,
+	 * which refuses it. */
+	CHECK_INT_EQ(peek("{\"type\":\"req\",\"method\":\"a\tb\"}", &p), -1);
+	CHECK_INT_EQ(peek("{\"type\":\"req\",\"method\":\"\xff\"}", &p), -1);
+	CHECK_INT_EQ(peek("{\"ty\xffpe\":\"req\"}", &p), -1);
 }
 
 static enum upgrade_status
@@ -176,6 +316,9 @@ main(void)
 {
 	TEST_RUN(test_edit);
 	TEST_RUN(test_peek);
+	TEST_RUN(test_peek_scan);
+	TEST_RUN(test_peek_sizes);
+	TEST_RUN(test_peek_scan_taken);
 	TEST_RUN(test_upgrade);
 	TEST_RUN(test_upgrade_limits);
 	return test_exit();
