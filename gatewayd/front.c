@@ -17,6 +17,7 @@
 #include "gatewayd/proxy.h"
 #include "gatewayd/session_priv.h"
 #include "gatewayd/staticfiles.h"
+#include "gatewayd/tls.h"
 #include "gatewayd/ui.h"
 #include "gatewayd/ws.h"
 
@@ -51,7 +52,7 @@ front_echo(struct session *s)
 {
 	session_ws_start(s, gatewayd.settings.max_payload);
 	if (gatewayd.test_echo == GATEWAYD_ECHO_PASS)
-		ws_pass(s->ws);
+		ws_pass(s->ws, tls_plain_fd(s->bev));
 	s->state = SESSION_ECHO;
 	/* Nothing to authenticate: neither the handshake deadline nor the
 	 * pre-auth limit applies. */

@@ -20,6 +20,7 @@
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/jsonedit.h"
 #include "gatewayd/session_priv.h"
+#include "gatewayd/tls.h"
 #include "gatewayd/upstream.h"
 #include "gatewayd/ws.h"
 
@@ -109,7 +110,7 @@ relay_hello(struct session *s, const uint8_t *msg, size_t len)
 		return;
 	r->phase = RELAY_OPEN;
 	/* From here on the client's frames are only routed, never parsed. */
-	ws_pass(s->ws);
+	ws_pass(s->ws, tls_plain_fd(s->bev));
 	free(r->auth);
 	r->auth = NULL;
 	event_free(s->timer);

@@ -66,6 +66,12 @@ tls_bufferevent(evutil_socket_t fd)
 	return bev;
 }
 
+evutil_socket_t
+tls_plain_fd(struct bufferevent *bev)
+{
+	return bufferevent_openssl_get_ssl(bev) == NULL ? bufferevent_getfd(bev) : -1;
+}
+
 void
 tls_free(void)
 {

@@ -15,6 +15,9 @@ struct bufferevent;
 void tls_init(void);
 /* A bufferevent for an accepted socket: TLS server side if enabled, else plain. */
 struct bufferevent *tls_bufferevent(evutil_socket_t fd);
+/* The socket under a bufferevent from tls_bufferevent when no TLS is in
+ * between (its bytes are the peer's and may be read directly), else -1. */
+evutil_socket_t tls_plain_fd(struct bufferevent *bev);
 void tls_free(void);
 
 #endif

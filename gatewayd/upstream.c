@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/random.h"
 #include "common/xmalloc.h"
+#include "gatewayd/flush.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/http.h"
 #include "gatewayd/ws.h"
@@ -38,6 +39,7 @@ struct upstream {
 	void *arg;
 	char *accept;		/* until the 101: what Sec-WebSocket-Accept must say */
 	struct event *linger;
+	struct flush flush;	/* once open: frames written at the end of a pass */
 	enum upstream_state state;
 	uint8_t shut;
 	uint64_t max_message;
@@ -52,6 +54,7 @@ upstream_free_cb(evutil_socket_t fd, short what, void *arg)
 
 	TAILQ_REMOVE(&upstream_all, u, entry);
 	ws_free(u->ws);
+	flush_cancel(&u->flush);
 	bufferevent_free(u->bev);
 	if (u->linger != NULL)
 		event_free(u->linger);
@@ -153,8 +156,9 @@ upstream_read_answer(struct upstream *u)
 	free(u->accept);
 	u->accept = NULL;
 	u->ws = ws_new_client(u->bev, u->max_message, upstream_msg_cb, u);
+	flush_init(&u->flush, u->bev);
 	/* Its frames reach the client as they came, which checks their text. */
-	ws_pass(u->ws);
+	ws_pass(u->ws, bufferevent_getfd(u->bev));
 	u->state = UPSTREAM_OPEN;
 	u->cbs->open(u->arg);
 	if (u->state == UPSTREAM_OPEN && evbuffer_get_length(in) > 0)
@@ -186,6 +190,7 @@ upstream_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct upstream *u = arg;
 
+	flush_drained(&u->flush);
 	if (u->state == UPSTREAM_OPEN)
 		u->cbs->drained(u->arg);
 	else

@@ -5,15 +5,17 @@
 #include <string.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <wslay/wslay.h>
 
 #include "common/log.h"
 #include "common/random.h"
 #include "common/xmalloc.h"
+#include "gatewayd/fill.h"
 #include "gatewayd/wsframe.h"
 
-/* How much one read or write of a passing connection may move: a 64 KiB
- * message in one system call rather than four (libevent's default is 16 KiB). */
+/* How much one write of a passing connection may move: a 64 KiB message in
+ * one system call rather than four (libevent's default is 16 KiB). */
 #define WS_PASS_IO_MAX (256 * 1024)
 
 /*
@@ -52,6 +54,8 @@ struct ws {
 	 * sees only control frames, one whole frame at a time (feed). */
 	uint8_t pass_wanted;	/* ws_pass was called */
 	uint8_t pass;		/* ... and wslay held nothing of a message then */
+	evutil_socket_t fd;	/* the plain socket under bev (ws_pass_fill), or -1 */
+	size_t in_left;		/* input bytes left after the previous read */
 	size_t feed;		/* bytes of the control frame wslay may still take */
 	uint64_t msg_len;	/* payload of the fragmented message so far */
 	struct evbuffer *msg;	/* its fragments, unmasked */
@@ -237,6 +241,7 @@ ws_new(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb, void *ar
 	ws->cb = cb;
 	ws->arg = arg;
 	ws->max_message = max_message;
+	ws->fd = -1;
 	return ws;
 }
 
@@ -456,6 +461,18 @@ ws_pass_data(struct ws *ws, const struct wsframe_head *h)
 	return h->fin ? ws_pass_deliver(ws) : 0;
 }
 
+/* libevent reads a socket at most 4 KiB at a time (gatewayd/fill.h): a
+ * passing connection over a plain socket reads the rest of what is waiting
+ * itself, unless libevent's last read was short and found the socket empty. */
+static void
+ws_pass_fill(struct ws *ws)
+{
+	struct evbuffer *in = bufferevent_get_input(ws->bev);
+
+	if (ws->fd >= 0 && evbuffer_get_length(in) >= ws->in_left + FILL_LIBEVENT_READ_MAX)
+		fill_read(ws->bev, ws->fd);
+}
+
 /* Pass mode's reading: every complete frame in the input, in order. */
 static int
 ws_pass_read(struct ws *ws)
@@ -468,7 +485,9 @@ ws_pass_read(struct ws *ws)
 	ev_ssize_t n;
 	int r;
 
+	ws_pass_fill(ws);
 	while (ws_reading(ws)) {
+		ws->in_left = evbuffer_get_length(in);
 		if ((n = evbuffer_copyout(in, b, sizeof(b))) <= 0 ||
 		    (r = wsframe_head_parse(b, (size_t)n, &h)) == 0)
 			return 0;
@@ -508,11 +527,11 @@ ws_read(struct ws *ws)
 }
 
 void
-ws_pass(struct ws *ws)
+ws_pass(struct ws *ws, evutil_socket_t fd)
 {
 	ws->pass_wanted = 1;
+	ws->fd = fd;
 	ws_pass_begin(ws);
-	bufferevent_set_max_single_read(ws->bev, WS_PASS_IO_MAX);
 	bufferevent_set_max_single_write(ws->bev, WS_PASS_IO_MAX);
 }
 

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <event2/util.h>
 
 struct bufferevent;
 struct ws;
@@ -38,8 +39,10 @@ struct ws *ws_new_client(struct bufferevent *bev, uint64_t max_message, ws_messa
     void *arg);
 void ws_free(struct ws *ws);
 /* From the next message boundary on (at once, unless a message is half read),
- * frames pass in pass mode. */
-void ws_pass(struct ws *ws);
+ * frames pass in pass mode. fd: the plain socket under the bufferevent, which
+ * ws.c then reads itself in larger pieces than libevent does; -1 if there is
+ * none (TLS in between). */
+void ws_pass(struct ws *ws, evutil_socket_t fd);
 void ws_set_max_message(struct ws *ws, uint64_t max_message);
 
 /* Handles every complete frame in the bufferevent's input, then writes what

@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	if (pass == 1)
-		ws_pass(ws);
+		ws_pass(ws, -1);
 	while (off < size) {
 		size_t n = size - off < chunk ? size - off : chunk;
 
@@ -67,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ws_read(ws) < 0)
 			break;
 		if (pass == 2)
-			ws_pass(ws);
+			ws_pass(ws, -1);
 	}
 	ws_free(ws);
 	fuzz_ws = NULL;
