@@ -366,6 +366,10 @@ sandbox_selftest_call(const char *what)
 		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0)
 			close(fd);
 		rc = fd;
+	} else if (strcmp(what, "socket-unix") == 0) {
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0)
+			close(fd);
+		rc = fd;
 	} else if (strcmp(what, "socket-udp") == 0) {
 		if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) >= 0)
 			close(fd);
@@ -386,7 +390,7 @@ sandbox_selftest_call(const char *what)
 		rc = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws);
 	} else {
 		fatalx("sandbox self-test: unknown call \"%s\": use exec, fork, socket-inet, "
-		    "socket-udp, getsockopt-error, ptrace, setuid, mmap-exec, ioctl-tty or "
+		    "socket-unix, socket-udp, getsockopt-error, ptrace, setuid, mmap-exec, ioctl-tty or "
 		    "tcp-connect", what);
 	}
 	fatalx("sandbox self-test FAILED: %s returned %ld (%s) instead of the process being "

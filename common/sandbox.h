@@ -76,8 +76,8 @@ void sandbox_enter(const struct sandbox_policy *p);
 
 /*
  * For the negative test only: makes the forbidden system call `what` names
- * (exec, fork, socket-inet, socket-udp, ptrace, setuid; mmap-exec, ioctl-tty and
- * getsockopt-error for calls allowed only with other arguments) after
+ * (exec, fork, socket-inet, socket-unix, socket-udp, ptrace, setuid; mmap-exec,
+ * ioctl-tty and getsockopt-error for calls allowed only with other arguments) after
  * sandbox_enter(p). A working
  * sandbox kills the process during the call; if it returns, this says so and
  * exits 1. tcp-connect connects to 127.0.0.1 on p->tcp_connect_port (if set),

@@ -118,7 +118,7 @@ admit_connect_result(struct session *s, struct handshake_result *hs)
 }
 
 static void
-admit_connect_frame(struct session *s, const uint8_t *msg, size_t len)
+admit_connect_frame(struct session *s, uint8_t *msg, size_t len)
 {
 	/* Static: a connect is a few KiB and the loop is single-threaded. */
 	static struct handshake_result hs;
@@ -130,8 +130,9 @@ admit_connect_frame(struct session *s, const uint8_t *msg, size_t len)
 		    "connect frame not copyable for the upstream");
 	else
 		admit_connect_result(s, &hs);
-	/* It held the client's token or password: gatewayd keeps no secret. */
+	/* They held the client's token or password: gatewayd keeps no secret. */
 	OPENSSL_cleanse(&hs, sizeof(hs));
+	OPENSSL_cleanse(msg, len);
 }
 
 /* The challenge went out (brokerd's, or gatewayd's own while brokerd is away). */
@@ -148,7 +149,7 @@ admit_challenged(struct session *s, const struct proto_challenge *m)
 	/* A connect that arrived early is handled now; what followed it stays. */
 	if ((f = admit_queue_take(s)) != NULL) {
 		admit_connect_frame(s, f->data, f->len);
-		free(f);
+		free(f);	/* wiped by admit_connect_frame */
 	}
 	session_check_drained(s);
 }
@@ -199,7 +200,7 @@ admit_start(struct session *s, const struct http_request *req)
 }
 
 void
-admit_message(struct session *s, const uint8_t *msg, size_t len)
+admit_message(struct session *s, uint8_t *msg, size_t len)
 {
 	switch (s->state) {
 	case SESSION_CHALLENGE:
@@ -280,6 +281,7 @@ admit_on_accept(const union brokerlink_msg *msg)
 	render_hello_ok(s->pre->connect_id, m, conn_id, clock_mono_ms() - gatewayd.started_ms,
 	    &out);
 	session_send_rendered(s, &out);
+	render_wipe(&out);
 	if (s->state == SESSION_CLOSING) {
 		admit_accepted_gone(m);
 		return 0;

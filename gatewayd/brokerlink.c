@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "gatewayd/dialer.h"
 #include "gatewayd/flush.h"
 #include "gatewayd/gatewayd.h"
 #include "proto/link.h"
@@ -84,20 +85,12 @@ brokerlink_available(void)
 static int
 brokerlink_try_connect(void)
 {
-	struct sockaddr_un sun;
 	int fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, brokerlink_path, sizeof(sun.sun_path));
-	/* Non-blocking from the start: once sandboxed, gatewayd may not fcntl. A
-	 * Unix stream connect completes at once or fails; EAGAIN (brokerd's backlog
-	 * is full) is retried like a broker that is not there yet. */
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		fatal("socket(AF_UNIX)");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+	/* A Unix stream connect completes at once or fails; EAGAIN (brokerd's
+	 * backlog is full) is retried like a broker that is not there yet. */
+	if ((fd = dialer_connect()) >= 0)
 		return fd;
-	close(fd);
 	if (errno != ENOENT && errno != ECONNREFUSED && errno != EAGAIN)
 		fatal("cannot connect to brokerd at %s", brokerlink_path);
 	return -1;
@@ -185,6 +178,7 @@ brokerlink_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 {
 	const struct brokerlink_handler *h;
 	union brokerlink_msg m;
+	int r;
 
 	if ((h = brokerlink_lookup(brokerlink_own, sizeof(brokerlink_own) /
 	    sizeof(brokerlink_own[0]), hdr->type)) == NULL)
@@ -205,7 +199,10 @@ brokerlink_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 		    hdr->len);
 		return -1;
 	}
-	return h->fn(&m);
+	r = h->fn(&m);
+	/* A BR_ACCEPT carries the device token it issued. */
+	explicit_bzero(&m, sizeof(m));
+	return r;
 }
 
 int
@@ -274,7 +271,7 @@ brokerlink_init(const struct brokerlink_user *user)
 }
 
 void
-brokerlink_open(const char *socket_dir)
+brokerlink_open(const char *socket_dir, const struct sandbox_user *user)
 {
 	struct timespec pause = { 0, BROKERLINK_RETRY_MS * 1000000L };
 	int fd = -1;
@@ -282,6 +279,7 @@ brokerlink_open(const char *socket_dir)
 	if ((size_t)snprintf(brokerlink_path, sizeof(brokerlink_path), "%s/gateway.sock",
 	    socket_dir) >= sizeof(brokerlink_path))
 		fatalx("socket directory %s is too long for a Unix socket path", socket_dir);
+	dialer_start(brokerlink_path, user);
 	/* brokerd creates the socket: starting both at once is normal, so wait. */
 	for (int waited = 0; (fd = brokerlink_try_connect()) < 0; waited += BROKERLINK_RETRY_MS) {
 		if (waited >= BROKERLINK_RETRY_FOR_MS)

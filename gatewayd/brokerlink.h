@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/sandbox.h"
 #include "proto/proto.h"
 
 struct evbuffer;
@@ -56,9 +57,10 @@ struct brokerlink_user {
  * unchanged, for as long as the link is used. */
 void brokerlink_init(const struct brokerlink_user *user);
 
-/* Connects to <socket_dir>/gateway.sock, retrying every 250 ms for up to 10 s
+/* Starts the dialer (gatewayd/dialer.h; it runs as user), connects to
+ * <socket_dir>/gateway.sock through it, retrying every 250 ms for up to 10 s
  * (nothing else can happen before), and sends GW_HELLO. */
-void brokerlink_open(const char *socket_dir);
+void brokerlink_open(const char *socket_dir, const struct sandbox_user *user);
 
 /* Every complete frame in `in` through the table: 0, or -1 when brokerd broke
  * the protocol (logged; the caller drops the link). The link's reader, callable

@@ -66,8 +66,8 @@ main_ready(void)
 	/* No chroot: gatewayd reaches the broker by the socket's path. It binds no
 	 * TCP port once sandboxed (its listeners are open) and connects over TCP only
 	 * in relay mode, to the upstream's port. */
-	policy = (struct sandbox_policy){ .user = &main_user, .rules = allowlist_rules,
-	    .nrules = allowlist_nrules, .tcp_lock = 1,
+	policy = (struct sandbox_policy){ .user = &main_user, .no_dumps = 1,
+	    .rules = allowlist_rules, .nrules = allowlist_nrules, .tcp_lock = 1,
 	    .tcp_connect_port = gatewayd.settings.relay.port };
 	if (relay) {
 		policy.mode_rules = allowlist_relay_rules;
@@ -129,6 +129,31 @@ main_hup_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("%s", GATEWAYD_SIGHUP_IGNORED);
 }
 
+/*
+ * gatewayd holds no secret at rest. A token or password in its environment (a
+ * shell's it inherited, a unit that gives both daemons one environment) is
+ * wiped where the kernel shows it too (/proc/PID/environ reads the memory the
+ * strings live in), and the admin told where it belongs.
+ */
+static void
+main_wipe_secret_env(void)
+{
+	static const char *const names[] = {
+		"OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PASSWORD",
+	};
+	char *value;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((value = getenv(names[i])) == NULL)
+			continue;
+		explicit_bzero(value, strlen(value));
+		unsetenv(names[i]);
+		log_warnx("%s was in gatewayd's environment; gatewayd never uses it and has "
+		    "wiped it: set it for brokerd alone (brokerd.service's Environment= or "
+		    "its config file)", names[i]);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -151,6 +176,7 @@ main(int argc, char **argv)
 	int c;
 
 	log_init("gatewayd", level);
+	main_wipe_secret_env();
 	/* A peer that vanishes must cost an error return, not the process. Until the
 	 * event loop watches SIGHUP (main_hup_cb), it is ignored; workers inherit both. */
 	signal(SIGPIPE, SIG_IGN);
@@ -235,7 +261,7 @@ main(int argc, char **argv)
 	main_broker.up = main_broker_up;
 	main_broker.down = session_broker_lost;
 	brokerlink_init(&main_broker);
-	brokerlink_open(socket_dir);
+	brokerlink_open(socket_dir, &main_user);
 	if (event_base_dispatch(gatewayd.base) < 0)
 		fatalx("the event loop failed");
 

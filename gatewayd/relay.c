@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 
 #include "common/ipaddr.h"
 #include "common/log.h"
@@ -105,12 +106,14 @@ relay_hello(struct session *s, const uint8_t *msg, size_t len)
 		return;
 	}
 	session_send(s, out.data, out.len);
+	OPENSSL_cleanse(out.data, out.len);
 	pbuf_free(&out);
 	if (s->state != SESSION_AUTHED)
 		return;
 	r->phase = RELAY_OPEN;
 	/* From here on the client's frames are only routed, never parsed. */
 	ws_pass(s->ws, tls_plain_fd(s->bev));
+	OPENSSL_cleanse(r->auth, r->auth_len);
 	free(r->auth);
 	r->auth = NULL;
 	event_free(s->timer);
@@ -299,6 +302,7 @@ relay_accept(struct session *s, const struct proto_accept *m)
 	s->relay->auth = xmalloc(auth.len);
 	memcpy(s->relay->auth, auth.data, auth.len);
 	s->relay->auth_len = auth.len;
+	render_wipe(&auth);
 	authed_begin(s, m);
 	/* The handshake deadline now bounds the upstream's hello too. */
 	session_timer_set(s, relay_timeout_cb, gatewayd.settings.handshake_timeout_ms);
@@ -373,6 +377,8 @@ relay_end(struct session *s, uint16_t code, const char *reason)
 		code = PROTO_CLOSE_NORMAL;
 	if (r->up != NULL)
 		upstream_close(r->up, code, reason);
+	if (r->auth != NULL)
+		OPENSSL_cleanse(r->auth, r->auth_len);
 	free(r->auth);
 	free(r);
 	s->relay = NULL;

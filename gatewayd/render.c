@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include <yajl/yajl_gen.h>
 
 #include "common/log.h"
@@ -47,6 +48,13 @@ static void
 render_end(struct render_out *out)
 {
 	render_check(yajl_gen_get_buf(render_gen, &out->data, &out->len));
+}
+
+void
+render_wipe(struct render_out *out)
+{
+	/* yajl's own heap buffer, const only in its interface. */
+	OPENSSL_cleanse((void *)out->data, out->len);
 }
 
 static void

@@ -16,6 +16,10 @@ struct render_out {
 	size_t len;
 };
 
+/* Overwrites what out holds (a hello-ok or auth object carries a device token),
+ * once it is sent or copied. */
+void render_wipe(struct render_out *out);
+
 /* {"type":"event","event":"connect.challenge","payload":{"nonce","ts"}}; in
  * relay mode with the upstream's capabilities: ["model-catalog-snapshot"]. */
 void render_challenge(const struct proto_challenge *c, struct render_out *out);

@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 
 #include "common/ipaddr.h"
 #include "common/log.h"
@@ -67,6 +68,8 @@ session_queue_free(struct session_frame *f)
 	while (f != NULL) {
 		struct session_frame *next = f->next;
 
+		/* It may be a connect, with the client's token or password. */
+		OPENSSL_cleanse(f->data, f->len);
 		free(f);
 		f = next;
 	}
@@ -270,7 +273,7 @@ session_send_retryable(struct session *s, const char *id, const char *message)
 
 /* A complete text message from the client. */
 static void
-session_message_cb(void *arg, const uint8_t *msg, size_t len)
+session_message_cb(void *arg, uint8_t *msg, size_t len)
 {
 	struct session *s = arg;
 

@@ -151,7 +151,8 @@ void front_free(void);
 /* Keeps a frame that came before the session can take it. */
 void admit_queue(struct session *s, const uint8_t *msg, size_t len, unsigned limit);
 void admit_start(struct session *s, const struct http_request *req);
-void admit_message(struct session *s, const uint8_t *msg, size_t len);
+/* msg is wiped once a connect in it was read (its token or password). */
+void admit_message(struct session *s, uint8_t *msg, size_t len);
 /* brokerd went away in the middle of this session's handshake. */
 void admit_broker_lost(struct session *s);
 int admit_on_challenge(const union brokerlink_msg *m);

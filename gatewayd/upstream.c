@@ -102,7 +102,7 @@ upstream_end(struct upstream *u, uint16_t code, const char *reason, const char *
 }
 
 static void
-upstream_msg_cb(void *arg, const uint8_t *msg, size_t len)
+upstream_msg_cb(void *arg, uint8_t *msg, size_t len)
 {
 	struct upstream *u = arg;
 

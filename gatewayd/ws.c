@@ -122,8 +122,9 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 	 * side is shut by then, and it is dropped. */
 	if (!wslay_event_get_read_enabled(ctx))
 		return;
+	/* wslay's own heap buffer, const only in its interface. */
 	if (m->opcode == WSLAY_TEXT_FRAME)
-		ws->cb(ws->arg, m->msg, m->msg_length);
+		ws->cb(ws->arg, (uint8_t *)m->msg, m->msg_length);
 	else if (m->opcode == WSLAY_BINARY_FRAME)
 		ws_close(ws, WSLAY_CODE_UNSUPPORTED_DATA, "");
 	else if (m->opcode == WSLAY_PONG)
@@ -411,7 +412,7 @@ ws_pass_deliver(struct ws *ws)
 {
 	struct evbuffer *msg = ws->msg;
 	size_t len = (size_t)ws->msg_len;
-	const uint8_t *p = (const uint8_t *)"";
+	uint8_t empty = 0, *p = &empty;
 
 	ws->msg = NULL;
 	ws->msg_len = 0;

@@ -20,9 +20,10 @@
 struct bufferevent;
 struct ws;
 
-/* A complete text message; valid only during the call. The callback may send
+/* A complete text message; valid only during the call, and the callback's to
+ * overwrite (a connect that carried a secret is wiped). The callback may send
  * and close but must not free the ws. */
-typedef void (*ws_message_cb)(void *arg, const uint8_t *msg, size_t len);
+typedef void (*ws_message_cb)(void *arg, uint8_t *msg, size_t len);
 
 /* The longest close reason clawgate sends: doc/protocol.md §5.1. */
 #define WS_REASON_MAX 120

@@ -1,5 +1,6 @@
 #include "proto/link.h"
 
+#include <string.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
@@ -32,6 +33,8 @@ proto_link_read(struct evbuffer *in, uint32_t max_payload, proto_link_frame_cb c
 		p = evbuffer_pullup(in, (ssize_t)(PROTO_HDR_LEN + hdr.len));
 		if (cb(arg, &hdr, p + PROTO_HDR_LEN) != 0)
 			return 1;
+		/* Frames carry tokens and passwords: none stays in freed memory. */
+		explicit_bzero(p, PROTO_HDR_LEN + hdr.len);
 		evbuffer_drain(in, PROTO_HDR_LEN + hdr.len);
 	}
 }
@@ -40,11 +43,14 @@ int
 proto_link_send(struct bufferevent *bev, uint16_t type, uint32_t id, const void *msg)
 {
 	static struct pbuf b;
+	int r;
 
 	pbuf_reset(&b);
 	if (proto_encode(&b, type, id, msg) < 0) {
 		log_warnx("proto: %s does not fit its layout; not sent", proto_type_name(type));
 		return -1;
 	}
-	return bufferevent_write(bev, b.data, b.len);
+	r = bufferevent_write(bev, b.data, b.len);
+	explicit_bzero(b.data, b.len);
+	return r;
 }

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct ws *fuzz_ws;
 
 static void
-fuzz_message_cb(void *arg, const uint8_t *msg, size_t len)
+fuzz_message_cb(void *arg, uint8_t *msg, size_t len)
 {
 	static struct handshake_result hs;
 	struct ws *ws = fuzz_ws;

@@ -19,6 +19,7 @@ from clawgate_test.harness import (
     BROKERD,
     GATEWAYD,
     START_TIMEOUT,
+    children,
     daemon_env,
     free_port,
     log_tail,
@@ -29,7 +30,7 @@ ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the daemon
                                "privileges only when started as root (./check runs as root)")
 # Calls never allowed, and calls allowed only with other arguments: mmap never
 # executable, ioctl only FIONREAD. tcp-connect dies at its socket call.
-FORBIDDEN = ["exec", "fork", "socket-inet", "socket-udp", "getsockopt-error", "ptrace",
+FORBIDDEN = ["exec", "fork", "socket-inet", "socket-unix", "socket-udp", "getsockopt-error", "ptrace",
              "setuid", "mmap-exec", "ioctl-tty", "tcp-connect"]
 
 
@@ -72,12 +73,43 @@ def check_sandboxed(daemon, account):
         "%s is not in seccomp kill mode (./check builds with -Dseccomp=kill)" % daemon.name
 
 
+class Child:
+    """A process of a daemon's, to check like the daemon (its log is the daemon's)."""
+
+    def __init__(self, name, pid, log_path):
+        self.name, self.pid, self.log_path = name, pid, log_path
+
+
 def test_both_daemons_run_sandboxed(gateway):
     assert handshake(gateway.url, cli_params(token=gateway.token)).ok
     check_sandboxed(gateway.broker, "clawgate-broker")
     check_sandboxed(gateway.gatewayd, "clawgate-gw")
-    # The broker holds the secrets: no core file may take them along.
-    assert proc_limit(gateway.broker.pid, "Max core file size") == ("0", "0")
+    # Both hold secrets (brokerd at rest, gatewayd in transit and the TLS key):
+    # no core file may take them along, no process of the same account may read them.
+    for daemon in (gateway.broker, gateway.gatewayd):
+        assert proc_limit(daemon.pid, "Max core file size") == ("0", "0"), daemon.name
+        assert os.stat("/proc/%d/environ" % daemon.pid).st_uid == 0 or os.geteuid() != 0, \
+            "%s is dumpable" % daemon.name
+
+
+def test_gatewayd_reaches_brokerd_only_through_its_dialer(gateway):
+    """gatewayd may create no Unix socket (test_forbidden_call_kills_gatewayd's
+    socket-unix); its one child, the dialer, is sandboxed as gatewayd's account,
+    hands over the broker link when brokerd restarts, and ends with gatewayd."""
+    dialers = children(gateway.gatewayd.pid)
+    assert len(dialers) == 1, dialers
+    dialer = Child("gatewayd's dialer", dialers[0], gateway.gatewayd.log_path)
+    check_sandboxed(dialer, "clawgate-gw")
+    assert proc_limit(dialer.pid, "Max core file size") == ("0", "0")
+    gateway.broker.stop()
+    gateway.start_broker()
+    wait_until(lambda: handshake(gateway.url, cli_params(token=gateway.token)).ok, 10,
+               "gatewayd did not reconnect to brokerd through its dialer in 10 s",
+               interval=0.2)
+    assert children(gateway.gatewayd.pid) == dialers
+    gateway.gatewayd.stop()
+    wait_until(lambda: not Path("/proc/%d" % dialer.pid).exists(), 10,
+               "the dialer did not end with gatewayd")
 
 
 @ROOT_ONLY
@@ -225,3 +257,17 @@ def test_relay_mode_allows_tcp_stream_sockets_only(make_gateway):
             text, text
     for what in ("socket-udp", "exec", "setuid"):
         gatewayd_selftest(gw, what)
+
+
+def test_gatewayd_wipes_a_secret_from_its_environment(make_gateway):
+    """The shared secret is brokerd's: one that reaches gatewayd's environment is
+    wiped from /proc/PID/environ and the log says where it belongs."""
+    gw = make_gateway(start=False)
+    gw.start_broker()
+    gw.start_gatewayd(prefix=["env", "OPENCLAW_GATEWAY_TOKEN=leaked-" + gw.token,
+                              "OPENCLAW_GATEWAY_PASSWORD=leaked-password"])
+    environ = Path("/proc/%d/environ" % gw.gatewayd.pid).read_bytes()
+    assert b"leaked-" not in environ
+    for name in ("OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PASSWORD"):
+        assert gw.gatewayd.logged("%s was in gatewayd's environment" % name), name
+    assert handshake(gw.url, cli_params(token=gw.token)).ok
