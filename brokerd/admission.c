@@ -1,17 +1,16 @@
 #include "brokerd/admission.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <openssl/crypto.h>
 
+#include "brokerd/authrate.h"
 #include "brokerd/broker.h"
 #include "brokerd/devproof.h"
 #include "brokerd/devtoken.h"
 #include "brokerd/locality.h"
 #include "brokerd/origin.h"
 #include "brokerd/pairing.h"
-#include "brokerd/ratelimit.h"
 #include "brokerd/refusal.h"
 #include "brokerd/role.h"
 #include "brokerd/scopes.h"
@@ -22,8 +21,6 @@
 #define ADM_PROTOCOL 4
 /* How long a client refused for a full pairing queue should wait. */
 #define ADM_PAIRING_QUEUE_RETRY_MS 30000
-/* The longest a refusal is held (§4.6's back-off cap). */
-#define ADM_BACKOFF_MAX_MS 5000
 
 /* Copies between same-sized fields of proto and registry structs. */
 #define FIELD_COPY(dst, src)                                                 \
@@ -47,6 +44,7 @@ struct adm {
 	int shared_ok;			/* proved the shared token or password */
 	int offered;			/* sent a non-empty shared secret */
 	int from_token;			/* the compared secret came in auth.token */
+	int shared_wrong;		/* the offered shared secret was compared and wrong */
 	char key[DEVPROOF_KEY_LEN + 1];	/* canonical key, once the proof passed */
 	uint32_t delay_ms;		/* §4.6 loopback back-off for a refusal */
 };
@@ -83,10 +81,22 @@ adm_accept(struct adm *x, const struct proto_scopes *scopes, const char *device_
 		ac->flags |= PROTO_ACCEPT_RECOVERY_MIGRATION;
 }
 
+/* A locked scope refuses before its credential is even compared (-1). */
+static int
+adm_rate_locked(struct adm *x, enum authrate_scope scope)
+{
+	int64_t wait = authrate_locked(x->br->rl, x->c, scope, x->now);
+
+	if (wait == 0)
+		return 0;
+	refusal_rate_limited(ADM_REFUSAL(x), wait);
+	return -1;
+}
+
 /* §4.1 step 6 for modes token, password and none (trusted-proxy is refused at
  * start-up). Token mode compares auth.token, or auth.password when auth.token is
- * absent; password mode the other way round. */
-static void
+ * absent; password mode the other way round. -1 if refused (rate limited). */
+static int
 adm_shared_secret(struct adm *x)
 {
 	const struct proto_connect *c = x->c;
@@ -99,7 +109,7 @@ adm_shared_secret(struct adm *x)
 	if (cfg->auth_mode == AUTH_MODE_NONE) {
 		x->auth = REFUSAL_AUTH_OK;
 		x->method = "none";
-		return;
+		return 0;
 	}
 	if (c->auth_present & (pw ? PROTO_AUTH_PASSWORD : PROTO_AUTH_TOKEN)) {
 		cand = pw ? c->password : c->token;
@@ -109,17 +119,22 @@ adm_shared_secret(struct adm *x)
 		x->from_token = pw;
 	}
 	x->offered = cand != NULL && cand[0] != '\0';
+	if (x->offered && secret != NULL && adm_rate_locked(x, AUTHRATE_SHARED_SECRET) < 0)
+		return -1;
 	if (secret == NULL)
 		x->auth = base + REFUSAL_AUTH_NOT_CONFIGURED;
 	else if (!x->offered)
 		x->auth = base + REFUSAL_AUTH_MISSING;
-	else if (!secret_equal(secret, cand))
+	else if (!secret_equal(secret, cand)) {
 		x->auth = base + REFUSAL_AUTH_MISMATCH;
-	else {
+		x->shared_wrong = 1;
+	} else {
 		x->auth = REFUSAL_AUTH_OK;
 		x->method = pw ? "password" : "token";
 		x->shared_ok = 1;
+		authrate_succeeded(x->br->rl, x->c);
 	}
+	return 0;
 }
 
 /* Whose configuration the hint of a shared-secret refusal speaks of. */
@@ -130,6 +145,30 @@ adm_hint(const struct adm *x)
 		return x->loc == LOCALITY_DIRECT_LOCAL ? REFUSAL_HINT_LOCAL_CLI :
 		    REFUSAL_HINT_REMOTE_CLI;
 	return x->browser ? REFUSAL_HINT_UI : REFUSAL_HINT_OTHER;
+}
+
+/*
+ * Counts the wrong credentials of a connect whose authentication has failed for
+ * good: the shared secret if it was wrong, the device token if one was sent
+ * and wrong. A correct device token with too wide scopes is no guess and does
+ * not count. -1 if the answer is then AUTH_RATE_LIMITED (a locked Origin).
+ */
+static int
+adm_rate_failed(struct adm *x)
+{
+	unsigned scopes = 0;
+	int64_t wait;
+
+	if (x->shared_wrong && x->auth != REFUSAL_AUTH_SCOPE_MISMATCH)
+		scopes |= AUTHRATE_SCOPE_BIT(AUTHRATE_SHARED_SECRET);
+	if (x->auth == REFUSAL_AUTH_DEVICE_TOKEN_MISMATCH)
+		scopes |= AUTHRATE_SCOPE_BIT(AUTHRATE_DEVICE_TOKEN);
+	if (scopes == 0)
+		return 0;
+	if ((wait = authrate_failed(x->br->rl, x->c, scopes, x->now, &x->delay_ms)) == 0)
+		return 0;
+	refusal_rate_limited(ADM_REFUSAL(x), wait);
+	return -1;
 }
 
 /* §4.1 step 10. */
@@ -156,6 +195,8 @@ adm_deviceless(struct adm *x)
 	int local = x->loc == LOCALITY_DIRECT_LOCAL;
 	int admin_cli;
 
+	if (!ok && adm_rate_failed(x) < 0)
+		return;
 	/* OpenClaw's own backend client on this host keeps its scopes (§4.4). */
 	if (client_is(c, "gateway-client") && strcmp(c->client_mode, "backend") == 0 && local &&
 	    ok && no_origin) {
@@ -182,14 +223,14 @@ adm_deviceless(struct adm *x)
 	refusal_identity_required(ADM_REFUSAL(x));
 }
 
-/* §4.1 step 9: the shared secret failed but the device is present. The candidate
- * is auth.deviceToken, else auth.token (bootstrap tokens, i.e. setup codes, are
- * not supported and are ignored). */
-static void
-adm_device_credential(struct adm *x)
+/* §4.1 step 9: the shared secret failed but the device is present (d: its
+ * record, if any). The candidate is auth.deviceToken, else auth.token (bootstrap
+ * tokens, i.e. setup codes, are not supported and are ignored). -1 if refused
+ * (rate limited). */
+static int
+adm_device_credential(struct adm *x, struct reg_device *d)
 {
 	const struct proto_connect *c = x->c;
-	struct reg_device *d;
 	const char *cand;
 	int explicit;
 	enum devtoken_result r;
@@ -201,9 +242,10 @@ adm_device_credential(struct adm *x)
 		cand = c->token;
 		explicit = 0;
 	} else {
-		return;
+		return 0;
 	}
-	d = registry_device_find(x->br->reg, c->device_id);
+	if (adm_rate_locked(x, AUTHRATE_DEVICE_TOKEN) < 0)
+		return -1;
 	r = d != NULL ? devtoken_verify(x->br->reg, d, x->role, cand, &c->scopes, x->now) :
 	    DEVTOKEN_MISMATCH;
 	if (r == DEVTOKEN_OK) {
@@ -215,6 +257,7 @@ adm_device_credential(struct adm *x)
 		x->auth = REFUSAL_AUTH_DEVICE_TOKEN_MISMATCH;
 	}
 	/* A shared secret that is not a device token either keeps its own failure. */
+	return 0;
 }
 
 /* Whether a platform or device family changed since approval (§4.5), compared
@@ -288,7 +331,7 @@ adm_client(const struct adm *x, struct reg_client *cl)
 
 /* A new pairing request may not be created now (st: PAIRING_FULL or
  * PAIRING_RATE_LIMITED). The refusal is held, like §4.6's back-off, for as long as
- * the address has to wait anyway (at most ADM_BACKOFF_MAX_MS): a client cannot
+ * the address has to wait anyway (at most AUTHRATE_BACKOFF_MAX_MS): a client cannot
  * turn refusals into a storm faster than the per-address pre-auth socket cap
  * allows, which keeps the CPU for the devices that are paired. The hold ends at a
  * random point in its second half, so that a storm's sockets, refused together,
@@ -301,7 +344,7 @@ adm_pairing_refused(struct adm *x, enum pairing_status st, int64_t retry_after_m
 	uint32_t hold, r;
 
 	refusal_pairing_limited(&x->a->reject, rate, wait_ms);
-	hold = (uint32_t)(wait_ms < ADM_BACKOFF_MAX_MS ? wait_ms : ADM_BACKOFF_MAX_MS);
+	hold = (uint32_t)(wait_ms < AUTHRATE_BACKOFF_MAX_MS ? wait_ms : AUTHRATE_BACKOFF_MAX_MS);
 	random_bytes((uint8_t *)&r, sizeof(r));
 	x->delay_ms = hold - r % (hold / 2 + 1);
 }
@@ -356,7 +399,7 @@ adm_device(struct adm *x)
 	struct reg_device *d;
 	enum refusal_pair why;
 	enum pairing_status st;
-	int64_t retry_after;
+	int64_t retry_after, last_used = 0;
 
 	/* A device without a record that proved the shared secret can only end in a
 	 * pairing request. If none may be created now, the answer is that refusal
@@ -369,16 +412,29 @@ adm_device(struct adm *x)
 		adm_pairing_refused(x, st, retry_after);
 		return;
 	}
+	/* Every credential is decided before the proof: a connect that is
+	 * unauthorized whatever its signature says (no secret, a wrong one, an
+	 * unknown device) is refused without paying for the signature check, and
+	 * its wrong credentials are counted. A client whose proof is good gets the
+	 * same answer either way. */
+	if (d != NULL)
+		last_used = d->tokens[x->role].last_used_at_ms;
+	if (x->auth != REFUSAL_AUTH_OK && adm_device_credential(x, d) < 0)
+		return;
+	if (x->auth != REFUSAL_AUTH_OK) {
+		if (adm_rate_failed(x) == 0)
+			adm_unauthorized(x);
+		return;
+	}
 	if ((proof = devproof_check(c, x->nonce, x->now, x->key)) != DEVPROOF_OK) {
+		/* The device token was right, but this is not the device. */
+		if (d != NULL)
+			d->tokens[x->role].last_used_at_ms = last_used;
 		refusal_device_proof(ADM_REFUSAL(x), proof);
 		return;
 	}
-	if (x->auth != REFUSAL_AUTH_OK)
-		adm_device_credential(x);
-	if (x->auth != REFUSAL_AUTH_OK) {
-		adm_unauthorized(x);
-		return;
-	}
+	if (strcmp(x->method, "device-token") == 0)
+		authrate_succeeded(x->br->rl, c);
 	if (adm_paired(x, d, &why) < 0 && (d = adm_pair_request(x, d, why)) == NULL)
 		return;
 	/* Admitted: remember how the device was last seen, without a disk write.
@@ -399,90 +455,6 @@ adm_device(struct adm *x)
 	registry_save(x->br->reg);
 	adm_accept(x, &c->scopes, d->device_id, minted);
 	OPENSSL_cleanse(minted, sizeof(minted));
-}
-
-/*
- * §4.6's keys for a connect: its client address, unless that is loopback
- * (exempt), and, for any connect with an Origin, the origin (no exemption:
- * a page in the browser on this host is as hostile as any).
- */
-#define ADM_RATE_KEY_MAX (PROTO_TEXT_MAX + 32)
-
-static unsigned
-adm_rate_keys(const struct adm *x, char keys[2][ADM_RATE_KEY_MAX])
-{
-	const struct proto_connect *c = x->c;
-	unsigned n = 0;
-
-	if (!locality_ip_loopback(c->peer_ip))
-		snprintf(keys[n++], ADM_RATE_KEY_MAX, "shared-secret:%s", c->peer_ip);
-	if (c->origin[0] != '\0') {
-		snprintf(keys[n], ADM_RATE_KEY_MAX, "browser-origin:%s", c->origin);
-		for (char *p = keys[n]; *p != '\0'; p++)
-			*p = (char)tolower((unsigned char)*p);
-		n++;
-	}
-	return n;
-}
-
-/* A locked key refuses before the secret is even compared. */
-static int
-adm_rate_limited(struct adm *x)
-{
-	char keys[2][ADM_RATE_KEY_MAX];
-	unsigned n = adm_rate_keys(x, keys);
-	int64_t wait = 0, w;
-
-	for (unsigned i = 0; i < n; i++)
-		if ((w = ratelimit_locked(x->br->rl, keys[i], x->now)) > wait)
-			wait = w;
-	if (wait == 0)
-		return 0;
-	refusal_rate_limited(ADM_REFUSAL(x), wait);
-	return 1;
-}
-
-/*
- * §4.6: loopback without an Origin is never locked out, but each wrong secret's
- * answer waits 250 ms x 2^(n-1), at most ADM_BACKOFF_MAX_MS (n: failures within
- * the window), so a local process cannot guess the token at full speed either.
- */
-#define ADM_BACKOFF_BASE_MS 250
-
-static void
-adm_rate_backoff(struct adm *x, int failed)
-{
-	char key[ADM_RATE_KEY_MAX];
-	unsigned n;
-
-	if (!locality_ip_loopback(x->c->peer_ip) || x->c->origin[0] != '\0')
-		return;
-	snprintf(key, sizeof(key), "loopback:%s", x->c->peer_ip);
-	if (!failed) {
-		ratelimit_reset(x->br->rl, key);
-		return;
-	}
-	n = ratelimit_note(x->br->rl, key, x->now);
-	x->delay_ms = n >= 6 ? ADM_BACKOFF_MAX_MS : ADM_BACKOFF_BASE_MS << (n - 1);
-}
-
-/* A wrong secret counts against every key; the right one clears them. */
-static void
-adm_rate_record(struct adm *x)
-{
-	char keys[2][ADM_RATE_KEY_MAX];
-	unsigned n = adm_rate_keys(x, keys);
-	int failed = x->auth == REFUSAL_AUTH_TOKEN_MISMATCH ||
-	    x->auth == REFUSAL_AUTH_PASSWORD_MISMATCH;
-
-	for (unsigned i = 0; i < n; i++) {
-		if (x->shared_ok)
-			ratelimit_reset(x->br->rl, keys[i]);
-		else if (failed)
-			ratelimit_fail(x->br->rl, keys[i], x->now);
-	}
-	if (x->shared_ok || failed)
-		adm_rate_backoff(x, failed);
 }
 
 static void
@@ -521,10 +493,8 @@ adm_run(struct adm *x)
 		    "CONTROL_UI_ORIGIN_NOT_ALLOWED", "origin not allowed");
 		return;
 	}
-	if (adm_rate_limited(x))
+	if (adm_shared_secret(x) < 0)
 		return;
-	adm_shared_secret(x);
-	adm_rate_record(x);
 	x->loc = locality_of(c, x->browser, x->shared_ok);
 	if (c->has_device)
 		adm_device(x);

@@ -8,6 +8,7 @@
 #include "brokerd/devtoken.h"
 #include "brokerd/role.h"
 #include "brokerd/scopes.h"
+#include "common/ipaddr.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "common/xmalloc.h"
@@ -147,13 +148,17 @@ pairing_drop_pending_of(struct registry *reg, const char *device_id, int announc
 }
 
 /* Whether one more request (replacing one of the device's if replacing) may be
- * created now from peer_ip: the global cap, then the address's budget, whose token
- * is spent if take. */
+ * created now from peer_ip: the global cap, then the budget of the address's
+ * budget key (all loopback addresses one, IPv6 per /64), whose token is spent if
+ * take. */
 static enum pairing_status
 pairing_admit_new(struct registry *reg, const char *device_id, const char *peer_ip,
     int replacing, int take, int64_t now_ms, int64_t *retry_after_ms)
 {
 	size_t others = reg->npending - (replacing != 0);
+	char budget[IPADDR_BUDGET_KEY_MAX];
+	const char *key = peer_ip;
+	uint8_t a[16];
 	unsigned quiet;
 	int limited;
 
@@ -170,14 +175,18 @@ pairing_admit_new(struct registry *reg, const char *device_id, const char *peer_
 			    device_id, quiet);
 		return PAIRING_FULL;
 	}
+	if (ipaddr_parse(peer_ip, a) == 0) {
+		ipaddr_budget_key(a, budget);
+		key = budget;
+	}
 	/* Checked after the global cap, so a full queue does not eat the tokens. */
-	limited = take ? addrrate_take(&pairing_rate, peer_ip, now_ms, retry_after_ms) :
-	    addrrate_peek(&pairing_rate, peer_ip, now_ms, retry_after_ms);
+	limited = take ? addrrate_take(&pairing_rate, key, now_ms, retry_after_ms) :
+	    addrrate_peek(&pairing_rate, key, now_ms, retry_after_ms);
 	if (limited < 0) {
 		if (pairing_hush_log(&pairing_hush_rate, now_ms, &quiet))
 			log_warnx("pairing: %s creates pairing requests faster than %d per %d s; "
 			    "refusing one from device %.12s (and %u more, from any address, since "
-			    "the last such line)", peer_ip, PAIRING_RATE_BURST,
+			    "the last such line)", key, PAIRING_RATE_BURST,
 			    PAIRING_RATE_BURST * PAIRING_RATE_INTERVAL_MS / 1000, device_id, quiet);
 		return PAIRING_RATE_LIMITED;
 	}

@@ -91,7 +91,7 @@ void pairing_shutdown(void);
 
 /* What a connect that needs pairing asks for. */
 struct pairing_ask {
-	const char *peer_ip;		/* the rate is per address, loopback included */
+	const char *peer_ip;		/* the rate is per budget key (common/ipaddr.h) */
 	const char *device_id;
 	const char *public_key;		/* canonical */
 	struct reg_client client;

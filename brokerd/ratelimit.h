@@ -1,6 +1,6 @@
 /*
  * Failed-authentication rate limiting (doc/protocol.md §4.6): a sliding window of
- * failures per key ("<scope>:<client address>" or "browser-origin:<origin>"),
+ * failures per key (which keys a connect counts under: brokerd/authrate.h),
  * 10 in 60 s lock the key for 5 minutes, a success resets it. At most
  * RATELIMIT_MAX_KEYS keys are tracked; beyond that the least recently used one
  * is forgotten, so memory is bounded whatever clients send.

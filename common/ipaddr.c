@@ -119,3 +119,24 @@ ipaddr_in_cidr(const uint8_t a[16], const uint8_t net[16], unsigned bits)
 	return bits % 8 == 0 ||
 	    ((a[bits / 8] ^ net[bits / 8]) & (uint8_t)(0xff << (8 - bits % 8))) == 0;
 }
+
+void
+ipaddr_budget_key(const uint8_t a[16], char out[IPADDR_BUDGET_KEY_MAX])
+{
+	uint8_t net[16];
+	size_t n;
+
+	if (ipaddr_classify(a) == IPADDR_LOOPBACK) {
+		snprintf(out, IPADDR_BUDGET_KEY_MAX, "loopback");
+		return;
+	}
+	if (ipaddr_is_v4(a)) {
+		ipaddr_format(a, out, IPADDR_BUDGET_KEY_MAX);
+		return;
+	}
+	memcpy(net, a, 8);
+	memset(net + 8, 0, 8);
+	ipaddr_format(net, out, IPADDR_BUDGET_KEY_MAX);
+	n = strlen(out);
+	snprintf(out + n, IPADDR_BUDGET_KEY_MAX - n, "/64");
+}

@@ -28,4 +28,11 @@ enum ipaddr_class ipaddr_classify(const uint8_t a[16]);
 int ipaddr_cidr_parse(const char *text, uint8_t net[16], unsigned *bits);
 int ipaddr_in_cidr(const uint8_t a[16], const uint8_t net[16], unsigned bits);
 
+/* The key a per-address budget counts a client under, so that one party cannot
+ * start afresh by changing the address it holds plenty of: every loopback
+ * address is "loopback", an IPv6 address its /64 ("2001:db8:1:2::/64", a
+ * subscriber's usual assignment), an IPv4 address itself. */
+#define IPADDR_BUDGET_KEY_MAX 50	/* INET6_ADDRSTRLEN + "/64" */
+void ipaddr_budget_key(const uint8_t a[16], char out[IPADDR_BUDGET_KEY_MAX]);
+
 #endif

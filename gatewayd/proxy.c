@@ -68,8 +68,11 @@ proxy_attribute(const struct proto_br_hello *st, const char *peer,
 			break;
 		*comma = '\0';
 	}
+	/* X-Real-IP names the client like a single hop: a loopback address or a
+	 * trusted proxy there is no client either (it would pass for this host). */
 	if (req->forwarded_for[0] == '\0' && st->allow_real_ip_fallback &&
-	    ipaddr_parse(req->real_ip, a) == 0) {
+	    ipaddr_parse(req->real_ip, a) == 0 &&
+	    ipaddr_classify(a) != IPADDR_LOOPBACK && !proxy_trusted(st, a)) {
 		ipaddr_format(a, client, PROTO_ADDR_MAX + 1);
 		return 0;
 	}

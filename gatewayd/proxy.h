@@ -2,7 +2,8 @@
  * Who the client is (doc/protocol.md §4.2): the TCP peer, unless forwarding headers
  * came; then only from a peer in gateway.trustedProxies, and the client is the
  * right-most X-Forwarded-For hop that is neither loopback nor a trusted proxy
- * (X-Real-IP with gateway.allowRealIpFallback when no hop qualifies).
+ * (X-Real-IP, under the same rule, with gateway.allowRealIpFallback when no
+ * X-Forwarded-For came).
  */
 #ifndef GATEWAYD_PROXY_H
 #define GATEWAYD_PROXY_H

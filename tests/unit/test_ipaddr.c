@@ -81,11 +81,47 @@ test_cidr(void)
 	CHECK_INT_EQ(ipaddr_cidr_parse("host.example/8", net, &bits), -1);
 }
 
+static const char *
+budget_key(const char *text)
+{
+	static char out[IPADDR_BUDGET_KEY_MAX];
+	uint8_t a[16];
+
+	if (ipaddr_parse(text, a) < 0)
+		return "unparsed";
+	ipaddr_budget_key(a, out);
+	return out;
+}
+
+static void
+test_budget_key(void)
+{
+	/* Loopback is one key, whatever the address or family. */
+	CHECK_STR_EQ(budget_key("127.0.0.1"), "loopback");
+	CHECK_STR_EQ(budget_key("127.0.0.2"), "loopback");
+	CHECK_STR_EQ(budget_key("::1"), "loopback");
+	CHECK_STR_EQ(budget_key("::ffff:127.9.9.9"), "loopback");
+	/* IPv4 is the address itself, mapped or not. */
+	CHECK_STR_EQ(budget_key("203.0.113.9"), "203.0.113.9");
+	CHECK_STR_EQ(budget_key("::ffff:203.0.113.9"), "203.0.113.9");
+	CHECK_STR_EQ(budget_key("10.0.0.1"), "10.0.0.1");
+	/* IPv6 is its /64: the interface half never matters. */
+	CHECK_STR_EQ(budget_key("2001:db8:1:2::a"), "2001:db8:1:2::/64");
+	CHECK_STR_EQ(budget_key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+	CHECK_STR_EQ(budget_key("2001:db8:1:3::a"), "2001:db8:1:3::/64");
+	CHECK_STR_EQ(budget_key("fe80::1"), "fe80::/64");
+	CHECK_STR_EQ(budget_key("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"),
+	    "2001:db8:ffff:ffff::/64");
+	CHECK(strlen(budget_key("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")) <
+	    IPADDR_BUDGET_KEY_MAX);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_classes);
 	TEST_RUN(test_format);
 	TEST_RUN(test_cidr);
+	TEST_RUN(test_budget_key);
 	return test_exit();
 }

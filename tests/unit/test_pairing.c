@@ -176,6 +176,37 @@ test_rate_per_address(void)
 	CHECK_INT_EQ(reg.npending, PAIRING_RATE_BURST + 2);
 }
 
+/* One budget per /64 for IPv6 and one for every loopback address. */
+static void
+test_rate_per_budget_key(void)
+{
+	static const char *const spent[][2] = {
+		{ "2001:db8:1:2::a", "2001:db8:1:2:ffff::b" },
+		{ "127.0.0.1", "127.0.0.2" },
+	};
+	struct asker a;
+	struct reg_pending *p;
+	int n = 400;
+
+	for (size_t k = 0; k < sizeof(spent) / sizeof(*spent); k++) {
+		reset();
+		for (int i = 0; i < PAIRING_RATE_BURST; i++) {
+			asker_init(&a, n++, spent[k][0], "operator.read");
+			CHECK(ask(&a, T0, &p) == PAIRING_OK);
+		}
+		asker_init(&a, n++, spent[k][1], "operator.read");
+		CHECK(ask(&a, T0 + 1, &p) == PAIRING_RATE_LIMITED);
+	}
+	/* The neighbouring /64 has its own budget. */
+	reset();
+	for (int i = 0; i < PAIRING_RATE_BURST; i++) {
+		asker_init(&a, n++, "2001:db8:1:2::a", "operator.read");
+		CHECK(ask(&a, T0, &p) == PAIRING_OK);
+	}
+	asker_init(&a, n++, "2001:db8:1:3::a", "operator.read");
+	CHECK(ask(&a, T0 + 1, &p) == PAIRING_OK);
+}
+
 static void
 test_supersede(void)
 {
@@ -383,6 +414,7 @@ main(void)
 	TEST_RUN(test_ttl);
 	TEST_RUN(test_global_cap);
 	TEST_RUN(test_rate_per_address);
+	TEST_RUN(test_rate_per_budget_key);
 	TEST_RUN(test_supersede);
 	TEST_RUN(test_rotate_and_revoke);
 	TEST_RUN(test_rename);
