@@ -421,6 +421,23 @@ config_auto_approve(struct config *cfg, yajl_val root)
 }
 
 static void
+config_decisions(struct config *cfg, yajl_val root)
+{
+	const char *const path[] = { "clawgate", "pairing", "decisions", NULL };
+	const char *v = config_str(root, path, "clawgate.pairing.decisions");
+
+	if (v == NULL || strcmp(v, "gateway") == 0)
+		cfg->decisions_control_socket = 0;
+	else if (strcmp(v, "control-socket") == 0)
+		cfg->decisions_control_socket = 1;
+	else
+		fatalx("%s: clawgate.pairing.decisions \"%s\" is not \"gateway\" (devices are "
+		    "approved over the gateway too, as OpenClaw does) or \"control-socket\" "
+		    "(only gatewayctl approves, rejects, removes and rotates or revokes tokens)",
+		    config_file, v);
+}
+
+static void
 config_note(enum configfile_note what, const char *path, const char *suggestion, void *arg)
 {
 	const char *file = arg;
@@ -491,6 +508,8 @@ config_load(struct config *cfg, const char *path)
 		config_get(root, (const char *const[]){ "clawgate", NULL }, JTREE_OBJECT, "clawgate");
 		config_get(root, (const char *const[]){ "clawgate", "relay", NULL }, JTREE_OBJECT,
 		    "clawgate.relay");
+		config_get(root, (const char *const[]){ "clawgate", "pairing", NULL },
+		    JTREE_OBJECT, "clawgate.pairing");
 		cfg->path = xstrdup(file);
 	}
 	config_port(cfg, root);
@@ -502,6 +521,7 @@ config_load(struct config *cfg, const char *path)
 	config_tls(cfg, root);
 	config_auth(cfg, root);
 	config_auto_approve(cfg, root);
+	config_decisions(cfg, root);
 	config_ui_root(cfg, root);
 	config_gatewayctl(cfg, root);
 	config_relay(cfg, root);

@@ -41,6 +41,11 @@ struct config {
 	char *password;
 	enum secret_source password_source;
 	int auto_approve_local;	/* clawgate's default is 0, OpenClaw's 1 */
+	/* clawgate.pairing.decisions "control-socket": approving, rejecting and
+	 * removing devices and rotating or revoking their tokens only through
+	 * gatewayctl, never over the gateway (which a compromised gatewayd could
+	 * ride on a passing admin's session). Default "gateway", as OpenClaw. */
+	int decisions_control_socket;
 	/* gateway.controlUi.allowedOrigins, lower-cased (doc/protocol.md §4.7) */
 	char allowed_origins[CONFIG_ALLOWED_ORIGINS_MAX][PROTO_TEXT_MAX + 1];
 	uint32_t nallowed_origins;

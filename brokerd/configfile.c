@@ -391,8 +391,14 @@ static const struct configfile_key configfile_relay[] = {
 };
 
 /* clawgate's own keys, beside OpenClaw's gateway section. */
+static const struct configfile_key configfile_clawgate_pairing[] = {
+	CF_READ("decisions"),
+	CF_END,
+};
+
 static const struct configfile_key configfile_clawgate[] = {
 	CF_READ("gatewayctl"),
+	CF_OBJECT("pairing", configfile_clawgate_pairing),
 	CF_OBJECT("relay", configfile_relay),
 	CF_END,
 };

@@ -231,16 +231,19 @@ static const struct {
 	const char *method;
 	const char *scope;
 	void (*fn)(struct rpc_call *, struct reply *);
+	/* A decision (clawgate.pairing.decisions): the gatewayctl command that
+	 * makes it instead, NULL for what is no decision. */
+	const char *ctl;
 } rpc_methods[] = {
-	{ "health", SCOPE_READ, rpc_health },
-	{ "status", SCOPE_READ, rpc_status },
-	{ "device.pair.list", SCOPE_PAIRING, rpc_pair_list },
-	{ "device.pair.approve", SCOPE_PAIRING, rpc_pair_approve },
-	{ "device.pair.reject", SCOPE_PAIRING, rpc_pair_reject },
-	{ "device.pair.remove", SCOPE_PAIRING, rpc_pair_remove },
-	{ "device.pair.rename", SCOPE_PAIRING, rpc_pair_rename },
-	{ "device.token.rotate", SCOPE_PAIRING, rpc_token_rotate },
-	{ "device.token.revoke", SCOPE_PAIRING, rpc_token_revoke },
+	{ "health", SCOPE_READ, rpc_health, NULL },
+	{ "status", SCOPE_READ, rpc_status, NULL },
+	{ "device.pair.list", SCOPE_PAIRING, rpc_pair_list, NULL },
+	{ "device.pair.approve", SCOPE_PAIRING, rpc_pair_approve, "devices approve <requestId>" },
+	{ "device.pair.reject", SCOPE_PAIRING, rpc_pair_reject, "devices reject <requestId>" },
+	{ "device.pair.remove", SCOPE_PAIRING, rpc_pair_remove, "devices remove <deviceId>" },
+	{ "device.pair.rename", SCOPE_PAIRING, rpc_pair_rename, NULL },
+	{ "device.token.rotate", SCOPE_PAIRING, rpc_token_rotate, "devices rotate <deviceId>" },
+	{ "device.token.revoke", SCOPE_PAIRING, rpc_token_revoke, "devices revoke <deviceId>" },
 };
 
 void
@@ -272,6 +275,12 @@ rpc_handle(struct broker *br, const struct ticket_session *s, const struct proto
 		reply_fail(&out->reply, "INVALID_REQUEST", "unknown method: %s", req->method);
 	else if (!scopes_mask_allows(s->scope_mask, rpc_methods[i].scope))
 		rpc_missing_scope(&out->reply, rpc_methods[i].scope);
+	else if (rpc_methods[i].ctl != NULL && br->cfg->decisions_control_socket)
+		reply_fail(&out->reply, "INVALID_REQUEST", "%s is refused over the gateway: on "
+		    "this gateway devices are approved, rejected and removed and their tokens "
+		    "rotated or revoked on its host only (clawgate.pairing.decisions is "
+		    "\"control-socket\"); there, run: %s %s", req->method, br->cfg->gatewayctl,
+		    rpc_methods[i].ctl);
 	else
 		rpc_methods[i].fn(&call, &out->reply);
 	reply_seal(&out->reply, &out->res.ok, &out->res.payload, &out->res.error);

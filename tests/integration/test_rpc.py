@@ -123,3 +123,48 @@ def test_unknown_ids_over_rpc(gateway, method, params, message):
     res = admin.request(method, params)
     assert res["ok"] is False, res
     assert res["error"]["code"] == "INVALID_REQUEST" and res["error"]["message"] == message, res
+
+
+def test_decisions_on_the_control_socket_only(make_gateway):
+    """clawgate.pairing.decisions "control-socket": a session over the gateway (which
+    a compromised gatewayd could ride) may list and rename, but approving, rejecting,
+    removing, rotating and revoking are gatewayctl's alone; the refusal says the
+    command."""
+    gw = make_gateway(config_clawgate={"pairing": {"decisions": "control-socket"}})
+    admin = admin_session(gw, ["operator.pairing", "operator.read"])
+    ident = Identity()
+    request_id = request_pairing(gw, ident)
+    assert [p["requestId"] for p in admin.request("device.pair.list", {})["payload"]
+            ["pending"]] == [request_id]
+    paired = Identity()
+    pair_device(gw, paired)
+    calls = [("device.pair.approve", {"requestId": request_id}, "devices approve <requestId>"),
+             ("device.pair.reject", {"requestId": request_id}, "devices reject <requestId>"),
+             ("device.pair.remove", {"deviceId": paired.device_id}, "devices remove <deviceId>"),
+             ("device.token.rotate", {"deviceId": paired.device_id, "role": "operator"},
+              "devices rotate <deviceId>"),
+             ("device.token.revoke", {"deviceId": paired.device_id, "role": "operator"},
+              "devices revoke <deviceId>")]
+    for method, params, ctl in calls:
+        denied = admin.request(method, params)
+        assert denied["ok"] is False, (method, denied)
+        err = denied["error"]
+        assert err["code"] == "INVALID_REQUEST", (method, err)
+        assert err["message"].startswith("%s is refused over the gateway" % method), err
+        assert err["message"].endswith(" %s" % ctl) and "; there, run: " in err["message"], err
+    assert [p["requestId"] for p in gw.devices()["pending"]] == [request_id]
+    assert [p["deviceId"] for p in gw.devices()["paired"]] == [paired.device_id]
+    renamed = admin.request("device.pair.rename", {"deviceId": paired.device_id,
+                                                    "label": "kitchen"})
+    assert renamed["ok"] is True, renamed
+    gw.ctl_ok("devices", "approve", request_id)
+    assert sorted(p["deviceId"] for p in gw.devices()["paired"]) == \
+        sorted([paired.device_id, ident.device_id])
+
+
+def test_decisions_key_refuses_other_values(make_gateway):
+    gw = make_gateway(start=False, config_clawgate={"pairing": {"decisions": "anyone"}})
+    with pytest.raises(AssertionError):
+        gw.start_broker()
+    assert 'clawgate.pairing.decisions "anyone" is not "gateway"' in gw.log_text("brokerd")
+    gw.broker = None
