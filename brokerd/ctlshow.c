@@ -20,7 +20,10 @@ ctlshow_escape(yajl_val v)
 	char *shown;
 
 	if (YAJL_IS_STRING(v)) {
-		shown = textesc_dup(v->u.string);
+		size_t len = strlen(v->u.string);
+
+		shown = xmalloc(TEXTESC_GROWTH * len + 1);
+		textesc(shown, TEXTESC_GROWTH * len + 1, v->u.string, len);
 		free(v->u.string);
 		v->u.string = shown;
 	} else if (YAJL_IS_ARRAY(v)) {

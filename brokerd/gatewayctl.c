@@ -368,7 +368,10 @@ main(int argc, char *argv[])
 	out = ctl_call(path, cmd->type, cmd->msg == MSG_NONE ? NULL : &msg, json);
 	if (json) {
 		/* The same JSON, with hidden characters as \uXXXX escapes. */
-		char *shown = textesc_json(out);
+		size_t len = strlen(out);
+		char *shown = xmalloc(TEXTESC_JSON_GROWTH * len + 1);
+
+		textesc_json(shown, TEXTESC_JSON_GROWTH * len + 1, out, len);
 
 		printf("%s\n", shown);
 		free(shown);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "common/utf8.h"
-#include "common/xmalloc.h"
 
 /* How s[i..] is shown: its length in the input (*n) and the escape written into
  * esc ("" when the character passes as it is). */
@@ -33,8 +32,9 @@ textesc_one(const uint8_t *s, size_t len, size_t *n, char esc[8], int json)
 	}
 }
 
-size_t
-textesc(char *dst, size_t dstsz, const char *s, size_t len)
+/* The loop of both forms. */
+static size_t
+textesc_run(char *dst, size_t dstsz, const char *s, size_t len, int json)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	size_t i = 0, o = 0;
@@ -43,7 +43,7 @@ textesc(char *dst, size_t dstsz, const char *s, size_t len)
 		char esc[8];
 		size_t n, need;
 
-		textesc_one(p + i, len - i, &n, esc, 0);
+		textesc_one(p + i, len - i, &n, esc, json);
 		need = esc[0] != '\0' ? strlen(esc) : n;
 		if (o + need >= dstsz)
 			break;
@@ -55,38 +55,14 @@ textesc(char *dst, size_t dstsz, const char *s, size_t len)
 	return o;
 }
 
-char *
-textesc_dup(const char *s)
+size_t
+textesc(char *dst, size_t dstsz, const char *s, size_t len)
 {
-	size_t len = strlen(s);
-	char *out = xmalloc(TEXTESC_GROWTH * len + 1);
-
-	textesc(out, TEXTESC_GROWTH * len + 1, s, len);
-	return out;
+	return textesc_run(dst, dstsz, s, len, 0);
 }
 
-char *
-textesc_json(const char *json)
+size_t
+textesc_json(char *dst, size_t dstsz, const char *json, size_t len)
 {
-	const uint8_t *p = (const uint8_t *)json;
-	size_t len = strlen(json), i = 0, o = 0;
-	/* \ufffd (6 bytes) for one byte is the largest growth. */
-	char *out = xmalloc(6 * len + 1);
-
-	while (i < len) {
-		char esc[8];
-		size_t n;
-
-		textesc_one(p + i, len - i, &n, esc, 1);
-		if (esc[0] != '\0') {
-			memcpy(out + o, esc, strlen(esc));
-			o += strlen(esc);
-		} else {
-			memcpy(out + o, json + i, n);
-			o += n;
-		}
-		i += n;
-	}
-	out[o] = '\0';
-	return out;
+	return textesc_run(dst, dstsz, json, len, 1);
 }

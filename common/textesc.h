@@ -10,8 +10,10 @@
 
 #include <stddef.h>
 
-/* The longest escape of one input byte: "\x1b" for one byte, "\u202e" for three. */
+/* The longest escape of one input byte: "\x1b" for one byte, "\u202e" for three;
+ * in JSON "\ufffd" for one byte that is not UTF-8. */
 #define TEXTESC_GROWTH 4
+#define TEXTESC_JSON_GROWTH 6
 
 /*
  * For a terminal or a log line: ASCII controls and bytes that are not UTF-8 as
@@ -21,15 +23,13 @@
  */
 size_t textesc(char *dst, size_t dstsz, const char *s, size_t len);
 
-/* The same, malloc'd and whole. */
-char *textesc_dup(const char *s);
-
 /*
  * For JSON text (valid UTF-8, as yajl writes it): every hidden code point above
  * ASCII as a \uNNNN escape. Such characters occur only inside strings, where
  * the escape means the same character, so the result is valid JSON with the
- * same meaning. Bytes that are not UTF-8 become \ufffd. malloc'd.
+ * same meaning. Bytes that are not UTF-8 become \ufffd. Into dst like textesc();
+ * dstsz = TEXTESC_JSON_GROWTH * len + 1 holds all (a cut result is not JSON).
  */
-char *textesc_json(const char *json);
+size_t textesc_json(char *dst, size_t dstsz, const char *json, size_t len);
 
 #endif

@@ -46,8 +46,13 @@ test_decode(void)
 static void
 check_esc(const char *in, const char *want)
 {
-	char *got = textesc_dup(in);
+	size_t len = strlen(in);
+	char *got = malloc(TEXTESC_GROWTH * len + 1);
 
+	CHECK(got != NULL);
+	if (got == NULL)
+		return;
+	CHECK_INT_EQ(textesc(got, TEXTESC_GROWTH * len + 1, in, len), strlen(want));
 	CHECK_STR_EQ(got, want);
 	free(got);
 }
@@ -96,8 +101,13 @@ test_terminal_cut(void)
 static void
 check_json(const char *in, const char *want)
 {
-	char *got = textesc_json(in);
+	size_t len = strlen(in);
+	char *got = malloc(TEXTESC_JSON_GROWTH * len + 1);
 
+	CHECK(got != NULL);
+	if (got == NULL)
+		return;
+	CHECK_INT_EQ(textesc_json(got, TEXTESC_JSON_GROWTH * len + 1, in, len), strlen(want));
 	CHECK_STR_EQ(got, want);
 	free(got);
 }
@@ -111,6 +121,13 @@ test_json(void)
 	check_json("[\"\xc2\x9b" "2J\",\"x\xe2\x80\xae" "y\",\"\xe2\x98\x95\"]",
 	    "[\"\\u009b2J\",\"x\\u202ey\",\"\xe2\x98\x95\"]");
 	check_json("\"\xff\"", "\"\\ufffd\"");
+	/* a whole result or a cut one, never half an escape */
+	{
+		char small[8];
+
+		CHECK_INT_EQ(textesc_json(small, sizeof(small), "\"ab\xe2\x80\xae\"", 7), 3);
+		CHECK_STR_EQ(small, "\"ab");
+	}
 }
 
 int
