@@ -9,7 +9,31 @@
 
 #include "brokerd/jtree.h"
 #include "common/clock.h"
+#include "common/textesc.h"
 #include "common/xmalloc.h"
+
+/* The answer's values are made safe before any printer sees them (the keys are
+ * brokerd's own names). The tree is as deep as a pval may be (PVAL_MAX_DEPTH). */
+void
+ctlshow_escape(yajl_val v)
+{
+	char *shown;
+
+	if (YAJL_IS_STRING(v)) {
+		size_t len = strlen(v->u.string);
+
+		shown = xmalloc(TEXTESC_GROWTH * len + 1);
+		textesc(shown, TEXTESC_GROWTH * len + 1, v->u.string, len);
+		free(v->u.string);
+		v->u.string = shown;
+	} else if (YAJL_IS_ARRAY(v)) {
+		for (size_t i = 0; i < v->u.array.len; i++)
+			ctlshow_escape(v->u.array.values[i]);
+	} else if (YAJL_IS_OBJECT(v)) {
+		for (size_t i = 0; i < v->u.object.len; i++)
+			ctlshow_escape(v->u.object.values[i]);
+	}
+}
 
 /* A string array joined with ", "; "-" when empty. */
 static char *

@@ -8,6 +8,14 @@
 
 #include <yajl/yajl_tree.h>
 
+/*
+ * Replaces every string value of the answer by its textesc() form: the names,
+ * platforms and ids in it were chosen by clients, and a registry written by an
+ * older version may hold control or bidirectional formatting characters. Every
+ * answer goes through it before a printer below sees it.
+ */
+void ctlshow_escape(yajl_val answer);
+
 void ctlshow_list(yajl_val answer);
 void ctlshow_status(yajl_val answer);
 void ctlshow_approved(yajl_val answer);

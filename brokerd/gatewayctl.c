@@ -18,6 +18,7 @@
 
 #include "brokerd/ctlrelay.h"
 #include "brokerd/ctlshow.h"
+#include "common/textesc.h"
 #include "common/xmalloc.h"
 #include "proto/proto.h"
 #include "proto/pval.h"
@@ -152,6 +153,7 @@ ctl_call(const char *path, uint16_t type, const void *msg, int pretty)
 {
 	uint8_t hdrbuf[PROTO_HDR_LEN], *payload;
 	struct proto_ctl_result res;
+	char shown[TEXTESC_GROWTH * PROTO_MESSAGE_MAX + 1];
 	struct proto_hdr hdr;
 	struct pbuf b;
 	char *json;
@@ -160,7 +162,8 @@ ctl_call(const char *path, uint16_t type, const void *msg, int pretty)
 	pbuf_init(&b);
 	if (proto_encode(&b, type, REQUEST_ID, msg) < 0)
 		die(CTL_EXIT_USAGE, "an id, role or scope is too long or has spaces, or the name has control "
-		    "characters or is longer than %d bytes", PROTO_TEXT_MAX);
+		    "or bidirectional formatting characters or is longer than %d bytes",
+		    PROTO_TEXT_MAX);
 	ctl_io(fd, b.data, b.len, 1, path);
 	pbuf_free(&b);
 	ctl_io(fd, hdrbuf, sizeof(hdrbuf), 0, path);
@@ -176,9 +179,11 @@ ctl_call(const char *path, uint16_t type, const void *msg, int pretty)
 	if (proto_decode(PROTO_CTL_RESULT, payload, hdr.len, &res, sizeof(res)) < 0)
 		die(CTL_EXIT_FAILED, "brokerd at %s sent a malformed answer", path);
 	/* brokerd's own check of the caller (SO_PEERCRED) says FORBIDDEN. */
-	if (!res.ok)
+	if (!res.ok) {
+		textesc(shown, sizeof(shown), res.error.message, strlen(res.error.message));
 		die(strcmp(res.error.code, "FORBIDDEN") == 0 ? CTL_EXIT_DENIED : CTL_EXIT_FAILED,
-		    "%s", res.error.message);
+		    "%s", shown);
+	}
 	if ((json = pval_to_json_string(res.payload.data, res.payload.len, pretty)) == NULL)
 		die(CTL_EXIT_FAILED, "brokerd at %s sent an answer that is not valid JSON", path);
 	free(payload);
@@ -362,9 +367,17 @@ main(int argc, char *argv[])
 		usage("--json does not go with relay check");
 	out = ctl_call(path, cmd->type, cmd->msg == MSG_NONE ? NULL : &msg, json);
 	if (json) {
-		printf("%s\n", out);
+		/* The same JSON, with hidden characters as \uXXXX escapes. */
+		size_t len = strlen(out);
+		char *shown = xmalloc(TEXTESC_JSON_GROWTH * len + 1);
+
+		textesc_json(shown, TEXTESC_JSON_GROWTH * len + 1, out, len);
+
+		printf("%s\n", shown);
+		free(shown);
 	} else {
 		root = j_parse(out);
+		ctlshow_escape(root);
 		if (cmd->judge != NULL)
 			verdict = cmd->judge(root);
 		else

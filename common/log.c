@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/textesc.h"
+
 static const char *log_progname = "clawgate";
 static enum log_level log_max_level = LOG_LEVEL_INFO;
 static int log_journal;	/* stderr is the journal: lines carry a <N> priority */
@@ -72,22 +74,28 @@ log_priority_prefix(enum log_level level)
 	return log_journal ? priorities[level] : "";
 }
 
-/* The attribute lets clang (-Wformat-nonliteral) see fmt is checked by callers. */
+/*
+ * Log lines carry text that clients chose (ids, names, origins, reasons): every
+ * line passes through textesc, so that no control or bidirectional formatting
+ * character reaches a terminal or a log viewer, whichever call site printed it.
+ * The attribute lets clang (-Wformat-nonliteral) see fmt is checked by callers.
+ */
 static void __attribute__((format(printf, 2, 0)))
 log_vwrite(enum log_level level, const char *fmt, va_list ap, int errnum)
 {
 	static const char *const tags[] = { "error", "warning", "info", "debug" };
 	const char *prio = log_priority_prefix(level);
-	char msg[1024];
+	char msg[1024], shown[TEXTESC_GROWTH * sizeof(msg)];
 
 	if (level > log_max_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	textesc(shown, sizeof(shown), msg, strlen(msg));
 	if (errnum)
-		fprintf(stderr, "%s%s: %s: %s: %s\n", prio, log_progname, tags[level], msg,
+		fprintf(stderr, "%s%s: %s: %s: %s\n", prio, log_progname, tags[level], shown,
 		    strerror(errnum));
 	else
-		fprintf(stderr, "%s%s: %s: %s\n", prio, log_progname, tags[level], msg);
+		fprintf(stderr, "%s%s: %s: %s\n", prio, log_progname, tags[level], shown);
 }
 
 #define LOG_BODY(level, errnum)                   \

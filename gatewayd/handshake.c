@@ -13,6 +13,8 @@
 #define C struct proto_connect
 #define TEXT(f) .store = 1, .off = offsetof(C, f), .size = sizeof(((C *)0)->f) - 1, \
 	.cs = PROTO_CS_TEXT
+#define DISPLAY(f) .store = 1, .off = offsetof(C, f), .size = sizeof(((C *)0)->f) - 1, \
+	.cs = PROTO_CS_DISPLAY
 #define ATOM(f) .store = 1, .off = offsetof(C, f), .size = sizeof(((C *)0)->f) - 1, \
 	.cs = PROTO_CS_ATOM
 #define AUTH(bit) .flag_width = JR_FLAG_U8, .flag_off = offsetof(C, auth_present), \
@@ -32,11 +34,11 @@ static const char *const handshake_client_modes[] = {
 static const struct jsonreq_prop handshake_client_props[] = {
 	{ .name = "id", .kind = JR_ENUM, .required = 1, .values = handshake_client_ids,
 	    ATOM(client_id) },
-	{ .name = "displayName", .kind = JR_STR, .min = 1, TEXT(client_display_name) },
-	{ .name = "version", .kind = JR_STR, .required = 1, .min = 1, TEXT(client_version) },
+	{ .name = "displayName", .kind = JR_STR, .min = 1, DISPLAY(client_display_name) },
+	{ .name = "version", .kind = JR_STR, .required = 1, .min = 1, DISPLAY(client_version) },
 	{ .name = "platform", .kind = JR_STR, .required = 1, .min = 1,
-	    TEXT(client_platform) },
-	{ .name = "deviceFamily", .kind = JR_STR, .min = 1, TEXT(client_device_family) },
+	    DISPLAY(client_platform) },
+	{ .name = "deviceFamily", .kind = JR_STR, .min = 1, DISPLAY(client_device_family) },
 	{ .name = "modelIdentifier", .kind = JR_STR, .min = 1 },
 	{ .name = "mode", .kind = JR_ENUM, .required = 1, .values = handshake_client_modes,
 	    ATOM(client_mode) },
@@ -50,7 +52,7 @@ static const struct jsonreq_object handshake_client = {
 };
 
 static const struct jsonreq_prop handshake_device_props[] = {
-	{ .name = "id", .kind = JR_STR, .required = 1, .min = 1, TEXT(device_id) },
+	{ .name = "id", .kind = JR_STR, .required = 1, .min = 1, DISPLAY(device_id) },
 	{ .name = "publicKey", .kind = JR_STR, .required = 1, .min = 1, TEXT(public_key) },
 	{ .name = "signature", .kind = JR_STR, .required = 1, .min = 1, TEXT(signature) },
 	{ .name = "signedAt", .kind = JR_INT, .required = 1, .min = 0, .store = 1,
@@ -100,7 +102,7 @@ static const struct jsonreq_prop handshake_params_props[] = {
 	{ .name = "commands", .kind = JR_STRS, .min = 1 },
 	{ .name = "permissions", .kind = JR_BOOLMAP },
 	{ .name = "pathEnv", .kind = JR_STR },
-	{ .name = "role", .kind = JR_STR, .min = 1, TEXT(role) },
+	{ .name = "role", .kind = JR_STR, .min = 1, DISPLAY(role) },
 	{ .name = "scopes", .kind = JR_STRS, .min = 1, .store = 1, .off = offsetof(C, scopes) },
 	{ .name = "device", .kind = JR_OBJECT, .object = &handshake_device,
 	    .flag_width = JR_FLAG_U8, .flag_off = offsetof(C, has_device), .flag = 1 },
@@ -122,6 +124,7 @@ static const struct jsonreq_prop handshake_params = {
 
 #undef C
 #undef TEXT
+#undef DISPLAY
 #undef ATOM
 #undef AUTH
 

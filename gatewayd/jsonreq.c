@@ -279,6 +279,21 @@ jr_chars(const unsigned char *s, size_t len)
 	return n;
 }
 
+/* What a string refused for its charset must NOT have: the error's problem. */
+static const char *
+jr_charset_rule(enum proto_charset cs)
+{
+	switch (cs) {
+	case PROTO_CS_ATOM:
+		return "must be printable ASCII without spaces";
+	case PROTO_CS_TEXT:
+		return "must NOT contain control characters";
+	case PROTO_CS_DISPLAY:
+		break;
+	}
+	return "must NOT contain control or bidirectional formatting characters";
+}
+
 /* Length and charset checks for a string value, then the copy if it is stored. */
 static void
 jr_string_value(struct jr_state *st, int domain, int upto, const unsigned char *s,
@@ -299,9 +314,7 @@ jr_string_value(struct jr_state *st, int domain, int upto, const unsigned char *
 			jr_fail(st, domain, upto, NULL, "must NOT be longer than %zu bytes",
 			    size);
 		else if (!proto_str_ok((const char *)s, len, size, cs))
-			jr_fail(st, domain, upto, NULL, cs == PROTO_CS_TEXT ?
-			    "must NOT contain control characters" :
-			    "must be printable ASCII without spaces");
+			jr_fail(st, domain, upto, NULL, "%s", jr_charset_rule(cs));
 		else {
 			memcpy(dst, s, len);
 			dst[len] = '\0';
@@ -330,7 +343,7 @@ jr_item(struct jr_state *st, const unsigned char *s, size_t len)
 		return;
 	}
 	jr_string_value(st, top->domain, st->nframes, s, len, arr->min, 0, sc->v[idx],
-	    PROTO_NAME_MAX, PROTO_CS_TEXT);
+	    PROTO_NAME_MAX, PROTO_CS_DISPLAY);
 	sc->n = idx + 1;
 }
 

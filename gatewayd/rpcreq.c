@@ -16,7 +16,7 @@ const size_t rpc_nmethods = sizeof(rpc_methods) / sizeof(rpc_methods[0]);
  * methods' own schemas are the broker's business. */
 #define R struct proto_rpc
 #define RPC_STR(f, bit) .kind = JR_STR, .store = 1, .off = offsetof(R, f), \
-	.size = sizeof(((R *)0)->f) - 1, .cs = PROTO_CS_TEXT, \
+	.size = sizeof(((R *)0)->f) - 1, .cs = PROTO_CS_DISPLAY, \
 	.flag_width = JR_FLAG_U32, .flag_off = offsetof(R, params), .flag = (bit)
 
 static const struct jsonreq_prop rpc_params_props[] = {

@@ -101,7 +101,7 @@ struct proto_field {
 
 #define F_INT(kind, st, f) { kind, offsetof(st, f), 0, PROTO_CS_ATOM, 0 }
 #define F_STR(st, f, cs) { PK_STR, offsetof(st, f), sizeof(((st *)0)->f) - 1, cs, 0 }
-#define F_SCOPES(st, f) { PK_STRLIST, offsetof(st, f), PROTO_NAME_MAX, PROTO_CS_TEXT, PROTO_MAX_SCOPES }
+#define F_SCOPES(st, f, cs) { PK_STRLIST, offsetof(st, f), PROTO_NAME_MAX, cs, PROTO_MAX_SCOPES }
 #define F_BLOB(st, f) { PK_BLOB, offsetof(st, f), 0, PROTO_CS_ATOM, 0 }
 #define F_BYTES(st, f) { PK_BYTES, offsetof(st, f), sizeof(((st *)0)->f), PROTO_CS_ATOM, 0 }
 
@@ -178,19 +178,19 @@ static const struct proto_field fields_connect[] = {
 	F_INT(PK_I64, C, max_protocol),
 	F_STR(C, client_id, PROTO_CS_ATOM),
 	F_STR(C, client_mode, PROTO_CS_ATOM),
-	F_STR(C, client_version, PROTO_CS_TEXT),
-	F_STR(C, client_platform, PROTO_CS_TEXT),
-	F_STR(C, client_device_family, PROTO_CS_TEXT),
-	F_STR(C, client_display_name, PROTO_CS_TEXT),
-	F_STR(C, role, PROTO_CS_TEXT),
-	F_SCOPES(C, scopes),
+	F_STR(C, client_version, PROTO_CS_DISPLAY),
+	F_STR(C, client_platform, PROTO_CS_DISPLAY),
+	F_STR(C, client_device_family, PROTO_CS_DISPLAY),
+	F_STR(C, client_display_name, PROTO_CS_DISPLAY),
+	F_STR(C, role, PROTO_CS_DISPLAY),
+	F_SCOPES(C, scopes, PROTO_CS_DISPLAY),
 	F_INT(PK_U8, C, auth_present),
 	F_STR(C, token, PROTO_CS_TEXT),
 	F_STR(C, password, PROTO_CS_TEXT),
 	F_STR(C, device_token, PROTO_CS_TEXT),
 	F_STR(C, bootstrap_token, PROTO_CS_TEXT),
 	F_INT(PK_U8, C, has_device),
-	F_STR(C, device_id, PROTO_CS_TEXT),
+	F_STR(C, device_id, PROTO_CS_DISPLAY),
 	F_STR(C, public_key, PROTO_CS_TEXT),
 	F_STR(C, signature, PROTO_CS_TEXT),
 	F_STR(C, device_nonce, PROTO_CS_TEXT),
@@ -202,7 +202,7 @@ static const struct proto_field fields_connect[] = {
 static const struct proto_field fields_accept[] = {
 	F_INT(PK_U64, A, conn),
 	F_STR(A, role, PROTO_CS_ATOM),
-	F_SCOPES(A, scopes),
+	F_SCOPES(A, scopes, PROTO_CS_TEXT),
 	F_STR(A, method, PROTO_CS_ATOM),
 	F_STR(A, device_id, PROTO_CS_ATOM),
 	F_STR(A, device_token, PROTO_CS_ATOM),
@@ -232,11 +232,11 @@ static const struct proto_field fields_rpc[] = {
 	F_STR(R, id, PROTO_CS_TEXT),
 	F_STR(R, method, PROTO_CS_ATOM),
 	F_INT(PK_U32, R, params),
-	F_STR(R, request_id, PROTO_CS_TEXT),
-	F_STR(R, device_id, PROTO_CS_TEXT),
-	F_STR(R, role, PROTO_CS_TEXT),
-	F_STR(R, label, PROTO_CS_TEXT),
-	F_SCOPES(R, scopes),
+	F_STR(R, request_id, PROTO_CS_DISPLAY),
+	F_STR(R, device_id, PROTO_CS_DISPLAY),
+	F_STR(R, role, PROTO_CS_DISPLAY),
+	F_STR(R, label, PROTO_CS_DISPLAY),
+	F_SCOPES(R, scopes, PROTO_CS_DISPLAY),
 };
 #undef R
 
@@ -271,9 +271,9 @@ static const struct proto_field fields_ctl_target[] = {
 static const struct proto_field fields_ctl_device[] = {
 	F_STR(struct proto_ctl_device, device_id, PROTO_CS_ATOM),
 	F_STR(struct proto_ctl_device, role, PROTO_CS_ATOM),
-	F_STR(struct proto_ctl_device, label, PROTO_CS_TEXT),
+	F_STR(struct proto_ctl_device, label, PROTO_CS_DISPLAY),
 	F_INT(PK_U8, struct proto_ctl_device, has_scopes),
-	F_SCOPES(struct proto_ctl_device, scopes),
+	F_SCOPES(struct proto_ctl_device, scopes, PROTO_CS_TEXT),
 };
 
 static const struct proto_field fields_ctl_result[] = {
@@ -352,7 +352,16 @@ proto_str_ok(const char *s, size_t len, size_t max, enum proto_charset cs)
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return 0;
-	return utf8_valid((const uint8_t *)s, len);
+	if (cs == PROTO_CS_TEXT)
+		return utf8_valid((const uint8_t *)s, len);
+	for (size_t i = 0, n; i < len; i += n) {
+		uint32_t cp;
+
+		if ((n = utf8_decode((const uint8_t *)s + i, len - i, &cp)) == 0 ||
+		    utf8_is_hidden(cp))
+			return 0;
+	}
+	return 1;
 }
 
 /* ---- encoding ---- */

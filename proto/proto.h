@@ -79,6 +79,10 @@ enum proto_type {
 enum proto_charset {
 	PROTO_CS_ATOM,	/* printable ASCII, no space: enums, ids, scopes */
 	PROTO_CS_TEXT,	/* valid UTF-8 without control characters */
+	/* Text a client chose that admins see (names, platforms, device ids, roles,
+	 * scopes): PROTO_CS_TEXT without what utf8_is_hidden() names either (C1
+	 * controls, bidirectional formatting, line separators). */
+	PROTO_CS_DISPLAY,
 };
 
 /* A borrowed view of a pval value (pval.h): inside a decoded frame, or a pbuf's

@@ -360,9 +360,18 @@ function age(ms) {
 	return new Date(ms).toLocaleString();
 }
 
+/* Names, platforms and scopes are chosen by devices: controls, bidirectional
+ * formatting and line separators are shown as \uXXXX escapes rather than
+ * reordering or hiding the text around them (the same set gatewayctl escapes). */
+const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+
+function shown(text) {
+	return String(text).replace(HIDDEN, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
 function cell(row, text, className) {
 	const td = row.insertCell();
-	td.textContent = text;
+	td.textContent = shown(text);
 	if (className)
 		td.className = className;
 	return td;

@@ -18,6 +18,12 @@ def test_ed25519_of_the_page(node):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_device_text_is_shown_escaped(node):
+    """The page's shown(): device-chosen names cannot reorder or hide text."""
+    result = run_node(node, ["--test", str(SCRIPTS / "shown.test.mjs")], {}, SCRIPTS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def shell_gatewayctl(gw):
     """The test build's gatewayctl with gw's socket, shell-quoted as an admin would
     write it into clawgate.gatewayctl."""

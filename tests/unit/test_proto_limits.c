@@ -5,6 +5,7 @@
  * too many scopes or binds, bad blobs, a destination too small; and the frame
  * header's parser.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -436,10 +437,77 @@ test_str_ok(void)
 	CHECK(!proto_str_ok("a\x7f", 2, 5, PROTO_CS_TEXT));
 }
 
+/* Text a client chose and admins see: letters of any script and emoji pass;
+ * C0/C1 controls, DEL and bidirectional formatting do not, where TEXT takes
+ * the C1 and bidi ones. */
+static void
+test_str_ok_display(void)
+{
+	static const char *const pass[] = {
+		"Kitchen laptop", "Linux x86_64", "2026.9.6", "operator.read",
+		"L\xc3\xa4ptop \xe2\x98\x95 \xf0\x9f\x94\x91",	/* Läptop ☕ 🔑 */
+		"\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d",	/* Hebrew, right to left by itself */
+		"\xe5\x8f\xb0\xe5\xbc\x8f",		/* CJK */
+		"\xc2\xa0\xc2\xa9",			/* U+00A0, U+00A9: just above C1 */
+	};
+	static const char *const refuse[] = {
+		"a\x1b[31m", "a\x7f", "a\xc2\x80", "a\xc2\x9b" "31m", "a\xc2\x9f",
+		"a\xd8\x9c", "a\xe2\x80\x8e", "a\xe2\x80\x8f",
+		"a\xe2\x80\xaa", "a\xe2\x80\xae", "a\xe2\x81\xa6", "a\xe2\x81\xa9",
+		"a\xe2\x80\xa8", "a\xe2\x80\xa9", "a\xc3",
+	};
+
+	for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
+		testutil_check(proto_str_ok(pass[i], strlen(pass[i]), 64, PROTO_CS_DISPLAY),
+		    __FILE__, __LINE__, "DISPLAY admits sample %zu", i);
+	for (size_t i = 0; i < sizeof(refuse) / sizeof(refuse[0]); i++)
+		testutil_check(!proto_str_ok(refuse[i], strlen(refuse[i]), 64, PROTO_CS_DISPLAY),
+		    __FILE__, __LINE__, "DISPLAY refuses sample %zu", i);
+	/* TEXT, for secrets and brokerd's own text, keeps admitting C1 and bidi. */
+	CHECK(proto_str_ok("a\xc2\x9b", 3, 5, PROTO_CS_TEXT));
+	CHECK(proto_str_ok("a\xe2\x80\xae", 4, 5, PROTO_CS_TEXT));
+	CHECK(!proto_str_ok("abcd", 4, 3, PROTO_CS_DISPLAY));
+}
+
+/* The connect's client-chosen fields refuse a bidi override on the wire too:
+ * brokerd does not rely on gatewayd having checked. */
+static void
+test_connect_display_fields(void)
+{
+	static struct proto_connect c, out;
+	struct pbuf b;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.client_id, sizeof(c.client_id), "cli");
+	snprintf(c.client_display_name, sizeof(c.client_display_name), "Laptop \xf0\x9f\x94\x91");
+	pbuf_init(&b);
+	CHECK_INT_EQ(proto_encode(&b, PROTO_GW_CONNECT, 1, &c), 0);
+	CHECK_INT_EQ(proto_decode(PROTO_GW_CONNECT, b.data + PROTO_HDR_LEN,
+	    b.len - PROTO_HDR_LEN, &out, sizeof(out)), 0);
+	CHECK_STR_EQ(out.client_display_name, c.client_display_name);
+	b.len = 0;
+	snprintf(c.client_display_name, sizeof(c.client_display_name), "evil\xe2\x80\xaegpj.exe");
+	CHECK_INT_EQ(proto_encode(&b, PROTO_GW_CONNECT, 1, &c), -1);
+	snprintf(c.client_display_name, sizeof(c.client_display_name), "ok");
+	snprintf(c.device_id, sizeof(c.device_id), "id\xc2\x9b" "2J");
+	CHECK_INT_EQ(proto_encode(&b, PROTO_GW_CONNECT, 1, &c), -1);
+	/* A peer that writes it anyway (a gatewayd that skipped the check). */
+	snprintf(c.device_id, sizeof(c.device_id), "@@@@");
+	CHECK_INT_EQ(proto_encode(&b, PROTO_GW_CONNECT, 1, &c), 0);
+	for (size_t i = PROTO_HDR_LEN; i + 4 <= b.len; i++)
+		if (memcmp(b.data + i, "@@@@", 4) == 0)
+			memcpy(b.data + i, "a\xe2\x80\xae", 4);
+	CHECK_INT_EQ(proto_decode(PROTO_GW_CONNECT, b.data + PROTO_HDR_LEN,
+	    b.len - PROTO_HDR_LEN, &out, sizeof(out)), -1);
+	pbuf_free(&b);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_type_table);
+	TEST_RUN(test_str_ok_display);
+	TEST_RUN(test_connect_display_fields);
 	TEST_RUN(test_encode_overlong_strings);
 	TEST_RUN(test_encode_bad_charset);
 	TEST_RUN(test_encode_too_many);
