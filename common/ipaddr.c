@@ -78,6 +78,14 @@ ipaddr_classify(const uint8_t a[16])
 	return IPADDR_PUBLIC;
 }
 
+void
+ipaddr_budget_key(const uint8_t addr[16], uint8_t key[16])
+{
+	memmove(key, addr, 16);
+	if (!ipaddr_is_v4(addr))
+		memset(key + 8, 0, 8);
+}
+
 int
 ipaddr_cidr_parse(const char *text, uint8_t net[16], unsigned *bits)
 {

@@ -22,6 +22,10 @@ int ipaddr_from_sockaddr(const struct sockaddr *sa, uint8_t a[16]);
 /* Text of a; an IPv4(-mapped) address as plain IPv4. */
 void ipaddr_format(const uint8_t a[16], char *out, size_t outsz);
 enum ipaddr_class ipaddr_classify(const uint8_t a[16]);
+/* The key a per-address budget counts a under: an IPv4 (or IPv4-mapped)
+ * address as it is, an IPv6 address masked to its /64, as one host usually
+ * holds a whole /64. key may be a. */
+void ipaddr_budget_key(const uint8_t addr[16], uint8_t key[16]);
 
 /* "addr" or "addr/prefix" (prefix up to 32 for IPv4, 128 for IPv6); bits are
  * counted in the 16-byte form. -1 if malformed. */

@@ -81,11 +81,49 @@ test_cidr(void)
 	CHECK_INT_EQ(ipaddr_cidr_parse("host.example/8", net, &bits), -1);
 }
 
+/* The budget key of text, as text. */
+static const char *
+key_of(const char *text, char *out, size_t outsz)
+{
+	uint8_t a[16];
+
+	if (ipaddr_parse(text, a) < 0)
+		return "unparsed";
+	ipaddr_budget_key(a, a);
+	ipaddr_format(a, out, outsz);
+	return out;
+}
+
+static void
+test_budget_key(void)
+{
+	char out[64];
+	uint8_t a[16], key[16];
+
+	CHECK(strcmp(key_of("203.0.113.9", out, sizeof(out)), "203.0.113.9") == 0);
+	/* IPv4, mapped or not, is never masked like IPv6. */
+	CHECK(strcmp(key_of("::ffff:203.0.113.9", out, sizeof(out)), "203.0.113.9") == 0);
+	CHECK(strcmp(key_of("10.1.2.3", out, sizeof(out)), "10.1.2.3") == 0);
+	CHECK(strcmp(key_of("2001:db8:1:2:aaaa:bbbb:cccc:dddd", out, sizeof(out)),
+	    "2001:db8:1:2::") == 0);
+	CHECK(strcmp(key_of("2001:db8:1:2::1", out, sizeof(out)), "2001:db8:1:2::") == 0);
+	CHECK(strcmp(key_of("2001:db8:1:3::1", out, sizeof(out)), "2001:db8:1:3::") == 0);
+	CHECK(strcmp(key_of("::1", out, sizeof(out)), "::") == 0);
+	/* The address itself is left alone when the key goes elsewhere. */
+	CHECK_INT_EQ(ipaddr_parse("2001:db8::9", a), 0);
+	ipaddr_budget_key(a, key);
+	ipaddr_format(a, out, sizeof(out));
+	CHECK(strcmp(out, "2001:db8::9") == 0);
+	ipaddr_format(key, out, sizeof(out));
+	CHECK(strcmp(out, "2001:db8::") == 0);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_classes);
 	TEST_RUN(test_format);
 	TEST_RUN(test_cidr);
+	TEST_RUN(test_budget_key);
 	return test_exit();
 }
