@@ -8,8 +8,9 @@
  *  - a reserve: once the descriptors in use come within the reserve of the
  *    limit, a non-loopback socket may only come in by taking the place of the
  *    oldest non-loopback socket that has not upgraded (refused if there is
- *    none), so that loopback clients (the admin), established sessions and
- *    their upstream connections still find descriptors.
+ *    none, or once half the reserve is in use too), so that loopback clients
+ *    (the admin), established sessions and their upstream connections still
+ *    find descriptors.
  * Loopback counts against neither: it is the admin's way in, and a reverse
  * proxy on this host carries its many clients from there. The request head's
  * deadline (session.c) applies to every socket.
@@ -37,6 +38,7 @@
 
 static TAILQ_HEAD(, session) fdbudget_front = TAILQ_HEAD_INITIALIZER(fdbudget_front);
 static size_t fdbudget_open;		/* client sockets open */
+static size_t fdbudget_own;		/* the daemon's own descriptors */
 static size_t fdbudget_limit;		/* RLIMIT_NOFILE */
 static size_t fdbudget_reserve;
 static struct {
@@ -108,16 +110,21 @@ fdbudget_refuse(int fd, const char *msg, size_t len)
 	close(fd);
 }
 
-/* Whether the descriptors in use, at least fd + 1 (the kernel hands out the
- * lowest free one) and at least the client sockets open, reach the reserve. */
-static int
-fdbudget_in_reserve(int fd)
+/* The descriptors in use: at least fd + 1, as the kernel hands out the lowest
+ * free one, and at least the client sockets open, this one included, beside the
+ * daemon's own (listeners, broker link, event loop: what was open below the
+ * first client socket). The second bound counts when closed sockets left holes
+ * below fd. */
+static size_t
+fdbudget_used(int fd)
 {
 	size_t used = (size_t)fd + 1;
 
-	if (fdbudget_open + 1 > used)
-		used = fdbudget_open + 1;
-	return used + fdbudget_reserve > fdbudget_limit;
+	if (fdbudget_open == 0)
+		fdbudget_own = (size_t)fd;
+	if (fdbudget_own + fdbudget_open + 1 > used)
+		used = fdbudget_own + fdbudget_open + 1;
+	return used;
 }
 
 /* The TCP peer, which is what holds the descriptor: s->peer until a trusted
@@ -133,7 +140,9 @@ fdbudget_admit(struct session *s, int fd, const struct sockaddr *sa)
 {
 	uint8_t a[16];
 	struct session *oldest;
+	size_t used;
 
+	used = fdbudget_used(fd);
 	if (ipaddr_from_sockaddr(sa, a) == 0 && ipaddr_classify(a) == IPADDR_LOOPBACK) {
 		fdbudget_open++;
 		return 0;
@@ -144,8 +153,13 @@ fdbudget_admit(struct session *s, int fd, const struct sockaddr *sa)
 		fdbudget_refuse(fd, fdbudget_msg_address, sizeof(fdbudget_msg_address) - 1);
 		return -1;
 	}
-	if (fdbudget_in_reserve(fd)) {
-		if ((oldest = TAILQ_FIRST(&fdbudget_front)) == NULL) {
+	if (used + fdbudget_reserve > fdbudget_limit) {
+		/* A dropped socket's descriptor is closed only from the next pass of
+		 * the event loop, while a burst of accepts goes on in this one: the
+		 * second half of the reserve is never lent out. */
+		oldest = used + fdbudget_reserve / 2 > fdbudget_limit ? NULL :
+		    TAILQ_FIRST(&fdbudget_front);
+		if (oldest == NULL) {
 			preauth_release(PREAUTH_FRONT, s->peer);
 			fdbudget_note(&fdbudget_report.over_reserve, s->peer,
 			    "refused at accept: within the descriptor reserve");
