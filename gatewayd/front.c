@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "gatewayd/brokerlink.h"
+#include "gatewayd/fdbudget.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/http.h"
 #include "gatewayd/preauth.h"
@@ -70,6 +71,7 @@ front_read(struct session *s)
 	size_t n = avail < HTTP_HEAD_MAX ? avail : HTTP_HEAD_MAX;
 	struct http_request req;
 
+	session_head_begun(s);
 	if (http_parse(evbuffer_pullup(in, (ssize_t)n), n, &req) == HTTP_PARSE_MORE)
 		return;
 	pbuf_reset(&front_out);
@@ -92,7 +94,7 @@ front_read(struct session *s)
 	/* doc/protocol.md §1: an upgrade beyond the address's unauthenticated sockets
 	 * is refused before it costs a challenge. */
 	if (http_wants_upgrade(&req) &&
-	    preauth_acquire(s->peer, gatewayd.settings.max_preauth_per_ip) < 0) {
+	    preauth_acquire(PREAUTH_UPGRADE, s->peer, gatewayd.settings.max_preauth_per_ip) < 0) {
 		log_info("refused an upgrade from %s: %u unauthenticated sockets already (raise "
 		    "OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP for brokerd if that is legitimate)",
 		    s->peer, gatewayd.settings.max_preauth_per_ip);
@@ -114,6 +116,8 @@ front_read(struct session *s)
 		return;
 	}
 	s->preauth = 1;
+	/* Upgraded: from here on the upgrade's budget counts this socket. */
+	fdbudget_leave(s);
 	bufferevent_write(s->bev, front_out.data, front_out.len);
 	evbuffer_drain(in, req.head_len);
 	if (gatewayd.test_echo)

@@ -14,11 +14,13 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 
+#include "common/clock.h"
 #include "common/ipaddr.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "gatewayd/challenges.h"
 #include "gatewayd/conntab.h"
+#include "gatewayd/fdbudget.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/preauth.h"
 #include "gatewayd/session_priv.h"
@@ -28,6 +30,12 @@
 
 #define SESSION_LINGER_MS 2000	/* how long a closing socket may take to finish */
 #define SESSION_UNAVAILABLE_RETRY_MS 1000	/* retryAfterMs while brokerd is away */
+/* The request head: complete within SESSION_HEAD_MS of the accept (a browser may
+ * open a socket before it has a request for it), and within
+ * SESSION_HEAD_REST_MS of its first byte, which is the minimum rate: a real
+ * client sends its head at once, a slowloris trickling bytes is cut off. */
+#define SESSION_HEAD_MS 10000
+#define SESSION_HEAD_REST_MS 3000
 
 TAILQ_HEAD(session_list, session);
 static struct session_list session_all = TAILQ_HEAD_INITIALIZER(session_all);
@@ -118,7 +126,7 @@ void
 session_preauth_release(struct session *s)
 {
 	if (s->preauth)
-		preauth_release(s->peer);
+		preauth_release(PREAUTH_UPGRADE, s->peer);
 	s->preauth = 0;
 }
 
@@ -135,6 +143,7 @@ session_free(void *arg)
 
 	ws_free(s->ws);
 	bufferevent_free(s->bev);
+	fdbudget_closed();
 	free(s);
 }
 
@@ -148,6 +157,7 @@ session_destroy(struct session *s)
 	/* Whoever still holds it sees a session that sends and reads no more. */
 	s->state = SESSION_CLOSING;
 	TAILQ_REMOVE(&session_all, s, entry);
+	fdbudget_leave(s);
 	session_preauth_release(s);
 	session_pre_free(s);
 	if (s->timer != NULL)
@@ -352,14 +362,17 @@ session_read_ws(struct session *s)
 }
 
 /* The one deadline of a session that is not authenticated yet: for its
- * request head, then from the upgrade for its handshake (doc/protocol.md §1). */
+ * request head, then from the upgrade for its handshake (doc/protocol.md §1). A
+ * head that is not done in time is dropped without an answer. */
 static void
 session_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 
 	if (s->state == SESSION_HTTP) {
-		log_debug("%s sent no complete request head in time", s->peer);
+		log_debug("%s sent no complete request head in time (%d s from the accept, "
+		    "%d s from its first byte)", s->peer, SESSION_HEAD_MS / 1000,
+		    SESSION_HEAD_REST_MS / 1000);
 		session_destroy(s);
 		return;
 	}
@@ -371,6 +384,18 @@ void
 session_deadline(struct session *s)
 {
 	session_timer_set(s, session_deadline_cb, gatewayd.settings.handshake_timeout_ms);
+}
+
+void
+session_head_begun(struct session *s)
+{
+	int64_t left = SESSION_HEAD_MS - (clock_mono_ms() - s->accepted_ms);
+
+	if (s->head_begun)
+		return;
+	s->head_begun = 1;
+	if (left > SESSION_HEAD_REST_MS)
+		session_timer_set(s, session_deadline_cb, SESSION_HEAD_REST_MS);
 }
 
 static void
@@ -438,8 +463,15 @@ session_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	s = xcalloc(1, sizeof(*s));
 	session_peer(sa, s->peer, sizeof(s->peer));
 	snprintf(s->via, sizeof(s->via), "direct");
+	s->accepted_ms = clock_mono_ms();
+	if (fdbudget_admit(s, fd, sa) < 0) {
+		free(s);
+		return;
+	}
 	if ((s->bev = tls_bufferevent(fd)) == NULL) {
 		log_warnx("cannot set up a connection from %s: out of memory", s->peer);
+		fdbudget_leave(s);
+		fdbudget_closed();
 		close(fd);
 		free(s);
 		return;
@@ -453,8 +485,7 @@ session_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 		session_destroy(s);
 		return;
 	}
-	/* The same deadline bounds a client that never finishes its request. */
-	session_deadline(s);
+	session_timer_set(s, session_deadline_cb, SESSION_HEAD_MS);
 }
 
 struct session *
@@ -480,6 +511,7 @@ void
 session_init(void)
 {
 	defer_init(&session_reaper, gatewayd.base, session_free);
+	fdbudget_init();
 	authed_init();
 }
 

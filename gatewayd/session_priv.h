@@ -2,6 +2,8 @@
  * What the session files share, and nothing else includes. A session goes
  * through phases, each in a file of its own:
  *   session.c    the connection: socket, timers, WebSocket reads, close and free
+ *   fdbudget.c   the descriptors of accepted sockets: per-address budget before
+ *                the upgrade, the reserve near the open-file limit
  *   front.c      the front door: the HTTP request head -> an upgrade, a Control
  *                UI file, /healthz or a refusal; forwarding headers; the
  *                per-address limit on unauthenticated sockets
@@ -89,6 +91,7 @@ struct session_authed {
 
 struct session {
 	TAILQ_ENTRY(session) entry;		/* every live session (session.c) */
+	TAILQ_ENTRY(session) front_entry;	/* while s->front (fdbudget.c) */
 	struct defer_entry dead;		/* freed from a fresh loop pass */
 	struct bufferevent *bev;
 	struct flush flush;			/* bev's writes */
@@ -103,6 +106,9 @@ struct session {
 	enum session_state state;
 	uint8_t shut;				/* shutdown(SHUT_WR) done */
 	uint8_t preauth;			/* counted by preauth_acquire */
+	uint8_t front;				/* counted by fdbudget_admit */
+	uint8_t head_begun;			/* a byte of the request head came */
+	int64_t accepted_ms;			/* monotonic */
 	char peer[PROTO_ADDR_MAX + 1];		/* the client (proxy.c attributes it) */
 	char via[PROTO_ADDR_MAX + 8];		/* "direct" or "proxy:<TCP peer>" */
 };
@@ -110,9 +116,11 @@ struct session {
 /* session.c */
 void session_timer_set(struct session *s, void (*cb)(evutil_socket_t, short, void *),
     uint32_t ms);
-/* (Re)arms the deadline of a session not authenticated yet: its request head,
- * then its handshake, must be done within handshake_timeout_ms from now. */
+/* (Re)arms the deadline of an upgraded session not authenticated yet: its
+ * handshake must be done within handshake_timeout_ms from now. */
 void session_deadline(struct session *s);
+/* The first bytes of the request head are in: the rest must follow soon. */
+void session_head_begun(struct session *s);
 /* The retryable UNAVAILABLE answer to request id, with that message. */
 void session_send_retryable(struct session *s, const char *id, const char *message);
 /* Sends one text frame; a peer that does not read is closed 1008. */

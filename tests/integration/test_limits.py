@@ -57,8 +57,9 @@ def test_malformed_head_is_400(gateway):
 
 
 def test_a_head_that_never_ends_is_dropped(gateway):
-    """Slowloris: a byte now and then never completes the head; the 15 s
-    deadline from accept drops the socket without an answer."""
+    """Slowloris: a line now and then never completes the head; the head's
+    deadline (3 s from its first byte, test_accept_budget.py times it) drops the
+    socket without an answer."""
     with socket.create_connection(("127.0.0.1", gateway.port), timeout=2.0) as s:
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
         deadline = time.monotonic() + 25

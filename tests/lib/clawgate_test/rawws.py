@@ -43,9 +43,12 @@ def text(s):
 
 class RawWS:
     def __init__(self, port, *, extra_headers=b"", timeout=TIMEOUT, addr="127.0.0.1",
-                 host=None):
-        """Connects to addr:port; host is the Host header (default 127.0.0.1:port)."""
-        self.sock = socket.create_connection((addr, port), timeout=timeout)
+                 host=None, source=None):
+        """Connects to addr:port (from the address source, if given); host is the
+        Host header (default 127.0.0.1:port)."""
+        self.sock = socket.create_connection(
+            (addr, port), timeout=timeout,
+            source_address=(source, 0) if source is not None else None)
         self.buf = b""
         key = base64.b64encode(os.urandom(16))
         host = host or "127.0.0.1:%d" % port
