@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@
 #define CONTROL_SOCKET "control.sock"
 /* The accounts of doc/design.md §1, as systemd/clawgate.sysusers creates them. */
 #define BROKER_USER "clawgate-broker"
+#define GATEWAY_USER "clawgate-gw"
 #define GATEWAY_GROUP "clawgate-gw"
 #define ADMIN_GROUP "clawgate-admin"
 
@@ -196,6 +198,19 @@ socket_give(const char *path, const struct sandbox_user *u, const char *group, i
 	if (u->drop)
 		fatal("cannot give %s to %s", path, u->name);
 	log_debug("%s stays in brokerd's own group: it is not a member of %s", path, group);
+}
+
+/* Who may open a gateway link: gatewayd's account (clawgate-gw, which a
+ * gatewayd started as root drops to), or the user brokerd was started as, for
+ * a gatewayd that user runs alongside it. Root always may. */
+static void
+gateway_accounts(void)
+{
+	struct passwd *pw = getpwnam(GATEWAY_USER);
+
+	if (pw != NULL)
+		gwlink_allow_uid(pw->pw_uid);
+	gwlink_allow_uid(getuid());
 }
 
 /* What the Control UI tells an admin to run unless configured: gatewayctl with
@@ -350,6 +365,7 @@ main(int argc, char *argv[])
 		fatalx("cannot create the event loop");
 	sessions_init();
 	gwserve_init(base, &br);
+	gateway_accounts();
 	gwlink_listen(gw_fd);
 	control_init(base, ctl_fd, &br);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
