@@ -32,6 +32,7 @@
 #include "brokerd/pairing.h"
 #include "brokerd/ratelimit.h"
 #include "brokerd/registry.h"
+#include "brokerd/rpclimit.h"
 #include "brokerd/secret.h"
 #include "brokerd/sessions.h"
 #include "brokerd/ticket.h"
@@ -335,6 +336,7 @@ main(int argc, char *argv[])
 	br.cfg = &cfg;
 	br.reg = &reg;
 	br.rl = ratelimit_new();
+	br.rpclimit = rpclimit_new();
 	br.state_dir = state_dir;
 	br.state_fd = state_dir_open(state_dir, &user);
 	br.started_mono_ms = clock_mono_ms();
@@ -408,6 +410,7 @@ main(int argc, char *argv[])
 	event_free(sighup);
 	event_base_free(base);
 	ratelimit_free(br.rl);
+	rpclimit_free(br.rpclimit);
 	registry_free(&reg);
 	pairing_shutdown();
 	audit_close();
