@@ -445,14 +445,17 @@ adm_device(struct adm *x)
 	FIELD_COPY(d->client.remote_ip, seen.remote_ip);
 	d->last_seen_at_ms = x->now;
 	registry_mark_unsaved(x->br->reg);
-	/* §4.1 step 12 and doc/design.md §1: only the hash is stored, so a device that
-	 * came with the shared secret gets a fresh token, one on its token none. */
+	/* §4.1 step 12 and doc/design.md §1: a device on its token gets none; one that
+	 * came with the shared secret gets the token this process last minted for it
+	 * (no write), or, as only the hash is on disk, a fresh one, saved first. */
 	if (strcmp(x->method, "device-token") == 0) {
 		adm_accept(x, &c->scopes, d->device_id, NULL);
 		return;
 	}
-	devtoken_issue(d, x->role, x->now, minted);
-	registry_save(x->br->reg);
+	if (devtoken_current(d, x->role, minted) < 0) {
+		devtoken_issue(d, x->role, x->now, minted);
+		registry_save(x->br->reg);
+	}
 	adm_accept(x, &c->scopes, d->device_id, minted);
 	OPENSSL_cleanse(minted, sizeof(minted));
 }

@@ -17,7 +17,8 @@ static struct {
 	int fd;
 	int state_fd;
 	char *path;
-} audit = { -1, -1, NULL };
+	off_t rotate_bytes;
+} audit = { -1, -1, NULL, AUDIT_ROTATE_BYTES };
 
 /* What one entry holds; the same function renders it for the file and for
  * gatewayctl, so the two cannot drift apart. */
@@ -67,20 +68,60 @@ audit_seal(const char *path)
 		fatal("cannot repair the audit log %s", path);
 }
 
+static int
+audit_open_fd(void)
+{
+	return openat(audit.state_fd, AUDIT_FILE,
+	    O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+void
+audit_rotate_at(size_t bytes)
+{
+	audit.rotate_bytes = (off_t)bytes;
+}
+
 void
 audit_open(int state_fd, const char *state_dir)
 {
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", state_dir, AUDIT_FILE);
-	audit.fd = openat(state_fd, AUDIT_FILE,
-	    O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (audit.fd < 0)
+	audit.state_fd = state_fd;
+	if ((audit.fd = audit_open_fd()) < 0)
 		fatal("cannot open the audit log %s (check the state directory's owner and "
 		    "mode)", path);
-	audit.state_fd = state_fd;
 	audit.path = xstrdup(path);
 	audit_seal(path);
+}
+
+/* A log that would grow past its bound becomes audit.log.1 (replacing the one
+ * before) and a new audit.log starts. Every line already written was fsync'd, and
+ * the rename is atomic, so each line is in one of the two files whatever
+ * happens; a failure keeps appending to the old file. */
+static void
+audit_rotate(size_t next_len)
+{
+	off_t size = audit_size(audit.fd);
+	int fd;
+
+	if (size < 0 || size + (off_t)next_len <= audit.rotate_bytes || size == 0)
+		return;
+	if (renameat(audit.state_fd, AUDIT_FILE, audit.state_fd, AUDIT_FILE_OLD) < 0) {
+		log_warn("audit: cannot rotate %s to %s.1 (it grows past its bound of %lld "
+		    "bytes; check the state directory)", audit.path, audit.path,
+		    (long long)audit.rotate_bytes);
+		return;
+	}
+	if ((fd = audit_open_fd()) < 0)
+		fatal("audit: cannot create %s after rotating the old one to %s.1 (check the "
+		    "state directory)", audit.path, audit.path);
+	if (fsync(audit.state_fd) < 0)
+		log_warn("audit: cannot sync the state directory after rotating %s", audit.path);
+	close(audit.fd);
+	audit.fd = fd;
+	log_info("audit: %s reached %lld bytes, its bound: the older entries are in %s.1 "
+	    "now", audit.path, (long long)size, audit.path);
 }
 
 void
@@ -116,6 +157,7 @@ audit_record(const char *what, const char *device_id, const char *request_id,
 	json = xrealloc(json, len + 2);
 	json[len++] = '\n';
 	json[len] = '\0';
+	audit_rotate(len);
 	/* One write per line: with O_APPEND a line is never interleaved or split by
 	 * anything but a crash, and a line cut short is skipped when reading. */
 	do
@@ -127,26 +169,28 @@ audit_record(const char *what, const char *device_id, const char *request_id,
 	free(json);
 }
 
-/* The newest part of the log, from the first whole line: a malloc'd string. */
-static char *
-audit_tail(void)
+/* Reads up to max bytes from the end of name into buf: how many (0 if it cannot
+ * be read; a missing file is empty). *cut says whether it started mid-file. */
+static size_t
+audit_read_end(const char *name, char *buf, size_t max, int *cut)
 {
 	off_t from, size = -1;
 	size_t len = 0;
-	char *buf, *nl;
 	int fd;
 
-	if ((fd = openat(audit.state_fd, AUDIT_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
+	*cut = 0;
+	if ((fd = openat(audit.state_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
 	    (size = audit_size(fd)) < 0) {
-		log_warn("audit: cannot read %s", audit.path);
+		if (fd >= 0 || errno != ENOENT)
+			log_warn("audit: cannot read %s/%s", audit.path, name);
 		if (fd >= 0)
 			close(fd);
-		return xstrdup("");
+		return 0;
 	}
-	from = size > (off_t)AUDIT_READ_MAX ? size - (off_t)AUDIT_READ_MAX : 0;
-	buf = xmalloc(AUDIT_READ_MAX + 1);
-	while (len < AUDIT_READ_MAX) {
-		ssize_t n = pread(fd, buf + len, AUDIT_READ_MAX - len, from + (off_t)len);
+	from = size > (off_t)max ? size - (off_t)max : 0;
+	*cut = from > 0;
+	while (len < max) {
+		ssize_t n = pread(fd, buf + len, max - len, from + (off_t)len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -155,9 +199,26 @@ audit_tail(void)
 		len += (size_t)n;
 	}
 	close(fd);
+	return len;
+}
+
+/* The newest part of the log (the end of audit.log.1 too if audit.log is short),
+ * from the first whole line: a malloc'd string. */
+static char *
+audit_tail(void)
+{
+	char *buf = xmalloc(AUDIT_READ_MAX + 1), *cur = xmalloc(AUDIT_READ_MAX), *nl;
+	size_t len, curlen;
+	int cut;
+
+	curlen = audit_read_end(AUDIT_FILE, cur, AUDIT_READ_MAX, &cut);
+	len = cut ? 0 : audit_read_end(AUDIT_FILE_OLD, buf, AUDIT_READ_MAX - curlen, &cut);
+	memcpy(buf + len, cur, curlen);
+	free(cur);
+	len += curlen;
 	buf[len] = '\0';
 	/* Starting mid-file, the first line is a fragment. */
-	if (from > 0 && (nl = strchr(buf, '\n')) != NULL)
+	if (cut && (nl = strchr(buf, '\n')) != NULL)
 		memmove(buf, nl + 1, strlen(nl + 1) + 1);
 	return buf;
 }

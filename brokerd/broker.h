@@ -15,6 +15,7 @@ struct broker {
 	int state_fd;
 	int64_t started_mono_ms;
 	struct ratelimit *rl;		/* failed authentication, §4.6 */
+	struct rpclimit *rpclimit;	/* changing calls over the gateway */
 };
 
 #endif

@@ -1,5 +1,6 @@
 #include "brokerd/devtoken.h"
 
+#include <string.h>
 #include <openssl/crypto.h>
 
 #include "brokerd/role.h"
@@ -41,4 +42,23 @@ devtoken_issue(struct reg_device *d, enum role role, int64_t now_ms,
 		t->rotated_at_ms = now_ms;
 	secret_hash(out, t->hash);
 	t->revoked_at_ms = 0;
+	memcpy(t->plain, out, sizeof(t->plain));
+}
+
+int
+devtoken_current(struct reg_device *d, enum role role, char out[SECRET_TOKEN_LEN + 1])
+{
+	struct reg_token *t = &d->tokens[role];
+
+	if (!(d->roles & ROLE_BIT(role)) || t->plain[0] == '\0' || t->revoked_at_ms != 0)
+		return -1;
+	memcpy(out, t->plain, sizeof(t->plain));
+	return 0;
+}
+
+void
+devtoken_revoke(struct reg_device *d, enum role role, int64_t now_ms)
+{
+	d->tokens[role].revoked_at_ms = now_ms;
+	OPENSSL_cleanse(d->tokens[role].plain, sizeof(d->tokens[role].plain));
 }

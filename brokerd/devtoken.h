@@ -25,5 +25,12 @@ enum devtoken_result devtoken_verify(struct registry *reg, struct reg_device *d,
  * plaintext (SECRET_TOKEN_LEN chars) to out. The caller saves the registry. */
 void devtoken_issue(struct reg_device *d, enum role role, int64_t now_ms,
     char out[SECRET_TOKEN_LEN + 1]);
+/* d's current token for role into out, if this process minted it and it is
+ * unrevoked: handing it out again changes nothing on disk. -1 if it cannot be
+ * had (revoked, or minted before a restart): mint one. */
+int devtoken_current(struct reg_device *d, enum role role, char out[SECRET_TOKEN_LEN + 1]);
+/* Marks d's token for role revoked at now_ms and forgets its plaintext. The
+ * caller saves the registry. */
+void devtoken_revoke(struct reg_device *d, enum role role, int64_t now_ms);
 
 #endif

@@ -2,10 +2,12 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -23,12 +25,21 @@
 #include "proto/link.h"
 #include "proto/pval.h"
 
-/* gatewayd runs a few workers, each with one link. */
+/* gatewayd runs at most WORKERS_MAX (64) workers, each with one link. */
 #define GWLINK_MAX_LINKS 64
-/* Per link: at most this many outstanding challenges. */
-#define GWLINK_MAX_CHALLENGES 65536
-/* A link whose gatewayd stops reading is dropped rather than buffered forever. */
-#define GWLINK_MAX_OUTPUT (64u << 20)
+/* Outstanding challenges: per link, and across all links. A conn holds one
+ * only between its upgrade and its connect (gatewayd's handshake timeout). */
+#define GWLINK_LINK_CHALLENGES 8192
+#define GWLINK_ALL_CHALLENGES 32768
+/* Output queued for a gatewayd that does not read: per link, and across all
+ * links. One frame may exceed the per-link cap when nothing else is queued
+ * (a large device list); the global cap covers the largest frame. */
+#define GWLINK_LINK_OUTPUT (1u << 20)
+#define GWLINK_ALL_OUTPUT (PROTO_MAX_PAYLOAD + (8u << 20))
+/* A link must say hello this soon after it is accepted. */
+#define GWLINK_HELLO_TIMEOUT_MS 5000
+/* Accounts a link may come from, besides root. */
+#define GWLINK_MAX_UIDS 4
 
 _Static_assert(offsetof(struct proto_connect, conn) == 0 &&
     offsetof(struct proto_rpc, conn) == 0 && offsetof(struct proto_session_ref, conn) == 0 &&
@@ -40,6 +51,7 @@ struct gwlink {
 	struct bufferevent *bev;
 	enum gwlink_state state;
 	struct defer_entry dead;	/* dropped: freed from a fresh loop pass */
+	struct event *hello_timer;	/* armed until the hello */
 	uint32_t pid;			/* gatewayd's, once its hello named it */
 	struct nonces *nonces;		/* the challenges outstanding */
 	struct sessions_link *book;	/* its page of the session book */
@@ -53,6 +65,10 @@ static struct {
 	struct defer dropped;		/* frees dropped links */
 	TAILQ_HEAD(, gwlink) links;
 	size_t nlinks;
+	uid_t uids[GWLINK_MAX_UIDS];	/* who may open a link (root always may) */
+	size_t nuids;
+	size_t challenges;		/* outstanding on all links */
+	int challenges_full;		/* the global cap was hit and logged */
 } gwlink_table;
 
 /* ---- link lifetime ---- */
@@ -65,12 +81,17 @@ gwlink_free(void *arg)
 {
 	struct gwlink *l = arg;
 
+	gwlink_table.challenges -= nonces_count(l->nonces);
 	nonces_free(l->nonces);
 	sessions_link_free(l->book);
+	event_free(l->hello_timer);
 	bufferevent_free(l->bev);
 	TAILQ_REMOVE(&gwlink_table.links, l, entry);
 	gwlink_table.nlinks--;
 	free(l);
+	/* A link that did not read may have left megabytes of freed output in the
+	 * heap: give them back to the system rather than keep them for good. */
+	malloc_trim(0);
 }
 
 static int
@@ -99,19 +120,97 @@ gwlink_drop(struct gwlink *l, int violation, const char *fmt, ...)
 	defer_free(&gwlink_table.dropped, &l->dead, l);
 }
 
+static size_t
+gwlink_queued(const struct gwlink *l)
+{
+	return evbuffer_get_length(bufferevent_get_output(l->bev));
+}
+
+/* Over the global output cap the link with the most queued goes: the one
+ * whose gatewayd reads least, not whichever link happened to send last. */
+static void
+gwlink_cap_all_output(void)
+{
+	struct gwlink *l, *worst = NULL;
+	size_t total = 0, most = 0;
+
+	TAILQ_FOREACH(l, &gwlink_table.links, entry) {
+		if (gwlink_dead(l))
+			continue;
+		total += gwlink_queued(l);
+		if (gwlink_queued(l) > most) {
+			most = gwlink_queued(l);
+			worst = l;
+		}
+	}
+	if (total > GWLINK_ALL_OUTPUT && worst != NULL)
+		gwlink_drop(worst, 1, "gatewayd is not reading: %zu bytes queued on all links, "
+		    "over the limit of %u, %zu of them on this one (restart gatewayd if it is "
+		    "stuck)", total, GWLINK_ALL_OUTPUT, most);
+}
+
 void
 gwlink_send(struct gwlink *l, uint16_t type, uint32_t id, const void *msg)
 {
-	size_t queued;
+	size_t before, queued;
 
 	if (gwlink_dead(l))
 		return;
+	before = gwlink_queued(l);
 	if (proto_link_send(l->bev, type, id, msg) < 0)
 		fatalx("gateway link: cannot queue %s (a message the broker built does not fit "
 		    "its layout)", proto_type_name(type));
-	queued = evbuffer_get_length(bufferevent_get_output(l->bev));
-	if (queued > GWLINK_MAX_OUTPUT)
-		gwlink_drop(l, 1, "gatewayd is not reading (%zu bytes queued)", queued);
+	queued = gwlink_queued(l);
+	if (queued > GWLINK_LINK_OUTPUT && before > 0)
+		gwlink_drop(l, 1, "gatewayd is not reading: %zu bytes queued, over the limit of "
+		    "%u per link (restart gatewayd if it is stuck)", queued, GWLINK_LINK_OUTPUT);
+	else if (queued > GWLINK_LINK_OUTPUT / 4)
+		gwlink_cap_all_output();
+}
+
+int
+gwlink_challenge_issue(struct gwlink *l, uint64_t conn, int64_t now_mono_ms,
+    int64_t expires_mono_ms, char out[UUID_STR_LEN + 1])
+{
+	struct gwlink *o;
+	int rc;
+
+	if (gwlink_table.challenges >= GWLINK_ALL_CHALLENGES)
+		TAILQ_FOREACH(o, &gwlink_table.links, entry)
+			gwlink_table.challenges -= nonces_prune(o->nonces, now_mono_ms);
+	if (gwlink_table.challenges >= GWLINK_ALL_CHALLENGES) {
+		if (!gwlink_table.challenges_full)
+			log_warnx("gateway link: %u challenges are outstanding on all links, the "
+			    "limit: new connections get 1013 \"gateway busy\" until some finish "
+			    "their handshake or time out", GWLINK_ALL_CHALLENGES);
+		gwlink_table.challenges_full = 1;
+		return -1;
+	}
+	gwlink_table.challenges_full = 0;
+	/* nonces_issue prunes the link's expired challenges when its table is full. */
+	gwlink_table.challenges -= nonces_count(l->nonces);
+	rc = nonces_issue(l->nonces, conn, now_mono_ms, expires_mono_ms, out);
+	gwlink_table.challenges += nonces_count(l->nonces);
+	return rc;
+}
+
+int
+gwlink_challenge_take(struct gwlink *l, uint64_t conn, int64_t now_mono_ms,
+    char out[UUID_STR_LEN + 1], int *expired)
+{
+	if (nonces_take(l->nonces, conn, now_mono_ms, out, expired) < 0)
+		return -1;
+	gwlink_table.challenges--;
+	return 0;
+}
+
+void
+gwlink_challenge_forget(struct gwlink *l, uint64_t conn)
+{
+	if (nonces_has(l->nonces, conn)) {
+		nonces_forget(l->nonces, conn);
+		gwlink_table.challenges--;
+	}
 }
 
 void
@@ -151,7 +250,7 @@ gwlink_resolve(struct gwlink *l, const struct gwlink_permit *p, struct gwlink_ca
 		return -1;
 	case GWLINK_NEED_CHALLENGE:
 		conn = call->msg->ref.conn;
-		if (nonces_take(l->nonces, conn, clock_mono_ms(), call->nonce,
+		if (gwlink_challenge_take(l, conn, clock_mono_ms(), call->nonce,
 		    &call->nonce_expired) == 0)
 			break;
 		gwlink_drop(l, 1, "%s for conn %llu, which has no outstanding challenge (it "
@@ -196,12 +295,13 @@ gwlink_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 	call.link = l;
 	call.id = hdr->id;
 	call.msg = &m;
-	call.nonces = l->nonces;
 	call.book = l->book;
 	if (gwlink_resolve(l, p, &call) == 0) {
 		p->handler(&call);
 		if (!gwlink_dead(l))
 			l->state = p->next;
+		if (l->state == GWLINK_READY)
+			evtimer_del(l->hello_timer);
 	}
 	/* The message may carry secrets: a connect's token and password. */
 	OPENSSL_cleanse(&m, sizeof(m));
@@ -231,19 +331,58 @@ gwlink_event(struct bufferevent *bev, short what, void *arg)
 
 /* ---- the module's interface ---- */
 
+/* An event callback: the link said no hello in time. */
+static void
+gwlink_hello_late(evutil_socket_t fd, short what, void *arg)
+{
+	struct gwlink *l = arg;
+
+	if (l->state == GWLINK_NEW)
+		gwlink_drop(l, 1, "no hello within %d ms of connecting (the limit)",
+		    GWLINK_HELLO_TIMEOUT_MS);
+}
+
 void
 gwlink_open(struct bufferevent *bev)
 {
 	struct gwlink *l = xcalloc(1, sizeof(*l));
+	const struct timeval hello = { GWLINK_HELLO_TIMEOUT_MS / 1000,
+	    (GWLINK_HELLO_TIMEOUT_MS % 1000) * 1000 };
 
 	l->bev = bev;
 	l->state = GWLINK_NEW;
-	l->nonces = nonces_new(GWLINK_MAX_CHALLENGES);
+	l->nonces = nonces_new(GWLINK_LINK_CHALLENGES);
 	l->book = sessions_link_new();
+	if ((l->hello_timer = evtimer_new(gwlink_table.base, gwlink_hello_late, l)) == NULL ||
+	    evtimer_add(l->hello_timer, &hello) < 0)
+		fatalx("gateway link: cannot set up the hello timer");
 	TAILQ_INSERT_TAIL(&gwlink_table.links, l, entry);
 	gwlink_table.nlinks++;
 	bufferevent_setcb(l->bev, gwlink_read, NULL, gwlink_event, l);
 	bufferevent_enable(l->bev, EV_READ);
+}
+
+/* Whether the peer on fd runs as root or one of the accounts gwlink_allow_uid
+ * named; logs the refusal otherwise. */
+static int
+gwlink_peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn("gateway link: cannot read the peer's credentials: refusing the link");
+		return 0;
+	}
+	if (cred.uid == 0)
+		return 1;
+	for (size_t i = 0; i < gwlink_table.nuids; i++)
+		if (cred.uid == gwlink_table.uids[i])
+			return 1;
+	log_warnx("gateway link: refusing pid %ld running as uid %u: only gatewayd's account "
+	    "may connect to gateway.sock (run gatewayd as the clawgate-gw user, or as the user "
+	    "brokerd was started as)", (long)cred.pid, (unsigned)cred.uid);
+	return 0;
 }
 
 static void
@@ -253,8 +392,12 @@ gwlink_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *s
 	struct bufferevent *bev;
 
 	if (gwlink_table.nlinks >= GWLINK_MAX_LINKS) {
-		log_warnx("gateway link: %d gatewayd links are open, the limit: refusing another",
-		    GWLINK_MAX_LINKS);
+		log_warnx("gateway link: %d gatewayd links are open, the limit (one per gatewayd "
+		    "worker, at most 64): refusing another", GWLINK_MAX_LINKS);
+		close(fd);
+		return;
+	}
+	if (!gwlink_peer_allowed(fd)) {
 		close(fd);
 		return;
 	}
@@ -262,6 +405,17 @@ gwlink_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *s
 	if (bev == NULL)
 		fatalx("gateway link: cannot allocate a bufferevent");
 	gwlink_open(bev);
+}
+
+void
+gwlink_allow_uid(uid_t uid)
+{
+	for (size_t i = 0; i < gwlink_table.nuids; i++)
+		if (gwlink_table.uids[i] == uid)
+			return;
+	if (gwlink_table.nuids == GWLINK_MAX_UIDS)
+		fatalx("gateway link: more than %d accounts allowed (a bug)", GWLINK_MAX_UIDS);
+	gwlink_table.uids[gwlink_table.nuids++] = uid;
 }
 
 void

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "brokerd/ticket.h"
 #include "common/random.h"
@@ -58,7 +59,6 @@ struct gwlink_call {
 	struct gwlink *link;
 	uint32_t id;			/* the request id, for the answer */
 	union gwlink_msg *msg;		/* wiped after the handler */
-	struct nonces *nonces;		/* the link's outstanding challenges */
 	struct sessions_link *book;	/* the link's page of the session book */
 	/* GWLINK_NEED_CHALLENGE: the conn's nonce, no longer in the table, and
 	 * whether it had expired. */
@@ -82,6 +82,9 @@ struct gwlink_permit {
 
 /* Sets up the transport with the permit table every link is served by. */
 void gwlink_init(struct event_base *base, const struct gwlink_permit *permits, size_t npermits);
+/* Lets links come from uid (gatewayd's account); root always may, nobody else.
+ * Before gwlink_listen. */
+void gwlink_allow_uid(uid_t uid);
 /* Accepts gatewayd links on a listening socket. */
 void gwlink_listen(int listen_fd);
 /* Serves a link on a connected bufferevent (the listener's for each gatewayd,
@@ -93,6 +96,14 @@ void gwlink_shutdown(void);
 /* Queues a message on the link (nothing if the link was dropped); a gatewayd
  * that stops reading is dropped rather than buffered for without end. */
 void gwlink_send(struct gwlink *l, uint16_t type, uint32_t id, const void *msg);
+/* Challenges (nonces.h) in the link's table, within the per-link and global
+ * caps: issue is -1 when either is reached (after pruning expired ones); take
+ * and forget as nonces_take and nonces_forget. */
+int gwlink_challenge_issue(struct gwlink *l, uint64_t conn, int64_t now_mono_ms,
+    int64_t expires_mono_ms, char out[UUID_STR_LEN + 1]);
+int gwlink_challenge_take(struct gwlink *l, uint64_t conn, int64_t now_mono_ms,
+    char out[UUID_STR_LEN + 1], int *expired);
+void gwlink_challenge_forget(struct gwlink *l, uint64_t conn);
 /* Names the link's gatewayd in log lines by its pid. */
 void gwlink_name(struct gwlink *l, uint32_t pid);
 

@@ -6,7 +6,6 @@
 #include "brokerd/admission.h"
 #include "brokerd/broker.h"
 #include "brokerd/gwlink.h"
-#include "brokerd/nonces.h"
 #include "brokerd/rpc.h"
 #include "brokerd/sessions.h"
 #include "common/clock.h"
@@ -79,7 +78,7 @@ gwserve_challenge(struct gwlink_call *call)
 	struct proto_challenge msg;
 
 	memset(&msg, 0, sizeof(msg));
-	if (nonces_issue(call->nonces, conn, now, now + gwserve_br->cfg->handshake_timeout_ms +
+	if (gwlink_challenge_issue(call->link, conn, now, now + gwserve_br->cfg->handshake_timeout_ms +
 	    GWSERVE_NONCE_GRACE_MS, msg.nonce) < 0) {
 		gwserve_close_only(call, conn, PROTO_CLOSE_TRY_AGAIN, "gateway busy");
 		return;
@@ -135,7 +134,7 @@ gwserve_rpc(struct gwlink_call *call)
 static void
 gwserve_closed(struct gwlink_call *call)
 {
-	nonces_forget(call->nonces, call->msg->ref.conn);
+	gwlink_challenge_forget(call->link, call->msg->ref.conn);
 }
 
 /* An accepted session ended: it counts no more. */

@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 #include "brokerd/pairing.h"
 #include "brokerd/ratelimit.h"
 #include "brokerd/registry.h"
+#include "brokerd/rpclimit.h"
 #include "brokerd/secret.h"
 #include "brokerd/sessions.h"
 #include "brokerd/ticket.h"
@@ -47,6 +49,7 @@
 #define CONTROL_SOCKET "control.sock"
 /* The accounts of doc/design.md §1, as systemd/clawgate.sysusers creates them. */
 #define BROKER_USER "clawgate-broker"
+#define GATEWAY_USER "clawgate-gw"
 #define GATEWAY_GROUP "clawgate-gw"
 #define ADMIN_GROUP "clawgate-admin"
 
@@ -198,6 +201,19 @@ socket_give(const char *path, const struct sandbox_user *u, const char *group, i
 	log_debug("%s stays in brokerd's own group: it is not a member of %s", path, group);
 }
 
+/* Who may open a gateway link: gatewayd's account (clawgate-gw, which a
+ * gatewayd started as root drops to), or the user brokerd was started as, for
+ * a gatewayd that user runs alongside it. Root always may. */
+static void
+gateway_accounts(void)
+{
+	struct passwd *pw = getpwnam(GATEWAY_USER);
+
+	if (pw != NULL)
+		gwlink_allow_uid(pw->pw_uid);
+	gwlink_allow_uid(getuid());
+}
+
 /* What the Control UI tells an admin to run unless configured: gatewayctl with
  * --socket and the control socket's absolute path, so that it works from any
  * directory, or plain gatewayctl when the socket is where gatewayctl looks. */
@@ -320,6 +336,7 @@ main(int argc, char *argv[])
 	br.cfg = &cfg;
 	br.reg = &reg;
 	br.rl = ratelimit_new();
+	br.rpclimit = rpclimit_new();
 	br.state_dir = state_dir;
 	br.state_fd = state_dir_open(state_dir, &user);
 	br.started_mono_ms = clock_mono_ms();
@@ -350,6 +367,7 @@ main(int argc, char *argv[])
 		fatalx("cannot create the event loop");
 	sessions_init();
 	gwserve_init(base, &br);
+	gateway_accounts();
 	gwlink_listen(gw_fd);
 	control_init(base, ctl_fd, &br);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
@@ -392,6 +410,7 @@ main(int argc, char *argv[])
 	event_free(sighup);
 	event_base_free(base);
 	ratelimit_free(br.rl);
+	rpclimit_free(br.rpclimit);
 	registry_free(&reg);
 	pairing_shutdown();
 	audit_close();

@@ -78,8 +78,7 @@ nonces_issue(struct nonces *t, uint64_t conn, int64_t now_mono_ms, int64_t expir
 	struct nonce *n;
 
 	if (t->count >= t->capacity)
-		while ((n = TAILQ_FIRST(&t->order)) != NULL && n->expires_mono_ms < now_mono_ms)
-			nonces_remove(t, n);
+		nonces_prune(t, now_mono_ms);
 	if (t->count >= t->capacity)
 		return -1;
 	n = xcalloc(1, sizeof(*n));
@@ -114,4 +113,23 @@ nonces_forget(struct nonces *t, uint64_t conn)
 
 	if (n != NULL)
 		nonces_remove(t, n);
+}
+
+size_t
+nonces_count(const struct nonces *t)
+{
+	return t->count;
+}
+
+size_t
+nonces_prune(struct nonces *t, int64_t now_mono_ms)
+{
+	struct nonce *n;
+	size_t pruned = 0;
+
+	while ((n = TAILQ_FIRST(&t->order)) != NULL && n->expires_mono_ms < now_mono_ms) {
+		nonces_remove(t, n);
+		pruned++;
+	}
+	return pruned;
 }

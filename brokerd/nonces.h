@@ -33,5 +33,9 @@ int nonces_take(struct nonces *t, uint64_t conn, int64_t now_mono_ms,
     char out[UUID_STR_LEN + 1], int *expired);
 /* Forgets conn's nonce, if it has one. */
 void nonces_forget(struct nonces *t, uint64_t conn);
+/* How many nonces the table holds. */
+size_t nonces_count(const struct nonces *t);
+/* Drops every nonce that expired before now_mono_ms; how many went. */
+size_t nonces_prune(struct nonces *t, int64_t now_mono_ms);
 
 #endif

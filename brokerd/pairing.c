@@ -432,6 +432,9 @@ pairing_rename(struct registry *reg, const char *device_id, const char *label,
 		return PAIRING_LABEL_REQUIRED;
 	memcpy(out, label + start, end - start);
 	out[end - start] = '\0';
+	/* The same label again changes nothing: no write, no audit line, no event. */
+	if (strcmp(d->operator_label, out) == 0)
+		return PAIRING_OK;
 	memcpy(d->operator_label, out, end - start + 1);
 	registry_save(reg);
 	log_info("pairing: renamed device %s", d->device_id);
@@ -520,7 +523,7 @@ pairing_token_revoke(struct registry *reg, const char *device_id, const char *ro
 	/* Taking a token away is bounded like handing one out. */
 	if ((*missing = pairing_uncovered(actor, &d->tokens[role].scopes, 0)) != NULL)
 		return PAIRING_MISSING_SCOPE;
-	d->tokens[role].revoked_at_ms = now_ms;
+	devtoken_revoke(d, role, now_ms);
 	registry_save(reg);
 	log_info("pairing: revoked the %s token of device %s", role_name, d->device_id);
 	audit_record("revoke", d->device_id, "", role_name, actor->who, now_ms);

@@ -130,7 +130,8 @@ enum pairing_status pairing_remove(struct registry *reg, const char *device_id,
     const struct pairing_actor *actor, int64_t now_ms);
 
 /* Sets a paired device's operatorLabel to label, trimmed, copied to out;
- * broadcasts device.pair.changed. */
+ * saves, audits and broadcasts device.pair.changed unless the label was that
+ * already. */
 enum pairing_status pairing_rename(struct registry *reg, const char *device_id,
     const char *label, const struct pairing_actor *actor, int64_t now_ms,
     char out[PROTO_TEXT_MAX + 1]);

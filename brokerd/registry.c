@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include <yajl/yajl_tree.h>
 
 #include "brokerd/fileio.h"
@@ -84,6 +85,7 @@ registry_device_delete(struct registry *reg, struct reg_device *d)
 	htab_remove(&reg->by_id, &d->node);
 	TAILQ_REMOVE(&reg->devices, d, entry);
 	reg->ndevices--;
+	OPENSSL_cleanse(d, sizeof(*d));		/* the tokens' plaintext */
 	free(d);
 }
 

@@ -6,7 +6,8 @@
  * The file is built by the same record -> pval code that publishes records to
  * clients (REG_PV_FILE adds the private fields) and rendered with pval_to_json,
  * so there is one description of a record. Device tokens are stored only as
- * SHA-256 hashes. Changes whose loss in a crash costs at most a client retry
+ * SHA-256 hashes (the plaintext of a token this process minted stays in its
+ * memory, struct reg_token). Changes whose loss in a crash costs at most a client retry
  * (last seen, last used, pending requests) only mark the registry unsaved; they
  * reach the disk with the next real save (an approval, rejection, removal or
  * token issue) or at shutdown (registry_flush).
@@ -38,6 +39,10 @@ struct reg_token {
 	int64_t rotated_at_ms;		/* 0 when absent, likewise below */
 	int64_t revoked_at_ms;
 	int64_t last_used_at_ms;
+	/* The plaintext, in memory only (never in the file): this process minted
+	 * it, so a shared-token reconnect can be given it again without a new one
+	 * and a registry write. "" after a restart until the next mint. */
+	char plain[SECRET_TOKEN_LEN + 1];
 };
 
 /* What a device says about itself; pending requests and records both keep it. */

@@ -10,6 +10,7 @@
 #include "brokerd/pairing.h"
 #include "brokerd/reply.h"
 #include "brokerd/result.h"
+#include "brokerd/rpclimit.h"
 #include "brokerd/scopes.h"
 #include "brokerd/status.h"
 #include "brokerd/ticket.h"
@@ -227,23 +228,55 @@ rpc_token_revoke(struct rpc_call *call, struct reply *r)
 	result_revoked(&r->payload, id, role, call->now);
 }
 
+/* A changing call over its budget (rpclimit.h): the shape of §4.6's refusal,
+ * retryable after retryAfterMs, naming the limit it hit. */
+static int
+rpc_over_budget(const struct ticket_session *s, struct broker *br, struct reply *r)
+{
+	enum rpclimit_which which;
+	int64_t retry;
+
+	which = rpclimit_take(br->rpclimit, s->device_id, s->link, clock_mono_ms(), &retry);
+	if (which == RPCLIMIT_OK)
+		return 0;
+	pval_obj_begin(&r->details);
+	pval_kv_str(&r->details, "code", "RATE_LIMITED");
+	pval_kv_str(&r->details, "reason", "rate_limited");
+	pval_kv_str(&r->details, "recommendedNextStep", "wait_then_retry");
+	pval_kv_str(&r->details, "limit", which == RPCLIMIT_DEVICE ? "device" : "gateway-link");
+	pval_obj_end(&r->details);
+	if (which == RPCLIMIT_DEVICE)
+		reply_fail(r, "UNAVAILABLE", "rate limited: too many device changes from this "
+		    "device (at most %d at once, then one every %d ms); retry in %lld ms",
+		    RPCLIMIT_DEVICE_BURST, RPCLIMIT_DEVICE_EVERY_MS, (long long)retry);
+	else
+		reply_fail(r, "UNAVAILABLE", "rate limited: too many device changes through this "
+		    "gateway worker (at most %d at once, then one every %d ms); retry in %lld ms",
+		    RPCLIMIT_LINK_BURST, RPCLIMIT_LINK_EVERY_MS, (long long)retry);
+	r->error.retryable = 2;
+	r->error.retry_after_ms = retry;
+	return 1;
+}
+
 static const struct {
 	const char *method;
 	const char *scope;
+	int changes;		/* writes the registry and the audit log: budgeted */
 	void (*fn)(struct rpc_call *, struct reply *);
 	/* A decision (clawgate.pairing.decisions): the gatewayctl command that
 	 * makes it instead, NULL for what is no decision. */
 	const char *ctl;
 } rpc_methods[] = {
-	{ "health", SCOPE_READ, rpc_health, NULL },
-	{ "status", SCOPE_READ, rpc_status, NULL },
-	{ "device.pair.list", SCOPE_PAIRING, rpc_pair_list, NULL },
-	{ "device.pair.approve", SCOPE_PAIRING, rpc_pair_approve, "devices approve <requestId>" },
-	{ "device.pair.reject", SCOPE_PAIRING, rpc_pair_reject, "devices reject <requestId>" },
-	{ "device.pair.remove", SCOPE_PAIRING, rpc_pair_remove, "devices remove <deviceId>" },
-	{ "device.pair.rename", SCOPE_PAIRING, rpc_pair_rename, NULL },
-	{ "device.token.rotate", SCOPE_PAIRING, rpc_token_rotate, "devices rotate <deviceId>" },
-	{ "device.token.revoke", SCOPE_PAIRING, rpc_token_revoke, "devices revoke <deviceId>" },
+	{ "health", SCOPE_READ, 0, rpc_health, NULL },
+	{ "status", SCOPE_READ, 0, rpc_status, NULL },
+	{ "device.pair.list", SCOPE_PAIRING, 0, rpc_pair_list, NULL },
+	{ "device.pair.approve", SCOPE_PAIRING, 1, rpc_pair_approve,
+	    "devices approve <requestId>" },
+	{ "device.pair.reject", SCOPE_PAIRING, 1, rpc_pair_reject, "devices reject <requestId>" },
+	{ "device.pair.remove", SCOPE_PAIRING, 1, rpc_pair_remove, "devices remove <deviceId>" },
+	{ "device.pair.rename", SCOPE_PAIRING, 1, rpc_pair_rename, NULL },
+	{ "device.token.rotate", SCOPE_PAIRING, 1, rpc_token_rotate, "devices rotate <deviceId>" },
+	{ "device.token.revoke", SCOPE_PAIRING, 1, rpc_token_revoke, "devices revoke <deviceId>" },
 };
 
 void
@@ -281,6 +314,8 @@ rpc_handle(struct broker *br, const struct ticket_session *s, const struct proto
 		    "rotated or revoked on its host only (clawgate.pairing.decisions is "
 		    "\"control-socket\"); there, run: %s %s", req->method, br->cfg->gatewayctl,
 		    rpc_methods[i].ctl);
+	else if (rpc_methods[i].changes && rpc_over_budget(s, br, &out->reply))
+		;
 	else
 		rpc_methods[i].fn(&call, &out->reply);
 	reply_seal(&out->reply, &out->res.ok, &out->res.payload, &out->res.error);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "brokerd/audit.h"
@@ -314,6 +315,7 @@ test_rotate_and_revoke(void)
 static void
 test_rename(void)
 {
+	struct stat before, after;
 	struct reg_device *d;
 	char label[PROTO_TEXT_MAX + 1];
 
@@ -325,6 +327,16 @@ test_rename(void)
 	CHECK_STR_EQ(label, "den");
 	CHECK_STR_EQ(d->operator_label, "den");
 	check_one_event("device.pair.changed", "{}");
+	/* The same label again is no change: no event, no save, no audit line
+	 * (test_audit_lines counts one rename). */
+	recorder_reset();
+	CHECK(fstatat(dirfd_, REG_FILE, &before, 0) == 0);
+	CHECK(pairing_rename(&reg, d->device_id, " den", &pairing_owner, T0, label) ==
+	    PAIRING_OK);
+	CHECK_STR_EQ(label, "den");
+	CHECK_INT_EQ(recorder.nevents, 0);
+	CHECK(fstatat(dirfd_, REG_FILE, &after, 0) == 0);
+	CHECK(before.st_ino == after.st_ino);
 	CHECK(pairing_rename(&reg, d->device_id, "   ", &pairing_owner, T0, label) ==
 	    PAIRING_LABEL_REQUIRED);
 	CHECK_STR_EQ(d->operator_label, "den");

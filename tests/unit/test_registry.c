@@ -204,6 +204,10 @@ test_round_trip(void)
 	p2 = registry_pending_find(&b, p->request_id);
 	CHECK(d2 != NULL && p2 != NULL);
 	if (d2 != NULL && p2 != NULL) {
+		/* The plaintext of the token minted stays in memory, never on disk. */
+		CHECK_STR_EQ(d->tokens[ROLE_OPERATOR].plain, minted);
+		CHECK_STR_EQ(d2->tokens[ROLE_OPERATOR].plain, "");
+		memset(d->tokens[ROLE_OPERATOR].plain, 0, sizeof(d->tokens[ROLE_OPERATOR].plain));
 		RECORD_EQ(d2, d, device_id);
 		RECORD_EQ(p2, p, request_id);
 	}
