@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yajl/yajl_tree.h>
 
 #include "brokerd/configfile.h"
@@ -420,6 +421,46 @@ config_auto_approve(struct config *cfg, yajl_val root)
 	cfg->auto_approve_local = v != NULL && YAJL_IS_TRUE(v);
 }
 
+/*
+ * A secret written in the config file is only as safe as the file: one that
+ * other accounts may read hands them the gateway. Warned about, not refused:
+ * OpenClaw's own config files are commonly 0644, and refusing would stop a
+ * gateway at the next restart.
+ */
+static void
+config_check_secret_mode(const struct config *cfg)
+{
+	struct stat st;
+
+	if (cfg->path == NULL || (cfg->token_source != SECRET_SOURCE_CONFIG &&
+	    cfg->password_source != SECRET_SOURCE_CONFIG))
+		return;
+	if (stat(cfg->path, &st) < 0 || (st.st_mode & S_IROTH) == 0)
+		return;
+	log_warnx("%s holds gateway.auth.%s and every account on this host may read it "
+	    "(mode %04o): anyone who reads it can connect as the gateway's admin; restrict "
+	    "it with: chmod 600 %s (or chmod 640 and chgrp to brokerd's group)", cfg->path,
+	    cfg->token_source == SECRET_SOURCE_CONFIG ? "token" : "password",
+	    (unsigned)(st.st_mode & 07777), cfg->path);
+}
+
+/* Silent approval of local devices is for a gateway only this host can reach:
+ * behind a LAN bind, "local" includes whatever a proxy or NAT makes look so. */
+static void
+config_check_auto_approve(const struct config *cfg)
+{
+	if (!cfg->auto_approve_local)
+		return;
+	for (uint32_t i = 0; i < cfg->nbind; i++)
+		if (strcmp(cfg->bind[i], "127.0.0.1") != 0 && strcmp(cfg->bind[i], "::1") != 0) {
+			log_warnx("gateway.nodes.pairing.autoApproveLocal is true while gateway.bind "
+			    "listens on %s: devices that look local are paired without an admin; "
+			    "set it to false unless every path to this port is trusted",
+			    cfg->bind[i]);
+			return;
+		}
+}
+
 static void
 config_decisions(struct config *cfg, yajl_val root)
 {
@@ -525,6 +566,8 @@ config_load(struct config *cfg, const char *path)
 	config_ui_root(cfg, root);
 	config_gatewayctl(cfg, root);
 	config_relay(cfg, root);
+	config_check_secret_mode(cfg);
+	config_check_auto_approve(cfg);
 	yajl_tree_free(root);
 }
 

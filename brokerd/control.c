@@ -31,7 +31,8 @@
 #include "proto/pval.h"
 
 /* gatewayctl sends one command per connection; a few may overlap. */
-#define CONTROL_MAX_CLIENTS 16
+#define CONTROL_MAX_CLIENTS 16	/* admins at once, and others at once */
+#define CONTROL_TIMEOUT_S 10	/* for the command, and for reading its answer */
 /* doc/design.md §1: besides root, the members of this group administer clawgate. */
 #define CONTROL_ADMIN_GROUP "clawgate-admin"
 /* More supplementary groups than this and the peer is judged by its uid and
@@ -43,6 +44,7 @@ struct ctlconn {
 	struct bufferevent *bev;
 	struct ucred cred;		/* the peer, as the kernel saw it connect */
 	int admin;			/* root, brokerd's own user or in the admin group */
+	int answered;			/* its one command was answered: closing */
 	char who[AUDIT_WHO_MAX];	/* "uid N", for the audit log */
 };
 
@@ -57,7 +59,8 @@ static struct {
 	struct broker *br;
 	struct evconnlistener *listener;
 	TAILQ_HEAD(, ctlconn) conns;
-	size_t nconns;
+	size_t nconns;			/* admins' */
+	size_t nrefused;		/* others', each waiting to be told no */
 	int have_admin_gid;
 	gid_t admin_gid;
 } ctl;
@@ -312,28 +315,24 @@ ctl_forbidden(struct reply *r, const struct ucred *cred)
 }
 
 /* What a command needs of its peer before it is even decoded. */
-#define CTL_NEEDS_ADMIN 0x01	/* root, brokerd's own user or the admin group */
-
-/* The command table: a type not in it drops the client; a peer without what its
- * row needs is refused before the payload is decoded. */
+/* The command table: a type not in it drops the client. Every command is an
+ * admin's: whether the peer is one was settled at accept (ctl_accept). */
 static const struct {
 	uint16_t type;
-	unsigned needs;
 	/* Answers into r for actor, who asked (with the owner's rights). */
 	void (*fn)(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m);
 } ctl_commands[] = {
-	/* type				needs			handler */
-	{ PROTO_CTL_LIST,		CTL_NEEDS_ADMIN,	ctl_list },
-	{ PROTO_CTL_APPROVE,		CTL_NEEDS_ADMIN,	ctl_approve },
-	{ PROTO_CTL_REJECT,		CTL_NEEDS_ADMIN,	ctl_reject },
-	{ PROTO_CTL_REMOVE,		CTL_NEEDS_ADMIN,	ctl_remove },
-	{ PROTO_CTL_TOKEN_GENERATE,	CTL_NEEDS_ADMIN,	ctl_token_generate },
-	{ PROTO_CTL_STATUS,		CTL_NEEDS_ADMIN,	ctl_status },
-	{ PROTO_CTL_TOKEN_ROTATE,	CTL_NEEDS_ADMIN,	ctl_token_rotate },
-	{ PROTO_CTL_TOKEN_REVOKE,	CTL_NEEDS_ADMIN,	ctl_token_revoke },
-	{ PROTO_CTL_RENAME,		CTL_NEEDS_ADMIN,	ctl_rename },
-	{ PROTO_CTL_AUDIT,		CTL_NEEDS_ADMIN,	ctl_audit },
-	{ PROTO_CTL_DASHBOARD,		CTL_NEEDS_ADMIN,	ctl_dashboard },
+	{ PROTO_CTL_LIST,		ctl_list },
+	{ PROTO_CTL_APPROVE,		ctl_approve },
+	{ PROTO_CTL_REJECT,		ctl_reject },
+	{ PROTO_CTL_REMOVE,		ctl_remove },
+	{ PROTO_CTL_TOKEN_GENERATE,	ctl_token_generate },
+	{ PROTO_CTL_STATUS,		ctl_status },
+	{ PROTO_CTL_TOKEN_ROTATE,	ctl_token_rotate },
+	{ PROTO_CTL_TOKEN_REVOKE,	ctl_token_revoke },
+	{ PROTO_CTL_RENAME,		ctl_rename },
+	{ PROTO_CTL_AUDIT,		ctl_audit },
+	{ PROTO_CTL_DASHBOARD,		ctl_dashboard },
 };
 
 static void
@@ -341,7 +340,10 @@ ctlconn_free(struct ctlconn *cc)
 {
 	bufferevent_free(cc->bev);
 	TAILQ_REMOVE(&ctl.conns, cc, entry);
-	ctl.nconns--;
+	if (cc->admin)
+		ctl.nconns--;
+	else
+		ctl.nrefused--;
 	free(cc);
 }
 
@@ -369,6 +371,10 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 	struct reply r;
 	size_t i, n = sizeof(ctl_commands) / sizeof(ctl_commands[0]);
 
+	/* One command per connection, as gatewayctl sends: what follows the
+	 * first is never read, so no client queues answers without reading. */
+	if (cc->answered)
+		return 0;
 	for (i = 0; i < n && ctl_commands[i].type != hdr->type; i++)
 		;
 	if (i == n) {
@@ -376,7 +382,8 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 		    proto_type_name(hdr->type), hdr->type);
 		return 1;
 	}
-	if ((ctl_commands[i].needs & CTL_NEEDS_ADMIN) && !cc->admin) {
+	cc->answered = 1;
+	if (!cc->admin) {
 		log_warnx("control: refused %s from uid %u (pid %d): not root, not brokerd's "
 		    "user, not in the %s group", proto_type_name(hdr->type),
 		    (unsigned)cc->cred.uid, (int)cc->cred.pid, CONTROL_ADMIN_GROUP);
@@ -400,19 +407,41 @@ ctl_frame(void *arg, const struct proto_hdr *hdr, const uint8_t *payload)
 	return 0;
 }
 
+/* Once the answer is out, the connection ends. */
+static void
+ctl_written(struct bufferevent *bev, void *arg)
+{
+	struct ctlconn *cc = arg;
+
+	if (cc->answered && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		ctlconn_free(cc);
+}
+
 static void
 ctl_read(struct bufferevent *bev, void *arg)
 {
 	struct ctlconn *cc = arg;
 
-	if (proto_link_read(bufferevent_get_input(bev), PROTO_MAX_REQUEST, ctl_frame, cc) != 0)
+	if (proto_link_read(bufferevent_get_input(bev), PROTO_MAX_REQUEST, ctl_frame, cc) != 0) {
 		ctlconn_free(cc);
+		return;
+	}
+	if (cc->answered) {
+		bufferevent_disable(bev, EV_READ);
+		ctl_written(bev, cc);
+	}
 }
 
 static void
 ctl_event(struct bufferevent *bev, short what, void *arg)
 {
-	ctlconn_free(arg);
+	struct ctlconn *cc = arg;
+
+	if (what & BEV_EVENT_TIMEOUT)
+		log_info("control: uid %u (pid %d) %s within %d s: dropped", (unsigned)cc->cred.uid,
+		    (int)cc->cred.pid, cc->answered ? "did not read its answer" :
+		    "sent no command", CONTROL_TIMEOUT_S);
+	ctlconn_free(cc);
 }
 
 /*
@@ -451,27 +480,39 @@ ctl_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, 
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
-	if (ctl.nconns >= CONTROL_MAX_CLIENTS) {
-		log_warnx("control: %d clients are connected, the limit: refusing another",
-		    CONTROL_MAX_CLIENTS);
-		close(fd);
-		return;
-	}
+	struct timeval timeout = { CONTROL_TIMEOUT_S, 0 };
+	int admin;
+
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		log_warn("control: cannot read a client's credentials; dropping it");
 		close(fd);
 		return;
 	}
+	/* Who may administer is settled here: others get their refusal (with the
+	 * fix) to their first command and hold none of the admins' places. */
+	admin = ctl_peer_is_admin(fd, &cred);
+	if (admin ? ctl.nconns >= CONTROL_MAX_CLIENTS : ctl.nrefused >= CONTROL_MAX_CLIENTS) {
+		log_warnx("control: %d %s are connected, the limit: refusing uid %u (pid %d)",
+		    CONTROL_MAX_CLIENTS, admin ? "admins" : "clients that may not administer",
+		    (unsigned)cred.uid, (int)cred.pid);
+		close(fd);
+		return;
+	}
 	cc = xcalloc(1, sizeof(*cc));
 	cc->cred = cred;
-	cc->admin = ctl_peer_is_admin(fd, &cred);
+	cc->admin = admin;
 	snprintf(cc->who, sizeof(cc->who), "uid %u", (unsigned)cred.uid);
 	cc->bev = bufferevent_socket_new(evconnlistener_get_base(lis), fd, BEV_OPT_CLOSE_ON_FREE);
 	if (cc->bev == NULL)
 		fatalx("control: cannot allocate a bufferevent");
 	TAILQ_INSERT_TAIL(&ctl.conns, cc, entry);
-	ctl.nconns++;
-	bufferevent_setcb(cc->bev, ctl_read, NULL, ctl_event, cc);
+	if (admin)
+		ctl.nconns++;
+	else
+		ctl.nrefused++;
+	bufferevent_setcb(cc->bev, ctl_read, ctl_written, ctl_event, cc);
+	/* A command within the timeout, and its answer read within it. */
+	bufferevent_set_timeouts(cc->bev, &timeout, &timeout);
 	bufferevent_enable(cc->bev, EV_READ);
 }
 

@@ -113,3 +113,28 @@ def test_without_config_the_missing_default_file_means_defaults(unstarted):
         assert broker.logged("brokerd: info: ready:")
     finally:
         broker.stop()
+
+
+def test_a_config_file_with_a_secret_that_anyone_may_read_is_warned_about(make_gateway):
+    gw = make_gateway(start=False)
+    os.chmod(gw.config_path, 0o644)
+    gw.start_broker()
+    log = gw.log_text("brokerd")
+    assert "%s holds gateway.auth.token and every account on this host may read it " \
+        "(mode 0644)" % gw.config_path in log, log
+    assert "chmod 600 %s" % gw.config_path in log
+
+
+def test_a_config_file_its_owner_alone_reads_is_not_warned_about(make_gateway):
+    gw = make_gateway()
+    assert os.stat(gw.config_path).st_mode & 0o777 == 0o600
+    assert "every account on this host may read it" not in gw.log_text("brokerd")
+
+
+@pytest.mark.parametrize("bind, warned", [("lan", True), ("loopback", False)])
+def test_auto_approve_beyond_loopback_is_warned_about(make_gateway, bind, warned):
+    gw = make_gateway(start=False, config_extra={
+        "bind": bind, "nodes": {"pairing": {"autoApproveLocal": True}}})
+    gw.start_broker()
+    said = "gateway.nodes.pairing.autoApproveLocal is true while gateway.bind listens on"
+    assert (said in gw.log_text("brokerd")) == warned

@@ -116,3 +116,66 @@ def test_a_non_admins_command_is_refused_before_it_is_decoded(gateway):
     log = (gateway.root / "brokerd.log").read_text()
     assert "control: refused PROTO_CTL_APPROVE from uid %d" % pw.pw_uid in log, log
     assert "malformed" not in log, log
+
+
+# As nobody: open N connections, say nothing, and report once all are connected;
+# then wait to be killed.
+IDLE_CLIENTS = r"""
+import socket, sys, time
+socks = []
+for _ in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    socks.append(s)
+print("connected", flush=True)
+time.sleep(60)
+"""
+
+
+def test_others_cannot_take_the_admins_places(gateway):
+    """Peers that may not administer are told so at their first command and hold
+    places of their own: twenty idle ones leave gatewayctl working for root."""
+    open_to_everyone(gateway)
+    pw = pwd.getpwnam("nobody")
+    idle = subprocess.Popen(["/usr/bin/python3", "-c", IDLE_CLIENTS,
+                             str(gateway.control_socket), "20"], stdout=subprocess.PIPE,
+                            text=True, user=pw.pw_uid, group=pw.pw_gid,
+                            stdin=subprocess.DEVNULL)
+    try:
+        assert idle.stdout.readline().strip() == "connected"
+        assert gateway.ctl_ok("status", json_output=True).json
+        assert "clients that may not administer are connected, the limit" in \
+            gateway.log_text("brokerd")
+    finally:
+        idle.kill()
+        idle.wait()
+
+
+def test_a_silent_client_is_dropped_and_one_command_is_answered_per_connection(gateway):
+    import socket
+    import struct
+    import time
+
+    silent = socket.socket(socket.AF_UNIX)
+    silent.settimeout(20)
+    silent.connect(str(gateway.control_socket))
+    started = time.monotonic()
+    assert silent.recv(1) == b""            # closed by brokerd, no answer
+    assert 9 <= time.monotonic() - started <= 15
+    assert "sent no command within 10 s: dropped" in gateway.log_text("brokerd")
+    silent.close()
+
+    # Two status commands in one write: the first is answered, then the connection ends.
+    frame = struct.pack(">IHHII", 0, pl.CTL_STATUS, pl.VERSION, 1, 0)
+    two = socket.socket(socket.AF_UNIX)
+    two.settimeout(10)
+    two.connect(str(gateway.control_socket))
+    two.sendall(frame + frame)
+    got = b""
+    while True:
+        chunk = two.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    length, kind = struct.unpack(">IH", got[:6])
+    assert kind == pl.CTL_RESULT and len(got) == 16 + length, (kind, len(got), length)

@@ -313,6 +313,8 @@ class Gateway:
             config["gateway"][key] = value
         if config_clawgate is not None:
             config["clawgate"] = config_clawgate
+        # It holds the shared token: readable by its owner alone, as an admin keeps it.
+        self.config_path.touch(mode=0o600)
         self.config_path.write_text(json.dumps(config, indent=2))
         self.broker = None
         self.gatewayd = None

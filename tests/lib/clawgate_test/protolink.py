@@ -291,8 +291,25 @@ class Link:
         return True
 
 
-class Control(Link):
-    """control.sock: commands answered by CTL_RESULT."""
+class Control:
+    """control.sock: commands answered by CTL_RESULT, each on a connection of its
+    own as gatewayctl sends them (brokerd answers one command and closes)."""
+
+    def __init__(self, path, timeout=10.0):
+        self.path, self.timeout = path, timeout
+        # Connecting now raises as a Link would (ConnectionRefusedError) while
+        # brokerd is not accepting yet.
+        Link(path, timeout).close()
+
+    def close(self):
+        pass
+
+    def call(self, msg_type, msg=None):
+        link = Link(self.path, self.timeout)
+        try:
+            return link.call(msg_type, msg)
+        finally:
+            link.close()
 
     def command(self, msg_type, msg=None):
         """The payload of an ok answer, or raises CommandFailed with the error."""
