@@ -213,10 +213,29 @@ gwlink_challenge_forget(struct gwlink *l, uint64_t conn)
 	}
 }
 
-void
-gwlink_name(struct gwlink *l, uint32_t pid)
+int
+gwlink_name(struct gwlink *l, uint32_t pid, uint32_t worker, uint32_t workers)
 {
+	struct gwlink *o;
+	size_t ready = 0;
+
 	l->pid = pid;
+	if (workers == 0 || workers > GWLINK_MAX_LINKS || worker >= workers) {
+		gwlink_drop(l, 1, "its hello names worker %u of %u (gatewayd runs 1 to %d workers)",
+		    worker, workers, GWLINK_MAX_LINKS);
+		return -1;
+	}
+	/* One link per worker: the ones with a hello already, dropped ones aside. */
+	TAILQ_FOREACH(o, &gwlink_table.links, entry)
+		if (o != l && o->state == GWLINK_READY && !gwlink_dead(o))
+			ready++;
+	if (ready >= workers) {
+		gwlink_drop(l, 1, "gatewayd runs %u worker%s, which have their links already "
+		    "(restart gatewayd if a worker was replaced)", workers,
+		    workers == 1 ? "" : "s");
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- the dispatcher ---- */

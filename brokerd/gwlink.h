@@ -104,8 +104,9 @@ int gwlink_challenge_issue(struct gwlink *l, uint64_t conn, int64_t now_mono_ms,
 int gwlink_challenge_take(struct gwlink *l, uint64_t conn, int64_t now_mono_ms,
     char out[UUID_STR_LEN + 1], int *expired);
 void gwlink_challenge_forget(struct gwlink *l, uint64_t conn);
-/* Names the link's gatewayd in log lines by its pid. */
-void gwlink_name(struct gwlink *l, uint32_t pid);
+/* Names the link's gatewayd in log lines by its pid; -1 (the link dropped) if
+ * it is a link beyond the workers gatewayd says it runs. */
+int gwlink_name(struct gwlink *l, uint32_t pid, uint32_t worker, uint32_t workers);
 
 /* Sends an event to every ready link, for gatewayd to deliver to the sessions
  * of the audience. */

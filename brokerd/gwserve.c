@@ -45,7 +45,8 @@ gwserve_hello(struct gwlink_call *call)
 	const struct config *cfg = gwserve_br->cfg;
 	struct proto_br_hello h;
 
-	gwlink_name(call->link, m->pid);
+	if (gwlink_name(call->link, m->pid, m->worker, m->workers) < 0)
+		return;
 	memset(&h, 0, sizeof(h));
 	snprintf(h.version, sizeof(h.version), "%s", CLAWGATE_VERSION);
 	h.port = cfg->port;

@@ -247,7 +247,8 @@ static void
 brokerlink_attach(int fd)
 {
 	struct timeval hello_timeout = { BROKERLINK_HELLO_TIMEOUT_S, 0 };
-	struct proto_gw_hello hello = { (uint32_t)getpid(), gatewayd.worker };
+	struct proto_gw_hello hello = { (uint32_t)getpid(), gatewayd.worker,
+	    gatewayd.workers };
 
 	if ((brokerlink_bev = bufferevent_socket_new(gatewayd.base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)

@@ -122,6 +122,7 @@ _Static_assert(offsetof(struct proto_br_hello, relay.required_headers) ==
 static const struct proto_field fields_gw_hello[] = {
 	F_INT(PK_U32, struct proto_gw_hello, pid),
 	F_INT(PK_U32, struct proto_gw_hello, worker),
+	F_INT(PK_U32, struct proto_gw_hello, workers),
 };
 
 static const struct proto_field fields_br_hello[] = {

@@ -20,7 +20,7 @@
 
 #include "proto/pbuf.h"
 
-#define PROTO_VERSION 10
+#define PROTO_VERSION 11
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -110,7 +110,8 @@ void proto_kv_scopes(struct pbuf *b, const char *key, const struct proto_scopes 
 
 struct proto_gw_hello {
 	uint32_t pid;
-	uint32_t worker;
+	uint32_t worker;		/* 0..workers-1 */
+	uint32_t workers;		/* gatewayd --workers: links brokerd allows */
 };
 
 /* The non-secret settings the broker read from the config, for gatewayd. */

@@ -116,7 +116,7 @@ def rpc(method, req_id, **params):
 
 def gwlink_seeds():
     """Frame streams a gatewayd sends on gateway.sock (fuzz_gwlink.c)."""
-    hello = pl.encode(pl.GW_HELLO, {"pid": 4242, "worker": 0})
+    hello = pl.encode(pl.GW_HELLO, {"pid": 4242, "worker": 0, "workers": 64})
     admin = cli_params(token=GWLINK_TOKEN, scopes=("operator.admin", "operator.pairing",
                                                    "operator.read"))
     session = (hello + pl.encode(pl.GW_CHALLENGE, {"conn": 1}, 2)

@@ -123,7 +123,7 @@ AFTER_HELLO = [
     # type and state before it is decoded.
     ("second hello", lambda port: pl.encode(pl.BR_HELLO, settings(port)),
      "brokerd sent PROTO_BR_HELLO after its BR_HELLO"),
-    ("gateway-bound type", lambda port: pl.encode(pl.GW_HELLO, {"pid": 1, "worker": 0}),
+    ("gateway-bound type", lambda port: pl.encode(pl.GW_HELLO, {"pid": 1, "worker": 0, "workers": 1}),
      "brokerd sent PROTO_GW_HELLO (type 0x0101), which a gateway never receives"),
     ("unknown type", lambda port: pl.frame(0x7777, b""),
      "brokerd sent unknown (type 0x7777), which a gateway never receives"),

@@ -150,6 +150,20 @@ def test_a_link_flood_is_bounded(scene):
     scene.assert_unharmed()
 
 
+def test_links_beyond_the_workers_gatewayd_runs_are_refused(scene):
+    """The real gatewayd runs one worker, which holds its link: a link that says the
+    same is one too many, and a hello naming a worker it does not run is refused."""
+    for (worker, workers), logged in (((0, 1), "gatewayd runs 1 worker, which have their "
+                                       "links already"),
+                                      ((3, 2), "its hello names worker 3 of 2")):
+        link = scene.fake(hello=False)
+        with pytest.raises((EOFError, ConnectionError)):
+            link.hello(worker=worker, workers=workers)
+        link.close()
+        assert scene.gw.broker.logged(logged), logged
+    scene.assert_unharmed()
+
+
 def test_a_link_without_a_hello_is_dropped(scene):
     silent = scene.fake(hello=False)
     started = time.monotonic()
@@ -221,7 +235,7 @@ def test_a_link_from_another_account_is_refused(scene):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.settimeout(5)
             s.connect(sock_path)
-            s.sendall(pl.encode(pl.GW_HELLO, {"pid": os.getpid(), "worker": 0}, 1))
+            s.sendall(pl.encode(pl.GW_HELLO, {"pid": os.getpid(), "worker": 0, "workers": 64}, 1))
             code = 0 if s.recv(1) == b"" else 1
         except (ConnectionResetError, BrokenPipeError):
             code = 0

@@ -40,6 +40,7 @@ test_gw_hello(void)
 	memset(&m, 0, sizeof(m));
 	m.pid = 4242;
 	m.worker = UINT32_MAX;
+	m.workers = 7;
 	roundtrip(PROTO_GW_HELLO, &m, sizeof(m));
 }
 

@@ -13,7 +13,7 @@ import struct
 
 from .clawclient import cli_params, sign_device
 
-VERSION = 10    # PROTO_VERSION
+VERSION = 11    # PROTO_VERSION
 HDR = struct.Struct(">IHHII")
 
 GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 0x0104, 0x0105
@@ -41,7 +41,7 @@ ERROR = [("code", "str"), ("message", "str"), ("details", "blob"), ("retryable",
          ("retry_after_ms", "i64")]
 
 LAYOUTS = {
-    GW_HELLO: [("pid", "u32"), ("worker", "u32")],
+    GW_HELLO: [("pid", "u32"), ("worker", "u32"), ("workers", "u32")],
     GW_CHALLENGE: [("conn", "u64")],
     GW_CLOSED: [("conn", "u64")],
     GW_SESSION_CLOSED: [("conn", "u64"), ("ticket", TICKET)],
@@ -334,8 +334,11 @@ class FakeGateway(Link):
         super().__init__(path, timeout)
         self.next_conn = 1
 
-    def hello(self):
-        answer_type, settings = self.call(GW_HELLO, {"pid": 4242, "worker": 0})
+    def hello(self, worker=0, workers=64):
+        """workers: as many as gatewayd may run, so that any number of fake links
+        (up to brokerd's cap) may say hello."""
+        answer_type, settings = self.call(GW_HELLO, {"pid": 4242, "worker": worker,
+                                                     "workers": workers})
         assert answer_type == BR_HELLO, answer_type
         return settings
 
