@@ -45,8 +45,8 @@ dialer_run(const struct sockaddr_un *sun, const struct sandbox_user *user)
 {
 	struct sandbox_policy policy = { .user = user, .no_dumps = 1,
 	    .rules = allowlist_dialer_rules, .nrules = allowlist_dialer_nrules, .tcp_lock = 1 };
+	int fd, connected, sandboxed = 0;
 	char c;
-	int fd;
 
 	/* Warnings only: its "sandbox entered" is not gatewayd's. */
 	log_init("gatewayd-dialer", LOG_LEVEL_WARN);
@@ -57,17 +57,20 @@ dialer_run(const struct sockaddr_un *sun, const struct sandbox_user *user)
 		fatal("prctl(PR_SET_PDEATHSIG)");
 	if (getppid() == 1)
 		_exit(0);
-	sandbox_enter(&policy);
 	while (read(DIALER_FD, &c, 1) == 1) {
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
 			dialer_answer(-1, errno);
 			continue;
 		}
-		if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
-			dialer_answer(fd, 0);
-		else
-			dialer_answer(-1, errno);
+		connected = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+		dialer_answer(connected ? fd : -1, connected ? 0 : errno);
 		close(fd);
+		/* The first link is made with the rights gatewayd started with, as
+		 * gatewayd's own start is; reconnects as gatewayd's account. */
+		if (connected && !sandboxed) {
+			sandbox_enter(&policy);
+			sandboxed = 1;
+		}
 	}
 	_exit(0);
 }

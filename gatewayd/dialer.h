@@ -4,8 +4,10 @@
  * cannot reach another local socket (the system bus, a container engine's, a
  * database's). Before any of that, gatewayd forks a dialer, a process that can
  * do nothing but connect to brokerd's gateway.sock and hand the socket back
- * over a socketpair (SCM_RIGHTS); it runs sandboxed as gatewayd's account with
- * a filter of its own (allowlist_dialer_rules) and ends with gatewayd.
+ * over a socketpair (SCM_RIGHTS). It makes the first link with the rights
+ * gatewayd started with, as gatewayd did before it, then runs sandboxed as
+ * gatewayd's account with a filter of its own (allowlist_dialer_rules); it
+ * ends with gatewayd.
  */
 #ifndef GATEWAYD_DIALER_H
 #define GATEWAYD_DIALER_H
