@@ -9,9 +9,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include <event2/buffer.h>
 
-#define STATICFILES_CHUNK 65536
+#include "common/log.h"
 
 static int staticfiles_dir = -1;
 static char staticfiles_version[PROTO_TEXT_MAX + 1];	/* for control-ui-config.json */
@@ -155,25 +155,43 @@ staticfiles_openat(const char *name, struct stat *st)
 	return fd;
 }
 
-/* The file's bytes after the head; -1 if it changed size or failed meanwhile. */
-static int
-staticfiles_copy(int fd, size_t size, struct pbuf *out)
+int
+staticfiles_pump(struct staticfiles_body *body, struct evbuffer *out)
 {
 	uint8_t chunk[STATICFILES_CHUNK];
-	size_t done = 0;
+	size_t want = body->left < sizeof(chunk) ? (size_t)body->left : sizeof(chunk);
+	ssize_t n;
 
-	while (done < size) {
-		size_t want = size - done < sizeof(chunk) ? size - done : sizeof(chunk);
-		ssize_t n = read(fd, chunk, want);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		pbuf_add(out, chunk, (size_t)n);
-		done += (size_t)n;
+	if (body->fd < 0)
+		return 1;
+	do
+		n = want == 0 ? 0 : read(body->fd, chunk, want);
+	while (n < 0 && errno == EINTR);
+	if (want > 0 && n <= 0) {
+		if (n < 0)
+			log_warn("cannot read a Control UI file while it is sent: response cut short");
+		else
+			log_warnx("a Control UI file shrank while it was sent: response cut short "
+			    "(replace files by renaming new ones into place)");
+		staticfiles_body_close(body);
+		return -1;
 	}
-	return 0;
+	if (n > 0 && evbuffer_add(out, chunk, (size_t)n) != 0)
+		fatalx("out of memory queueing a Control UI file");
+	body->left -= (uint64_t)n;
+	if (body->left > 0)
+		return 0;
+	staticfiles_body_close(body);
+	return 1;
+}
+
+void
+staticfiles_body_close(struct staticfiles_body *body)
+{
+	if (body->fd >= 0)
+		close(body->fd);
+	body->fd = -1;
+	body->left = 0;
 }
 
 static void
@@ -220,7 +238,8 @@ staticfiles_config(struct pbuf *out)
 }
 
 int
-staticfiles_respond(const struct http_request *req, struct pbuf *out)
+staticfiles_respond(const struct http_request *req, struct pbuf *out,
+    struct staticfiles_body *body)
 {
 	static const struct {
 		const char *suffix;
@@ -233,9 +252,10 @@ staticfiles_respond(const struct http_request *req, struct pbuf *out)
 	char name[HTTP_PATH_MAX + 16], alt[HTTP_PATH_MAX + 32];
 	const char *encoding = NULL, *last;
 	struct stat st;
-	size_t head_len = out->len;
 	int fd = -1;
 
+	body->fd = -1;
+	body->left = 0;
 	if (strcmp(req->path, "/control-ui-config.json") == 0) {
 		staticfiles_config(out);
 		return 0;
@@ -261,12 +281,7 @@ staticfiles_respond(const struct http_request *req, struct pbuf *out)
 		return -1;
 	staticfiles_head(out, staticfiles_type(name), (size_t)st.st_size, encoding,
 	    strncmp(name, "assets/", 7) == 0);
-	if (staticfiles_copy(fd, (size_t)st.st_size, out) < 0) {
-		log_warn("Control UI file %s changed or failed while read: not served", name);
-		out->len = head_len;
-		close(fd);
-		return -1;
-	}
-	close(fd);
+	body->fd = fd;
+	body->left = (uint64_t)st.st_size;
 	return 0;
 }
