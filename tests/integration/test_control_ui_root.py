@@ -5,6 +5,7 @@ types by extension, index.html for app routes, /control-ui-config.json. The
 suite runs gatewayd under seccomp kill mode, so these requests also prove the
 sandbox allows what serving files needs."""
 
+import base64
 import hashlib
 import json
 import socket
@@ -184,3 +185,38 @@ def test_a_large_file_goes_out_as_slow_clients_read_it(make_gateway, ui_root):
         assert head.startswith(b"HTTP/1.1 200 ") and b"Content-Length: %d" % size in head
         assert hashlib.sha256(body).digest() == hashlib.sha256(data).digest(), i
     assert gw.gatewayd.alive()
+
+
+def csp_directives(header):
+    return {d.split()[0]: d.split()[1:] for d in header.split(";") if d.strip()}
+
+
+def test_inline_scripts_run_by_their_hash_only(make_gateway, ui_root):
+    """A page's inline scripts are allowed by their SHA-256 (as the browser reads
+    them: CR LF as LF), not by 'unsafe-inline'; connections only to the origin."""
+    boot, second = "\n  globalThis.x = 1;\n", "\r\n  start();\r\n"
+    (ui_root / "index.html").write_bytes(
+        ("<!doctype html><script data-cfasync=\"false\">%s</script>"
+         "<script type=\"module\" src=\"./assets/app-1a2b.js\"></script>"
+         "<p>the app</p><SCRIPT>%s</SCRIPT>\n" % (boot, second)).encode())
+    (ui_root / "index.html.br").write_bytes(b"BROTLI PAGE")
+    for name in ("index.html", "index.html.br"):
+        (ui_root / name).chmod(0o644)
+    gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
+
+    def sha(text):
+        digest = hashlib.sha256(text.replace("\r\n", "\n").encode()).digest()
+        return "'sha256-%s'" % base64.b64encode(digest).decode()
+
+    for path in ("/", "/chat"):
+        status, headers, body = gw.http(path, headers={"Accept-Encoding": "br, gzip"})
+        assert status == 200 and body == (ui_root / "index.html").read_bytes(), path
+        assert "content-encoding" not in headers
+        csp = csp_directives(headers["content-security-policy"])
+        assert csp["script-src"] == ["'self'", sha(boot), sha(second)], csp
+        assert csp["connect-src"] == ["'self'", "data:"], csp
+        assert "'unsafe-inline'" not in csp["script-src"] + csp["default-src"]
+        assert csp["frame-ancestors"] == ["'none'"] and csp["object-src"] == ["'none'"]
+    # A script, or anything but a page, carries no hash.
+    csp = csp_directives(gw.http("/assets/app-1a2b.js")[1]["content-security-policy"])
+    assert csp["script-src"] == ["'self'"] and csp["connect-src"] == ["'self'", "data:"]
