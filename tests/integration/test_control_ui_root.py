@@ -220,3 +220,28 @@ def test_inline_scripts_run_by_their_hash_only(make_gateway, ui_root):
     # A script, or anything but a page, carries no hash.
     csp = csp_directives(gw.http("/assets/app-1a2b.js")[1]["content-security-policy"])
     assert csp["script-src"] == ["'self'"] and csp["connect-src"] == ["'self'", "data:"]
+
+
+def test_a_client_that_stops_reading_a_file_is_dropped(make_gateway, ui_root):
+    """Each chunk must be taken within 10 s: a client that reads nothing loses the
+    rest of the file (it gets what the kernel held, then the end of the stream)."""
+    size = 16 << 20
+    (ui_root / "assets" / "large.bin").write_bytes(b"x" * size)
+    (ui_root / "assets" / "large.bin").chmod(0o644)
+    gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    s.settimeout(10)
+    s.connect((gw.addr, gw.port))
+    s.sendall(b"GET /assets/large.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    time.sleep(12)
+    got = 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        piece = s.recv(1 << 20)
+        if not piece:
+            break
+        got += len(piece)
+    s.close()
+    assert 0 < got < size, got
+    assert gw.gatewayd.alive()
