@@ -22,7 +22,13 @@
 #include "gatewayd/ui.h"
 #include "gatewayd/ws.h"
 
+/* A file's body goes out as the socket drains: a chunk is added each time the
+ * output is down to STATICFILES_CHUNK, and a client that takes nothing for
+ * FRONT_FILE_STALL_MS is dropped (a minimum rate of a chunk per that time). */
+#define FRONT_FILE_STALL_MS 10000
+
 static struct pbuf front_out;	/* the answer being written */
+static struct staticfiles_body front_body;	/* the file front_file found */
 
 /* A Control UI file: below /clawgate/ always clawgate's own page; elsewhere from
  * gateway.controlUi.root if configured, else the same embedded page. */
@@ -34,16 +40,46 @@ front_file(const struct http_request *req, struct pbuf *out)
 	if (own != NULL)
 		return ui_respond(own, out);
 	if (staticfiles_enabled())
-		return staticfiles_respond(req, out);
+		return staticfiles_respond(req, out, &front_body);
 	return ui_respond(req->path, out);
 }
 
-/* Writes front_out, the whole answer: the connection ends once it is out. */
+/* The next chunk of the file; the session ends at once if it cannot follow. */
+static void
+front_pump(struct session *s)
+{
+	int r = staticfiles_pump(&s->body, bufferevent_get_output(s->bev));
+
+	if (r < 0) {
+		session_destroy(s);
+		return;
+	}
+	session_linger(s, r == 0 ? FRONT_FILE_STALL_MS : SESSION_LINGER_MS);
+	/* The last chunk is in: the write callback waits for all of it again. */
+	if (r > 0)
+		bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+}
+
+void
+front_drained(struct session *s)
+{
+	if (s->body.fd >= 0)
+		front_pump(s);
+}
+
+/* Writes front_out, the whole answer or a file's head, whose body follows as
+ * the socket drains: the connection ends once it is all out. */
 static void
 front_answer(struct session *s)
 {
 	bufferevent_write(s->bev, front_out.data, front_out.len);
+	s->body = front_body;
+	front_body.fd = -1;
 	session_closing(s);
+	if (s->body.fd < 0)
+		return;
+	bufferevent_setwatermark(s->bev, EV_WRITE, STATICFILES_CHUNK, 0);
+	front_pump(s);
 }
 
 /* --test-echo: the frame path of every session, with no handshake around it,
@@ -75,6 +111,7 @@ front_read(struct session *s)
 	if (http_parse(evbuffer_pullup(in, (ssize_t)n), n, &req) == HTTP_PARSE_MORE)
 		return;
 	pbuf_reset(&front_out);
+	front_body.fd = -1;
 	/* §4.2: forwarding headers name the client only when a trusted proxy sent
 	 * them; from anyone else they are refused rather than ignored. */
 	if (http_wants_upgrade(&req) && req.proxy_headers) {

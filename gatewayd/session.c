@@ -28,7 +28,6 @@
 #include "gatewayd/upstream.h"
 #include "gatewayd/ws.h"
 
-#define SESSION_LINGER_MS 2000	/* how long a closing socket may take to finish */
 #define SESSION_UNAVAILABLE_RETRY_MS 1000	/* retryAfterMs while brokerd is away */
 /* The request head: complete within SESSION_HEAD_MS of the accept (a browser may
  * open a socket before it has a request for it), and within
@@ -164,6 +163,7 @@ session_destroy(struct session *s)
 		event_free(s->timer);
 	s->timer = NULL;
 	flush_cancel(&s->flush);
+	staticfiles_body_close(&s->body);
 	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
 	defer_free(&session_reaper, &s->dead, s);
@@ -184,7 +184,7 @@ session_check_drained(struct session *s)
 		return;
 	if (s->ws != NULL && !ws_closed(s->ws, &code, &by_peer))
 		return;
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
+	if (s->body.fd >= 0 || evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
 		return;
 	shutdown(bufferevent_getfd(s->bev), SHUT_WR);
 	s->shut = 1;
@@ -197,6 +197,12 @@ session_linger_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
+session_linger(struct session *s, uint32_t ms)
+{
+	session_timer_set(s, session_linger_cb, ms);
+}
+
+void
 session_closing(struct session *s)
 {
 	if (s->state == SESSION_CLOSING)
@@ -206,7 +212,7 @@ session_closing(struct session *s)
 	session_pre_free(s);
 	flush_release(&s->flush);
 	s->state = SESSION_CLOSING;
-	session_timer_set(s, session_linger_cb, SESSION_LINGER_MS);
+	session_linger(s, SESSION_LINGER_MS);
 	session_check_drained(s);
 }
 
@@ -425,6 +431,7 @@ session_write_cb(struct bufferevent *bev, void *arg)
 
 	flush_drained(&s->flush);
 	relay_client_drained(s);
+	front_drained(s);
 	session_check_drained(s);
 }
 
@@ -461,6 +468,7 @@ session_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 
 	/* TCP_NODELAY came with the listening socket (listener.c). */
 	s = xcalloc(1, sizeof(*s));
+	s->body.fd = -1;
 	session_peer(sa, s->peer, sizeof(s->peer));
 	snprintf(s->via, sizeof(s->via), "direct");
 	s->accepted_ms = clock_mono_ms();

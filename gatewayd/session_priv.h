@@ -27,6 +27,7 @@
 #include "gatewayd/brokerlink.h"
 #include "gatewayd/flush.h"
 #include "gatewayd/render.h"
+#include "gatewayd/staticfiles.h"
 #include "proto/proto.h"
 
 struct http_request;
@@ -99,6 +100,7 @@ struct session {
 	struct session_pre *pre;		/* from the upgrade to the verdict */
 	struct session_authed authed;		/* from hello-ok on */
 	struct relay *relay;			/* relay mode: from brokerd's accept on */
+	struct staticfiles_body body;		/* a Control UI file still being sent */
 	/* The handshake deadline, then the closing linger; an authenticated
 	 * session has none (the shared tick serves them all). */
 	struct event *timer;
@@ -114,6 +116,7 @@ struct session {
 };
 
 /* session.c */
+#define SESSION_LINGER_MS 2000	/* how long a closing socket may take to finish */
 void session_timer_set(struct session *s, void (*cb)(evutil_socket_t, short, void *),
     uint32_t ms);
 /* (Re)arms the deadline of an upgraded session not authenticated yet: its
@@ -133,6 +136,8 @@ void session_send_unavailable(struct session *s, const char *id);
 void session_close(struct session *s, uint16_t code, const char *reason);
 /* The same without a close frame: the HTTP answer is out, or the ws closed. */
 void session_closing(struct session *s);
+/* A closing session is dropped if it has not finished ms from now. */
+void session_linger(struct session *s, uint32_t ms);
 /* A refused handshake: its log line, then the close. */
 void session_reject(struct session *s, uint16_t code, const char *reason, const char *why);
 /* Ends the session at once, without a close frame; its memory goes from a
@@ -152,6 +157,8 @@ int session_out_of_state(const struct session *s, const char *what);
 
 /* front.c */
 void front_read(struct session *s);
+/* The output is down to its low watermark: more of a file, if one is sent. */
+void front_drained(struct session *s);
 void front_free(void);
 
 /* admit.c */

@@ -4,14 +4,17 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include <event2/buffer.h>
 
-#define STATICFILES_CHUNK 65536
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "gatewayd/csphash.h"
 
 static int staticfiles_dir = -1;
 static char staticfiles_version[PROTO_TEXT_MAX + 1];	/* for control-ui-config.json */
@@ -47,13 +50,20 @@ static const struct {
 	{ ".webm", "video/webm" },
 };
 
-/* The real UI carries an inline bootstrap script and inline styles (OpenClaw
- * pins them by hash in a header of its own) and fetches data: URLs of its
- * icons; this policy still keeps every load and connection on this origin. */
-#define STATICFILES_CSP "default-src 'self'; script-src 'self' 'unsafe-inline'; " \
-	"style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; " \
-	"connect-src 'self' ws: wss: data:; worker-src 'self'; base-uri 'self'; " \
-	"object-src 'none'; frame-ancestors 'none'"
+/* Pages of at most this size are read whole and their inline scripts hashed
+ * into the policy (the real UI's index.html has about 25 KB); a larger page is
+ * streamed like any file, and its inline scripts are blocked. */
+#define STATICFILES_PAGE_MAX (256u * 1024)
+
+/* Scripts only from this origin, inline ones only by their hash (the real UI
+ * carries inline bootstrap scripts); connections only to this origin (CSP
+ * Level 3: 'self' covers ws: and wss: to it), and data: URLs, which the real UI
+ * fetches for its icons. Inline styles stay allowed: the UI sets style
+ * attributes, which hashes do not cover. */
+#define STATICFILES_CSP_HEAD "default-src 'self'; script-src 'self'"
+#define STATICFILES_CSP_TAIL "; style-src 'self' 'unsafe-inline'; " \
+	"img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self' data:; " \
+	"worker-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'"
 
 void
 staticfiles_open(const char *root, const char *version)
@@ -155,32 +165,51 @@ staticfiles_openat(const char *name, struct stat *st)
 	return fd;
 }
 
-/* The file's bytes after the head; -1 if it changed size or failed meanwhile. */
-static int
-staticfiles_copy(int fd, size_t size, struct pbuf *out)
+int
+staticfiles_pump(struct staticfiles_body *body, struct evbuffer *out)
 {
 	uint8_t chunk[STATICFILES_CHUNK];
-	size_t done = 0;
+	size_t want = body->left < sizeof(chunk) ? (size_t)body->left : sizeof(chunk);
+	ssize_t n;
 
-	while (done < size) {
-		size_t want = size - done < sizeof(chunk) ? size - done : sizeof(chunk);
-		ssize_t n = read(fd, chunk, want);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		pbuf_add(out, chunk, (size_t)n);
-		done += (size_t)n;
+	if (body->fd < 0)
+		return 1;
+	do
+		n = want == 0 ? 0 : read(body->fd, chunk, want);
+	while (n < 0 && errno == EINTR);
+	if (want > 0 && n <= 0) {
+		if (n < 0)
+			log_warn("cannot read a Control UI file while it is sent: response cut short");
+		else
+			log_warnx("a Control UI file shrank while it was sent: response cut short "
+			    "(replace files by renaming new ones into place)");
+		staticfiles_body_close(body);
+		return -1;
 	}
-	return 0;
+	if (n > 0 && evbuffer_add(out, chunk, (size_t)n) != 0)
+		fatalx("out of memory queueing a Control UI file");
+	body->left -= (uint64_t)n;
+	if (body->left > 0)
+		return 0;
+	staticfiles_body_close(body);
+	return 1;
 }
 
+void
+staticfiles_body_close(struct staticfiles_body *body)
+{
+	if (body->fd >= 0)
+		close(body->fd);
+	body->fd = -1;
+	body->left = 0;
+}
+
+/* scripts: the hash sources of the page's inline scripts, "" if none. */
 static void
 staticfiles_head(struct pbuf *out, const char *type, size_t len, const char *encoding,
-    int immutable)
+    int immutable, const char *scripts)
 {
-	char head[1024];
+	char head[1024 + CSPHASH_SCRIPTS_MAX * CSPHASH_SOURCE_LEN];
 	int n;
 
 	n = snprintf(head, sizeof(head),
@@ -192,11 +221,11 @@ staticfiles_head(struct pbuf *out, const char *type, size_t len, const char *enc
 	    "Cache-Control: %s\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Referrer-Policy: no-referrer\r\n"
-	    "Content-Security-Policy: " STATICFILES_CSP "\r\n"
+	    "Content-Security-Policy: " STATICFILES_CSP_HEAD "%s" STATICFILES_CSP_TAIL "\r\n"
 	    "Connection: close\r\n"
 	    "\r\n", type, len,
 	    encoding ? "Content-Encoding: " : "", encoding ? encoding : "", encoding ? "\r\n" : "",
-	    immutable ? "public, max-age=31536000, immutable" : "no-cache");
+	    immutable ? "public, max-age=31536000, immutable" : "no-cache", scripts);
 	pbuf_add(out, head, (size_t)n);
 }
 
@@ -215,12 +244,56 @@ staticfiles_config(struct pbuf *out)
 	    "{\"basePath\":\"\",\"assistantName\":\"OpenClaw\",\"assistantAvatar\":\"\","
 	    "\"serverVersion\":\"clawgate %s\",\"terminalEnabled\":false}\n",
 	    staticfiles_version);
-	staticfiles_head(out, "application/json", (size_t)n, NULL, 0);
+	staticfiles_head(out, "application/json", (size_t)n, NULL, 0, "");
 	pbuf_add(out, body, (size_t)n);
 }
 
+static int
+staticfiles_is_page(const char *name)
+{
+	return strcmp(staticfiles_type(name), staticfiles_types[0].type) == 0;
+}
+
+/* A page: read whole, its inline scripts allowed by their hashes. */
+static int
+staticfiles_page(const char *name, struct staticfiles_body *body, struct pbuf *out)
+{
+	char scripts[CSPHASH_SCRIPTS_MAX * CSPHASH_SOURCE_LEN + 1];
+	size_t len = (size_t)body->left;
+	uint8_t *page = xmalloc(len + 1);
+	unsigned found;
+	int r = 0;
+
+	for (size_t done = 0; r == 0 && done < len; ) {
+		ssize_t n = read(body->fd, page + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = -1;
+		else
+			done += (size_t)n;
+	}
+	staticfiles_body_close(body);
+	if (r < 0) {
+		log_warn("Control UI page %s changed or failed while read: not served", name);
+		free(page);
+		return -1;
+	}
+	found = csphash_scripts(page, len, scripts, sizeof(scripts));
+	if (found > CSPHASH_SCRIPTS_MAX)
+		log_warnx("Control UI page %s has %u inline scripts: only the first %u may run",
+		    name, found, CSPHASH_SCRIPTS_MAX);
+	staticfiles_head(out, staticfiles_types[0].type, len, NULL,
+	    strncmp(name, "assets/", 7) == 0, scripts);
+	pbuf_add(out, page, len);
+	free(page);
+	return 0;
+}
+
 int
-staticfiles_respond(const struct http_request *req, struct pbuf *out)
+staticfiles_respond(const struct http_request *req, struct pbuf *out,
+    struct staticfiles_body *body)
 {
 	static const struct {
 		const char *suffix;
@@ -233,16 +306,19 @@ staticfiles_respond(const struct http_request *req, struct pbuf *out)
 	char name[HTTP_PATH_MAX + 16], alt[HTTP_PATH_MAX + 32];
 	const char *encoding = NULL, *last;
 	struct stat st;
-	size_t head_len = out->len;
 	int fd = -1;
 
+	body->fd = -1;
+	body->left = 0;
 	if (strcmp(req->path, "/control-ui-config.json") == 0) {
 		staticfiles_config(out);
 		return 0;
 	}
 	if (staticfiles_name(req->path, name, sizeof(name)) < 0)
 		return -1;
-	for (size_t i = 0; fd < 0 && i < sizeof(encodings) / sizeof(encodings[0]); i++) {
+	/* A page is sent as it is: its scripts are hashed from it. */
+	for (size_t i = 0; fd < 0 && !staticfiles_is_page(name) &&
+	    i < sizeof(encodings) / sizeof(encodings[0]); i++) {
 		if (!*((const uint8_t *)req + encodings[i].offset))
 			continue;
 		snprintf(alt, sizeof(alt), "%s%s", name, encodings[i].suffix);
@@ -259,14 +335,11 @@ staticfiles_respond(const struct http_request *req, struct pbuf *out)
 	}
 	if (fd < 0)
 		return -1;
+	body->fd = fd;
+	body->left = (uint64_t)st.st_size;
+	if (staticfiles_is_page(name) && (uint64_t)st.st_size <= STATICFILES_PAGE_MAX)
+		return staticfiles_page(name, body, out);
 	staticfiles_head(out, staticfiles_type(name), (size_t)st.st_size, encoding,
-	    strncmp(name, "assets/", 7) == 0);
-	if (staticfiles_copy(fd, (size_t)st.st_size, out) < 0) {
-		log_warn("Control UI file %s changed or failed while read: not served", name);
-		out->len = head_len;
-		close(fd);
-		return -1;
-	}
-	close(fd);
+	    strncmp(name, "assets/", 7) == 0, "");
 	return 0;
 }

@@ -5,12 +5,17 @@ types by extension, index.html for app routes, /control-ui-config.json. The
 suite runs gatewayd under seccomp kill mode, so these requests also prove the
 sandbox allows what serving files needs."""
 
+import base64
+import hashlib
 import json
+import socket
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
+from clawgate_test.harness import SANITIZER_ENV
 
 
 @pytest.fixture
@@ -128,3 +133,115 @@ def test_healthz_is_the_health_check_not_an_app_route(make_gateway, ui_root):
     (ui_root / "healthz").write_text("a file\n")
     (ui_root / "healthz").chmod(0o644)
     assert gw.http("/healthz")[::2] == (200, b"ok\n")
+
+
+def rss_kib(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def test_a_large_file_goes_out_as_slow_clients_read_it(make_gateway, ui_root):
+    """A file's body is read from disk a chunk at a time as each socket drains:
+    clients that read slowly cost gatewayd a few chunks each, not the file."""
+    clients, size = 8, 16 << 20
+    data = hashlib.sha256(b"seed").digest() * (size // 32)
+    (ui_root / "assets" / "large.bin").write_bytes(data)
+    (ui_root / "assets" / "large.bin").chmod(0o644)
+    gw = make_gateway(start=False, config_extra={"controlUi": {"root": str(ui_root)}})
+    # The kernel takes megabytes of each answer; under AddressSanitizer the
+    # chunks that carried them would stay resident in its quarantine once freed.
+    # What is measured here is what gatewayd holds, so no quarantine.
+    gw.extra_env = {"ASAN_OPTIONS": SANITIZER_ENV["ASAN_OPTIONS"] + ":quarantine_size_mb=0"}
+    gw.start()
+    pid = gw.gatewayd.pid
+    before = rss_kib(pid)
+    socks = []
+    for _ in range(clients):
+        # A small receive window keeps the kernel from taking much of the file
+        # off gatewayd's hands: what stays unsent is gatewayd's to hold.
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        s.settimeout(10)
+        s.connect((gw.addr, gw.port))
+        s.sendall(b"GET /assets/large.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        socks.append(s)
+    received = [s.recv(65536) for s in socks]   # the head and a first piece
+    time.sleep(1.0)                              # slow readers: gatewayd waits
+    grown = rss_kib(pid) - before
+    # Copied whole, the answers would hold clients x 16 MiB (128 MiB).
+    assert grown < 16 * 1024, "gatewayd grew by %d KiB for %d slow clients" % (grown, clients)
+    for i, s in enumerate(socks):
+        buf = bytearray(received[i])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            piece = s.recv(1 << 20)
+            if not piece:
+                break
+            buf += piece
+        s.close()
+        head, _, body = bytes(buf).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 ") and b"Content-Length: %d" % size in head
+        assert hashlib.sha256(body).digest() == hashlib.sha256(data).digest(), i
+    assert gw.gatewayd.alive()
+
+
+def csp_directives(header):
+    return {d.split()[0]: d.split()[1:] for d in header.split(";") if d.strip()}
+
+
+def test_inline_scripts_run_by_their_hash_only(make_gateway, ui_root):
+    """A page's inline scripts are allowed by their SHA-256 (as the browser reads
+    them: CR LF as LF), not by 'unsafe-inline'; connections only to the origin."""
+    boot, second = "\n  globalThis.x = 1;\n", "\r\n  start();\r\n"
+    (ui_root / "index.html").write_bytes(
+        ("<!doctype html><script data-cfasync=\"false\">%s</script>"
+         "<script type=\"module\" src=\"./assets/app-1a2b.js\"></script>"
+         "<p>the app</p><SCRIPT>%s</SCRIPT>\n" % (boot, second)).encode())
+    (ui_root / "index.html.br").write_bytes(b"BROTLI PAGE")
+    for name in ("index.html", "index.html.br"):
+        (ui_root / name).chmod(0o644)
+    gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
+
+    def sha(text):
+        digest = hashlib.sha256(text.replace("\r\n", "\n").encode()).digest()
+        return "'sha256-%s'" % base64.b64encode(digest).decode()
+
+    for path in ("/", "/chat"):
+        status, headers, body = gw.http(path, headers={"Accept-Encoding": "br, gzip"})
+        assert status == 200 and body == (ui_root / "index.html").read_bytes(), path
+        assert "content-encoding" not in headers
+        csp = csp_directives(headers["content-security-policy"])
+        assert csp["script-src"] == ["'self'", sha(boot), sha(second)], csp
+        assert csp["connect-src"] == ["'self'", "data:"], csp
+        assert "'unsafe-inline'" not in csp["script-src"] + csp["default-src"]
+        assert csp["frame-ancestors"] == ["'none'"] and csp["object-src"] == ["'none'"]
+    # A script, or anything but a page, carries no hash.
+    csp = csp_directives(gw.http("/assets/app-1a2b.js")[1]["content-security-policy"])
+    assert csp["script-src"] == ["'self'"] and csp["connect-src"] == ["'self'", "data:"]
+
+
+def test_a_client_that_stops_reading_a_file_is_dropped(make_gateway, ui_root):
+    """Each chunk must be taken within 10 s: a client that reads nothing loses the
+    rest of the file (it gets what the kernel held, then the end of the stream)."""
+    size = 16 << 20
+    (ui_root / "assets" / "large.bin").write_bytes(b"x" * size)
+    (ui_root / "assets" / "large.bin").chmod(0o644)
+    gw = make_gateway(config_extra={"controlUi": {"root": str(ui_root)}})
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    s.settimeout(10)
+    s.connect((gw.addr, gw.port))
+    s.sendall(b"GET /assets/large.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    time.sleep(12)
+    got = 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        piece = s.recv(1 << 20)
+        if not piece:
+            break
+        got += len(piece)
+    s.close()
+    assert 0 < got < size, got
+    assert gw.gatewayd.alive()
