@@ -63,6 +63,7 @@ adm_accept(struct adm *x, const struct proto_scopes *scopes, const char *device_
     const char *minted)
 {
 	struct proto_accept *ac = &x->a->accept;
+	uint32_t mask = scopes_mask(scopes);
 
 	x->a->accepted = 1;
 	ac->conn = x->c->conn;
@@ -75,8 +76,13 @@ adm_accept(struct adm *x, const struct proto_scopes *scopes, const char *device_
 		ac->issued_at_ms = x->now;
 	}
 	snprintf(ac->recovery_scope, sizeof(ac->recovery_scope), "%s", x->br->reg->recovery_scope);
-	if (x->role == ROLE_OPERATOR && scopes_mask_allows(scopes_mask(scopes), SCOPE_PAIRING))
+	if (x->role == ROLE_OPERATOR && scopes_mask_allows(mask, SCOPE_PAIRING)) {
 		ac->flags |= PROTO_ACCEPT_PAIRING_EVENTS;
+		/* Events reach as far as device.pair.list does (§7.1): a bound session
+		 * without operator.admin hears only about its own device. */
+		if (device_id[0] == '\0' || scopes_mask_allows(mask, SCOPE_ADMIN))
+			ac->flags |= PROTO_ACCEPT_PAIRING_ALL;
+	}
 	if (device_id[0] != '\0')
 		ac->flags |= PROTO_ACCEPT_RECOVERY_MIGRATION;
 }

@@ -2,12 +2,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "brokerd/fileio.h"
 #include "brokerd/jtree.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -81,6 +84,27 @@ audit_rotate_at(size_t bytes)
 	audit.rotate_bytes = (off_t)bytes;
 }
 
+/* The log brokerd goes on appending to must be a file of its own: a link to
+ * anything elsewhere would have it written (and, started as root, given to the
+ * broker's account). */
+static void
+audit_check_own(const char *path)
+{
+	struct stat st;
+
+	if (fstat(audit.fd, &st) < 0)
+		fatal("cannot stat the audit log %s", path);
+	if (!S_ISREG(st.st_mode))
+		fatalx("the audit log %s is not a regular file: move it away (brokerd then "
+		    "starts a new log)", path);
+	if (st.st_nlink != 1)
+		fatalx("the audit log %s has %ju hard links, and brokerd appends only to a "
+		    "file of its own: replace it with a copy (cp %s %s.copy && mv %s.copy %s)",
+		    path, (uintmax_t)st.st_nlink, path, path, path, path);
+	if (fileio_own(audit.fd) < 0)
+		fatal("cannot give the audit log %s to brokerd's account", path);
+}
+
 void
 audit_open(int state_fd, const char *state_dir)
 {
@@ -88,9 +112,14 @@ audit_open(int state_fd, const char *state_dir)
 
 	snprintf(path, sizeof(path), "%s/%s", state_dir, AUDIT_FILE);
 	audit.state_fd = state_fd;
-	if ((audit.fd = audit_open_fd()) < 0)
+	if ((audit.fd = audit_open_fd()) < 0 && errno == ELOOP)
+		fatalx("the audit log %s is a symbolic link, and brokerd follows none in its "
+		    "state directory: put the log itself in its place (mv it there), or delete "
+		    "the link to start a new log", path);
+	if (audit.fd < 0)
 		fatal("cannot open the audit log %s (check the state directory's owner and "
 		    "mode)", path);
+	audit_check_own(path);
 	audit.path = xstrdup(path);
 	audit_seal(path);
 }

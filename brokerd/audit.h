@@ -26,8 +26,10 @@
 /* The longest "who" text: "device " and a device id, or "uid " and a number. */
 #define AUDIT_WHO_MAX 80
 
-/* Opens (creating, mode 0600) <state>/audit.log for appending; exits naming the
- * file if it cannot. Until it is opened nothing is recorded (unit tests). */
+/* Opens (creating, mode 0600) <state>/audit.log for appending, never through a
+ * symbolic link and only if it is a regular file with no other hard link, and
+ * gives it to fileio's owner (fileio_own); exits naming the file and the fix if
+ * it cannot. Until it is opened nothing is recorded (unit tests). */
 void audit_open(int state_fd, const char *state_dir);
 /* Rotates at bytes instead of AUDIT_ROTATE_BYTES (unit tests: a small bound). */
 void audit_rotate_at(size_t bytes);

@@ -470,13 +470,17 @@ gwlink_shutdown(void)
 }
 
 void
-gwlink_publish(enum proto_audience audience, const char *event, const struct pbuf *payload)
+gwlink_publish(enum proto_audience audience, const char *device_id, const char *event,
+    const struct pbuf *payload)
 {
 	struct proto_event ev;
 	struct gwlink *l;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.audience = (uint8_t)audience;
+	if (OPENSSL_hexstr2buf_ex(ev.device, sizeof(ev.device), NULL, device_id, '\0') != 1)
+		fatalx("publishing %s about device id \"%s\", which is not 64 hex digits",
+		    event, device_id);
 	snprintf(ev.event, sizeof(ev.event), "%s", event);
 	ev.payload = proto_blob_of(payload);
 	TAILQ_FOREACH(l, &gwlink_table.links, entry)

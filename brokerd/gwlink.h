@@ -108,9 +108,10 @@ void gwlink_challenge_forget(struct gwlink *l, uint64_t conn);
  * it is a link beyond the workers gatewayd says it runs. */
 int gwlink_name(struct gwlink *l, uint32_t pid, uint32_t worker, uint32_t workers);
 
-/* Sends an event to every ready link, for gatewayd to deliver to the sessions
- * of the audience. */
-void gwlink_publish(enum proto_audience audience, const char *event, const struct pbuf *payload);
+/* Sends an event about device_id to every ready link, for gatewayd to deliver
+ * to the sessions of the audience that may hear about that device. */
+void gwlink_publish(enum proto_audience audience, const char *device_id, const char *event,
+    const struct pbuf *payload);
 /* Closes (sessions_close_device) and asks gatewayd to close every session of the
  * device in one of the roles (a ROLE_BIT mask) but except (NULL: none), the
  * caller's own session, which stays open so that the answer to its request

@@ -5,7 +5,6 @@
  * control.sock (for gatewayctl), and serves both from one libevent loop until
  * SIGTERM or SIGINT, when it saves what is unsaved and exits.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -27,6 +26,7 @@
 #include "brokerd/broker.h"
 #include "brokerd/config.h"
 #include "brokerd/control.h"
+#include "brokerd/fileio.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/gwserve.h"
 #include "brokerd/pairing.h"
@@ -96,29 +96,6 @@ state_dir_open(const char *path, const struct sandbox_user *u)
 
 /* A socket dir brokerd creates as root goes to the broker's account, so that it
  * can remove its sockets when it stops. */
-/* What brokerd wrote as root before the drop (the registry, a generated token)
- * goes to the broker's account too, so that the files in its directory are its
- * own. Only root and the broker can have put anything there (checked above). */
-static void
-state_dir_give_files(int state_fd, const char *path, const struct sandbox_user *u)
-{
-	struct dirent *e;
-	DIR *d;
-	int fd;
-
-	if (!u->drop)
-		return;
-	if ((fd = dup(state_fd)) < 0 || (d = fdopendir(fd)) == NULL)
-		fatal("cannot list the state directory %s", path);
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (fchownat(state_fd, e->d_name, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) < 0)
-			fatal("cannot give %s/%s to %s", path, e->d_name, u->name);
-	}
-	closedir(d);
-}
-
 static void
 socket_dir_make(const char *path, const struct sandbox_user *u)
 {
@@ -242,6 +219,10 @@ token_load(struct config *cfg, int state_fd, const char *state_dir)
 	if (errno == EINVAL)
 		fatalx("%s/%s holds no usable token: delete it to have a new one generated",
 		    state_dir, SECRET_TOKEN_FILE);
+	if (errno == ELOOP)
+		fatalx("%s/%s is a symbolic link, and brokerd follows none in its state "
+		    "directory: put the token file itself in its place (mv it there), or delete "
+		    "the link to have a new token generated", state_dir, SECRET_TOKEN_FILE);
 	if (errno != ENOENT)
 		fatal("cannot read %s/%s", state_dir, SECRET_TOKEN_FILE);
 	cfg->token = xmalloc(SECRET_TOKEN_LEN + 1);
@@ -340,6 +321,11 @@ main(int argc, char *argv[])
 	br.state_dir = state_dir;
 	br.state_fd = state_dir_open(state_dir, &user);
 	br.started_mono_ms = clock_mono_ms();
+	/* What brokerd writes as root before the drop (the registry, a generated
+	 * token, the audit log) goes to the broker's account, so that it can go on
+	 * writing it; nothing else in the directory is touched. */
+	if (user.drop)
+		fileio_owner_set(user.uid, user.gid);
 	/* The registry first: refusing a broken one must leave the state dir as it was. */
 	registry_init(&reg, br.state_fd, state_dir);
 	if (registry_load(&reg, err, sizeof(err)) < 0)
@@ -351,7 +337,7 @@ main(int argc, char *argv[])
 	/* First start: create the file now, so an unwritable state dir shows at once. */
 	if (registry_flush(&reg) < 0)
 		fatalx("cannot write the registry in %s", state_dir);
-	state_dir_give_files(br.state_fd, state_dir, &user);
+	fileio_owner_clear();
 
 	socket_dir_make(socket_dir, &user);
 	/* Removing the sockets at exit goes through this fd: once unprivileged, the

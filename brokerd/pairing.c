@@ -88,7 +88,7 @@ pairing_resolved(const char *request_id, const char *device_id, const char *deci
 	pval_kv_str(&b, "decision", decision);
 	pval_kv_int(&b, "ts", now_ms);
 	pval_obj_end(&b);
-	pairing_fx->publish(PROTO_AUDIENCE_PAIRING, "device.pair.resolved", &b);
+	pairing_fx->publish(PROTO_AUDIENCE_PAIRING, device_id, "device.pair.resolved", &b);
 	pbuf_free(&b);
 }
 
@@ -99,7 +99,7 @@ pairing_announce(const struct reg_pending *p)
 
 	pbuf_init(&b);
 	registry_pending_pval(&b, p, REG_PV_PUBLIC);
-	pairing_fx->publish(PROTO_AUDIENCE_PAIRING, "device.pair.requested", &b);
+	pairing_fx->publish(PROTO_AUDIENCE_PAIRING, p->device_id, "device.pair.requested", &b);
 	pbuf_free(&b);
 }
 
@@ -442,7 +442,7 @@ pairing_rename(struct registry *reg, const char *device_id, const char *label,
 	pbuf_init(&b);
 	pval_obj_begin(&b);
 	pval_obj_end(&b);
-	pairing_fx->publish(PROTO_AUDIENCE_PAIRING, "device.pair.changed", &b);
+	pairing_fx->publish(PROTO_AUDIENCE_PAIRING, d->device_id, "device.pair.changed", &b);
 	pbuf_free(&b);
 	return PAIRING_OK;
 }

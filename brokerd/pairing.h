@@ -73,8 +73,9 @@ enum pairing_status {
  * asking whether a device is connected, for device lists.
  */
 struct pairing_effects {
-	/* Sends a device.pair.* event to the sessions of that audience. */
-	void (*publish)(enum proto_audience audience, const char *event,
+	/* Sends a device.pair.* event about device_id to the sessions of that
+	 * audience that may hear about that device. */
+	void (*publish)(enum proto_audience audience, const char *device_id, const char *event,
 	    const struct pbuf *payload);
 	/* Closes every session of the device in one of the roles (a ROLE_BIT mask)
 	 * but except (NULL: none), the caller's own, with that close code and reason. */

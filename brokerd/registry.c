@@ -636,12 +636,15 @@ registry_load(struct registry *reg, char *err, size_t errsz)
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", reg->dir, REG_FILE);
-	text = fileio_read(reg->dirfd, REG_FILE, REG_FILE_MAX, &len);
+	text = fileio_read_state(reg->dirfd, REG_FILE, REG_FILE_MAX, &len);
 	if (text == NULL && errno == ENOENT) {
 		/* First start: write the file (and its recovery scope) at the next save. */
 		reg->unsaved = 1;
 		return 0;
 	}
+	if (text == NULL && errno == ELOOP)
+		return rd_fail(&rd, "is a symbolic link, and brokerd follows none in its state "
+		    "directory: put the registry file itself in its place (mv it there)");
 	if (text == NULL)
 		return rd_fail(&rd, "cannot read it: %s", strerror(errno));
 	if (strlen(text) != len) {

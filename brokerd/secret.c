@@ -75,7 +75,7 @@ char *
 secret_token_load(int state_fd)
 {
 	size_t len;
-	char *buf = fileio_read(state_fd, SECRET_TOKEN_FILE, SECRET_FILE_MAX, &len);
+	char *buf = fileio_read_state(state_fd, SECRET_TOKEN_FILE, SECRET_FILE_MAX, &len);
 	char *tok;
 
 	if (buf == NULL)

@@ -30,7 +30,8 @@ void secret_mint(char out[SECRET_TOKEN_LEN + 1]);
 void secret_hash(const char *s, char out[SECRET_HASH_LEN + 1]);
 
 /* Reads <state>/gateway.token: a malloc'd token, or NULL with errno (ENOENT if
- * there is none yet, EINVAL if the file holds no usable token). */
+ * there is none yet, EINVAL if the file holds no usable token, ELOOP if it is a
+ * symbolic link, which is never followed). */
 char *secret_token_load(int state_fd);
 /* Atomically writes token to <state>/gateway.token with mode 0600; -1 with errno. */
 int secret_token_save(int state_fd, const char *token);

@@ -32,6 +32,7 @@ void
 authed_begin(struct session *s, const struct proto_accept *m)
 {
 	s->authed.pairing_events = (m->flags & PROTO_ACCEPT_PAIRING_EVENTS) != 0;
+	s->authed.pairing_all = (m->flags & PROTO_ACCEPT_PAIRING_ALL) != 0;
 	memcpy(s->authed.ticket, m->ticket, sizeof(s->authed.ticket));
 	ws_set_max_message(s->ws, gatewayd.settings.max_payload);
 	s->state = SESSION_AUTHED;
@@ -119,12 +120,27 @@ authed_send_event(struct session *s, const struct pbuf *open)
 	session_send(s, authed_frame.data, authed_frame.len);
 }
 
-/* Renders the event once and sends it to each session in the audience. */
+/* Whether the session hears a pairing event about device: every device's if
+ * brokerd said so at its accept, else only that of the device its ticket binds. */
+static int
+authed_hears_pairing(const struct session *s, const uint8_t *device)
+{
+	const uint8_t *t = s->authed.ticket;
+
+	if (!s->authed.pairing_events)
+		return 0;
+	return s->authed.pairing_all || ((t[PROTO_TICKET_FLAGS] & PROTO_TICKET_BOUND) != 0 &&
+	    memcmp(t + PROTO_TICKET_DEVICE, device, PROTO_TICKET_DEVICE_LEN) == 0);
+}
+
+/* Renders the event once and sends it to each session in the audience: all of
+ * them for a tick (device NULL), else those that hear about the device. */
 static void
-authed_broadcast(const char *event, const struct proto_blob *payload, int pairing_only)
+authed_broadcast(const char *event, const struct proto_blob *payload, const uint8_t *device)
 {
 	struct render_out out;
 	struct session *s, *next;
+	int pairing_only = device != NULL;
 
 	render_event_open(event, payload, &out);
 	pbuf_reset(&authed_event);
@@ -136,7 +152,7 @@ authed_broadcast(const char *event, const struct proto_blob *payload, int pairin
 		 * before the upstream's hello-ok. */
 		if (s->relay != NULL && (!pairing_only || !relay_open(s)))
 			continue;
-		if (!pairing_only || s->authed.pairing_events)
+		if (!pairing_only || authed_hears_pairing(s, device))
 			authed_send_event(s, &authed_event);
 	}
 }
@@ -151,7 +167,7 @@ authed_on_event(const union brokerlink_msg *msg)
 		    m->audience);
 		return -1;
 	}
-	authed_broadcast(m->event, &m->payload, 1);
+	authed_broadcast(m->event, &m->payload, m->device);
 	return 0;
 }
 
@@ -216,7 +232,7 @@ authed_tick_cb(evutil_socket_t fd, short what, void *arg)
 	pval_kv_int(&authed_tick_payload, "ts", clock_wall_ms());
 	pval_obj_end(&authed_tick_payload);
 	blob = proto_blob_of(&authed_tick_payload);
-	authed_broadcast("tick", &blob, 0);
+	authed_broadcast("tick", &blob, NULL);
 }
 
 /*

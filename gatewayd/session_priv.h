@@ -82,7 +82,8 @@ struct session_pre {
 struct session_authed {
 	TAILQ_ENTRY(session) entry;		/* on authed.c's list */
 	uint64_t seq;				/* events sent since hello-ok */
-	uint8_t pairing_events;
+	uint8_t pairing_events;			/* PROTO_ACCEPT_PAIRING_EVENTS */
+	uint8_t pairing_all;			/* PROTO_ACCEPT_PAIRING_ALL */
 	uint8_t pinged;				/* a keepalive ping went out */
 	uint8_t forbidden;			/* requests brokerd refused FORBIDDEN */
 	/* From BR_ACCEPT: brokerd keeps nothing per session, so each request

@@ -253,6 +253,7 @@ static const struct proto_field fields_event[] = {
 	F_INT(PK_U8, struct proto_event, audience),
 	F_STR(struct proto_event, event, PROTO_CS_ATOM),
 	F_BLOB(struct proto_event, payload),
+	F_BYTES(struct proto_event, device),
 };
 
 static const struct proto_field fields_close[] = {

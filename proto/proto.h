@@ -20,7 +20,7 @@
 
 #include "proto/pbuf.h"
 
-#define PROTO_VERSION 11
+#define PROTO_VERSION 12
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -253,6 +253,10 @@ struct proto_connect {
 
 #define PROTO_ACCEPT_PAIRING_EVENTS 0x01	/* session may receive device.pair.* events */
 #define PROTO_ACCEPT_RECOVERY_MIGRATION 0x02	/* hello-ok auth.recoveryMigrationAllowed */
+/* With PROTO_ACCEPT_PAIRING_EVENTS: the events about every device (a device-less
+ * session, or one holding operator.admin). Without it the session receives only
+ * the events about the device its ticket binds it to, and none if unbound. */
+#define PROTO_ACCEPT_PAIRING_ALL 0x04
 
 struct proto_accept {
 	uint64_t conn;
@@ -326,10 +330,13 @@ enum proto_audience {
 	PROTO_AUDIENCE_PAIRING = 1,	/* sessions accepted with PROTO_ACCEPT_PAIRING_EVENTS */
 };
 
+/* BR_EVENT: every device.pair.* event is about one device, whose id (as in a
+ * ticket) lets gatewayd hold it back from the sessions bound to other devices. */
 struct proto_event {
 	uint8_t audience;
 	char event[PROTO_NAME_MAX + 1];
 	struct proto_blob payload;
+	uint8_t device[PROTO_TICKET_DEVICE_LEN];
 };
 
 /* BR_CLOSE: gatewayd closes, with that close frame, every session whose ticket

@@ -171,7 +171,8 @@ def gwlink_seeds():
             error, conn=3, id="8", ok=0, code="FORBIDDEN", message="missing scope")),
         "event": pl.encode(pl.BR_EVENT, {
             "audience": 1, "event": "device.pair.requested",
-            "payload": pl.pval_encode({"requestId": "r1", "deviceId": "a" * 64, "ts": 5})}),
+            "payload": pl.pval_encode({"requestId": "r1", "deviceId": "a" * 64, "ts": 5}),
+            "device": bytes.fromhex("a" * 64)}),
         "close-device": pl.encode(pl.BR_CLOSE, {
             "target": pl.CLOSE_TARGET_DEVICE, "device": bytes(range(32)), "roles": 3,
             "code": 1008, "reason": "device removed"}),

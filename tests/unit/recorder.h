@@ -1,6 +1,6 @@
 /*
  * A recording struct pairing_effects (brokerd/pairing.h) for unit tests: it keeps
- * every event published (its name, audience and payload as JSON) and every close
+ * every event published (its device, name, audience and payload as JSON) and every close
  * of a device's sessions, and answers device_connected for the one device the
  * test says is connected. Tests assert on what was recorded; recorder_reset
  * forgets it.
@@ -19,6 +19,7 @@
 
 struct recorder_event {
 	enum proto_audience audience;
+	char device_id[DEVPROOF_ID_LEN + 1];
 	char name[PROTO_NAME_MAX + 1];
 	char json[1024];
 };
@@ -40,7 +41,8 @@ static struct {
 } recorder;
 
 static inline void
-recorder_publish(enum proto_audience audience, const char *event, const struct pbuf *payload)
+recorder_publish(enum proto_audience audience, const char *device_id, const char *event,
+    const struct pbuf *payload)
 {
 	struct recorder_event *e;
 	char *json;
@@ -49,6 +51,7 @@ recorder_publish(enum proto_audience audience, const char *event, const struct p
 		abort();
 	e = &recorder.events[recorder.nevents++];
 	e->audience = audience;
+	snprintf(e->device_id, sizeof(e->device_id), "%s", device_id);
 	snprintf(e->name, sizeof(e->name), "%s", event);
 	json = pval_to_json_string(payload->data, payload->len, 0);
 	snprintf(e->json, sizeof(e->json), "%s", json != NULL ? json : "(not a pval)");

@@ -77,7 +77,7 @@ test_deviceless(void)
 	CHECK_STR_EQ(o.a.accept.method, "token");
 	CHECK_INT_EQ(o.a.accept.scopes.n, 1);
 	CHECK_STR_EQ(o.a.accept.device_id, "");
-	CHECK_INT_EQ(o.a.accept.flags, PROTO_ACCEPT_PAIRING_EVENTS);
+	CHECK_INT_EQ(o.a.accept.flags, PROTO_ACCEPT_PAIRING_EVENTS | PROTO_ACCEPT_PAIRING_ALL);
 	CHECK_STR_EQ(o.a.accept.recovery_scope, reg.recovery_scope);
 	done(&o);
 	/* Not the local admin CLI: admitted, with no scopes. */

@@ -73,11 +73,13 @@ reset(void)
 	recorder_reset();
 }
 
-/* The one event published since the last reset: its name and JSON payload. */
+/* The one event published since the last reset: the device it is about, its
+ * name and JSON payload. */
 static void
-check_one_event(const char *name, const char *json_part)
+check_one_event(const char *device_id, const char *name, const char *json_part)
 {
 	CHECK_INT_EQ(recorder.nevents, 1);
+	CHECK_STR_EQ(recorder.events[0].device_id, device_id);
 	CHECK_STR_EQ(recorder.events[0].name, name);
 	CHECK_INT_EQ(recorder.events[0].audience, PROTO_AUDIENCE_PAIRING);
 	CHECK(strstr(recorder.events[0].json, json_part) != NULL);
@@ -123,7 +125,7 @@ test_ttl(void)
 	recorder_reset();
 	CHECK(pairing_approve(&reg, rid, &pairing_owner, REG_VIA_OWNER, T0 + 600000 +
 	    REG_PENDING_TTL_MS, &d, &missing) == PAIRING_OK);
-	check_one_event("device.pair.resolved", "\"decision\":\"approved\"");
+	check_one_event(d->device_id, "device.pair.resolved", "\"decision\":\"approved\"");
 	CHECK_INT_EQ(recorder.ncloses, 0);
 }
 
@@ -228,7 +230,7 @@ test_supersede(void)
 	CHECK_INT_EQ(reg.npending, 1);
 	/* The superseded request is announced as rejected. */
 	CHECK(strstr(recorder.events[0].json, first) != NULL);
-	check_one_event("device.pair.resolved", "\"decision\":\"rejected\"");
+	check_one_event(p->device_id, "device.pair.resolved", "\"decision\":\"rejected\"");
 	CHECK(pairing_approve(&reg, first, &pairing_owner, REG_VIA_OWNER, T0 + 20, &d,
 	    &missing) == PAIRING_UNKNOWN);
 }
@@ -326,7 +328,7 @@ test_rename(void)
 	    PAIRING_OK);
 	CHECK_STR_EQ(label, "den");
 	CHECK_STR_EQ(d->operator_label, "den");
-	check_one_event("device.pair.changed", "{}");
+	check_one_event(d->device_id, "device.pair.changed", "{}");
 	/* The same label again is no change: no event, no save, no audit line
 	 * (test_audit_lines counts one rename). */
 	recorder_reset();

@@ -13,7 +13,7 @@ import struct
 
 from .clawclient import cli_params, sign_device
 
-VERSION = 11    # PROTO_VERSION
+VERSION = 12    # PROTO_VERSION
 HDR = struct.Struct(">IHHII")
 
 GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 0x0104, 0x0105
@@ -78,7 +78,8 @@ LAYOUTS = {
                                                 ("pairing_request_id", "str"),
                                                 ("delay_ms", "u32")],
     BR_RPC_RESULT: [("conn", "u64"), ("id", "str"), ("ok", "u8"), ("payload", "blob")] + ERROR,
-    BR_EVENT: [("audience", "u8"), ("event", "str"), ("payload", "blob")],
+    BR_EVENT: [("audience", "u8"), ("event", "str"), ("payload", "blob"),
+               ("device", "bytes:32")],
     BR_CLOSE: [("target", "u8"), ("device", "bytes:32"), ("roles", "u8"),
                ("except_conn", "u64"), ("code", "u16"), ("reason", "str")],
     CTL_LIST: [], CTL_TOKEN_GENERATE: [], CTL_STATUS: [], CTL_AUDIT: [], CTL_DASHBOARD: [],
