@@ -107,6 +107,9 @@ def test_daemons_work_with_the_credentials_of_the_units(make_gateway):
     for d in (gw.state_dir, gw.sock_dir):
         d.mkdir(mode=0o700 if d == gw.state_dir else 0o755)
         os.chown(d, broker.pw_uid, broker.pw_gid)
+    # The admin's config, which holds the token: root's, readable by brokerd's group.
+    os.chown(gw.config_path, 0, broker.pw_gid)
+    os.chmod(gw.config_path, 0o640)
     gw.start_broker(prefix=["setpriv", "--reuid=clawgate-broker", "--regid=clawgate-broker",
                             "--groups=clawgate-gw,clawgate-admin", "--"])
     gw.start_gatewayd(prefix=["setpriv", "--reuid=clawgate-gw", "--regid=clawgate-gw",
