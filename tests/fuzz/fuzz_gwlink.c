@@ -28,6 +28,7 @@
 #include "brokerd/gwserve.h"
 #include "brokerd/pairing.h"
 #include "brokerd/ratelimit.h"
+#include "brokerd/rpclimit.h"
 #include "brokerd/sessions.h"
 #include "common/log.h"
 #include "common/random.h"
@@ -95,6 +96,7 @@ fuzz_setup(void)
 	br.cfg = &cfg;
 	br.reg = &reg;
 	br.rl = ratelimit_new();
+	br.rpclimit = rpclimit_new();
 	br.state_dir = fuzz_dir;
 	br.state_fd = fd;
 	pairing_init(&fuzz_effects);
