@@ -3,11 +3,11 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "common/log.h"
 #include "gatewayd/gatewayd.h"
+#include "gatewayd/tls.h"
 
 static TAILQ_HEAD(, flush) flush_list = TAILQ_HEAD_INITIALIZER(flush_list);
 static struct event *flush_event;	/* activated: runs at the end of this pass */
@@ -80,7 +80,7 @@ flush_init(struct flush *f, struct bufferevent *bev)
 	f->bev = bev;
 	f->queued = 0;
 	f->held = 0;
-	f->direct = bufferevent_openssl_get_ssl(bev) == NULL;
+	f->direct = tls_plain_fd(bev) >= 0;
 	if (!f->direct)
 		return;
 	if (evbuffer_add_cb(bufferevent_get_output(bev), flush_added_cb, f) == NULL)

@@ -14,8 +14,10 @@
 #include "gatewayd/fill.h"
 #include "gatewayd/wsframe.h"
 
-/* How much one write of a passing connection may move: a 64 KiB message in
- * one system call rather than four (libevent's default is 16 KiB). */
+/* How much one write of libevent's may move on a passing connection: where
+ * libevent writes rather than flush.c (through TLS, or a backlog the kernel
+ * did not take at once), a 64 KiB message in one system call rather than four
+ * (its default is 16 KiB). */
 #define WS_PASS_IO_MAX (256 * 1024)
 
 /*
