@@ -45,7 +45,7 @@ dialer_run(const struct sockaddr_un *sun, const struct sandbox_user *user)
 {
 	struct sandbox_policy policy = { .user = user, .no_dumps = 1,
 	    .rules = allowlist_dialer_rules, .nrules = allowlist_dialer_nrules, .tcp_lock = 1 };
-	int fd, connected, sandboxed = 0;
+	int fd, connected, err, sandboxed = 0;
 	char c;
 
 	/* Warnings only: its "sandbox entered" is not gatewayd's. */
@@ -63,14 +63,17 @@ dialer_run(const struct sockaddr_un *sun, const struct sandbox_user *user)
 			continue;
 		}
 		connected = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
-		dialer_answer(connected ? fd : -1, connected ? 0 : errno);
-		close(fd);
+		err = errno;
 		/* The first link is made with the rights gatewayd started with, as
-		 * gatewayd's own start is; reconnects as gatewayd's account. */
+		 * gatewayd's own start is; reconnects as gatewayd's account. The
+		 * sandbox comes before the answer, so that gatewayd never serves
+		 * while its dialer still holds those rights. */
 		if (connected && !sandboxed) {
 			sandbox_enter(&policy);
 			sandboxed = 1;
 		}
+		dialer_answer(connected ? fd : -1, connected ? 0 : err);
+		close(fd);
 	}
 	_exit(0);
 }
