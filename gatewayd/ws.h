@@ -6,7 +6,7 @@
  * refuses binary messages (close 1003) and hands complete text messages on.
  *
  * Pass mode (ws_pass), for the relay: data frames are read and written by
- * ws.c itself (gatewayd/wsframe.h) with the same framing rules and limits,
+ * wspass.c (gatewayd/wsframe.h) with the same framing rules and limits,
  * but their text is not checked for UTF-8: the far end, which parses it,
  * does. Control frames still go through wslay.
  */
@@ -41,7 +41,7 @@ struct ws *ws_new_client(struct bufferevent *bev, uint64_t max_message, ws_messa
 void ws_free(struct ws *ws);
 /* From the next message boundary on (at once, unless a message is half read),
  * frames pass in pass mode. fd: the plain socket under the bufferevent, which
- * ws.c then reads itself in larger pieces than libevent does; -1 if there is
+ * wspass.c then reads itself in larger pieces than libevent does; -1 if there is
  * none (TLS in between). */
 void ws_pass(struct ws *ws, evutil_socket_t fd);
 void ws_set_max_message(struct ws *ws, uint64_t max_message);
