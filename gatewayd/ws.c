@@ -20,6 +20,11 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, voi
 	struct ws *ws = arg;
 	int n;
 
+	/* Waiting for room in the budget: wslay reads on where it stopped. */
+	if (ws->paused) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
 	if (ws->pass && len > ws->feed)
 		len = ws->feed;
 	n = len == 0 ? 0 : evbuffer_remove(bufferevent_get_input(ws->bev), buf, len);
@@ -67,6 +72,8 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 {
 	struct ws *ws = arg;
 
+	if (m->opcode == WSLAY_TEXT_FRAME || m->opcode == WSLAY_BINARY_FRAME)
+		wsbudget_done(ws);
 	/* The peer's close shuts the read side before it arrives here. */
 	if (m->opcode == WSLAY_CONNECTION_CLOSE && ws->peer_reason == NULL)
 		ws->peer_reason = ws_reason_dup(m->msg, m->msg_length);
@@ -101,6 +108,8 @@ ws_frame_start_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_frame
     void *arg)
 {
 	struct ws *ws = arg;
+	char why[WS_REASON_MAX + 1];
+	int code;
 
 	if (f->opcode == WSLAY_CONNECTION_CLOSE && f->payload_length == 1) {
 		ws_refuse(ctx, WSLAY_CODE_PROTOCOL_ERROR, "");
@@ -114,10 +123,16 @@ ws_frame_start_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_frame
 	if (f->opcode & 0x8)
 		return;
 	ws->fragmented = !f->fin;
-	if (f->opcode != WSLAY_CONTINUATION_FRAME)
+	if (f->opcode != WSLAY_CONTINUATION_FRAME) {
 		ws->fragments = 0;
+		ws->announced = 0;
+	}
+	ws->announced = f->payload_length > UINT64_MAX - ws->announced ? UINT64_MAX :
+	    ws->announced + f->payload_length;
 	if (++ws->fragments > WS_FRAGMENTS_MAX)
 		ws_refuse(ctx, WSLAY_CODE_MESSAGE_TOO_BIG, "too many fragments");
+	else if ((code = wsbudget_frame(ws, ws->announced, why, sizeof(why))) > 1)
+		ws_refuse(ctx, (uint16_t)code, why);
 }
 
 /* A frame is complete: wslay holds none of its bytes any more. */
@@ -195,6 +210,7 @@ ws_new(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb, void *ar
 	ws->arg = arg;
 	ws->max_message = max_message;
 	ws->fd = -1;
+	wsbudget_init(ws);
 	return ws;
 }
 
@@ -204,6 +220,9 @@ ws_new_client(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb, v
 	struct ws *ws = ws_new(bev, max_message, cb, arg);
 
 	ws->client = 1;
+	/* The upstream is the admin's own server, not a client: its messages
+	 * do not wait for room. */
+	ws->budgeted = 0;
 	return ws;
 }
 
@@ -212,6 +231,7 @@ ws_free(struct ws *ws)
 {
 	if (ws == NULL)
 		return;
+	wsbudget_free(ws);
 	wslay_event_context_free(ws->ctx);
 	if (ws->msg != NULL)
 		evbuffer_free(ws->msg);
@@ -329,12 +349,16 @@ ws_read(struct ws *ws)
 {
 	int r;
 
+	if (wsbudget_read(ws))
+		return 0;
 	if (ws->pass) {
 		r = wspass_read(ws);
 	} else {
 		r = ws_recv(ws);
 		wspass_begin(ws);
 	}
+	if (!ws_reading(ws))
+		wsbudget_done(ws);
 	if (r == 0)
 		ws_release(ws);
 	return r;
@@ -405,6 +429,7 @@ ws_close(struct ws *ws, uint16_t code, const char *reason)
 	if (ws->close_pending != NULL)
 		return;
 	ws->close_code = code;
+	wsbudget_done(ws);
 	snprintf(cut, sizeof(cut), "%s", reason);
 	ws_reason_cut(cut);
 	wslay_event_shutdown_read(ws_ctx(ws));

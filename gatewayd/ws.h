@@ -70,6 +70,12 @@ const char *ws_peer_close(const struct ws *ws, uint16_t *code);
  * ping) arrived since the previous call. */
 int ws_ping(struct ws *ws);
 
+/* The large-message budget's deadlines (gatewayd/wsbudget.c): how long a
+ * connection waits for room, and the grace of a message holding room before it
+ * must keep up the minimum rate. Tests shorten them; the defaults are 30 s and
+ * 10 s. */
+void ws_budget_times(int64_t wait_ms, int64_t grace_ms);
+
 /* Cuts a reason to at most WS_REASON_MAX bytes at a UTF-8 boundary (in place). */
 void ws_reason_cut(char *reason);
 

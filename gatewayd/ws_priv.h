@@ -11,6 +11,8 @@
 #include <event2/util.h>
 #include <wslay/wslay.h>
 
+#include "gatewayd/msgbudget.h"
+
 /*
  * A wslay context carries two fixed frame buffers (about 8.5 KiB), so a ws
  * holds one only while it is needed: from the first byte that arrives or frame
@@ -53,8 +55,18 @@ struct ws {
 	size_t feed;		/* bytes of the control frame wslay may still take */
 	uint64_t msg_len;	/* payload of the fragmented message so far */
 	struct evbuffer *msg;	/* its fragments, unmasked */
+	/* The large-message budget (gatewayd/msgbudget.h): a server's end
+	 * reserves for a message over MSGBUDGET_SMALL bytes before reading it. */
+	uint8_t budgeted;
+	uint8_t paused;		/* waiting for room: nothing more is read */
+	uint16_t budget_close;	/* the close a budget deadline decided, 0 if none */
+	uint64_t reserved;	/* bytes of the budget the message being read holds */
+	uint64_t announced;	/* wslay's path: payload its frames announced so far */
+	int64_t budget_since;	/* when the reservation began (the wait not counted) */
+	int64_t wait_since;
+	struct event *budget_timer;	/* the wait's deadline, or the holder's */
+	struct msgbudget_wait budget_wait;
 };
-
 
 /* ws.c: the context, made when bytes arrive or a frame must go out. */
 wslay_event_context_ptr ws_ctx(struct ws *ws);
@@ -69,6 +81,19 @@ int ws_write(struct ws *ws);
 int ws_reading(const struct ws *ws);
 /* A client's masking key. */
 void ws_mask_key(uint8_t *buf, size_t len);
+
+/* wsbudget.c: the large-message budget of a server's end. */
+void wsbudget_init(struct ws *ws);
+/* A data frame's header announced the message to be total bytes so far: 0 to
+ * read on, 1 to wait for room in the budget (reading is paused until then), or
+ * the close code that refuses the message, with its reason in reason[size]. */
+int wsbudget_frame(struct ws *ws, uint64_t total, char *reason, size_t size);
+/* The message is complete, or no more is read: its budget is free again. */
+void wsbudget_done(struct ws *ws);
+/* Before a read: 1 if nothing is to be read (waiting for room, or closed for
+ * the budget's sake just now), else 0. */
+int wsbudget_read(struct ws *ws);
+void wsbudget_free(struct ws *ws);
 
 /* wspass.c: pass mode's steps. */
 /* Pass mode begins when ws_pass was called and a message boundary is reached. */

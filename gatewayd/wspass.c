@@ -87,6 +87,7 @@ wspass_data(struct ws *ws, const struct wsframe_head *h)
 	struct evbuffer *in = bufferevent_get_input(ws->bev);
 	size_t total = h->size + (size_t)h->len;
 	uint8_t *frame = evbuffer_pullup(in, (ev_ssize_t)total), *payload;
+	int r;
 
 	if (frame == NULL) {
 		log_warnx("ws: out of memory reading a %zu-byte frame", total);
@@ -99,6 +100,7 @@ wspass_data(struct ws *ws, const struct wsframe_head *h)
 	if (!ws->fragmented && h->fin) {
 		ws->cb(ws->arg, payload, (size_t)h->len);
 		evbuffer_drain(in, total);
+		wsbudget_done(ws);
 		return 0;
 	}
 	if ((ws->msg == NULL && (ws->msg = evbuffer_new()) == NULL) ||
@@ -109,7 +111,11 @@ wspass_data(struct ws *ws, const struct wsframe_head *h)
 	evbuffer_drain(in, total);
 	ws->msg_len += h->len;
 	ws->fragmented = !h->fin;
-	return h->fin ? wspass_deliver(ws) : 0;
+	if (!h->fin)
+		return 0;
+	r = wspass_deliver(ws);
+	wsbudget_done(ws);
+	return r;
 }
 
 /* libevent reads a socket at most 4 KiB at a time (gatewayd/fill.h): a
@@ -131,6 +137,7 @@ wspass_read(struct ws *ws)
 	struct evbuffer *in = bufferevent_get_input(ws->bev);
 	uint8_t b[WSFRAME_HEAD_MAX];
 	struct wsframe_head h;
+	char why[WS_REASON_MAX + 1];
 	const char *reason;
 	uint16_t code;
 	ev_ssize_t n;
@@ -145,6 +152,14 @@ wspass_read(struct ws *ws)
 		code = r < 0 ? WSLAY_CODE_PROTOCOL_ERROR : wspass_check(ws, &h, &reason);
 		if (code != 0) {
 			ws_refuse(ws_ctx(ws), code, r < 0 ? "" : reason);
+			return ws_write(ws);
+		}
+		/* Room in the budget before the payload is read; 1: wait for it. */
+		if (!wsframe_is_control(h.opcode) &&
+		    (r = wsbudget_frame(ws, ws->msg_len + h.len, why, sizeof(why))) != 0) {
+			if (r == 1)
+				return 0;
+			ws_refuse(ws_ctx(ws), (uint16_t)r, why);
 			return ws_write(ws);
 		}
 		if (evbuffer_get_length(in) < h.size + h.len)
