@@ -20,11 +20,13 @@
 #include "gatewayd/flush.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/listener.h"
+#include "gatewayd/msgbudget.h"
 #include "gatewayd/render.h"
 #include "gatewayd/session.h"
 #include "gatewayd/tls.h"
 #include "gatewayd/ui.h"
 #include "gatewayd/workers.h"
+#include "gatewayd/ws.h"
 #include "gatewayd/staticfiles.h"
 
 #define MAIN_SHUTDOWN_GRACE_S 3	/* for close frames to reach clients */
@@ -164,6 +166,9 @@ main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "test-echo", optional_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
+		/* Hidden: a small large-message budget and short deadlines, for its
+		 * tests: KIB,WAIT_MS,GRACE_MS (gatewayd/wsbudget.c). */
+		{ "test-msg-budget", required_argument, NULL, 'B' },
 		/* Hidden: the sandbox's negative test (sandbox_selftest). */
 		{ "sandbox-selftest", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
@@ -171,8 +176,9 @@ main(int argc, char **argv)
 	const char *socket_dir = "/run/clawgate";
 	enum log_level level = LOG_LEVEL_INFO;
 	struct event *sigterm, *sigint, *sighup;
-	unsigned long workers = 1;
-	char *end;
+	unsigned long workers = 1, budget_kib = 0;
+	long wait_ms, grace_ms;
+	char *end, extra;
 	int c;
 
 	log_init("gatewayd", level);
@@ -232,6 +238,16 @@ main(int argc, char **argv)
 		case 'T':
 			main_selftest = optarg;
 			break;
+		case 'B':
+			if (sscanf(optarg, "%lu,%ld,%ld%c", &budget_kib, &wait_ms, &grace_ms,
+			    &extra) != 3 || budget_kib == 0 || budget_kib > (1UL << 30) ||
+			    wait_ms <= 0 || grace_ms <= 0) {
+				fprintf(stderr, "gatewayd: --test-msg-budget wants KIB,WAIT_MS,GRACE_MS "
+				    "(positive numbers), not \"%s\"\n", optarg);
+				main_usage();
+			}
+			ws_budget_times(wait_ms, grace_ms);
+			break;
 		default:
 			main_usage();
 		}
@@ -242,6 +258,10 @@ main(int argc, char **argv)
 	notify_init();
 
 	gatewayd.workers = (unsigned)workers;
+	msgbudget_set_total(budget_kib != 0 ? (uint64_t)budget_kib << 10 :
+	    msgbudget_default(gatewayd.workers));
+	log_info("messages over %d KiB still arriving may hold at most %llu KiB of memory per "
+	    "worker", MSGBUDGET_SMALL / 1024, (unsigned long long)(msgbudget_total() >> 10));
 	gatewayd.worker = workers_spawn(gatewayd.workers);
 	if (gatewayd.test_echo)
 		log_warnx("--test-echo: every WebSocket is an echo without authentication; "

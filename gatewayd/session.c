@@ -327,6 +327,10 @@ session_ws_close_why(uint16_t code)
 		return "text message not UTF-8";
 	case PROTO_CLOSE_TOO_BIG:
 		return "message too big";
+	case PROTO_CLOSE_POLICY:
+		return "large message arriving too slowly while others wait for the budget";
+	case PROTO_CLOSE_TRY_AGAIN:
+		return "large-message budget full";
 	}
 	return "WebSocket failure";
 }

@@ -11,57 +11,7 @@
 #include "common/log.h"
 #include "common/random.h"
 #include "common/xmalloc.h"
-#include "gatewayd/fill.h"
-#include "gatewayd/wsframe.h"
-
-/* How much one write of libevent's may move on a passing connection: where
- * libevent writes rather than flush.c (through TLS, or a backlog the kernel
- * did not take at once), a 64 KiB message in one system call rather than four
- * (its default is 16 KiB). */
-#define WS_PASS_IO_MAX (256 * 1024)
-
-/*
- * A wslay context carries two fixed frame buffers (about 8.5 KiB), so a ws
- * holds one only while it is needed: from the first byte that arrives or frame
- * that must go out until the connection is back at a message boundary with
- * nothing half-read and nothing queued (ws_release). An idle authenticated
- * session thus costs only this struct. A closing ws keeps its context: it
- * remembers what was sent and received.
- */
-struct ws {
-	wslay_event_context_ptr ctx;	/* NULL while idle */
-	struct bufferevent *bev;
-	ws_message_cb cb;
-	void *arg;
-	uint64_t max_message;
-	/* Bytes wslay took from the input that are not part of a frame it has
-	 * finished: a partial header, or a frame whose payload is still coming.
-	 * wslay keeps them in its context, which must live while any are. */
-	uint64_t held;
-	uint64_t frame_len;	/* header and payload of the frame being read */
-	unsigned fragments;	/* data frames of the message being received */
-	uint8_t in_read;	/* inside wslay_event_recv: writing waits until it returns */
-	uint8_t fragmented;	/* a message's last frame is still to come */
-	uint8_t pong;		/* a pong arrived since the last ws_ping */
-	uint16_t failed;	/* close code ws_fail wrote itself, 0 if none */
-	uint16_t close_code;
-	uint8_t client;		/* our end is the client: frames out are masked */
-	char *peer_reason;	/* the reason of the peer's close, once it came */
-	/* A close asked for while reading (NULL: none). wslay sends queued
-	 * control frames ahead of queued messages, so a close queued right behind
-	 * a res would overtake it: the close is queued only once the messages are
-	 * written. */
-	char *close_pending;
-	/* Pass mode (ws_pass): data frames are read and written here, wslay
-	 * sees only control frames, one whole frame at a time (feed). */
-	uint8_t pass_wanted;	/* ws_pass was called */
-	uint8_t pass;		/* ... and wslay held nothing of a message then */
-	evutil_socket_t fd;	/* the plain socket under bev (ws_pass_fill), or -1 */
-	size_t in_left;		/* input bytes left after the previous read */
-	size_t feed;		/* bytes of the control frame wslay may still take */
-	uint64_t msg_len;	/* payload of the fragmented message so far */
-	struct evbuffer *msg;	/* its fragments, unmasked */
-};
+#include "gatewayd/ws_priv.h"
 
 /* wslay pulls frame bytes: whatever the bufferevent has buffered. */
 static ssize_t
@@ -70,6 +20,11 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, voi
 	struct ws *ws = arg;
 	int n;
 
+	/* Waiting for room in the budget: wslay reads on where it stopped. */
+	if (ws->paused) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
 	if (ws->pass && len > ws->feed)
 		len = ws->feed;
 	n = len == 0 ? 0 : evbuffer_remove(bufferevent_get_input(ws->bev), buf, len);
@@ -117,6 +72,8 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 {
 	struct ws *ws = arg;
 
+	if (m->opcode == WSLAY_TEXT_FRAME || m->opcode == WSLAY_BINARY_FRAME)
+		wsbudget_done(ws);
 	/* The peer's close shuts the read side before it arrives here. */
 	if (m->opcode == WSLAY_CONNECTION_CLOSE && ws->peer_reason == NULL)
 		ws->peer_reason = ws_reason_dup(m->msg, m->msg_length);
@@ -137,7 +94,7 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg 
 
 /* Queues a close at once, ahead of anything wslay would queue for the frame
  * being read: for protocol violations, where no reply is owed first. */
-static void
+void
 ws_refuse(wslay_event_context_ptr ctx, uint16_t code, const char *reason)
 {
 	wslay_event_queue_close(ctx, code, (const uint8_t *)reason, strlen(reason));
@@ -151,6 +108,8 @@ ws_frame_start_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_frame
     void *arg)
 {
 	struct ws *ws = arg;
+	char why[WS_REASON_MAX + 1];
+	int code;
 
 	if (f->opcode == WSLAY_CONNECTION_CLOSE && f->payload_length == 1) {
 		ws_refuse(ctx, WSLAY_CODE_PROTOCOL_ERROR, "");
@@ -164,10 +123,16 @@ ws_frame_start_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_frame
 	if (f->opcode & 0x8)
 		return;
 	ws->fragmented = !f->fin;
-	if (f->opcode != WSLAY_CONTINUATION_FRAME)
+	if (f->opcode != WSLAY_CONTINUATION_FRAME) {
 		ws->fragments = 0;
+		ws->announced = 0;
+	}
+	ws->announced = f->payload_length > UINT64_MAX - ws->announced ? UINT64_MAX :
+	    ws->announced + f->payload_length;
 	if (++ws->fragments > WS_FRAGMENTS_MAX)
 		ws_refuse(ctx, WSLAY_CODE_MESSAGE_TOO_BIG, "too many fragments");
+	else if ((code = wsbudget_frame(ws, ws->announced, why, sizeof(why))) > 1)
+		ws_refuse(ctx, (uint16_t)code, why);
 }
 
 /* A frame is complete: wslay holds none of its bytes any more. */
@@ -204,7 +169,7 @@ ws_fail(struct ws *ws)
 /* The masking keys of a client's frames (RFC 6455 §5.3: unpredictable), from
  * the CSPRNG a pool at a time: one call per frame would cost more than masking
  * a small frame. */
-static void
+void
 ws_mask_key(uint8_t *buf, size_t len)
 {
 	static uint8_t pool[512];
@@ -245,6 +210,7 @@ ws_new(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb, void *ar
 	ws->arg = arg;
 	ws->max_message = max_message;
 	ws->fd = -1;
+	wsbudget_init(ws);
 	return ws;
 }
 
@@ -254,6 +220,9 @@ ws_new_client(struct bufferevent *bev, uint64_t max_message, ws_message_cb cb, v
 	struct ws *ws = ws_new(bev, max_message, cb, arg);
 
 	ws->client = 1;
+	/* The upstream is the admin's own server, not a client: its messages
+	 * do not wait for room. */
+	ws->budgeted = 0;
 	return ws;
 }
 
@@ -262,6 +231,7 @@ ws_free(struct ws *ws)
 {
 	if (ws == NULL)
 		return;
+	wsbudget_free(ws);
 	wslay_event_context_free(ws->ctx);
 	if (ws->msg != NULL)
 		evbuffer_free(ws->msg);
@@ -279,7 +249,7 @@ ws_set_max_message(struct ws *ws, uint64_t max_message)
 }
 
 /* The context, made when bytes arrive or a frame must go out. */
-static wslay_event_context_ptr
+wslay_event_context_ptr
 ws_ctx(struct ws *ws)
 {
 	if (ws->ctx == NULL) {
@@ -312,7 +282,7 @@ ws_release(struct ws *ws)
 	ws->ctx = NULL;
 }
 
-static int
+int
 ws_write(struct ws *ws)
 {
 	int r;
@@ -336,7 +306,7 @@ ws_queue_close(struct ws *ws, const char *reason)
 
 /* Runs wslay over what it may take of the input (in pass mode: the control
  * frame it is fed), then writes what that queued. */
-static int
+int
 ws_recv(struct ws *ws)
 {
 	int r;
@@ -367,150 +337,11 @@ ws_recv(struct ws *ws)
 }
 
 /* Whether frames are still read: no close came or went, nothing failed. */
-static int
+int
 ws_reading(const struct ws *ws)
 {
 	return ws->failed == 0 && ws->close_pending == NULL &&
 	    (ws->ctx == NULL || wslay_event_get_read_enabled(ws->ctx));
-}
-
-/* Pass mode begins at a message boundary: wslay holds no byte of a frame and
- * no fragment of a message, so the next byte of the input starts a frame. */
-static void
-ws_pass_begin(struct ws *ws)
-{
-	if (ws->pass_wanted && !ws->in_read && ws->held == 0 && !ws->fragmented)
-		ws->pass = 1;
-}
-
-/* What a frame header may be on this connection: 0, or the close code that
- * refuses it (wslay's rules, which pass mode keeps). */
-static uint16_t
-ws_pass_check(const struct ws *ws, const struct wsframe_head *h, const char **reason)
-{
-	*reason = "";
-	if (h->rsv != 0 || h->masked == ws->client)
-		return WSLAY_CODE_PROTOCOL_ERROR;
-	if (wsframe_is_control(h->opcode))
-		return h->opcode <= WSLAY_PONG && h->fin && h->len <= 125 ? 0 :
-		    WSLAY_CODE_PROTOCOL_ERROR;
-	if (h->opcode > WSFRAME_BINARY ||
-	    (h->opcode == WSFRAME_CONTINUATION) != (ws->fragmented != 0))
-		return WSLAY_CODE_PROTOCOL_ERROR;
-	if (h->opcode == WSFRAME_BINARY)
-		return WSLAY_CODE_UNSUPPORTED_DATA;
-	if (h->len > ws->max_message - ws->msg_len)
-		return WSLAY_CODE_MESSAGE_TOO_BIG;
-	if (h->opcode == WSFRAME_CONTINUATION && ws->fragments >= WS_FRAGMENTS_MAX) {
-		*reason = "too many fragments";
-		return WSLAY_CODE_MESSAGE_TOO_BIG;
-	}
-	return 0;
-}
-
-/* The fragments of a message are complete: hand it on. */
-static int
-ws_pass_deliver(struct ws *ws)
-{
-	struct evbuffer *msg = ws->msg;
-	size_t len = (size_t)ws->msg_len;
-	uint8_t empty = 0, *p = &empty;
-
-	ws->msg = NULL;
-	ws->msg_len = 0;
-	if (len > 0 && (p = evbuffer_pullup(msg, -1)) == NULL) {
-		evbuffer_free(msg);
-		log_warnx("ws: out of memory joining a fragmented message");
-		return -1;
-	}
-	ws->cb(ws->arg, p, len);
-	evbuffer_free(msg);
-	return 0;
-}
-
-/*
- * A whole data frame is in the input: unmasked in place and handed on from
- * there when it is a message of its own (the usual case: no copy at all), or
- * added to the message it continues.
- */
-static int
-ws_pass_data(struct ws *ws, const struct wsframe_head *h)
-{
-	struct evbuffer *in = bufferevent_get_input(ws->bev);
-	size_t total = h->size + (size_t)h->len;
-	uint8_t *frame = evbuffer_pullup(in, (ev_ssize_t)total), *payload;
-
-	if (frame == NULL) {
-		log_warnx("ws: out of memory reading a %zu-byte frame", total);
-		return -1;
-	}
-	payload = frame + h->size;
-	if (h->masked)
-		wsframe_mask(payload, payload, (size_t)h->len, h->key);
-	ws->fragments = h->opcode == WSFRAME_CONTINUATION ? ws->fragments + 1 : 1;
-	if (!ws->fragmented && h->fin) {
-		ws->cb(ws->arg, payload, (size_t)h->len);
-		evbuffer_drain(in, total);
-		return 0;
-	}
-	if ((ws->msg == NULL && (ws->msg = evbuffer_new()) == NULL) ||
-	    evbuffer_add(ws->msg, payload, (size_t)h->len) != 0) {
-		log_warnx("ws: out of memory keeping a fragmented message");
-		return -1;
-	}
-	evbuffer_drain(in, total);
-	ws->msg_len += h->len;
-	ws->fragmented = !h->fin;
-	return h->fin ? ws_pass_deliver(ws) : 0;
-}
-
-/* libevent reads a socket at most 4 KiB at a time (gatewayd/fill.h): a
- * passing connection over a plain socket reads the rest of what is waiting
- * itself, unless libevent's last read was short and found the socket empty. */
-static void
-ws_pass_fill(struct ws *ws)
-{
-	struct evbuffer *in = bufferevent_get_input(ws->bev);
-
-	if (ws->fd >= 0 && evbuffer_get_length(in) >= ws->in_left + FILL_LIBEVENT_READ_MAX)
-		fill_read(ws->bev, ws->fd);
-}
-
-/* Pass mode's reading: every complete frame in the input, in order. */
-static int
-ws_pass_read(struct ws *ws)
-{
-	struct evbuffer *in = bufferevent_get_input(ws->bev);
-	uint8_t b[WSFRAME_HEAD_MAX];
-	struct wsframe_head h;
-	const char *reason;
-	uint16_t code;
-	ev_ssize_t n;
-	int r;
-
-	ws_pass_fill(ws);
-	while (ws_reading(ws)) {
-		ws->in_left = evbuffer_get_length(in);
-		if ((n = evbuffer_copyout(in, b, sizeof(b))) <= 0 ||
-		    (r = wsframe_head_parse(b, (size_t)n, &h)) == 0)
-			return 0;
-		code = r < 0 ? WSLAY_CODE_PROTOCOL_ERROR : ws_pass_check(ws, &h, &reason);
-		if (code != 0) {
-			ws_refuse(ws_ctx(ws), code, r < 0 ? "" : reason);
-			return ws_write(ws);
-		}
-		if (evbuffer_get_length(in) < h.size + h.len)
-			return 0;
-		if (wsframe_is_control(h.opcode)) {
-			ws->feed = h.size + (size_t)h.len;
-			r = ws_recv(ws);
-		} else {
-			r = ws_pass_data(ws, &h);
-		}
-		if (r < 0)
-			return -1;
-	}
-	return 0;
 }
 
 int
@@ -518,24 +349,19 @@ ws_read(struct ws *ws)
 {
 	int r;
 
+	if (wsbudget_read(ws))
+		return 0;
 	if (ws->pass) {
-		r = ws_pass_read(ws);
+		r = wspass_read(ws);
 	} else {
 		r = ws_recv(ws);
-		ws_pass_begin(ws);
+		wspass_begin(ws);
 	}
+	if (!ws_reading(ws))
+		wsbudget_done(ws);
 	if (r == 0)
 		ws_release(ws);
 	return r;
-}
-
-void
-ws_pass(struct ws *ws, evutil_socket_t fd)
-{
-	ws->pass_wanted = 1;
-	ws->fd = fd;
-	ws_pass_begin(ws);
-	bufferevent_set_max_single_write(ws->bev, WS_PASS_IO_MAX);
 }
 
 /* Queues one frame and writes it out (a closed ws refuses: wslay's NO_MORE_MSG). */
@@ -557,34 +383,6 @@ ws_sending_done(const struct ws *ws)
 	    (!wslay_event_get_write_enabled(ws->ctx) || wslay_event_get_close_sent(ws->ctx)));
 }
 
-/* Pass mode's writing: the header, then the payload copied once (masked on
- * the way when our end is the client). */
-static void
-ws_pass_send(struct ws *ws, const uint8_t *msg, size_t len)
-{
-	struct evbuffer *out = bufferevent_get_output(ws->bev);
-	uint8_t head[WSFRAME_HEAD_MAX], key[4];
-	struct evbuffer_iovec v;
-	size_t hs;
-
-	if (!ws->client) {
-		hs = wsframe_head_build(head, WSFRAME_TEXT, len, NULL);
-		if (evbuffer_add(out, head, hs) != 0 || evbuffer_add(out, msg, len) != 0)
-			fatalx("out of memory queueing a %zu-byte frame", len);
-		return;
-	}
-	ws_mask_key(key, sizeof(key));
-	hs = wsframe_head_build(head, WSFRAME_TEXT, len, key);
-	/* One vector: the space is contiguous. */
-	if (evbuffer_reserve_space(out, (ev_ssize_t)(hs + len), &v, 1) != 1)
-		fatalx("out of memory queueing a %zu-byte frame", len);
-	memcpy(v.iov_base, head, hs);
-	wsframe_mask((uint8_t *)v.iov_base + hs, msg, len, key);
-	v.iov_len = hs + len;
-	if (evbuffer_commit_space(out, &v, 1) != 0)
-		fatalx("cannot commit a %zu-byte frame to its output buffer", len);
-}
-
 void
 ws_send_text(struct ws *ws, const void *msg, size_t len)
 {
@@ -593,7 +391,7 @@ ws_send_text(struct ws *ws, const void *msg, size_t len)
 	if (ws->pass && !ws->in_read &&
 	    (ws->ctx == NULL || wslay_event_get_queued_msg_count(ws->ctx) == 0)) {
 		if (!ws_sending_done(ws))
-			ws_pass_send(ws, msg, len);
+			wspass_send(ws, msg, len);
 		return;
 	}
 	ws_send(ws, WSLAY_TEXT_FRAME, msg, len);
@@ -631,6 +429,7 @@ ws_close(struct ws *ws, uint16_t code, const char *reason)
 	if (ws->close_pending != NULL)
 		return;
 	ws->close_code = code;
+	wsbudget_done(ws);
 	snprintf(cut, sizeof(cut), "%s", reason);
 	ws_reason_cut(cut);
 	wslay_event_shutdown_read(ws_ctx(ws));

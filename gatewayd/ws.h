@@ -6,7 +6,7 @@
  * refuses binary messages (close 1003) and hands complete text messages on.
  *
  * Pass mode (ws_pass), for the relay: data frames are read and written by
- * ws.c itself (gatewayd/wsframe.h) with the same framing rules and limits,
+ * wspass.c (gatewayd/wsframe.h) with the same framing rules and limits,
  * but their text is not checked for UTF-8: the far end, which parses it,
  * does. Control frames still go through wslay.
  */
@@ -41,7 +41,7 @@ struct ws *ws_new_client(struct bufferevent *bev, uint64_t max_message, ws_messa
 void ws_free(struct ws *ws);
 /* From the next message boundary on (at once, unless a message is half read),
  * frames pass in pass mode. fd: the plain socket under the bufferevent, which
- * ws.c then reads itself in larger pieces than libevent does; -1 if there is
+ * wspass.c then reads itself in larger pieces than libevent does; -1 if there is
  * none (TLS in between). */
 void ws_pass(struct ws *ws, evutil_socket_t fd);
 void ws_set_max_message(struct ws *ws, uint64_t max_message);
@@ -69,6 +69,12 @@ const char *ws_peer_close(const struct ws *ws, uint16_t *code);
 /* Sends a ping (doc/protocol.md §1 keepalive) and says whether a pong (to any
  * ping) arrived since the previous call. */
 int ws_ping(struct ws *ws);
+
+/* The large-message budget's deadlines (gatewayd/wsbudget.c): how long a
+ * connection waits for room, and the grace of a message holding room before it
+ * must keep up the minimum rate. Tests shorten them; the defaults are 30 s and
+ * 10 s. */
+void ws_budget_times(int64_t wait_ms, int64_t grace_ms);
 
 /* Cuts a reason to at most WS_REASON_MAX bytes at a UTF-8 boundary (in place). */
 void ws_reason_cut(char *reason);

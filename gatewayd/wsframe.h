@@ -1,6 +1,6 @@
 /*
  * RFC 6455 §5.2 frame headers and masking, as pure functions: the pass-through
- * path of ws.c reads and writes frames with these instead of wslay, so that a
+ * path (wspass.c) reads and writes frames with these instead of wslay, so that a
  * relayed frame's payload is touched once each way (unmasked in place, masked
  * while copied out) rather than copied and masked byte by byte.
  */
