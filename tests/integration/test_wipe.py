@@ -7,16 +7,19 @@ which root may do although gatewayd is not dumpable.
 Release builds only: under AddressSanitizer the allocator is ASan's, whose
 quarantine keeps freed blocks as they were, and gatewayd does not wipe there."""
 
+import base64
 import json
 import os
 import re
+import socket
+import time
 
 import pytest
 
 from clawgate_test.clawclient import Identity, cli_params, handshake
 from clawgate_test.flows import device_token_connect, pair_device
 from clawgate_test.harness import BUILD, wait_until
-from clawgate_test.rawws import RawWS, text
+from clawgate_test.rawws import RawWS, frame, text, upgrade_request
 
 
 def build_sanitized():
@@ -71,3 +74,38 @@ def test_no_token_left_in_memory_after_the_sessions_closed(gateway):
     # Closed sessions are freed a moment after the clients' closes arrive.
     wait_until(lambda: not secrets_in_memory(pid, secrets), 5,
                "no token in gatewayd's memory once its sessions closed")
+
+
+def tls_connect_unmasked(gw):
+    """A wss:// session admitted with the shared token, its connect frame masked
+    with the key 0 (RFC 6455 allows any key): the plaintext OpenSSL decrypts is
+    the token as it is. Returns the open TLS socket."""
+    raw = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+    sock = gw.context.wrap_socket(raw, server_hostname="127.0.0.1")
+    sock.sendall(upgrade_request(b"127.0.0.1:%d" % gw.port, base64.b64encode(os.urandom(16))))
+    payload = json.dumps({"type": "req", "id": "1", "method": "connect",
+                          "params": cli_params(token=gw.token)}).encode()
+    unmasked = frame(1, payload, mask=False)
+    head = unmasked[:len(unmasked) - len(payload)]
+    got = b""
+    while b"connect.challenge" not in got:
+        got += sock.recv(4096)
+    sock.sendall(bytes([head[0], head[1] | 0x80]) + head[2:] + bytes(4) + payload)
+    deadline = time.monotonic() + 5
+    while b"hello-ok" not in got and time.monotonic() < deadline:
+        got += sock.recv(65536)
+    assert b"hello-ok" in got, got[-500:]
+    return sock
+
+
+def test_no_token_left_in_tls_buffers_of_an_open_session(tls_gateway):
+    """OpenSSL decrypts a record in place, in a read buffer that lives as long
+    as the connection: gatewayd has it wiped once the plaintext is read, so the
+    connect's token is gone while the session stays open."""
+    pid = tls_gateway.gatewayd.pid
+    sock = tls_connect_unmasked(tls_gateway)
+    try:
+        assert secrets_in_memory(pid, {tls_gateway.token.encode()}) == set(), \
+            "the token of an open TLS session is in gatewayd's memory"
+    finally:
+        sock.close()
