@@ -17,7 +17,7 @@ import time
 import pytest
 
 from clawgate_test.clawclient import Identity, cli_params, handshake
-from clawgate_test.flows import device_token_connect, pair_device
+from clawgate_test.flows import device_token_connect, pair_device, request_pairing
 from clawgate_test.harness import BUILD, wait_until
 from clawgate_test.rawws import RawWS, frame, text, upgrade_request
 
@@ -109,3 +109,21 @@ def test_no_token_left_in_tls_buffers_of_an_open_session(tls_gateway):
             "the token of an open TLS session is in gatewayd's memory"
     finally:
         sock.close()
+
+
+def test_no_token_left_after_relayed_sessions(echo_relay):
+    """In relay mode the sessions' frames also pass through the upstream's
+    connection (the hello-ok that carries the device token comes back that
+    way): after they closed, neither token is in gatewayd's memory."""
+    gw, _ = echo_relay()
+    identity = Identity()
+    gw.ctl_ok("devices", "approve", request_pairing(gw, identity))
+    attempt = handshake(gw.url, cli_params(token=gw.token), identity=identity,
+                        check_hello=False)
+    device_token = attempt.hello["auth"]["deviceToken"]
+    attempt.close()
+    handshake(gw.url, cli_params(device_token=device_token), identity=identity,
+              check_hello=False).close()
+    secrets = {gw.token.encode(), device_token.encode()}
+    wait_until(lambda: not secrets_in_memory(gw.gatewayd.pid, secrets), 5,
+               "no token in gatewayd's memory once its relayed sessions closed")
