@@ -35,8 +35,11 @@ tls_init(void)
 	if ((tls_ctx = SSL_CTX_new(TLS_server_method())) == NULL)
 		tls_fail("create a context for", "the gateway port");
 	SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
+	/* CLEANSE_PLAINTEXT: a record is decrypted in place in a buffer that lives
+	 * as long as the connection; wiped once read, a connect's token does not
+	 * stay there for the session's life. */
 	SSL_CTX_set_options(tls_ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_CLEANSE_PLAINTEXT);
 	if (SSL_CTX_set_cipher_list(tls_ctx, TLS_CIPHERS_12) != 1)
 		tls_fail("set the cipher list for", "the gateway port");
 	if (SSL_CTX_use_certificate_chain_file(tls_ctx, st->tls_cert_path) != 1)
