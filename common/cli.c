@@ -11,8 +11,8 @@
 void
 cli_version(const char *name)
 {
-	/* A build from a tagged release says the version once, not twice. */
-	if (CLAWGATE_VERSION_GIT[0] == '\0' ||
+	/* A build from a tarball or a release tag says the version once, not twice. */
+	if (strcmp(CLAWGATE_VERSION_GIT, CLAWGATE_VERSION) == 0 ||
 	    strcmp(CLAWGATE_VERSION_GIT, "v" CLAWGATE_VERSION) == 0)
 		printf("%s %s\n", name, CLAWGATE_VERSION);
 	else
