@@ -14,6 +14,7 @@
 #include "brokerd/configread.h"
 #include "brokerd/fileio.h"
 #include "brokerd/jtree.h"
+#include "brokerd/problem.h"
 #include "brokerd/secret.h"
 #include "common/ipaddr.h"
 #include "common/log.h"
@@ -39,8 +40,10 @@ config_get(yajl_val root, const char *const path[], enum jtree_kind kind, const 
 {
 	yajl_val v = jtree_path(root, path);
 
-	if (v != NULL && !jtree_is(v, kind))
-		fatalx("%s: %s must be %s", config_file, what, jtree_kind_name(kind));
+	if (v != NULL && !jtree_is(v, kind)) {
+		problem_report("%s: %s must be %s", config_file, what, jtree_kind_name(kind));
+		return NULL;
+	}
 	return v;
 }
 
@@ -91,21 +94,27 @@ config_binds(struct config *cfg, yajl_val root)
 		config_add_bind(cfg, "::");
 	} else if (strcmp(bind, "custom") == 0) {
 		host = config_str(root, GW("customBindHost"), "gateway.customBindHost");
-		if (host == NULL)
-			fatalx("%s: gateway.bind is \"custom\" but gateway.customBindHost is not set: "
-			    "set it to the IP address to listen on", config_file);
+		if (host == NULL) {
+			problem_report("%s: gateway.bind is \"custom\" but gateway.customBindHost is "
+			    "not set: set it to the IP address to listen on", config_file);
+			return;
+		}
 		if (strlen(host) > PROTO_ADDR_MAX || (inet_pton(AF_INET, host, addr) != 1 &&
-		    inet_pton(AF_INET6, host, addr) != 1))
-			fatalx("%s: gateway.customBindHost \"%s\" is not an IPv4 or IPv6 address",
-			    config_file, host);
+		    inet_pton(AF_INET6, host, addr) != 1)) {
+			problem_report("%s: gateway.customBindHost \"%s\" is not an IPv4 or IPv6 "
+			    "address: set it to the IP address to listen on", config_file, host);
+			return;
+		}
 		config_add_bind(cfg, host);
 	} else if (strcmp(bind, "tailnet") == 0) {
-		fatalx("%s: gateway.bind \"tailnet\" is not supported by clawgate yet: use "
-		    "\"custom\" with gateway.customBindHost set to the tailnet address",
+		problem_report("%s: gateway.bind \"tailnet\" is not supported by clawgate yet: "
+		    "use \"custom\" with gateway.customBindHost set to the tailnet address",
 		    config_file);
+		return;
 	} else {
-		fatalx("%s: gateway.bind \"%s\" is not one of loopback, lan, auto, custom",
+		problem_report("%s: gateway.bind \"%s\" is not one of loopback, lan, auto, custom",
 		    config_file, bind);
+		return;
 	}
 	for (uint32_t i = 0; i < cfg->nbind; i++)
 		if (strcmp(cfg->bind[i], "127.0.0.1") != 0 && strcmp(cfg->bind[i], "::1") != 0)
@@ -120,11 +129,16 @@ config_port(struct config *cfg, yajl_val root)
 	const char *env = getenv("OPENCLAW_GATEWAY_PORT");
 	long long port = v != NULL ? YAJL_GET_INTEGER(v) : CONFIG_DEFAULT_PORT;
 
-	if (port < 1 || port > 65535)
-		fatalx("%s: gateway.port %lld is not a TCP port (1-65535)", config_file, port);
-	if (env != NULL && env[0] != '\0' && (port = config_parse_int(env, 1, 65535)) < 0)
-		fatalx("OPENCLAW_GATEWAY_PORT=\"%s\" is not a TCP port (1-65535): fix or unset it",
-		    env);
+	if (port < 1 || port > 65535) {
+		problem_report("%s: gateway.port %lld is not a TCP port: set it to one from 1 to "
+		    "65535 (default %d)", config_file, port, CONFIG_DEFAULT_PORT);
+		port = CONFIG_DEFAULT_PORT;
+	}
+	if (env != NULL && env[0] != '\0' && (port = config_parse_int(env, 1, 65535)) < 0) {
+		problem_report("OPENCLAW_GATEWAY_PORT=\"%s\" is not a TCP port (1-65535): fix or "
+		    "unset it", env);
+		port = CONFIG_DEFAULT_PORT;
+	}
 	cfg->port = (uint16_t)port;
 }
 
@@ -139,10 +153,11 @@ config_handshake_timeout(struct config *cfg)
 		return;
 	ms = config_parse_int(env, 1, CONFIG_HANDSHAKE_TIMEOUT_MAX_MS);
 	if (ms < 0)
-		fatalx("OPENCLAW_HANDSHAKE_TIMEOUT_MS=\"%s\" is not a number of milliseconds "
-		    "(at most %d): fix or unset it", env, CONFIG_HANDSHAKE_TIMEOUT_MAX_MS);
+		problem_report("OPENCLAW_HANDSHAKE_TIMEOUT_MS=\"%s\" is not a number of "
+		    "milliseconds (at most %d): fix or unset it", env,
+		    CONFIG_HANDSHAKE_TIMEOUT_MAX_MS);
 	/* The variable may only raise the timeout (doc/protocol.md §1). */
-	if (ms < CONFIG_HANDSHAKE_TIMEOUT_MS)
+	else if (ms < CONFIG_HANDSHAKE_TIMEOUT_MS)
 		log_warnx("OPENCLAW_HANDSHAKE_TIMEOUT_MS=%lld is below the %d ms minimum: "
 		    "using %d", ms, CONFIG_HANDSHAKE_TIMEOUT_MS, CONFIG_HANDSHAKE_TIMEOUT_MS);
 	else
@@ -159,9 +174,11 @@ config_max_preauth(struct config *cfg)
 	cfg->max_preauth_per_ip = CONFIG_MAX_PREAUTH_PER_IP;
 	if (env == NULL || env[0] == '\0')
 		return;
-	if ((n = config_parse_int(env, 1, CONFIG_MAX_PREAUTH_PER_IP_MAX)) < 0)
-		fatalx("OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP=\"%s\" is not a number from 1 to "
-		    "%d: fix or unset it", env, CONFIG_MAX_PREAUTH_PER_IP_MAX);
+	if ((n = config_parse_int(env, 1, CONFIG_MAX_PREAUTH_PER_IP_MAX)) < 0) {
+		problem_report("OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP=\"%s\" is not a number "
+		    "from 1 to %d: fix or unset it", env, CONFIG_MAX_PREAUTH_PER_IP_MAX);
+		return;
+	}
 	cfg->max_preauth_per_ip = (uint32_t)n;
 }
 
@@ -178,20 +195,27 @@ config_origins(struct config *cfg, yajl_val root)
 	cfg->origin_host_fallback = v != NULL && YAJL_IS_TRUE(v);
 	if (list == NULL)
 		return;
-	if (!jtree_is(list, JTREE_ARRAY))
-		fatalx("%s: gateway.controlUi.allowedOrigins must be an array of origins like "
-		    "\"https://host:port\"", config_file);
-	if (list->u.array.len > CONFIG_ALLOWED_ORIGINS_MAX)
-		fatalx("%s: gateway.controlUi.allowedOrigins has more than %d entries (use "
+	if (!jtree_is(list, JTREE_ARRAY)) {
+		problem_report("%s: gateway.controlUi.allowedOrigins must be an array of origins "
+		    "like \"https://host:port\"", config_file);
+		return;
+	}
+	if (list->u.array.len > CONFIG_ALLOWED_ORIGINS_MAX) {
+		problem_report("%s: gateway.controlUi.allowedOrigins has more than %d entries (use "
 		    "[\"*\"] to allow every origin)", config_file, CONFIG_ALLOWED_ORIGINS_MAX);
+		return;
+	}
 	for (size_t i = 0; i < list->u.array.len; i++) {
 		const char *o = jtree_str_at(list, i, NULL);
-		char *dst = cfg->allowed_origins[cfg->nallowed_origins++];
+		char *dst = cfg->allowed_origins[cfg->nallowed_origins];
 
-		if (o == NULL || o[0] == '\0' || strlen(o) > PROTO_TEXT_MAX)
-			fatalx("%s: gateway.controlUi.allowedOrigins[%zu] must be an origin like "
-			    "\"https://host:port\" of at most %d characters", config_file, i,
+		if (o == NULL || o[0] == '\0' || strlen(o) > PROTO_TEXT_MAX) {
+			problem_report("%s: gateway.controlUi.allowedOrigins[%zu] must be an origin "
+			    "like \"https://host:port\" of at most %d characters", config_file, i,
 			    PROTO_TEXT_MAX);
+			continue;
+		}
+		cfg->nallowed_origins++;
 		for (size_t j = 0; o[j] != '\0'; j++)
 			dst[j] = (char)tolower((unsigned char)o[j]);
 	}
@@ -217,15 +241,19 @@ config_trusted_proxies(struct config *cfg, yajl_val root)
 	cfg->allow_real_ip_fallback = v != NULL && YAJL_IS_TRUE(v);
 	if (list == NULL)
 		return;
-	if (!jtree_is(list, JTREE_ARRAY) || list->u.array.len > PROTO_MAX_PROXIES)
-		fatalx("%s: gateway.trustedProxies must be an array of at most %d addresses or "
-		    "CIDRs like \"10.0.0.0/8\"", config_file, PROTO_MAX_PROXIES);
+	if (!jtree_is(list, JTREE_ARRAY) || list->u.array.len > PROTO_MAX_PROXIES) {
+		problem_report("%s: gateway.trustedProxies must be an array of at most %d "
+		    "addresses or CIDRs like \"10.0.0.0/8\"", config_file, PROTO_MAX_PROXIES);
+		return;
+	}
 	for (size_t i = 0; i < list->u.array.len; i++) {
 		const char *p = jtree_str_at(list, i, NULL);
 
-		if (p == NULL || !config_cidr_ok(p))
-			fatalx("%s: gateway.trustedProxies[%zu] is not an IP address or CIDR like "
-			    "\"10.0.0.0/8\" or \"::1\"", config_file, i);
+		if (p == NULL || !config_cidr_ok(p)) {
+			problem_report("%s: gateway.trustedProxies[%zu] is not an IP address or CIDR "
+			    "like \"10.0.0.0/8\" or \"::1\"", config_file, i);
+			continue;
+		}
 		snprintf(cfg->trusted_proxies[cfg->ntrusted_proxies++],
 		    sizeof(cfg->trusted_proxies[0]), "%s", p);
 	}
@@ -243,12 +271,14 @@ config_tls(struct config *cfg, yajl_val root)
 	if (!cfg->tls_enabled)
 		return;
 	if (cert == NULL || key == NULL || cert[0] != '/' || key[0] != '/' ||
-	    strlen(cert) > PROTO_TEXT_MAX || strlen(key) > PROTO_TEXT_MAX)
-		fatalx("%s: gateway.tls.enabled needs gateway.tls.certPath and gateway.tls.keyPath, "
+	    strlen(cert) > PROTO_TEXT_MAX || strlen(key) > PROTO_TEXT_MAX) {
+		problem_report("%s: gateway.tls.enabled needs gateway.tls.certPath and gateway.tls.keyPath, "
 		    "absolute paths of a PEM certificate (chain) and its private key (clawgate "
 		    "does not generate them: e.g. openssl req -x509 -newkey ec -pkeyopt "
 		    "ec_paramgen_curve:P-256 -nodes -keyout key.pem -out cert.pem -subj /CN=host)",
 		    config_file);
+		return;
+	}
 	snprintf(cfg->tls_cert_path, sizeof(cfg->tls_cert_path), "%s", cert);
 	snprintf(cfg->tls_key_path, sizeof(cfg->tls_key_path), "%s", key);
 }
@@ -283,10 +313,12 @@ config_ui_root(struct config *cfg, yajl_val root)
 	if (dir == NULL || dir[0] == '\0')
 		return;
 	if (dir[0] != '/' || strlen(dir) > PROTO_PATH_MAX ||
-	    !proto_str_ok(dir, strlen(dir), PROTO_PATH_MAX, PROTO_CS_TEXT))
-		fatalx("%s: gateway.controlUi.root must be an absolute directory path of at most "
+	    !proto_str_ok(dir, strlen(dir), PROTO_PATH_MAX, PROTO_CS_TEXT)) {
+		problem_report("%s: gateway.controlUi.root must be an absolute directory path of at most "
 		    "%d characters, e.g. /usr/lib/node_modules/openclaw/dist/control-ui", config_file,
 		    PROTO_PATH_MAX);
+		return;
+	}
 	memcpy(cfg->ui_root, dir, strlen(dir) + 1);
 }
 
@@ -309,15 +341,20 @@ config_gatewayctl(struct config *cfg, yajl_val root)
 	const char *cmd = config_str(root, path, "clawgate.gatewayctl");
 	const char *env = getenv("CLAWGATE_GATEWAYCTL");
 
-	if (cmd != NULL && !config_command_ok(cmd))
-		fatalx("%s: clawgate.gatewayctl must be the command that runs gatewayctl on this "
+	if (cmd != NULL && !config_command_ok(cmd)) {
+		problem_report("%s: clawgate.gatewayctl must be the command that runs gatewayctl on this "
 		    "host, one line of at most %d bytes without control characters, e.g. "
 		    "\"/opt/clawgate/bin/gatewayctl --socket /srv/clawgate/control.sock\"",
 		    config_file, PROTO_COMMAND_MAX);
+		return;
+	}
 	if (cmd == NULL && env != NULL && env[0] != '\0') {
-		if (!config_command_ok(env))
-			fatalx("CLAWGATE_GATEWAYCTL is not a command line (one line of at most %d "
-			    "bytes without control characters): fix or unset it", PROTO_COMMAND_MAX);
+		if (!config_command_ok(env)) {
+			problem_report("CLAWGATE_GATEWAYCTL is not a command line (one line of at most "
+			    "%d bytes without control characters): fix or unset it",
+			    PROTO_COMMAND_MAX);
+			return;
+		}
 		cmd = env;
 	}
 	if (cmd != NULL)
@@ -388,8 +425,9 @@ config_auth(struct config *cfg, yajl_val root)
 	if (mode == NULL) {
 		/* OpenClaw's rule: password if only a password is set; explicit if both. */
 		if (cfg->token != NULL && cfg->password != NULL)
-			fatalx("%s: both a gateway token and a gateway password are set: choose "
-			    "one with gateway.auth.mode (\"token\" or \"password\")", config_file);
+			problem_report("%s: both a gateway token and a gateway password are set: "
+			    "choose one with gateway.auth.mode (\"token\" or \"password\")",
+			    config_file);
 		cfg->auth_mode = cfg->password != NULL ? AUTH_MODE_PASSWORD : AUTH_MODE_TOKEN;
 	} else if (strcmp(mode, "token") == 0) {
 		cfg->auth_mode = AUTH_MODE_TOKEN;
@@ -400,10 +438,10 @@ config_auth(struct config *cfg, yajl_val root)
 		log_warnx("%s: gateway.auth.mode is \"none\": anyone who can reach the gateway "
 		    "can connect", config_file);
 	} else if (strcmp(mode, "trusted-proxy") == 0) {
-		fatalx("%s: gateway.auth.mode \"trusted-proxy\" is not supported yet: use "
-		    "\"token\" or \"password\"", config_file);
+		problem_report("%s: gateway.auth.mode \"trusted-proxy\" is not supported yet: "
+		    "use \"token\" or \"password\"", config_file);
 	} else {
-		fatalx("%s: gateway.auth.mode \"%s\" is not one of token, password, none",
+		problem_report("%s: gateway.auth.mode \"%s\" is not one of token, password, none",
 		    config_file, mode);
 	}
 	if (cfg->auth_mode == AUTH_MODE_PASSWORD && cfg->password == NULL)
@@ -472,7 +510,7 @@ config_decisions(struct config *cfg, yajl_val root)
 	else if (strcmp(v, "control-socket") == 0)
 		cfg->decisions_control_socket = 1;
 	else
-		fatalx("%s: clawgate.pairing.decisions \"%s\" is not \"gateway\" (devices are "
+		problem_report("%s: clawgate.pairing.decisions \"%s\" is not \"gateway\" (devices are "
 		    "approved over the gateway too, as OpenClaw does) or \"control-socket\" "
 		    "(only gatewayctl approves, rejects, removes and rotates or revokes tokens)",
 		    config_file, v);
@@ -494,7 +532,8 @@ config_note(enum configfile_note what, const char *path, const char *suggestion,
 		    "(check its spelling and where it sits, or delete it)", file, path);
 }
 
-/* The file's text, or NULL when the default file does not exist. */
+/* The file's text, or NULL when the default file does not exist or it cannot
+ * be read (a problem reported). */
 static char *
 config_read(const char *file, int is_default, size_t *len)
 {
@@ -508,21 +547,25 @@ config_read(const char *file, int is_default, size_t *len)
 		return NULL;
 	}
 	if (errno == ENOENT)
-		fatalx("configuration file %s does not exist: create it ({} gives the defaults) "
-		    "or correct the --config path", file);
-	if (errno == EFBIG)
-		fatalx("configuration file %s is larger than %u bytes: point --config at "
+		problem_report("configuration file %s does not exist: create it ({} gives the "
+		    "defaults) or correct the --config path", file);
+	else if (errno == EFBIG)
+		problem_report("configuration file %s is larger than %u bytes: point --config at "
 		    "clawgate's JSON file", file, CONFIG_FILE_MAX);
-	if (errno == EINVAL)
-		fatalx("configuration file %s is not a regular file: point --config at "
+	else if (errno == EINVAL)
+		problem_report("configuration file %s is not a regular file: point --config at "
 		    "clawgate's JSON file", file);
-	fatal("cannot read configuration file %s (brokerd reads it as the user it starts as, "
-	    "before dropping privileges)", file);
+	else
+		problem_report("cannot read configuration file %s: %s (brokerd reads it as the "
+		    "user it starts as, before dropping privileges: make it readable to that "
+		    "user)", file, strerror(errno));
+	return NULL;
 }
 
-void
+int
 config_load(struct config *cfg, const char *path)
 {
+	size_t before = problem_count();
 	const char *file = path != NULL ? path : CONFIG_DEFAULT_PATH;
 	char errbuf[512];
 	yajl_val root = NULL;
@@ -535,10 +578,17 @@ config_load(struct config *cfg, const char *path)
 		root = configfile_parse(text, len, errbuf, sizeof(errbuf));
 		free(text);
 		if (root == NULL)
-			fatalx("%s:%s", file, errbuf);
-		if (!YAJL_IS_OBJECT(root))
-			fatalx("%s: the top level must be a JSON object, e.g. "
+			problem_report("%s:%s", file, errbuf);
+		else if (!YAJL_IS_OBJECT(root))
+			problem_report("%s: the top level must be a JSON object, e.g. "
 			    "{\"gateway\": {\"port\": 18789}}", file);
+		cfg->path = xstrdup(file);
+	}
+	if (root != NULL && !YAJL_IS_OBJECT(root)) {
+		yajl_tree_free(root);
+		root = NULL;
+	}
+	if (root != NULL) {
 		configfile_check_keys(root, config_note, (void *)file);
 		config_get(root, GW(NULL), JTREE_OBJECT, "gateway");
 		config_get(root, GW("auth"), JTREE_OBJECT, "gateway.auth");
@@ -551,7 +601,6 @@ config_load(struct config *cfg, const char *path)
 		    "clawgate.relay");
 		config_get(root, (const char *const[]){ "clawgate", "pairing", NULL },
 		    JTREE_OBJECT, "clawgate.pairing");
-		cfg->path = xstrdup(file);
 	}
 	config_port(cfg, root);
 	config_binds(cfg, root);
@@ -569,6 +618,7 @@ config_load(struct config *cfg, const char *path)
 	config_check_secret_mode(cfg);
 	config_check_auto_approve(cfg);
 	yajl_tree_free(root);
+	return (int)(problem_count() - before);
 }
 
 void

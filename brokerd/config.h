@@ -68,9 +68,10 @@ struct config {
 	char relay_url[PROTO_TEXT_MAX + 1];
 };
 
-/* Reads path (or the default) and the environment into cfg; fatalx naming the
- * file or variable and the problem on anything invalid. */
-void config_load(struct config *cfg, const char *path);
+/* Reads path (or the default) and the environment into cfg. Reports each
+ * invalid setting (problem_report: the file or variable, the key and the fix)
+ * and returns how many there were; with any, cfg must not be used to start. */
+int config_load(struct config *cfg, const char *path);
 /* Unless the config or the environment named one: the gatewayctl command for a
  * broker whose control socket is control_socket (absolute), given whether that is
  * where gatewayctl looks by default. */

@@ -13,7 +13,8 @@ struct config;
 /* The file being read, for messages. */
 const char *config_file_name(void);
 /* The value at path below root; NULL if any part is absent. A part that exists
- * with the wrong kind is fatal, so a mistyped value never silently means "default". */
+ * with the wrong kind is a problem (problem_report) and read as absent: brokerd does not
+ * start with it, so a mistyped value never silently means "default". */
 yajl_val config_get(yajl_val root, const char *const path[], enum jtree_kind kind,
     const char *what);
 const char *config_str(yajl_val root, const char *const path[], const char *what);

@@ -8,8 +8,8 @@
 
 #include "brokerd/config.h"
 #include "brokerd/configread.h"
+#include "brokerd/problem.h"
 #include "common/ipaddr.h"
-#include "common/log.h"
 
 #define RELAY_DEFAULT_USER_HEADER "x-clawgate-user"
 #define RELAY_DEFAULT_USER "clawgate"
@@ -58,7 +58,7 @@ relay_header_name(char out[PROTO_NAME_MAX + 1], const char *s)
 static void
 relay_bad_header(const char *what, const char *value)
 {
-	fatalx("%s: %s \"%s\" is not a header name clawgate may set: use a header name "
+	problem_report("%s: %s \"%s\" is not a header name clawgate may set: use a header name "
 	    "(letters, digits and !#$%%&'*+-.^_`|~, at most %d), not one clawgate writes "
 	    "itself (Host, Origin, Forwarded, X-Forwarded-*, X-Real-IP, X-OpenClaw-Scopes, "
 	    "Sec-WebSocket-*), e.g. \"%s\"",
@@ -67,18 +67,19 @@ relay_bad_header(const char *what, const char *value)
 	    RELAY_DEFAULT_REQUIRED_HEADER);
 }
 
-static void
+static int
 relay_bad_url(const char *url, const char *why)
 {
-	fatalx("%s: clawgate.relay.upstream \"%s\" %s: write the upstream OpenClaw gateway's "
+	problem_report("%s: clawgate.relay.upstream \"%s\" %s: write the upstream OpenClaw gateway's "
 	    "address as ws://ADDRESS:PORT, e.g. \"ws://127.0.0.1:28811\" or "
 	    "\"ws://[fd00::2]:28811\"", config_file_name(), url, why);
+	return -1;
 }
 
 /* ws://ADDR:PORT with an optional "/": ADDR an IPv4 address or a bracketed IPv6
  * one. gatewayd connects from its sandbox, where no names are looked up, and
  * speaks plain WebSocket to an upstream that only it can reach. */
-static void
+static int
 relay_url(struct proto_relay *relay, const char *url, uint16_t own_port)
 {
 	const char *host, *colon, *end;
@@ -87,44 +88,45 @@ relay_url(struct proto_relay *relay, const char *url, uint16_t own_port)
 	unsigned long port;
 
 	if (strlen(url) > PROTO_TEXT_MAX)
-		relay_bad_url(url, "is too long");
+		return relay_bad_url(url, "is too long");
 	if (strncmp(url, "wss://", 6) == 0)
-		relay_bad_url(url, "uses TLS, which clawgate does not speak to the upstream "
+		return relay_bad_url(url, "uses TLS, which clawgate does not speak to the upstream "
 		    "(keep the upstream on loopback or a private network only clawgate reaches)");
 	if (strncmp(url, "ws://", 5) != 0)
-		relay_bad_url(url, "is not a ws:// URL");
+		return relay_bad_url(url, "is not a ws:// URL");
 	host = url + 5;
 	if (*host == '[') {
 		if ((end = strchr(host, ']')) == NULL)
-			relay_bad_url(url, "has an unclosed [");
+			return relay_bad_url(url, "has an unclosed [");
 		colon = end + 1;
 		host++;
 	} else {
 		end = colon = strchr(host, ':');
 		if (colon == NULL)
-			relay_bad_url(url, "has no port");
+			return relay_bad_url(url, "has no port");
 	}
 	if (*colon != ':')
-		relay_bad_url(url, "has no port");
+		return relay_bad_url(url, "has no port");
 	if ((size_t)(end - host) > PROTO_ADDR_MAX)
-		relay_bad_url(url, "has an address that is too long");
+		return relay_bad_url(url, "has an address that is too long");
 	memcpy(addr, host, (size_t)(end - host));
 	addr[end - host] = '\0';
 	if (ipaddr_parse(addr, bytes) < 0)
-		relay_bad_url(url, strcmp(addr, "localhost") == 0 ?
+		return relay_bad_url(url, strcmp(addr, "localhost") == 0 ?
 		    "names localhost (write 127.0.0.1: gatewayd looks up no names)" :
 		    "does not name an IP address (gatewayd looks up no names)");
 	port = strtoul(colon + 1, &stop, 10);
 	if (colon[1] < '0' || colon[1] > '9' || port == 0 || port > 65535)
-		relay_bad_url(url, "has no port from 1 to 65535");
+		return relay_bad_url(url, "has no port from 1 to 65535");
 	if (*stop != '\0' && strcmp(stop, "/") != 0)
-		relay_bad_url(url, "has a path (the upstream serves WebSocket at /)");
+		return relay_bad_url(url, "has a path (the upstream serves WebSocket at /)");
 	if (port == own_port && ipaddr_classify(bytes) == IPADDR_LOOPBACK)
-		relay_bad_url(url, "is clawgate's own gateway.port: run the upstream on "
+		return relay_bad_url(url, "is clawgate's own gateway.port: run the upstream on "
 		    "another port");
 	snprintf(relay->addr, sizeof(relay->addr), "%s", addr);
 	snprintf(relay->host, sizeof(relay->host), "%.*s", (int)(stop - url - 5), url + 5);
 	relay->port = (uint16_t)port;
+	return 0;
 }
 
 /* The identity's value: visible ASCII without space or comma, as a header value
@@ -139,11 +141,13 @@ relay_user(struct proto_relay *relay, yajl_val root)
 		user = RELAY_DEFAULT_USER;
 	len = strlen(user);
 	if (len == 0 || len > PROTO_NAME_MAX || strchr(user, ',') != NULL ||
-	    !proto_str_ok(user, len, PROTO_NAME_MAX, PROTO_CS_ATOM))
-		fatalx("%s: clawgate.relay.user \"%s\" must be 1 to %d visible ASCII characters "
+	    !proto_str_ok(user, len, PROTO_NAME_MAX, PROTO_CS_ATOM)) {
+		problem_report("%s: clawgate.relay.user \"%s\" must be 1 to %d visible ASCII characters "
 		    "without spaces or commas, the name in the upstream's "
 		    "gateway.auth.trustedProxy.allowUsers, e.g. \"%s\"", config_file_name(), user,
 		    PROTO_NAME_MAX, RELAY_DEFAULT_USER);
+		return;
+	}
 	snprintf(relay->user, sizeof(relay->user), "%s", user);
 }
 
@@ -160,27 +164,37 @@ relay_required_headers(struct proto_relay *relay, yajl_val root)
 		    RELAY_DEFAULT_REQUIRED_HEADER);
 		return;
 	}
-	if (list->u.array.len > PROTO_MAX_RELAY_HEADERS)
-		fatalx("%s: clawgate.relay.requiredHeaders has %zu names, at most %d: list the "
+	if (list->u.array.len > PROTO_MAX_RELAY_HEADERS) {
+		problem_report("%s: clawgate.relay.requiredHeaders has %zu names, at most %d: list the "
 		    "upstream's gateway.auth.trustedProxy.requiredHeaders", config_file_name(),
 		    list->u.array.len, PROTO_MAX_RELAY_HEADERS);
+		return;
+	}
 	for (size_t i = 0; i < list->u.array.len; i++) {
 		const char *name = jtree_str_at(list, i, NULL);
 		char *slot = relay->required_headers[relay->nrequired_headers];
 
 		snprintf(what, sizeof(what), "clawgate.relay.requiredHeaders[%zu]", i);
-		if (name == NULL)
-			fatalx("%s: %s must be a string, a header name like \"%s\"",
+		if (name == NULL) {
+			problem_report("%s: %s must be a string, a header name like \"%s\"",
 			    config_file_name(), what, RELAY_DEFAULT_REQUIRED_HEADER);
-		if (relay_header_name(slot, name) < 0)
+			return;
+		}
+		if (relay_header_name(slot, name) < 0) {
 			relay_bad_header(what, name);
-		if (strcmp(slot, relay->user_header) == 0)
-			fatalx("%s: %s is clawgate.relay.userHeader too: a required header carries "
-			    "no identity; name another header", config_file_name(), what);
+			return;
+		}
+		if (strcmp(slot, relay->user_header) == 0) {
+			problem_report("%s: %s is clawgate.relay.userHeader too: a required header "
+			    "carries no identity; name another header", config_file_name(), what);
+			return;
+		}
 		for (uint32_t j = 0; j < relay->nrequired_headers; j++)
-			if (strcmp(slot, relay->required_headers[j]) == 0)
-				fatalx("%s: %s \"%s\" is listed twice: remove one", config_file_name(),
-				    what, name);
+			if (strcmp(slot, relay->required_headers[j]) == 0) {
+				problem_report("%s: %s \"%s\" is listed twice: remove one",
+				    config_file_name(), what, name);
+				return;
+			}
 		relay->nrequired_headers++;
 	}
 }
@@ -197,10 +211,12 @@ relay_placeholder(struct proto_relay *relay, yajl_val root)
 	if (ip == NULL)
 		ip = RELAY_DEFAULT_PLACEHOLDER;
 	if (strlen(ip) > PROTO_ADDR_MAX || ipaddr_parse(ip, bytes) < 0 ||
-	    ipaddr_classify(bytes) == IPADDR_LOOPBACK)
-		fatalx("%s: clawgate.relay.clientIpPlaceholder \"%s\" must be an IP address "
+	    ipaddr_classify(bytes) == IPADDR_LOOPBACK) {
+		problem_report("%s: clawgate.relay.clientIpPlaceholder \"%s\" must be an IP address "
 		    "that is not loopback and not in the upstream's gateway.trustedProxies, "
 		    "e.g. \"%s\"", config_file_name(), ip, RELAY_DEFAULT_PLACEHOLDER);
+		return;
+	}
 	snprintf(relay->client_ip_placeholder, sizeof(relay->client_ip_placeholder), "%s", ip);
 }
 
@@ -216,18 +232,22 @@ config_relay(struct config *cfg, yajl_val root)
 	cfg->relay_url[0] = '\0';
 	if (url == NULL) {
 		if (jtree_path(root, section) != NULL)
-			fatalx("%s: clawgate.relay has no upstream: set clawgate.relay.upstream to "
+			problem_report("%s: clawgate.relay has no upstream: set clawgate.relay.upstream to "
 			    "the OpenClaw gateway's address (e.g. \"ws://127.0.0.1:28811\"), or "
 			    "remove clawgate.relay to run without relay mode", config_file_name());
 		return;
 	}
-	relay_url(relay, url, cfg->port);
+	if (relay_url(relay, url, cfg->port) < 0)
+		return;
 	snprintf(cfg->relay_url, sizeof(cfg->relay_url), "%s", url);
 	header = config_str(root, RELAY("userHeader"), "clawgate.relay.userHeader");
 	if (header == NULL)
 		header = RELAY_DEFAULT_USER_HEADER;
-	if (relay_header_name(relay->user_header, header) < 0)
+	/* A bad one is reported; the other keys are still checked. */
+	if (relay_header_name(relay->user_header, header) < 0) {
 		relay_bad_header("clawgate.relay.userHeader", header);
+		relay->user_header[0] = '\0';
+	}
 	relay_user(relay, root);
 	relay_required_headers(relay, root);
 	relay_placeholder(relay, root);

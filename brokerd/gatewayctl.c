@@ -18,6 +18,7 @@
 
 #include "brokerd/ctlrelay.h"
 #include "brokerd/ctlshow.h"
+#include "common/cli.h"
 #include "common/textesc.h"
 #include "common/xmalloc.h"
 #include "proto/proto.h"
@@ -41,6 +42,11 @@ enum ctl_exit {
 
 static const char usage_text[] =
     "usage: gatewayctl [--socket PATH] <command>\n"
+    "       gatewayctl --help | --version\n"
+    "options:\n"
+    "  --socket PATH                      brokerd's control socket (see PATH below)\n"
+    "  --help                             print this text and exit\n"
+    "  --version                          print gatewayctl's version and exit\n"
     "commands:\n"
     "  devices list [--json]              pending pairing requests and paired devices\n"
     "  devices approve <requestId>        approve a pending request\n"
@@ -74,10 +80,7 @@ static const char usage_text[] =
 static void __attribute__((noreturn))
 usage(const char *problem)
 {
-	if (problem != NULL)
-		fprintf(stderr, "gatewayctl: %s\n", problem);
-	fputs(usage_text, stderr);
-	exit(CTL_EXIT_USAGE);
+	cli_usage_error("gatewayctl", problem, usage_text);
 }
 
 static void __attribute__((noreturn, format(printf, 2, 3)))
@@ -316,7 +319,7 @@ main(int argc, char *argv[])
 		{ "latest", no_argument, NULL, 'L' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "scope", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("CLAWGATE_CONTROL_SOCKET");
@@ -356,8 +359,10 @@ main(int argc, char *argv[])
 			o.has_scopes = 1;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
+		case CLI_OPT_HELP:
+			cli_help(usage_text);
+		case CLI_OPT_VERSION:
+			cli_version("gatewayctl");
 		default:
 			usage(NULL);
 		}

@@ -30,12 +30,14 @@
 #include "brokerd/gwlink.h"
 #include "brokerd/gwserve.h"
 #include "brokerd/pairing.h"
+#include "brokerd/problem.h"
 #include "brokerd/ratelimit.h"
 #include "brokerd/registry.h"
 #include "brokerd/rpclimit.h"
 #include "brokerd/secret.h"
 #include "brokerd/sessions.h"
 #include "brokerd/ticket.h"
+#include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/notify.h"
@@ -60,37 +62,75 @@ static const struct pairing_effects broker_pairing_effects = {
 	.device_connected = sessions_device_connected,
 };
 
+static const char usage_text[] =
+    "usage: brokerd [--config FILE] [--state-dir DIR] [--socket-dir DIR]\n"
+    "               [--log-level error|warn|info|debug] [--check-config]\n"
+    "       brokerd --help | --version\n"
+    "options:\n"
+    "  --config FILE      the configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+    "  --state-dir DIR    the token, the device registry and the audit log\n"
+    "                     (default " DEFAULT_STATE_DIR ")\n"
+    "  --socket-dir DIR   where gateway.sock and control.sock go (default "
+    DEFAULT_SOCKET_DIR ")\n"
+    "  --log-level LEVEL  log error, warn, info (default) or debug messages\n"
+    "  --check-config     read the configuration, the environment and the state\n"
+    "                     directory as a start would, print every problem, and exit\n"
+    "                     0 if there is none, 1 if there is; changes and starts nothing\n"
+    "  --help             print this text and exit\n"
+    "  --version          print brokerd's version and exit\n";
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: brokerd [--config FILE] [--state-dir DIR] [--socket-dir DIR] "
-	    "[--log-level error|warn|info|debug]\n");
-	exit(2);
+	cli_usage_error("brokerd", NULL, usage_text);
+}
+
+/* After a phase of reading that found problems (each reported already). */
+static void
+refuse_if_problems(const char *what)
+{
+	size_t n = problem_count();
+
+	if (n > 0)
+		fatalx("refusing to start: %zu problem%s in %s (above): fix %s, then check "
+		    "with: brokerd --check-config", n, n == 1 ? "" : "s", what,
+		    n == 1 ? "it" : "them");
 }
 
 /* The state directory holds the secrets: it must belong to the user brokerd
- * runs as once sandboxed (the one root drops to) and be closed to others. */
+ * runs as once sandboxed (the one root drops to) and be closed to others. A
+ * start creates it if missing; a check only looks (-1: there is none). */
 static int
-state_dir_open(const char *path, const struct sandbox_user *u)
+state_dir_open(const char *path, const struct sandbox_user *u, int check)
 {
 	struct stat st;
-	int fd, made;
+	int fd, made = 0;
 
-	if (!(made = mkdir(path, 0700) == 0) && errno != EEXIST)
+	if (!check && !(made = mkdir(path, 0700) == 0) && errno != EEXIST)
 		fatal("cannot create the state directory %s", path);
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		fatal("cannot open the state directory %s", path);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && check &&
+	    errno == ENOENT) {
+		log_info("the state directory %s does not exist yet: brokerd creates it, a "
+		    "registry and a shared token (unless configured) when it starts", path);
+		return -1;
+	}
+	if (fd < 0) {
+		problem_report("cannot open the state directory %s: %s (give it to brokerd's "
+		    "account: chown %u %s; chmod 700 %s)", path, strerror(errno),
+		    (unsigned)u->uid, path, path);
+		return -1;
+	}
 	if (made && u->drop && fchown(fd, u->uid, u->gid) < 0)
 		fatal("cannot give the new state directory %s to %s", path, u->name);
 	if (fstat(fd, &st) < 0)
 		fatal("cannot stat the state directory %s", path);
 	if (st.st_uid != u->uid)
-		fatalx("the state directory %s belongs to uid %u, not to brokerd's uid %u (%s): "
-		    "run chown -R %u %s", path, (unsigned)st.st_uid, (unsigned)u->uid,
+		problem_report("the state directory %s belongs to uid %u, not to brokerd's uid %u "
+		    "(%s): run chown -R %u %s", path, (unsigned)st.st_uid, (unsigned)u->uid,
 		    u->drop ? u->name : "the user running it", (unsigned)u->uid, path);
 	if (st.st_mode & 077)
-		fatalx("the state directory %s is open to group or others (mode %04o): run "
-		    "chmod 700 %s", path, (unsigned)(st.st_mode & 07777), path);
+		problem_report("the state directory %s is open to group or others (mode %04o): "
+		    "run chmod 700 %s", path, (unsigned)(st.st_mode & 07777), path);
 	return fd;
 }
 
@@ -206,9 +246,9 @@ gatewayctl_command(struct config *cfg, const char *socket_dir)
 }
 
 /* The shared token when the config and environment name none: the state dir's
- * gateway.token, or a new one saved there. */
+ * gateway.token. Without one, cfg->token stays NULL (token_generate makes one). */
 static void
-token_load(struct config *cfg, int state_fd, const char *state_dir)
+token_read(struct config *cfg, int state_fd, const char *state_dir)
 {
 	if (cfg->auth_mode != AUTH_MODE_TOKEN || cfg->token != NULL)
 		return;
@@ -217,14 +257,25 @@ token_load(struct config *cfg, int state_fd, const char *state_dir)
 		return;
 	}
 	if (errno == EINVAL)
-		fatalx("%s/%s holds no usable token: delete it to have a new one generated",
-		    state_dir, SECRET_TOKEN_FILE);
-	if (errno == ELOOP)
-		fatalx("%s/%s is a symbolic link, and brokerd follows none in its state "
+		problem_report("%s/%s holds no usable token: delete it to have a new one "
+		    "generated", state_dir, SECRET_TOKEN_FILE);
+	else if (errno == ELOOP)
+		problem_report("%s/%s is a symbolic link, and brokerd follows none in its state "
 		    "directory: put the token file itself in its place (mv it there), or delete "
 		    "the link to have a new token generated", state_dir, SECRET_TOKEN_FILE);
-	if (errno != ENOENT)
-		fatal("cannot read %s/%s", state_dir, SECRET_TOKEN_FILE);
+	else if (errno != ENOENT)
+		problem_report("cannot read %s/%s: %s (it must be readable to brokerd's "
+		    "account: chown it to that account, chmod 600)", state_dir,
+		    SECRET_TOKEN_FILE, strerror(errno));
+}
+
+/* At the first start in token mode with no token configured: a new one, saved
+ * in the state dir. */
+static void
+token_generate(struct config *cfg, int state_fd, const char *state_dir)
+{
+	if (cfg->auth_mode != AUTH_MODE_TOKEN || cfg->token != NULL)
+		return;
 	cfg->token = xmalloc(SECRET_TOKEN_LEN + 1);
 	secret_mint(cfg->token);
 	if (secret_token_save(state_fd, cfg->token) < 0)
@@ -232,6 +283,28 @@ token_load(struct config *cfg, int state_fd, const char *state_dir)
 	cfg->token_source = SECRET_SOURCE_GENERATED;
 	log_info("generated a shared gateway token in %s/%s (show it with: cat %s/%s)",
 	    state_dir, SECRET_TOKEN_FILE, state_dir, SECRET_TOKEN_FILE);
+}
+
+/* --check-config's verdict, after every problem was reported: the exit status. */
+static int
+check_report(const struct config *cfg, const char *state_dir, const struct registry *reg)
+{
+	size_t n = problem_count();
+
+	if (n > 0) {
+		fprintf(stderr, "brokerd: %zu problem%s found (above): brokerd would refuse to "
+		    "start; fix %s, then run brokerd --check-config again\n", n,
+		    n == 1 ? "" : "s", n == 1 ? "it" : "them");
+		return 1;
+	}
+	printf("brokerd: configuration OK: %s, state directory %s, auth mode %s%s%s, "
+	    "%zu paired devices\n", cfg->path != NULL ? cfg->path : "no configuration file",
+	    state_dir, config_auth_mode_name(cfg->auth_mode),
+	    cfg->auth_mode == AUTH_MODE_TOKEN ? ", token from " : "",
+	    cfg->auth_mode != AUTH_MODE_TOKEN ? "" : cfg->token != NULL ?
+	    config_secret_source_name(cfg->token_source) : "a new one generated at start",
+	    reg->ndevices);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static void
@@ -260,6 +333,8 @@ main(int argc, char *argv[])
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "socket-dir", required_argument, NULL, 'S' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "check-config", no_argument, NULL, 'C' },
+		CLI_OPTIONS,
 		/* Hidden: the sandbox's negative test (sandbox_selftest). */
 		{ "sandbox-selftest", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
@@ -275,7 +350,7 @@ main(int argc, char *argv[])
 	struct sandbox_user user;
 	struct sandbox_policy policy;
 	enum log_level level = LOG_LEVEL_INFO;
-	int ch, gw_fd, ctl_fd, sock_dir_fd;
+	int ch, gw_fd, ctl_fd, sock_dir_fd, check = 0;
 
 	log_init("brokerd", level);
 	sandbox_no_dumps();
@@ -302,6 +377,13 @@ main(int argc, char *argv[])
 		case 'T':
 			selftest = optarg;
 			break;
+		case 'C':
+			check = 1;
+			break;
+		case CLI_OPT_HELP:
+			cli_help(usage_text);
+		case CLI_OPT_VERSION:
+			cli_version("brokerd");
 		default:
 			usage();
 		}
@@ -312,26 +394,43 @@ main(int argc, char *argv[])
 	random_init();
 
 	sandbox_user_lookup(&user, BROKER_USER);
+	/* A check goes on to the state dir whatever it found, to list everything. */
 	config_load(&cfg, config_path);
+	if (!check)
+		refuse_if_problems("the configuration");
 	memset(&br, 0, sizeof(br));
 	br.cfg = &cfg;
 	br.reg = &reg;
 	br.rl = ratelimit_new();
 	br.rpclimit = rpclimit_new();
 	br.state_dir = state_dir;
-	br.state_fd = state_dir_open(state_dir, &user);
+	br.state_fd = state_dir_open(state_dir, &user, check);
 	br.started_mono_ms = clock_mono_ms();
+	/* Reading first, writing after: refusing a broken registry or token file
+	 * must leave the state dir as it was, and a check writes nothing. */
+	registry_init(&reg, br.state_fd, state_dir);
+	if (br.state_fd >= 0 && registry_load(&reg, err, sizeof(err)) < 0)
+		problem_report("%s (brokerd never overwrites a registry it cannot read: fix the "
+		    "file or restore it from a backup)", err);
+	if (br.state_fd >= 0)
+		token_read(&cfg, br.state_fd, state_dir);
+	if (check) {
+		ch = check_report(&cfg, state_dir, &reg);
+		registry_free(&reg);
+		config_free(&cfg);
+		ratelimit_free(br.rl);
+		rpclimit_free(br.rpclimit);
+		if (br.state_fd >= 0)
+			close(br.state_fd);
+		return ch;
+	}
+	refuse_if_problems("the state directory");
 	/* What brokerd writes as root before the drop (the registry, a generated
 	 * token, the audit log) goes to the broker's account, so that it can go on
 	 * writing it; nothing else in the directory is touched. */
 	if (user.drop)
 		fileio_owner_set(user.uid, user.gid);
-	/* The registry first: refusing a broken one must leave the state dir as it was. */
-	registry_init(&reg, br.state_fd, state_dir);
-	if (registry_load(&reg, err, sizeof(err)) < 0)
-		fatalx("refusing to start: %s (brokerd never overwrites a registry it cannot "
-		    "read: fix the file or restore it from a backup)", err);
-	token_load(&cfg, br.state_fd, state_dir);
+	token_generate(&cfg, br.state_fd, state_dir);
 	audit_open(br.state_fd, state_dir);
 	pairing_init(&broker_pairing_effects);
 	/* First start: create the file now, so an unwritable state dir shows at once. */

@@ -122,6 +122,12 @@ log_warnx(const char *fmt, ...)
 }
 
 void
+log_errorx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, 0);
+}
+
+void
 log_info(const char *fmt, ...)
 {
 	LOG_BODY(LOG_LEVEL_INFO, 0);

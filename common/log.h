@@ -1,5 +1,7 @@
 /* One error idiom for every clawgate program: fatal/fatalx end the process,
- * log_warn/log_warnx report and go on. The *x variants do not append errno. */
+ * log_warn/log_warnx report and go on. The *x variants do not append errno.
+ * log_errorx reports at fatalx's level and goes on: for a reader that lists
+ * every problem it finds before it gives up. */
 #ifndef CLAWGATE_LOG_H
 #define CLAWGATE_LOG_H
 
@@ -17,6 +19,7 @@ const char *log_priority_prefix(enum log_level level);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

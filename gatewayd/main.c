@@ -10,6 +10,7 @@
 #include <string.h>
 #include <event2/event.h>
 
+#include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/notify.h"
@@ -33,6 +34,8 @@
 #define MAIN_USER "clawgate-gw"	/* doc/design.md §1, created by systemd/clawgate.sysusers */
 #define MAIN_MMAP_THRESHOLD (1 << 20)	/* see the mallopt calls in main */
 #define MAIN_TRIM_THRESHOLD (16 << 20)
+#define MAIN_STR(x) #x
+#define MAIN_XSTR(x) MAIN_STR(x)
 
 static unsigned long main_port;	/* 0: the broker's */
 static struct event *main_grace;
@@ -40,12 +43,25 @@ static struct sandbox_user main_user;
 static const char *main_selftest;	/* --sandbox-selftest: the negative test */
 static struct brokerlink_user main_broker;	/* the broker link's messages go to sessions */
 
+static const char main_usage_text[] =
+    "usage: gatewayd [--socket-dir DIR] [--port N] [--workers N]\n"
+    "                [--log-level error|warn|info|debug] [--test-echo[=pass]]\n"
+    "       gatewayd --help | --version\n"
+    "options:\n"
+    "  --socket-dir DIR    where brokerd's gateway.sock is (default /run/clawgate)\n"
+    "  --port N            listen on port N instead of brokerd's gateway.port\n"
+    "  --workers N         serve connections from N processes (1-" MAIN_XSTR(WORKERS_MAX)
+    ", default 1)\n"
+    "  --log-level LEVEL   log error, warn, info (default) or debug messages\n"
+    "  --test-echo[=pass]  RFC 6455 conformance tests only: every WebSocket is an\n"
+    "                      unauthenticated echo (never in production)\n"
+    "  --help              print this text and exit\n"
+    "  --version           print gatewayd's version and exit\n";
+
 static void __attribute__((noreturn))
 main_usage(void)
 {
-	fprintf(stderr, "usage: gatewayd [--socket-dir DIR] [--port N] [--workers N] "
-	    "[--log-level error|warn|info|debug] [--test-echo[=pass]]\n");
-	exit(2);
+	cli_usage_error("gatewayd", NULL, main_usage_text);
 }
 
 /* BR_HELLO is in: only now is it known what to listen on. With the listeners
@@ -165,7 +181,7 @@ main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "test-echo", optional_argument, NULL, 'E' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTIONS,
 		/* Hidden: a small large-message budget and short deadlines, for its
 		 * tests: KIB,WAIT_MS,GRACE_MS (gatewayd/wsbudget.c). */
 		{ "test-msg-budget", required_argument, NULL, 'B' },
@@ -248,6 +264,10 @@ main(int argc, char **argv)
 			}
 			ws_budget_times(wait_ms, grace_ms);
 			break;
+		case CLI_OPT_HELP:
+			cli_help(main_usage_text);
+		case CLI_OPT_VERSION:
+			cli_version("gatewayd");
 		default:
 			main_usage();
 		}

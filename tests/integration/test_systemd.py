@@ -75,6 +75,14 @@ def test_restarting_brokerd_leaves_gatewayd_alone(installed_units):
         assert "gatewayd.service" not in broker.get(("Unit", key), []), broker
 
 
+def test_brokerd_unit_checks_its_configuration_first(installed_units):
+    """brokerd.service runs brokerd --check-config before brokerd, with the same
+    arguments (so the same config file and state dir), as the same user."""
+    unit = unit_directives(installed_units / "brokerd.service")
+    start = unit[("Service", "ExecStart")]
+    assert unit.get(("Service", "ExecStartPre")) == [start[0], "--check-config", *start[1:]], unit
+
+
 def test_gatewayd_serves_the_sockets_systemd_passes(make_gateway):
     gw = make_gateway(start=False)
     gw.start_broker()
@@ -110,8 +118,15 @@ def test_daemons_work_with_the_credentials_of_the_units(make_gateway):
     # The admin's config, which holds the token: root's, readable by brokerd's group.
     os.chown(gw.config_path, 0, broker.pw_gid)
     os.chmod(gw.config_path, 0o640)
-    gw.start_broker(prefix=["setpriv", "--reuid=clawgate-broker", "--regid=clawgate-broker",
-                            "--groups=clawgate-gw,clawgate-admin", "--"])
+    as_broker = ["setpriv", "--reuid=clawgate-broker", "--regid=clawgate-broker",
+                 "--groups=clawgate-gw,clawgate-admin", "--"]
+    # The unit's ExecStartPre, as that account: the state dir systemd made is fine.
+    check = subprocess.run([*as_broker, str(BROKERD), "--check-config", "--config",
+                            str(gw.config_path), "--state-dir", str(gw.state_dir)],
+                           capture_output=True, text=True, timeout=NOTIFY_TIMEOUT,
+                           env=daemon_env(), stdin=subprocess.DEVNULL)
+    assert check.returncode == 0 and "configuration OK" in check.stdout, check
+    gw.start_broker(prefix=as_broker)
     gw.start_gatewayd(prefix=["setpriv", "--reuid=clawgate-gw", "--regid=clawgate-gw",
                               "--clear-groups", "--"])
     assert os.stat(gw.sock_dir / "gateway.sock").st_gid == grp.getgrnam("clawgate-gw").gr_gid
