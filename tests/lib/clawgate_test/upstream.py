@@ -82,6 +82,9 @@ def gateway_config(port, *, user_header=USER_HEADER, required_headers=REQUIRED_H
         "update": {"checkOnStart": False},
         "discovery": {"mdns": {"mode": "off"}},
         "models": {"catalogRefresh": {"enabled": False}},
+        # No automations (the heartbeat's agent turns): a turn still running
+        # when a test stops the upstream holds its SIGTERM drain for minutes.
+        "cron": {"enabled": False},
     }
     if log_file is not None:
         config["logging"] = {"file": str(log_file)}
