@@ -5,9 +5,9 @@
 # shellcheck disable=SC2034  # the lists are used by the scripts that source this file
 
 CLAWGATE_BUILD_DEPS=(build-essential meson ninja-build pkg-config libevent-dev libssl-dev
-	libyajl-dev libseccomp-dev libwslay-dev libsystemd-dev libsodium-dev)
+	libyajl-dev libseccomp-dev libwslay-dev libsystemd-dev libsodium-dev scdoc)
 CLAWGATE_TEST_DEPS=(python3-websockets python3-cryptography python3-pytest strace systemd
-	python3-wsproto openssl chromium nftables iproute2)
+	python3-wsproto openssl chromium nftables iproute2 man-db)
 # The relay benchmark's comparison proxy (tests/bench/run-relay; not needed by ./check).
 CLAWGATE_BENCH_DEPS=(nginx)
 # The libFuzzer targets (tests/fuzz/): clang and its runtime, which holds libFuzzer.
