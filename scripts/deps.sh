@@ -4,8 +4,11 @@
 
 # shellcheck disable=SC2034  # the lists are used by the scripts that source this file
 
+# node-tweetnacl and libjs-cryptojs: the JavaScript the Control UI embeds for
+# Ed25519 and SHA-256 where WebCrypto cannot serve (gatewayd/meson.build).
 CLAWGATE_BUILD_DEPS=(build-essential meson ninja-build pkg-config libevent-dev libssl-dev
-	libyajl-dev libseccomp-dev libwslay-dev libsystemd-dev libsodium-dev scdoc)
+	libyajl-dev libseccomp-dev libwslay-dev libsystemd-dev libsodium-dev scdoc node-tweetnacl
+	libjs-cryptojs)
 CLAWGATE_TEST_DEPS=(python3-websockets python3-cryptography python3-pytest strace systemd
 	python3-wsproto openssl chromium nftables iproute2 man-db)
 # The relay benchmark's comparison proxy (tests/bench/run-relay; not needed by ./check).

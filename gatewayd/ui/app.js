@@ -5,7 +5,7 @@
  */
 "use strict";
 
-const ed = globalThis.ClawEd25519;
+const keys = globalThis.ClawKeys;
 
 const CLIENT_ID = "openclaw-control-ui";
 const CLIENT_MODE = "webchat";
@@ -47,8 +47,6 @@ function unb64url(text) {
 	return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
-const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-
 /* The code `gatewayctl devices list` shows: the device id's first 6 hex digits. */
 const verificationCode = (deviceId) => `${deviceId.slice(0, 3)} ${deviceId.slice(3, 6)}`;
 
@@ -70,7 +68,7 @@ const deviceToken = () => localStorage.getItem(DEVICE_TOKEN_KEY) || "";
 /* ---- the device identity ------------------------------------------------ */
 
 /* WebCrypto signs where the browser offers Ed25519 (secure contexts only);
- * elsewhere, e.g. on http://<LAN address>, the embedded implementation does. */
+ * elsewhere, e.g. on http://<LAN address>, the embedded TweetNaCl.js does. */
 async function webCryptoSigner(seed) {
 	if (!globalThis.isSecureContext || !globalThis.crypto?.subtle)
 		return null;
@@ -105,8 +103,8 @@ async function loadIdentity() {
 	}
 	if (stored === null || stored.version !== 1 || typeof stored.privateKey !== "string") {
 		const seed = await newSeed();
-		const publicKey = ed.publicKey(seed);
-		stored = { version: 1, deviceId: hex(ed.sha256(publicKey)), publicKey: b64url(publicKey),
+		const publicKey = keys.publicKey(seed);
+		stored = { version: 1, deviceId: keys.sha256Hex(publicKey), publicKey: b64url(publicKey),
 			privateKey: b64url(seed), createdAtMs: Date.now() };
 		localStorage.setItem(IDENTITY_KEY, JSON.stringify(stored));
 		localStorage.removeItem(DEVICE_TOKEN_KEY);
@@ -116,8 +114,8 @@ async function loadIdentity() {
 	return {
 		deviceId: stored.deviceId,
 		publicKey: stored.publicKey,
-		impl: native ? "WebCrypto Ed25519" : "built-in Ed25519 (no secure context)",
-		sign: native || (async (msg) => ed.sign(seed, msg)),
+		impl: native ? "WebCrypto Ed25519" : "TweetNaCl.js Ed25519 (no secure context)",
+		sign: native || (async (msg) => keys.sign(seed, msg)),
 	};
 }
 

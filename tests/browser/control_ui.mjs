@@ -64,10 +64,10 @@ async function main() {
 		await shot(a.page, "02-first-browser-dashboard");
 
 		// 3. A second browser (another profile, a non-secure origin: the page signs
-		// with its built-in Ed25519) asks too.
+		// with the embedded TweetNaCl.js) asks too.
 		await b.page.goto(`http://${LAN_NAME}:${PORT}/#token=${TOKEN}`);
 		const second = await pairingScreen(b.page, "second browser");
-		assert.match(await text(b.page, "#identity-impl"), /built-in Ed25519/);
+		assert.match(await text(b.page, "#identity-impl"), /TweetNaCl.js Ed25519/);
 		assert.notEqual(second.deviceId, first.deviceId);
 		await shot(b.page, "03-second-browser-pairing-required");
 

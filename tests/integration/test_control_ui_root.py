@@ -68,7 +68,8 @@ def test_clawgates_own_page_stays_at_clawgate(make_gateway, ui_root):
     status, headers, body = gw.http("/clawgate/")
     assert status == 200 and b"<title>clawgate Control UI</title>" in body
     assert b"data-gatewayctl=" in body
-    for path in ("/clawgate/app.js", "/clawgate/ed25519.js", "/clawgate/style.css"):
+    for path in ("/clawgate/app.js", "/clawgate/keys.js", "/clawgate/nacl.js", "/clawgate/sha256.js",
+                 "/clawgate/style.css"):
         assert gw.http(path)[0] == 200, path
     # Only clawgate's own files are below /clawgate/, never the root's.
     assert gw.http("/clawgate/favicon.svg")[0] == 404
