@@ -7,7 +7,6 @@ README: Configuration (gateway.tls)."""
 
 import datetime
 import hashlib
-import ipaddress
 import socket
 import ssl
 import subprocess
@@ -17,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from test_accept_budget import private_netns
+from clawgate_test.netns import private_netns
 
 AUTO = {"tls": {"enabled": True}}
 
@@ -93,8 +92,7 @@ def test_generated_at_first_start_kept_at_the_next(make_gateway):
 def test_the_lan_address_is_named(make_gateway):
     """bind lan: the host's interface addresses go into the certificate, so a
     browser on the LAN reaching https://<address>:port/ finds it named."""
-    with private_netns():
-        subprocess.run(["ip", "addr", "add", "10.77.0.5/24", "dev", "lo"], check=True)
+    with private_netns(["10.77.0.5/24"]):
         gw = make_gateway(start=False, config_extra={"bind": "lan", **AUTO})
         gw.start()
         cert_path = gw.state_dir / "tls-cert.pem"
