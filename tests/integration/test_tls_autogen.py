@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from clawgate_test.harness import BROKERD
 from clawgate_test.netns import private_netns
 
 AUTO = {"tls": {"enabled": True}}
@@ -136,6 +137,10 @@ def test_a_broken_stored_pair_stops_brokerd_naming_file_and_fix(make_gateway, da
         cert_path.unlink()
         named = "%s is there but %s is not" % (key_path, cert_path)
     before = key_path.read_bytes()
+    check = subprocess.run([str(BROKERD), "--check-config", "--config", str(gw.config_path),
+                            "--state-dir", str(gw.state_dir)], capture_output=True, text=True,
+                           timeout=30)
+    assert check.returncode == 1 and named in check.stderr, check
     message = start_fails(gw)
     assert named in message, message
     assert "delete %s" % (key_path if damage == "missing_cert" else cert_path) in message, \
