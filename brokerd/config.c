@@ -259,24 +259,32 @@ config_trusted_proxies(struct config *cfg, yajl_val root)
 	}
 }
 
-/* gateway.tls (§8): enabled needs both paths; autoGenerate is not supported. */
+/* gateway.tls (§8): enabled with both paths (gatewayd reads the files) or with
+ * neither, when autoGenerate (default true, as OpenClaw's) has brokerd keep a
+ * self-signed pair in its state dir. */
 static void
 config_tls(struct config *cfg, yajl_val root)
 {
 	yajl_val v = config_get(root, GW("tls", "enabled"), JTREE_BOOL, "gateway.tls.enabled");
+	yajl_val gen = config_get(root, GW("tls", "autoGenerate"), JTREE_BOOL,
+	    "gateway.tls.autoGenerate");
 	const char *cert = config_str(root, GW("tls", "certPath"), "gateway.tls.certPath");
 	const char *key = config_str(root, GW("tls", "keyPath"), "gateway.tls.keyPath");
 
 	cfg->tls_enabled = v != NULL && YAJL_IS_TRUE(v);
 	if (!cfg->tls_enabled)
 		return;
+	if (cert == NULL && key == NULL && (gen == NULL || YAJL_IS_TRUE(gen))) {
+		cfg->tls_auto = 1;
+		return;
+	}
 	if (cert == NULL || key == NULL || cert[0] != '/' || key[0] != '/' ||
 	    strlen(cert) > PROTO_TEXT_MAX || strlen(key) > PROTO_TEXT_MAX) {
-		problem_report("%s: gateway.tls.enabled needs gateway.tls.certPath and gateway.tls.keyPath, "
-		    "absolute paths of a PEM certificate (chain) and its private key (clawgate "
-		    "does not generate them: e.g. openssl req -x509 -newkey ec -pkeyopt "
-		    "ec_paramgen_curve:P-256 -nodes -keyout key.pem -out cert.pem -subj /CN=host)",
-		    config_file);
+		problem_report("%s: gateway.tls.enabled needs both gateway.tls.certPath and "
+		    "gateway.tls.keyPath, absolute paths of a PEM certificate (chain) and its "
+		    "private key, or neither, with gateway.tls.autoGenerate true (the default), "
+		    "for a self-signed certificate brokerd generates and keeps in its state "
+		    "directory", config_file);
 		return;
 	}
 	snprintf(cfg->tls_cert_path, sizeof(cfg->tls_cert_path), "%s", cert);
@@ -626,6 +634,8 @@ config_free(struct config *cfg)
 {
 	secret_free(cfg->token);
 	secret_free(cfg->password);
+	secret_free(cfg->tls_key_der);
+	free(cfg->tls_cert_der);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -26,6 +26,9 @@ enum secret_source {
 };
 
 #define CONFIG_ALLOWED_ORIGINS_MAX 64
+/* SHA-256 as browsers show it: 32 upper-case hex pairs joined by colons */
+#define CONFIG_TLS_FINGERPRINT_LEN 95
+#define CONFIG_TLS_DATE_LEN 24	/* "2028-09-06 12:00:00 UTC" */
 
 
 struct config {
@@ -55,10 +58,18 @@ struct config {
 	uint32_t ntrusted_proxies;
 	char trusted_proxies[PROTO_MAX_PROXIES][PROTO_ADDR_MAX + 1];
 	int allow_real_ip_fallback;
-	/* gateway.tls: gatewayd reads certificate and key (doc/design.md §4) */
+	/* gateway.tls: gatewayd reads certificate and key (doc/design.md §4),
+	 * unless tls_auto (enabled without certPath and keyPath, autoGenerate not
+	 * false): then brokerd keeps a self-signed pair in its state dir
+	 * (tlscert.h) and hands it to gatewayd over the link. */
 	int tls_enabled;
 	char tls_cert_path[PROTO_TEXT_MAX + 1];
 	char tls_key_path[PROTO_TEXT_MAX + 1];
+	int tls_auto;
+	char *tls_cert_der;	/* base64 of the DER, once loaded or generated */
+	char *tls_key_der;	/* a secret, like token */
+	char tls_fingerprint[CONFIG_TLS_FINGERPRINT_LEN + 1];
+	char tls_not_after[CONFIG_TLS_DATE_LEN + 1];
 	char ui_root[PROTO_PATH_MAX + 1];	/* gateway.controlUi.root; "": the built-in UI */
 	/* How an admin runs gatewayctl on this host, as the Control UI shows it:
 	 * clawgate.gatewayctl > $CLAWGATE_GATEWAYCTL > config_gatewayctl_default. */

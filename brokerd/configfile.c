@@ -355,8 +355,8 @@ static const struct configfile_key configfile_auth[] = {
 };
 
 static const struct configfile_key configfile_tls[] = {
-	CF_READ("enabled"), CF_READ("certPath"), CF_READ("keyPath"),
-	CF_IGNORED("autoGenerate"), CF_IGNORED("caPath"),
+	CF_READ("enabled"), CF_READ("certPath"), CF_READ("keyPath"), CF_READ("autoGenerate"),
+	CF_IGNORED("caPath"),
 	CF_END,
 };
 

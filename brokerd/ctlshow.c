@@ -268,6 +268,7 @@ void
 ctlshow_status(yajl_val s)
 {
 	char *up = age_text(jtree_int(s, "uptimeMs"));
+	yajl_val tls;
 
 	printf("brokerd %s (pid %lld), up %s\n", jtree_text(s, "version"), jtree_int(s, "pid"), up);
 	printf("state directory: %s\n", jtree_text(s, "stateDir"));
@@ -279,6 +280,14 @@ ctlshow_status(yajl_val s)
 	    jtree_int(s, "sessions"));
 	printf("pending requests: %lld, paired devices: %lld\n", jtree_int(s, "pending"),
 	    jtree_int(s, "paired"));
+	if ((tls = jtree_get(s, "tls")) != NULL &&
+	    strcmp(jtree_text(tls, "source"), "generated") == 0)
+		printf("TLS: self-signed certificate %s, valid until %s\n"
+		    "TLS SHA-256 fingerprint: %s\n", jtree_text(tls, "certPath"), jtree_text(tls, "notAfter"),
+		    jtree_text(tls, "fingerprintSha256"));
+	else if (tls != NULL)
+		printf("TLS: certificate %s (its fingerprint: openssl x509 -noout -fingerprint "
+		    "-sha256 -in %s)\n", jtree_text(tls, "certPath"), jtree_text(tls, "certPath"));
 	if (jtree_get(s, "relay") != NULL)
 		printf("relay mode: upstream %s (whether only clawgate can reach it: gatewayctl "
 		    "relay check)\n", jtree_text(jtree_get(s, "relay"), "upstream"));

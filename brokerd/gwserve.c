@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <openssl/crypto.h>
 
 #include "brokerd/admission.h"
 #include "brokerd/broker.h"
@@ -61,12 +62,17 @@ gwserve_hello(struct gwlink_call *call)
 	h.tls_enabled = (uint8_t)cfg->tls_enabled;
 	snprintf(h.tls_cert_path, sizeof(h.tls_cert_path), "%s", cfg->tls_cert_path);
 	snprintf(h.tls_key_path, sizeof(h.tls_key_path), "%s", cfg->tls_key_path);
+	if (cfg->tls_auto) {
+		snprintf(h.tls_cert_der, sizeof(h.tls_cert_der), "%s", cfg->tls_cert_der);
+		snprintf(h.tls_key_der, sizeof(h.tls_key_der), "%s", cfg->tls_key_der);
+	}
 	h.max_payload = GWSERVE_MAX_PAYLOAD;
 	h.max_buffered = GWSERVE_MAX_BUFFERED;
 	memcpy(h.ui_root, cfg->ui_root, sizeof(h.ui_root));
 	memcpy(h.gatewayctl, cfg->gatewayctl, sizeof(h.gatewayctl));
 	h.relay = cfg->relay;
 	gwlink_send(call->link, PROTO_BR_HELLO, call->id, &h);
+	OPENSSL_cleanse(h.tls_key_der, sizeof(h.tls_key_der));
 	log_info("gateway link: gatewayd pid %u worker %u connected", m->pid, m->worker);
 }
 

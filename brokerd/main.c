@@ -37,6 +37,7 @@
 #include "brokerd/secret.h"
 #include "brokerd/sessions.h"
 #include "brokerd/ticket.h"
+#include "brokerd/tlscert.h"
 #include "common/cli.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -412,8 +413,10 @@ main(int argc, char *argv[])
 	if (br.state_fd >= 0 && registry_load(&reg, err, sizeof(err)) < 0)
 		problem_report("%s (brokerd never overwrites a registry it cannot read: fix the "
 		    "file or restore it from a backup)", err);
-	if (br.state_fd >= 0)
+	if (br.state_fd >= 0) {
 		token_read(&cfg, br.state_fd, state_dir);
+		tlscert_read(&cfg, br.state_fd, state_dir);
+	}
 	if (check) {
 		ch = check_report(&cfg, state_dir, &reg);
 		registry_free(&reg);
@@ -431,6 +434,7 @@ main(int argc, char *argv[])
 	if (user.drop)
 		fileio_owner_set(user.uid, user.gid);
 	token_generate(&cfg, br.state_fd, state_dir);
+	tlscert_generate(&cfg, br.state_fd, state_dir);
 	audit_open(br.state_fd, state_dir);
 	pairing_init(&broker_pairing_effects);
 	/* First start: create the file now, so an unwritable state dir shows at once. */

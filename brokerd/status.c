@@ -1,12 +1,38 @@
 #include "brokerd/status.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "brokerd/broker.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
+#include "brokerd/tlscert.h"
 #include "common/clock.h"
 #include "proto/pval.h"
+
+/* Which certificate gatewayd serves; the fingerprint of the one brokerd
+ * generated, for people to compare with what their browser shows. */
+static void
+status_tls(struct pbuf *b, const struct broker *br)
+{
+	const struct config *cfg = br->cfg;
+	char path[PATH_MAX];
+
+	pval_key(b, "tls");
+	pval_obj_begin(b);
+	if (cfg->tls_auto) {
+		pval_kv_str(b, "source", "generated");
+		snprintf(path, sizeof(path), "%s/%s", br->state_dir, TLSCERT_CERT_FILE);
+		pval_kv_str(b, "certPath", path);
+		pval_kv_str(b, "fingerprintSha256", cfg->tls_fingerprint);
+		pval_kv_str(b, "notAfter", cfg->tls_not_after);
+	} else {
+		pval_kv_str(b, "source", "files");
+		pval_kv_str(b, "certPath", cfg->tls_cert_path);
+	}
+	pval_obj_end(b);
+}
 
 void
 status_pval(struct pbuf *b, struct broker *br, int local)
@@ -24,6 +50,8 @@ status_pval(struct pbuf *b, struct broker *br, int local)
 		pval_kv_str(b, "stateDir", br->state_dir);
 		pval_kv_str(b, "authMode", config_auth_mode_name(br->cfg->auth_mode));
 		pval_kv_str(b, "tokenSource", config_secret_source_name(br->cfg->token_source));
+		if (br->cfg->tls_enabled)
+			status_tls(b, br);
 		/* Relay mode: gatewayctl relay check looks for the guard on this port. */
 		if (br->cfg->relay.port != 0) {
 			pval_key(b, "relay");

@@ -154,6 +154,9 @@ brokerlink_on_hello(const union brokerlink_msg *m)
 	brokerlink_was_up = 1;
 	log_info("connected to brokerd %s at %s", gatewayd.settings.version, brokerlink_path);
 	brokerlink_user->up(first);
+	/* The generated TLS key is in tls_init's context now (first hello) or
+	 * not needed (a later one: the listeners keep the first's). */
+	explicit_bzero(gatewayd.settings.tls_key_der, sizeof(gatewayd.settings.tls_key_der));
 	return 0;
 }
 

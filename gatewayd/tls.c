@@ -2,8 +2,12 @@
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <stdio.h>
+#include <string.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "common/log.h"
 #include "gatewayd/gatewayd.h"
@@ -25,6 +29,63 @@ tls_fail(const char *what, const char *path)
 	    err);
 }
 
+/* base64 (as brokerd encodes DER) into a malloc'd buffer; its length in *len.
+ * NULL if it is not base64. */
+static unsigned char *
+tls_unbase64(const char *b64, int *len)
+{
+	size_t n = strlen(b64);
+	unsigned char *out;
+	int got;
+
+	if (n == 0 || n % 4 != 0 || (out = OPENSSL_malloc(n / 4 * 3 + 1)) == NULL)
+		return NULL;
+	if ((got = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n)) < 0) {
+		OPENSSL_free(out);
+		return NULL;
+	}
+	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	got -= (b64[n - 1] == '=') + (b64[n - 2] == '=');
+	*len = got;
+	return out;
+}
+
+/* gateway.tls.autoGenerate: the self-signed pair brokerd keeps and sent in
+ * BR_HELLO, which gatewayd could not read from brokerd's state dir itself. */
+static void
+tls_use_generated(const struct proto_br_hello *st)
+{
+	unsigned char *cder, *kder;
+	const unsigned char *p;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char fp[3 * EVP_MAX_MD_SIZE + 1] = "", *f = fp;
+	unsigned int mdlen = 0;
+	int clen = 0, klen = 0;
+	X509 *cert = NULL;
+	EVP_PKEY *key = NULL;
+
+	cder = tls_unbase64(st->tls_cert_der, &clen);
+	kder = tls_unbase64(st->tls_key_der, &klen);
+	if (cder != NULL && (p = cder) != NULL)
+		cert = d2i_X509(NULL, &p, clen);
+	if (kder != NULL && (p = kder) != NULL)
+		key = d2i_AutoPrivateKey(NULL, &p, klen);
+	OPENSSL_free(cder);
+	if (kder != NULL)
+		OPENSSL_clear_free(kder, (size_t)klen);
+	if (cert == NULL || key == NULL || SSL_CTX_use_certificate(tls_ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(tls_ctx, key) != 1 || SSL_CTX_check_private_key(tls_ctx) != 1)
+		fatalx("TLS: brokerd sent a self-signed certificate and key that cannot be "
+		    "used: check brokerd's log, and its files tls-cert.pem and tls-key.pem");
+	if (X509_digest(cert, EVP_sha256(), md, &mdlen) == 1)
+		for (unsigned int i = 0; i < mdlen; i++)
+			f += sprintf(f, "%s%02X", i > 0 ? ":" : "", md[i]);
+	log_info("TLS enabled with brokerd's self-signed certificate (SHA-256 fingerprint %s)",
+	    fp);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+}
+
 void
 tls_init(void)
 {
@@ -42,6 +103,10 @@ tls_init(void)
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_CLEANSE_PLAINTEXT);
 	if (SSL_CTX_set_cipher_list(tls_ctx, TLS_CIPHERS_12) != 1)
 		tls_fail("set the cipher list for", "the gateway port");
+	if (st->tls_cert_der[0] != '\0') {
+		tls_use_generated(st);
+		return;
+	}
 	if (SSL_CTX_use_certificate_chain_file(tls_ctx, st->tls_cert_path) != 1)
 		tls_fail("load the certificate", st->tls_cert_path);
 	if (SSL_CTX_use_PrivateKey_file(tls_ctx, st->tls_key_path, SSL_FILETYPE_PEM) != 1)

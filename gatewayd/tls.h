@@ -10,8 +10,9 @@
 
 struct bufferevent;
 
-/* Loads certificate (chain) and key, if the broker's settings enable TLS; fatalx
- * naming the file and the fix otherwise. */
+/* Loads certificate (chain) and key from the files the broker's settings name,
+ * or the self-signed pair the settings carry (gateway.tls.autoGenerate), if they
+ * enable TLS; fatalx naming the file and the fix otherwise. */
 void tls_init(void);
 /* A bufferevent for an accepted socket: TLS server side if enabled, else plain. */
 struct bufferevent *tls_bufferevent(evutil_socket_t fd);

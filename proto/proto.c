@@ -141,6 +141,8 @@ static const struct proto_field fields_br_hello[] = {
 	F_INT(PK_U8, struct proto_br_hello, tls_enabled),
 	F_STR(struct proto_br_hello, tls_cert_path, PROTO_CS_TEXT),
 	F_STR(struct proto_br_hello, tls_key_path, PROTO_CS_TEXT),
+	F_STR(struct proto_br_hello, tls_cert_der, PROTO_CS_ATOM),
+	F_STR(struct proto_br_hello, tls_key_der, PROTO_CS_ATOM),
 	F_STR(struct proto_br_hello, ui_root, PROTO_CS_TEXT),
 	F_STR(struct proto_br_hello, gatewayctl, PROTO_CS_TEXT),
 	F_STR(struct proto_br_hello, relay.addr, PROTO_CS_ATOM),

@@ -20,7 +20,7 @@
 
 #include "proto/pbuf.h"
 
-#define PROTO_VERSION 12
+#define PROTO_VERSION 13
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -75,6 +75,9 @@ enum proto_type {
 #define PROTO_MAX_RELAY_HEADERS 8	/* clawgate.relay.requiredHeaders entries */
 #define PROTO_PATH_MAX 1024	/* a file system path (gateway.controlUi.root) */
 #define PROTO_COMMAND_MAX 512	/* a shell command line shown to admins (clawgate.gatewayctl) */
+/* gateway.tls.autoGenerate's certificate and key as base64 of their DER */
+#define PROTO_TLS_CERT_MAX 4096
+#define PROTO_TLS_KEY_MAX 512
 
 enum proto_charset {
 	PROTO_CS_ATOM,	/* printable ASCII, no space: enums, ids, scopes */
@@ -144,10 +147,15 @@ struct proto_br_hello {
 	uint32_t ntrusted_proxies;
 	char trusted_proxies[PROTO_MAX_PROXIES][PROTO_ADDR_MAX + 1];
 	uint8_t allow_real_ip_fallback;
-	/* gateway.tls.enabled, certPath, keyPath: gatewayd opens the files itself */
+	/* gateway.tls.enabled, certPath, keyPath: gatewayd opens the files itself.
+	 * With gateway.tls.autoGenerate the paths are empty and brokerd sends the
+	 * pair it keeps in its state dir (base64 of the DER), which gatewayd could
+	 * not read; gatewayd wipes the key once it is loaded. */
 	uint8_t tls_enabled;
 	char tls_cert_path[PROTO_TEXT_MAX + 1];
 	char tls_key_path[PROTO_TEXT_MAX + 1];
+	char tls_cert_der[PROTO_TLS_CERT_MAX + 1];
+	char tls_key_der[PROTO_TLS_KEY_MAX + 1];
 	char ui_root[PROTO_PATH_MAX + 1];	/* gateway.controlUi.root; "": the built-in UI */
 	/* How an admin runs gatewayctl on this host ("gatewayctl", or with --socket):
 	 * the Control UI shows it in front of `devices approve <requestId>`. */

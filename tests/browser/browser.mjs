@@ -25,14 +25,15 @@ export function gatewayctl(...args) {
 export const devices = () => JSON.parse(gatewayctl("devices", "list", "--json"));
 
 /* A browser with its own profile; problems collects page errors, console
- * errors other than the expected refusals, and failed HTTP requests. */
-export async function launch(name) {
+ * errors other than the expected refusals, and failed HTTP requests. args:
+ * more Chromium switches. */
+export async function launch(name, args = []) {
 	const context = await chromium.launchPersistentContext(join(env.CLAWGATE_PROFILES, name), {
 		executablePath: "/usr/bin/chromium",
 		headless: true,
 		viewport: { width: 1280, height: 900 },
 		args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-			`--host-resolver-rules=MAP ${LAN_NAME} 127.0.0.1`],
+			`--host-resolver-rules=MAP ${LAN_NAME} 127.0.0.1`, ...args],
 	});
 	const page = context.pages()[0] || await context.newPage();
 	const problems = [];

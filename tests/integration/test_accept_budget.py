@@ -10,10 +10,7 @@ namespace's loopback interface, and starts the daemons from there; gatewayd
 binds "lan" inside it, so 10.77.0.x are remote clients to it while 127.0.0.1
 stays the admin's loopback."""
 
-import contextlib
-import ctypes
 import json
-import os
 import select
 import socket
 import subprocess
@@ -21,39 +18,20 @@ import time
 
 import pytest
 
-from clawgate_test import rawws
+from clawgate_test import netns, rawws
 from clawgate_test.clawclient import cli_params
 from clawgate_test.harness import wait_until
 
 PER_ADDRESS = 64
-CLONE_NEWNET = 0x40000000
 ATTACKER = "10.77.0.1"
 OTHER = "10.77.0.2"
 FRESH = ["10.77.0.%d" % i for i in range(10, 14)]
 V6_NET = "fd00:77:0:1::"
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-@contextlib.contextmanager
 def private_netns():
     """This thread (and every process it starts) in a new network namespace with
     lo up and the test's addresses on it; back in the original one afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root for a network namespace")
-    original = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    try:
-        if _libc.unshare(CLONE_NEWNET) != 0:
-            pytest.skip("cannot make a network namespace: %s" %
-                        os.strerror(ctypes.get_errno()))
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-        for addr in [ATTACKER, OTHER] + FRESH:
-            subprocess.run(["ip", "addr", "add", addr + "/32", "dev", "lo"], check=True)
-        yield
-    finally:
-        if _libc.setns(original, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "cannot return to the test's network namespace")
-        os.close(original)
+    return netns.private_netns([ATTACKER, OTHER] + FRESH)
 
 
 def start_lan_gateway(make_gateway, nofile):

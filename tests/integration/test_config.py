@@ -67,7 +67,7 @@ def test_misspelt_keys_are_warned_about_and_openclaw_keys_are_not(make_gateway):
         "mode": "local",
         "remote": {"url": "wss://example.invalid"},
         "controlUi": {"basePath": "/openclaw", "allowInsecureAuth": True},
-        "tls": {"enabled": False, "autoGenerate": True},
+        "tls": {"enabled": False, "caPath": "/etc/ssl/ca.pem"},
         "prot": 1234,
     })
     gw.config_path.write_text(
@@ -85,7 +85,7 @@ def test_misspelt_keys_are_warned_about_and_openclaw_keys_are_not(make_gateway):
             "gateway.auth.token?" % path) in log, log
     assert log.count("unknown key") == 2, log
     for key in ("gateway.mode", "gateway.remote", "gateway.controlUi.basePath",
-                "gateway.controlUi.allowInsecureAuth", "gateway.tls.autoGenerate",
+                "gateway.controlUi.allowInsecureAuth", "gateway.tls.caPath",
                 "gateway.auth.rateLimit"):
         assert ("brokerd: info: %s: %s is an OpenClaw setting that clawgate does not use: "
                 "ignored by clawgate" % (path, key)) in log, log

@@ -127,3 +127,16 @@ def test_no_token_left_after_relayed_sessions(echo_relay):
     secrets = {gw.token.encode(), device_token.encode()}
     wait_until(lambda: not secrets_in_memory(gw.gatewayd.pid, secrets), 5,
                "no token in gatewayd's memory once its relayed sessions closed")
+
+
+def test_no_generated_tls_key_left_but_in_the_tls_context(make_gateway):
+    """gateway.tls.autoGenerate: brokerd sends its key over the link as base64 of
+    the DER; gatewayd loads it into OpenSSL's context and wipes both forms (the
+    frame, the decoded message, its settings, the decoded DER)."""
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding, NoEncryption, PrivateFormat, load_pem_private_key)
+    gw = make_gateway(config_extra={"tls": {"enabled": True}})
+    key = load_pem_private_key((gw.state_dir / "tls-key.pem").read_bytes(), None)
+    der = key.private_bytes(Encoding.DER, PrivateFormat.TraditionalOpenSSL, NoEncryption())
+    assert secrets_in_memory(gw.gatewayd.pid, {der, base64.b64encode(der)}) == set(), \
+        "the generated TLS key's DER or base64 is in gatewayd's memory"

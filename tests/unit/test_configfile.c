@@ -172,7 +172,7 @@ test_openclaw_keys_are_ignored_not_misspelt(void)
 	    "ignored gateway.controlUi.enabled;ignored gateway.controlUi.basePath;"
 	    "ignored gateway.controlUi.allowInsecureAuth;"
 	    "ignored gateway.controlUi.dangerouslyDisableDeviceAuth;"
-	    "ignored gateway.tls.autoGenerate;ignored gateway.tls.caPath;"
+	    "ignored gateway.tls.caPath;"
 	    "ignored gateway.nodes.browser;ignored gateway.nodes.pairing.autoApproveCidrs;");
 }
 

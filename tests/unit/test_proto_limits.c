@@ -303,6 +303,8 @@ test_decode_binds_count(void)
 		pbuf_add(&b, "\0", 1);		/* tls_enabled */
 		put_str(&b, "", 0);		/* tls_cert_path */
 		put_str(&b, "", 0);		/* tls_key_path */
+		put_str(&b, "", 0);		/* tls_cert_der */
+		put_str(&b, "", 0);		/* tls_key_der */
 		put_str(&b, "", 0);		/* ui_root */
 		put_str(&b, "gatewayctl", 10);	/* gatewayctl */
 		/* relay mode off: address, port 0, host, user header, user, no

@@ -13,7 +13,7 @@ import struct
 
 from .clawclient import cli_params, sign_device
 
-VERSION = 12    # PROTO_VERSION
+VERSION = 13    # PROTO_VERSION
 HDR = struct.Struct(">IHHII")
 
 GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 0x0104, 0x0105
@@ -64,6 +64,7 @@ LAYOUTS = {
                ("max_payload", "u32"), ("max_buffered", "u32"), ("max_preauth_per_ip", "u32"),
                ("trusted_proxies", "strs"), ("allow_real_ip_fallback", "u8"),
                ("tls_enabled", "u8"), ("tls_cert_path", "str"), ("tls_key_path", "str"),
+               ("tls_cert_der", "str"), ("tls_key_der", "str"),
                ("ui_root", "str"), ("gatewayctl", "str"), ("relay_addr", "str"),
                ("relay_port", "u16"), ("relay_host", "str"), ("relay_user_header", "str"),
                ("relay_user", "str"), ("relay_required_headers", "strs"),
