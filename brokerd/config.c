@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yajl/yajl_tree.h>
 
 #include "brokerd/configfile.h"
@@ -28,6 +29,14 @@
 
 /* The file being read, for messages. */
 static const char *config_file;
+/* Where config_read opens a file whose directory config_pin opened: the
+ * directory's descriptor and the name in it. A broker chrooted to its state
+ * directory re-reads its configuration through them. */
+static struct {
+	int dirfd;
+	char *path;
+	char *name;
+} config_pinned = { -1, NULL, NULL };
 
 const char *
 config_file_name(void)
@@ -468,12 +477,15 @@ config_auto_approve(struct config *cfg, yajl_val root)
 static void
 config_check_secret_mode(const struct config *cfg)
 {
+	int pinned = cfg->path != NULL && config_pinned.path != NULL &&
+	    strcmp(cfg->path, config_pinned.path) == 0;
 	struct stat st;
 
 	if (cfg->path == NULL || (cfg->token_source != SECRET_SOURCE_CONFIG &&
 	    cfg->password_source != SECRET_SOURCE_CONFIG))
 		return;
-	if (stat(cfg->path, &st) < 0 || (st.st_mode & S_IROTH) == 0)
+	if (fstatat(pinned ? config_pinned.dirfd : AT_FDCWD, pinned ? config_pinned.name :
+	    cfg->path, &st, 0) < 0 || (st.st_mode & S_IROTH) == 0)
 		return;
 	log_warnx("%s holds gateway.auth.%s and every account on this host may read it "
 	    "(mode %04o): anyone who reads it can connect as the gateway's admin; restrict "
@@ -537,7 +549,9 @@ config_note(enum configfile_note what, const char *path, const char *suggestion,
 static char *
 config_read(const char *file, int is_default, size_t *len)
 {
-	char *text = fileio_read(AT_FDCWD, file, CONFIG_FILE_MAX, len);
+	int pinned = config_pinned.path != NULL && strcmp(file, config_pinned.path) == 0;
+	char *text = fileio_read(pinned ? config_pinned.dirfd : AT_FDCWD,
+	    pinned ? config_pinned.name : file, CONFIG_FILE_MAX, len);
 
 	if (text != NULL)
 		return text;
@@ -555,11 +569,48 @@ config_read(const char *file, int is_default, size_t *len)
 	else if (errno == EINVAL)
 		problem_report("configuration file %s is not a regular file: point --config at "
 		    "clawgate's JSON file", file);
+	else if (pinned)
+		problem_report("cannot read configuration file %s: %s (brokerd re-reads it as "
+		    "the account it runs as: make it readable to that account, e.g. chgrp "
+		    "clawgate-broker %s; chmod 640 %s)", file, strerror(errno), file, file);
 	else
 		problem_report("cannot read configuration file %s: %s (brokerd reads it as the "
 		    "user it starts as, before dropping privileges: make it readable to that "
 		    "user)", file, strerror(errno));
 	return NULL;
+}
+
+void
+config_pin(const char *path)
+{
+	const char *file = path != NULL ? path : CONFIG_DEFAULT_PATH;
+	const char *slash = strrchr(file, '/');
+	char *dir;
+
+	if (config_pinned.path != NULL)
+		return;
+	dir = slash == NULL ? xstrdup(".") : slash == file ? xstrdup("/") :
+	    xstrndup(file, (size_t)(slash - file));
+	config_pinned.dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (config_pinned.dirfd < 0)
+		log_info("cannot open %s, the directory of the configuration file: %s; a "
+		    "reload reads %s by its path", dir, strerror(errno), file);
+	free(dir);
+	if (config_pinned.dirfd < 0)
+		return;
+	config_pinned.path = xstrdup(file);
+	config_pinned.name = xstrdup(slash != NULL ? slash + 1 : file);
+}
+
+void
+config_unpin(void)
+{
+	if (config_pinned.dirfd >= 0)
+		close(config_pinned.dirfd);
+	free(config_pinned.path);
+	free(config_pinned.name);
+	config_pinned.dirfd = -1;
+	config_pinned.path = config_pinned.name = NULL;
 }
 
 int
