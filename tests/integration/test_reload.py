@@ -4,11 +4,16 @@ what can change applies to the next connect while every session stays up
 key only a start reads is logged with the restart that applies it and keeps
 its running value, and a configuration with a problem changes nothing."""
 
+import html
+import os
+import re
 import signal
 import time
 
+import pytest
+
 from clawgate_test import expect, rawws
-from clawgate_test.clawclient import cli_params, handshake
+from clawgate_test.clawclient import Identity, cli_params, handshake
 
 ORIGIN_TEXT = ("origin not allowed (open the Control UI from the gateway host or allow it in "
                "gateway.controlUi.allowedOrigins)")
@@ -134,3 +139,48 @@ def test_trusted_proxies_reach_gatewayd(make_gateway):
     line = gw.log_lines("gatewayd", "gatewayd: info: admitted ")[-1]
     assert " addr=203.0.113.9 via=proxy:127.0.0.1 " in line, line
     assert session.conn.request("health")["ok"] is True
+
+
+def page_gatewayctl(gw):
+    status, _, body = gw.http("/")
+    assert status == 200
+    match = re.search(rb'<html lang="en" data-gatewayctl="([^"]*)">', body)
+    assert match, body[:300]
+    return html.unescape(match.group(1).decode())
+
+
+def test_auto_approval_and_the_gatewayctl_command_apply(make_gateway):
+    gw = make_gateway()
+    before = Identity()
+    expect.pairing_required(handshake(gw.url, cli_params(token=gw.token), identity=before),
+                            before, requested_scopes=["operator.read"])
+    derived = page_gatewayctl(gw)
+    config = gw.config()
+    config["gateway"]["nodes"]["pairing"]["autoApproveLocal"] = True
+    config["clawgate"] = {"gatewayctl": "sudo gatewayctl"}
+    gw.write_config(config)
+    reload(gw, "reload: 2 changes applied, 0 waiting for a restart")
+    assert handshake(gw.url, cli_params(token=gw.token), identity=Identity()).ok
+    deadline = time.monotonic() + 5
+    while page_gatewayctl(gw) != "sudo gatewayctl":
+        assert time.monotonic() < deadline, "the page still shows %r" % derived
+        time.sleep(0.05)
+    # Back to no command in the file: the one derived from the socket again.
+    del config["clawgate"]
+    gw.write_config(config)
+    reload(gw, "reload: 1 change applied", count=1)
+    deadline = time.monotonic() + 5
+    while page_gatewayctl(gw) != derived:
+        assert time.monotonic() < deadline, page_gatewayctl(gw)
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="brokerd drops to its account only as root")
+def test_a_file_the_broker_account_cannot_read_is_not_applied(make_gateway):
+    gw = make_gateway(config_extra={"controlUi": {"allowedOrigins": [OLD]}})
+    with_origins(gw, [NEW])
+    os.chown(gw.config_path, 0, 0)
+    reload(gw, "kept the running configuration, nothing changed")
+    assert gw.broker.logged("re-reads it as the account it runs as: make it readable to "
+                            "that account")
+    assert connect(gw, origin=OLD).ok
