@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yajl/yajl_tree.h>
 
 #include "brokerd/configfile.h"
@@ -28,6 +29,14 @@
 
 /* The file being read, for messages. */
 static const char *config_file;
+/* Where config_read opens a file whose directory config_pin opened: the
+ * directory's descriptor and the name in it. A broker chrooted to its state
+ * directory re-reads its configuration through them. */
+static struct {
+	int dirfd;
+	char *path;
+	char *name;
+} config_pinned = { -1, NULL, NULL };
 
 const char *
 config_file_name(void)
@@ -330,97 +339,6 @@ config_ui_root(struct config *cfg, yajl_val root)
 	memcpy(cfg->ui_root, dir, strlen(dir) + 1);
 }
 
-/* Whether s may be shown as a command: one line of printable UTF-8, not blank. */
-static int
-config_command_ok(const char *s)
-{
-	size_t len = strlen(s);
-
-	return len > 0 && strspn(s, " ") < len &&
-	    proto_str_ok(s, len, PROTO_COMMAND_MAX, PROTO_CS_TEXT);
-}
-
-/* clawgate.gatewayctl, else $CLAWGATE_GATEWAYCTL: the admin's name for it. The
- * Control UI puts it in front of "devices approve <requestId>". */
-static void
-config_gatewayctl(struct config *cfg, yajl_val root)
-{
-	const char *const path[] = { "clawgate", "gatewayctl", NULL };
-	const char *cmd = config_str(root, path, "clawgate.gatewayctl");
-	const char *env = getenv("CLAWGATE_GATEWAYCTL");
-
-	if (cmd != NULL && !config_command_ok(cmd)) {
-		problem_report("%s: clawgate.gatewayctl must be the command that runs gatewayctl on this "
-		    "host, one line of at most %d bytes without control characters, e.g. "
-		    "\"/opt/clawgate/bin/gatewayctl --socket /srv/clawgate/control.sock\"",
-		    config_file, PROTO_COMMAND_MAX);
-		return;
-	}
-	if (cmd == NULL && env != NULL && env[0] != '\0') {
-		if (!config_command_ok(env)) {
-			problem_report("CLAWGATE_GATEWAYCTL is not a command line (one line of at most "
-			    "%d bytes without control characters): fix or unset it",
-			    PROTO_COMMAND_MAX);
-			return;
-		}
-		cmd = env;
-	}
-	if (cmd != NULL)
-		memcpy(cfg->gatewayctl, cmd, strlen(cmd) + 1);
-}
-
-/* Appends s to out (of size outsz, holding a string) as one shell word:
- * unchanged if it has only characters no shell treats specially, else in single
- * quotes. Returns -1 if it does not fit. */
-static int
-config_shell_word(char *out, size_t outsz, const char *s)
-{
-	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_./:@%+=,-";
-	size_t len = strlen(out);
-
-	if (s[0] != '\0' && strspn(s, plain) == strlen(s))
-		return (size_t)snprintf(out + len, outsz - len, "%s", s) < outsz - len ? 0 : -1;
-	if (len + 1 >= outsz)
-		return -1;
-	out[len++] = '\'';
-	for (; *s != '\0'; s++) {
-		const char *piece = *s == '\'' ? "'\\''" : NULL;
-		size_t n = piece != NULL ? strlen(piece) : 1;
-
-		if (len + n + 1 >= outsz)
-			return -1;
-		memcpy(out + len, piece != NULL ? piece : s, n);
-		len += n;
-	}
-	if (len + 2 > outsz)
-		return -1;
-	out[len++] = '\'';
-	out[len] = '\0';
-	return 0;
-}
-
-void
-config_gatewayctl_default(struct config *cfg, const char *control_socket, int is_default)
-{
-	char cmd[PROTO_COMMAND_MAX + 1] = "gatewayctl --socket ";
-
-	if (cfg->gatewayctl[0] != '\0')
-		return;
-	if (is_default) {
-		snprintf(cfg->gatewayctl, sizeof(cfg->gatewayctl), "gatewayctl");
-		return;
-	}
-	if (config_shell_word(cmd, sizeof(cmd), control_socket) < 0 || !config_command_ok(cmd)) {
-		log_warnx("the control socket's path %s cannot be shown as a command line: the "
-		    "Control UI will say plain \"gatewayctl\"; set clawgate.gatewayctl in the "
-		    "config to the command that runs gatewayctl here", control_socket);
-		snprintf(cfg->gatewayctl, sizeof(cfg->gatewayctl), "gatewayctl");
-		return;
-	}
-	memcpy(cfg->gatewayctl, cmd, strlen(cmd) + 1);
-}
-
 static void
 config_auth(struct config *cfg, yajl_val root)
 {
@@ -476,12 +394,15 @@ config_auto_approve(struct config *cfg, yajl_val root)
 static void
 config_check_secret_mode(const struct config *cfg)
 {
+	int pinned = cfg->path != NULL && config_pinned.path != NULL &&
+	    strcmp(cfg->path, config_pinned.path) == 0;
 	struct stat st;
 
 	if (cfg->path == NULL || (cfg->token_source != SECRET_SOURCE_CONFIG &&
 	    cfg->password_source != SECRET_SOURCE_CONFIG))
 		return;
-	if (stat(cfg->path, &st) < 0 || (st.st_mode & S_IROTH) == 0)
+	if (fstatat(pinned ? config_pinned.dirfd : AT_FDCWD, pinned ? config_pinned.name :
+	    cfg->path, &st, 0) < 0 || (st.st_mode & S_IROTH) == 0)
 		return;
 	log_warnx("%s holds gateway.auth.%s and every account on this host may read it "
 	    "(mode %04o): anyone who reads it can connect as the gateway's admin; restrict "
@@ -545,7 +466,9 @@ config_note(enum configfile_note what, const char *path, const char *suggestion,
 static char *
 config_read(const char *file, int is_default, size_t *len)
 {
-	char *text = fileio_read(AT_FDCWD, file, CONFIG_FILE_MAX, len);
+	int pinned = config_pinned.path != NULL && strcmp(file, config_pinned.path) == 0;
+	char *text = fileio_read(pinned ? config_pinned.dirfd : AT_FDCWD,
+	    pinned ? config_pinned.name : file, CONFIG_FILE_MAX, len);
 
 	if (text != NULL)
 		return text;
@@ -563,11 +486,48 @@ config_read(const char *file, int is_default, size_t *len)
 	else if (errno == EINVAL)
 		problem_report("configuration file %s is not a regular file: point --config at "
 		    "clawgate's JSON file", file);
+	else if (pinned)
+		problem_report("cannot read configuration file %s: %s (brokerd re-reads it as "
+		    "the account it runs as: make it readable to that account, e.g. chgrp "
+		    "clawgate-broker %s; chmod 640 %s)", file, strerror(errno), file, file);
 	else
 		problem_report("cannot read configuration file %s: %s (brokerd reads it as the "
 		    "user it starts as, before dropping privileges: make it readable to that "
 		    "user)", file, strerror(errno));
 	return NULL;
+}
+
+void
+config_pin(const char *path)
+{
+	const char *file = path != NULL ? path : CONFIG_DEFAULT_PATH;
+	const char *slash = strrchr(file, '/');
+	char *dir;
+
+	if (config_pinned.path != NULL)
+		return;
+	dir = slash == NULL ? xstrdup(".") : slash == file ? xstrdup("/") :
+	    xstrndup(file, (size_t)(slash - file));
+	config_pinned.dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (config_pinned.dirfd < 0)
+		log_info("cannot open %s, the directory of the configuration file: %s; a "
+		    "reload reads %s by its path", dir, strerror(errno), file);
+	free(dir);
+	if (config_pinned.dirfd < 0)
+		return;
+	config_pinned.path = xstrdup(file);
+	config_pinned.name = xstrdup(slash != NULL ? slash + 1 : file);
+}
+
+void
+config_unpin(void)
+{
+	if (config_pinned.dirfd >= 0)
+		close(config_pinned.dirfd);
+	free(config_pinned.path);
+	free(config_pinned.name);
+	config_pinned.dirfd = -1;
+	config_pinned.path = config_pinned.name = NULL;
 }
 
 int

@@ -83,6 +83,11 @@ struct config {
  * invalid setting (problem_report: the file or variable, the key and the fix)
  * and returns how many there were; with any, cfg must not be used to start. */
 int config_load(struct config *cfg, const char *path);
+/* Opens the directory of path (or the default) and reads the file through it
+ * from now on, so that a broker chrooted to its state directory can re-read
+ * it (a reload). Without that directory the path is used as it is. */
+void config_pin(const char *path);
+void config_unpin(void);
 /* Unless the config or the environment named one: the gatewayctl command for a
  * broker whose control socket is control_socket (absolute), given whether that is
  * where gatewayctl looks by default. */

@@ -1,5 +1,6 @@
 /* What the parts of brokerd's configuration reader share (config.c reads the
- * gateway section, configrelay.c clawgate.relay). */
+ * gateway section, configrelay.c clawgate.relay, configctl.c
+ * clawgate.gatewayctl). */
 #ifndef BROKERD_CONFIGREAD_H
 #define BROKERD_CONFIGREAD_H
 
@@ -22,5 +23,8 @@ const char *config_str(yajl_val root, const char *const path[], const char *what
 /* clawgate.relay into cfg->relay and cfg->relay_url (all zero without it); the
  * upstream must not be cfg->port, so that is read first. */
 void config_relay(struct config *cfg, yajl_val root);
+/* clawgate.gatewayctl, else $CLAWGATE_GATEWAYCTL, into cfg->gatewayctl
+ * (configctl.c); left empty for config_gatewayctl_default. */
+void config_gatewayctl(struct config *cfg, yajl_val root);
 
 #endif

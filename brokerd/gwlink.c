@@ -488,6 +488,16 @@ gwlink_publish(enum proto_audience audience, const char *device_id, const char *
 			gwlink_send(l, PROTO_BR_EVENT, 0, &ev);
 }
 
+void
+gwlink_push(uint16_t type, const void *msg)
+{
+	struct gwlink *l;
+
+	TAILQ_FOREACH(l, &gwlink_table.links, entry)
+		if (l->state == GWLINK_READY)
+			gwlink_send(l, type, 0, msg);
+}
+
 /* Pushes a BR_CLOSE to every ready link; except (may be NULL) is spared on its own. */
 static void
 gwlink_push_close(struct proto_close *m, const struct ticket_session *except)

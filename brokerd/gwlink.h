@@ -108,6 +108,9 @@ void gwlink_challenge_forget(struct gwlink *l, uint64_t conn);
  * it is a link beyond the workers gatewayd says it runs. */
 int gwlink_name(struct gwlink *l, uint32_t pid, uint32_t worker, uint32_t workers);
 
+/* Sends msg to every ready link (a link still before its hello gets the
+ * settings in force with its BR_HELLO). */
+void gwlink_push(uint16_t type, const void *msg);
 /* Sends an event about device_id to every ready link, for gatewayd to deliver
  * to the sessions of the audience that may hear about that device. */
 void gwlink_publish(enum proto_audience audience, const char *device_id, const char *event,

@@ -3,7 +3,8 @@
  * admission decision. It reads the configuration, checks and opens its state
  * directory, loads the registry, listens on gateway.sock (for gatewayd) and
  * control.sock (for gatewayctl), and serves both from one libevent loop until
- * SIGTERM or SIGINT, when it saves what is unsaved and exits.
+ * SIGTERM or SIGINT, when it saves what is unsaved and exits. SIGHUP reloads
+ * the configuration (reload.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@
 #include "brokerd/problem.h"
 #include "brokerd/ratelimit.h"
 #include "brokerd/registry.h"
+#include "brokerd/reload.h"
 #include "brokerd/rpclimit.h"
 #include "brokerd/secret.h"
 #include "brokerd/sessions.h"
@@ -236,7 +238,7 @@ gateway_accounts(void)
  * --socket and the control socket's absolute path, so that it works from any
  * directory, or plain gatewayctl when the socket is where gatewayctl looks. */
 static void
-gatewayctl_command(struct config *cfg, const char *socket_dir)
+gatewayctl_command(struct config *cfg, const char *socket_dir, const char *config_path)
 {
 	char dir[PATH_MAX], path[PATH_MAX + sizeof(CONTROL_SOCKET) + 1];
 
@@ -244,6 +246,8 @@ gatewayctl_command(struct config *cfg, const char *socket_dir)
 		fatal("cannot resolve the socket directory %s", socket_dir);
 	snprintf(path, sizeof(path), "%s/%s", dir, CONTROL_SOCKET);
 	config_gatewayctl_default(cfg, path, strcmp(dir, DEFAULT_SOCKET_DIR) == 0);
+	/* A reload works out the same default when the configuration names none. */
+	reload_init(config_path, path, strcmp(dir, DEFAULT_SOCKET_DIR) == 0);
 }
 
 /* The shared token when the config and environment name none: the state dir's
@@ -316,14 +320,12 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
-/* SIGHUP is what logrotate and many admins send to "reload"; brokerd has no
- * reload, and dying of it would look like a clean exit to the service manager
- * (no restart). So it is said and ignored. */
+/* SIGHUP (systemctl reload brokerd, an admin's or logrotate's kill -HUP):
+ * the configuration is read again and what can change applied (reload.h). */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	log_info("SIGHUP ignored: brokerd has no reload; configuration changes take effect "
-	    "when it restarts: systemctl restart brokerd (gatewayd reconnects by itself)");
+	reload_run(arg);
 }
 
 int
@@ -356,7 +358,8 @@ main(int argc, char *argv[])
 	log_init("brokerd", level);
 	sandbox_no_dumps();
 	/* A gatewayd or gatewayctl that hangs up must cost an error return, not the
-	 * process; until the event loop watches SIGHUP (on_hup), it is ignored too. */
+	 * process; until the event loop watches SIGHUP (on_hup), it is ignored too:
+	 * dying of it would look like a clean exit to the service manager. */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -451,7 +454,8 @@ main(int argc, char *argv[])
 	ctl_fd = socket_listen(socket_dir, CONTROL_SOCKET, ctl_path, sizeof(ctl_path));
 	socket_give(gw_path, &user, GATEWAY_GROUP, 1);
 	socket_give(ctl_path, &user, ADMIN_GROUP, 0);
-	gatewayctl_command(&cfg, socket_dir);
+	gatewayctl_command(&cfg, socket_dir, config_path);
+	config_pin(config_path);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	sessions_init();
@@ -461,7 +465,7 @@ main(int argc, char *argv[])
 	control_init(base, ctl_fd, &br);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
-	sighup = evsignal_new(base, SIGHUP, on_hup, NULL);
+	sighup = evsignal_new(base, SIGHUP, on_hup, &br);
 	if (sigterm == NULL || sigint == NULL || sighup == NULL ||
 	    evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0 ||
 	    evsignal_add(sighup, NULL) < 0)
@@ -504,6 +508,8 @@ main(int argc, char *argv[])
 	pairing_shutdown();
 	audit_close();
 	config_free(&cfg);
+	config_unpin();
+	reload_free();
 	close(br.state_fd);
 	return 0;
 }

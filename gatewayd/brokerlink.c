@@ -160,9 +160,34 @@ brokerlink_on_hello(const union brokerlink_msg *m)
 	return 0;
 }
 
+/* brokerd reloaded its configuration: the settings that may change while
+ * gatewayd runs apply to the connections accepted from now on (the proxies
+ * are looked at on each upgrade); sessions keep going. */
+static int
+brokerlink_on_config(const union brokerlink_msg *m)
+{
+	const struct proto_br_config *c = &m->config;
+	struct proto_br_hello *now = &gatewayd.settings;
+
+	if (c->gatewayctl[0] == '\0') {
+		log_warnx("brokerd sent BR_CONFIG without a gatewayctl command");
+		return -1;
+	}
+	now->ntrusted_proxies = c->ntrusted_proxies;
+	memcpy(now->trusted_proxies, c->trusted_proxies, sizeof(now->trusted_proxies));
+	now->allow_real_ip_fallback = c->allow_real_ip_fallback;
+	memcpy(now->gatewayctl, c->gatewayctl, sizeof(now->gatewayctl));
+	log_info("brokerd reloaded its configuration: %u trusted prox%s, allowRealIpFallback "
+	    "%s, for new connections", c->ntrusted_proxies,
+	    c->ntrusted_proxies == 1 ? "y" : "ies", c->allow_real_ip_fallback ? "on" : "off");
+	brokerlink_user->reconfigured();
+	return 0;
+}
+
 /* The link's own entries, looked up before the user's. */
 static const struct brokerlink_handler brokerlink_own[] = {
 	{ PROTO_BR_HELLO, BROKERLINK_HELLO, brokerlink_on_hello },
+	{ PROTO_BR_CONFIG, BROKERLINK_UP, brokerlink_on_config },
 };
 
 static const struct brokerlink_handler *

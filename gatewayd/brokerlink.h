@@ -25,6 +25,7 @@ enum brokerlink_state {
 /* A decoded broker message: the member its type names. */
 union brokerlink_msg {
 	struct proto_br_hello hello;
+	struct proto_br_config config;
 	struct proto_challenge challenge;
 	struct proto_accept accept;
 	struct proto_reject reject;
@@ -51,6 +52,8 @@ struct brokerlink_user {
 	void (*up)(int first);
 	/* A link that had said hello went away: brokerd forgot every connection. */
 	void (*down)(void);
+	/* A BR_CONFIG (brokerd reloaded its configuration) is in gatewayd.settings. */
+	void (*reconfigured)(void);
 };
 
 /* Registers who the link's messages go to; user stays the caller's,

@@ -35,8 +35,9 @@ relay_mode(void)
 
 /* What gatewayd (supervisor and workers alike) logs when a SIGHUP comes: it has
  * no reload, and its settings come from brokerd. */
-#define GATEWAYD_SIGHUP_IGNORED "SIGHUP ignored: gatewayd has no reload; configuration " \
-	"changes take effect when brokerd and then gatewayd restart: systemctl restart " \
-	"brokerd gatewayd"
+#define GATEWAYD_SIGHUP_IGNORED "SIGHUP ignored: gatewayd has no reload of its own, its " \
+	"settings come from brokerd: reload brokerd (systemctl reload brokerd), which " \
+	"sends gatewayd what can change at once and logs what needs a restart " \
+	"(systemctl restart brokerd gatewayd)"
 
 #endif

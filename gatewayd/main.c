@@ -110,6 +110,13 @@ main_broker_up(int first)
 		session_broker_back();
 }
 
+/* A reload of brokerd's configuration: the page shows its gatewayctl command. */
+static void
+main_broker_reconfigured(void)
+{
+	ui_set_gatewayctl(gatewayd.settings.gatewayctl);
+}
+
 static void
 main_done(void)
 {
@@ -138,9 +145,10 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 	session_shutdown(main_done);
 }
 
-/* SIGHUP is what logrotate and many admins send to "reload"; gatewayd has no
- * reload (its settings come from brokerd), and dying of it would look like a
- * clean exit to the service manager (no restart). So it is said and ignored. */
+/* SIGHUP is what logrotate and many admins send to "reload"; gatewayd's
+ * settings come from brokerd, whose reload sends them (BR_CONFIG), and dying
+ * of it would look like a clean exit to the service manager (no restart). So
+ * it is said and ignored. */
 static void
 main_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -300,6 +308,7 @@ main(int argc, char **argv)
 	main_broker.nhandlers = session_broker_nhandlers;
 	main_broker.up = main_broker_up;
 	main_broker.down = session_broker_lost;
+	main_broker.reconfigured = main_broker_reconfigured;
 	brokerlink_init(&main_broker);
 	brokerlink_open(socket_dir, &main_user);
 	if (event_base_dispatch(gatewayd.base) < 0)

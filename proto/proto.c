@@ -114,6 +114,9 @@ _Static_assert(offsetof(struct proto_br_hello, trusted_proxies) ==
 _Static_assert(offsetof(struct proto_br_hello, relay.required_headers) ==
     offsetof(struct proto_br_hello, relay.nrequired_headers) + sizeof(uint32_t),
     "relay header list layout");
+_Static_assert(offsetof(struct proto_br_config, trusted_proxies) ==
+    offsetof(struct proto_br_config, ntrusted_proxies) + sizeof(uint32_t),
+    "config proxy list layout");
 #define F_ERROR(st, f)                                                          \
 	F_STR(st, f.code, PROTO_CS_ATOM), F_STR(st, f.message, PROTO_CS_TEXT),  \
 	    F_BLOB(st, f.details), F_INT(PK_U8, st, f.retryable),               \
@@ -153,6 +156,13 @@ static const struct proto_field fields_br_hello[] = {
 	{ PK_STRLIST, offsetof(struct proto_br_hello, relay.nrequired_headers), PROTO_NAME_MAX,
 	    PROTO_CS_ATOM, PROTO_MAX_RELAY_HEADERS },
 	F_STR(struct proto_br_hello, relay.client_ip_placeholder, PROTO_CS_ATOM),
+};
+
+static const struct proto_field fields_br_config[] = {
+	{ PK_STRLIST, offsetof(struct proto_br_config, ntrusted_proxies), PROTO_ADDR_MAX,
+	    PROTO_CS_ATOM, PROTO_MAX_PROXIES },
+	F_INT(PK_U8, struct proto_br_config, allow_real_ip_fallback),
+	F_STR(struct proto_br_config, gatewayctl, PROTO_CS_TEXT),
 };
 
 static const struct proto_field fields_conn_ref[] = {
@@ -311,6 +321,7 @@ static const struct proto_layout layouts[] = {
 	LAYOUT(PROTO_BR_RPC_RESULT, fields_rpc_result, struct proto_rpc_result),
 	LAYOUT(PROTO_BR_EVENT, fields_event, struct proto_event),
 	LAYOUT(PROTO_BR_CLOSE, fields_close, struct proto_close),
+	LAYOUT(PROTO_BR_CONFIG, fields_br_config, struct proto_br_config),
 	LAYOUT_EMPTY(PROTO_CTL_LIST),
 	LAYOUT(PROTO_CTL_APPROVE, fields_ctl_target, struct proto_ctl_target),
 	LAYOUT(PROTO_CTL_REJECT, fields_ctl_target, struct proto_ctl_target),

@@ -44,6 +44,7 @@ enum proto_type {
 	/* broker -> gateway pushes */
 	PROTO_BR_EVENT = 0x0301,
 	PROTO_BR_CLOSE = 0x0302,	/* close the sessions a struct proto_close names */
+	PROTO_BR_CONFIG = 0x0303,	/* a reload changed settings gatewayd applies */
 	/* gatewayctl -> broker commands */
 	PROTO_CTL_LIST = 0x0401,
 	PROTO_CTL_APPROVE = 0x0402,
@@ -161,6 +162,16 @@ struct proto_br_hello {
 	 * the Control UI shows it in front of `devices approve <requestId>`. */
 	char gatewayctl[PROTO_COMMAND_MAX + 1];
 	struct proto_relay relay;
+};
+
+/* BR_CONFIG: the settings of BR_HELLO that a reload of brokerd's
+ * configuration may change while gatewayd runs (it applies them to the
+ * connections it accepts from then on). */
+struct proto_br_config {
+	uint32_t ntrusted_proxies;
+	char trusted_proxies[PROTO_MAX_PROXIES][PROTO_ADDR_MAX + 1];
+	uint8_t allow_real_ip_fallback;
+	char gatewayctl[PROTO_COMMAND_MAX + 1];
 };
 
 /* The WebSocket close codes (RFC 6455 §7.4.1) clawgate sends a client, whether

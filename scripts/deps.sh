@@ -10,7 +10,7 @@ CLAWGATE_BUILD_DEPS=(build-essential meson ninja-build pkg-config libevent-dev l
 	libyajl-dev libseccomp-dev libwslay-dev libsystemd-dev libsodium-dev scdoc node-tweetnacl
 	libjs-cryptojs)
 CLAWGATE_TEST_DEPS=(python3-websockets python3-cryptography python3-pytest strace systemd
-	python3-wsproto openssl chromium nftables iproute2 man-db)
+	python3-wsproto openssl chromium nftables iproute2 man-db procps)
 # The relay benchmark's comparison proxy (tests/bench/run-relay; not needed by ./check).
 CLAWGATE_BENCH_DEPS=(nginx)
 # The libFuzzer targets (tests/fuzz/): clang and its runtime, which holds libFuzzer.

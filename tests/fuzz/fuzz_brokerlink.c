@@ -5,7 +5,7 @@
  * (session_broker_handlers): header and version checks, the lookup by type and
  * link state before any decoding, the decode into the union of broker messages,
  * and the handlers: the challenge pool's and the sessions' lookups, event
- * audiences and renderings, close targets. No socket: the link is in the state
+ * audiences and renderings, close targets, a reload's settings (BR_CONFIG). No socket: the link is in the state
  * its BR_HELLO leaves (a BR_HELLO that gatewayd cannot use ends it by design,
  * so the hello is the target's own); what gatewayd would send is dropped.
  * Every input starts from that same state.
@@ -31,6 +31,11 @@ fuzz_up(int first)
 
 static void
 fuzz_down(void)
+{
+}
+
+static void
+fuzz_reconfigured(void)
 {
 }
 
@@ -63,6 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		user.nhandlers = session_broker_nhandlers;
 		user.up = fuzz_up;
 		user.down = fuzz_down;
+		user.reconfigured = fuzz_reconfigured;
 		brokerlink_init(&user);
 		fuzz_hello(&hello);
 	}

@@ -55,6 +55,7 @@ union fuzz_answer {
 	struct proto_rpc_result result;
 	struct proto_event event;
 	struct proto_close close;
+	struct proto_br_config config;
 };
 
 static const struct pairing_effects fuzz_effects = {

@@ -178,6 +178,9 @@ def gwlink_seeds():
             "code": 1008, "reason": "device removed"}),
         "close-shared": pl.encode(pl.BR_CLOSE, {
             "target": pl.CLOSE_TARGET_SHARED, "code": 4001, "reason": "gateway auth changed"}),
+        "config": pl.encode(pl.BR_CONFIG, {
+            "trusted_proxies": ["10.0.0.0/8", "::1"], "allow_real_ip_fallback": 1,
+            "gatewayctl": "gatewayctl --socket /run/clawgate/control.sock"}),
     }
     for name, data in link.items():
         write("brokerlink", name, data)

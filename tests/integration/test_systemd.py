@@ -83,6 +83,20 @@ def test_brokerd_unit_checks_its_configuration_first(installed_units):
     assert unit.get(("Service", "ExecStartPre")) == [start[0], "--check-config", *start[1:]], unit
 
 
+def test_brokerd_unit_reloads_with_sighup(installed_units, make_gateway):
+    """systemctl reload brokerd runs the unit's ExecReload, which must reach brokerd's
+    reload (test_reload.py): run here with $MAINPID as systemd would expand it."""
+    unit = unit_directives(installed_units / "brokerd.service")
+    reload_cmd = unit.get(("Service", "ExecReload"))
+    assert reload_cmd is not None and "$MAINPID" in reload_cmd, unit
+    gw = make_gateway()
+    argv = [str(gw.broker.pid) if arg == "$MAINPID" else arg for arg in reload_cmd]
+    subprocess.run(argv, check=True, timeout=10, stdin=subprocess.DEVNULL)
+    wait_until(lambda: gw.broker.logged("reload: the configuration has not changed"), 5,
+               "brokerd logged no reload after the unit's ExecReload")
+    assert gw.broker.alive()
+
+
 def test_gatewayd_serves_the_sockets_systemd_passes(make_gateway):
     gw = make_gateway(start=False)
     gw.start_broker()

@@ -8,6 +8,7 @@ quotes the end of its log. Sanitizer reports in a log fail the stop."""
 import http.client
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -313,9 +314,7 @@ class Gateway:
             config["gateway"][key] = value
         if config_clawgate is not None:
             config["clawgate"] = config_clawgate
-        # It holds the shared token: readable by its owner alone, as an admin keeps it.
-        self.config_path.touch(mode=0o600)
-        self.config_path.write_text(json.dumps(config, indent=2))
+        self.write_config(config)
         self.broker = None
         self.gatewayd = None
         # Every daemon started, restarts included: none may die of a signal the
@@ -323,6 +322,20 @@ class Gateway:
         self.daemons = []
         # Extra environment for the next daemon started (e.g. NOTIFY_SOCKET).
         self.extra_env = {}
+
+    def write_config(self, config):
+        """Replaces the config file with config (a dict). It holds the shared token:
+        readable by its owner alone, as an admin keeps it; started as root, that owner
+        is the account brokerd drops to, which re-reads it on SIGHUP (as
+        brokerd.service's account does)."""
+        self.config_path.touch(mode=0o600)
+        self.config_path.write_text(json.dumps(config, indent=2))
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("clawgate-broker")
+            os.chown(self.config_path, pw.pw_uid, pw.pw_gid)
+
+    def config(self):
+        return json.loads(self.config_path.read_text())
 
     @property
     def url(self):

@@ -20,7 +20,7 @@ GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 
 GW_SESSION_CLOSED = 0x0106
 BR_HELLO, BR_CHALLENGE, BR_ACCEPT, BR_REJECT, BR_RPC_RESULT = (0x0201, 0x0202, 0x0203, 0x0204,
                                                               0x0205)
-BR_EVENT, BR_CLOSE = 0x0301, 0x0302
+BR_EVENT, BR_CLOSE, BR_CONFIG = 0x0301, 0x0302, 0x0303
 CTL_LIST, CTL_APPROVE, CTL_REJECT, CTL_REMOVE = 0x0401, 0x0402, 0x0403, 0x0404
 CTL_TOKEN_GENERATE, CTL_STATUS = 0x0405, 0x0406
 CTL_TOKEN_ROTATE, CTL_TOKEN_REVOKE, CTL_RENAME, CTL_AUDIT = 0x0407, 0x0408, 0x0409, 0x040a
@@ -83,6 +83,8 @@ LAYOUTS = {
                ("device", "bytes:32")],
     BR_CLOSE: [("target", "u8"), ("device", "bytes:32"), ("roles", "u8"),
                ("except_conn", "u64"), ("code", "u16"), ("reason", "str")],
+    BR_CONFIG: [("trusted_proxies", "strs"), ("allow_real_ip_fallback", "u8"),
+                ("gatewayctl", "str")],
     CTL_LIST: [], CTL_TOKEN_GENERATE: [], CTL_STATUS: [], CTL_AUDIT: [], CTL_DASHBOARD: [],
     CTL_APPROVE: [("id", "str"), ("latest", "u8")],
     CTL_REJECT: [("id", "str"), ("latest", "u8")],
@@ -237,7 +239,7 @@ class Link:
         self.sock.settimeout(timeout)
         self.sock.connect(str(path))
         self.next_id = 1
-        self.pushes = []     # (type, message) of BR_EVENT / BR_CLOSE seen while waiting
+        self.pushes = []     # (type, message) of the pushes seen while waiting
 
     def close(self):
         self.sock.close()
@@ -270,7 +272,7 @@ class Link:
         """The answer to req_id; pushes that arrive before it are collected."""
         while True:
             msg_type, got_id, msg = self.recv()
-            if msg_type in (BR_EVENT, BR_CLOSE) and got_id == 0:
+            if msg_type in (BR_EVENT, BR_CLOSE, BR_CONFIG) and got_id == 0:
                 self.pushes.append((msg_type, msg))
                 continue
             assert got_id == req_id, "answer for id %d, want %d: %r" % (got_id, req_id, msg)
