@@ -13,6 +13,9 @@ CLAWGATE_TEST_DEPS=(python3-websockets python3-cryptography python3-pytest strac
 	python3-wsproto openssl chromium nftables iproute2 man-db procps)
 # The relay benchmark's comparison proxy (tests/bench/run-relay; not needed by ./check).
 CLAWGATE_BENCH_DEPS=(nginx)
+# The Debian package (debian/, scripts/build-deb): debhelper and dpkg-dev build it,
+# lintian checks it.
+CLAWGATE_DEB_DEPS=(debhelper dpkg-dev lintian)
 # The libFuzzer targets (tests/fuzz/): clang and its runtime, which holds libFuzzer.
 CLAWGATE_FUZZ_DEPS=(clang libclang-rt-14-dev)
 
