@@ -18,6 +18,7 @@
 #include "brokerd/audit.h"
 #include "brokerd/broker.h"
 #include "brokerd/dashboard.h"
+#include "brokerd/doctor.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/pairing.h"
 #include "brokerd/reply.h"
@@ -297,6 +298,13 @@ ctl_dashboard(struct reply *r, const struct pairing_actor *actor, const union ct
 	    AUTH_MODE_TOKEN ? " (with the shared token)" : "", actor->who);
 }
 
+/* gatewayctl doctor [--device ID]: the target's id names the device, if any. */
+static void
+ctl_doctor(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
+{
+	doctor_pval(&r->payload, ctl.br, m->target.id, clock_wall_ms());
+}
+
 static void
 ctl_status(struct reply *r, const struct pairing_actor *actor, const union ctl_msg *m)
 {
@@ -333,6 +341,7 @@ static const struct {
 	{ PROTO_CTL_RENAME,		ctl_rename },
 	{ PROTO_CTL_AUDIT,		ctl_audit },
 	{ PROTO_CTL_DASHBOARD,		ctl_dashboard },
+	{ PROTO_CTL_DOCTOR,		ctl_doctor },
 };
 
 static void

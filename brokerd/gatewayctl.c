@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
+#include "brokerd/ctldoctor.h"
 #include "brokerd/ctlrelay.h"
 #include "brokerd/ctlshow.h"
 #include "common/cli.h"
@@ -67,6 +68,9 @@ static const char usage_text[] =
     "  dashboard [--json]                 the Control UI's URL with the shared token in\n"
     "                                     force (changes nothing; token rotate does)\n"
     "  status [--json]                    what brokerd is doing\n"
+    "  doctor [--device ID] [--json]      explain the recent refusals (cause and fix) and\n"
+    "                                     check the installation; exit status 1 when it\n"
+    "                                     lists a problem\n"
     "  relay check                        in relay mode: whether only clawgate may reach\n"
     "                                     the upstream's port on this host (the nftables\n"
     "                                     guard); needs root to ask nft; exit status 1 when\n"
@@ -249,6 +253,8 @@ static const struct command {
 	{ { "status", NULL }, 0, 0, MSG_NONE, PROTO_CTL_STATUS, ctlshow_status, NULL },
 	{ { "dashboard", NULL }, 0, 0, MSG_NONE, PROTO_CTL_DASHBOARD, ctlshow_dashboard, NULL },
 	{ { "relay", "check" }, 0, 0, MSG_NONE, PROTO_CTL_STATUS, NULL, ctlrelay_check },
+	/* A target whose id is the device --device names, or empty. */
+	{ { "doctor", NULL }, 0, 0, MSG_TARGET, PROTO_CTL_DOCTOR, NULL, ctldoctor_show },
 };
 
 /* The options that fill a command's message. */
@@ -257,6 +263,7 @@ struct command_opts {
 	const char *role;		/* NULL: not given */
 	struct proto_scopes scopes;
 	int has_scopes;
+	const char *device;		/* doctor --device */
 };
 
 union command_msgs {
@@ -283,12 +290,19 @@ command_find(char **args, int nargs, const struct command_opts *o, union command
 			usage("--role only goes with devices rotate and devices revoke");
 		if (o->has_scopes && !rotate)
 			usage("--scope only goes with devices rotate");
+		if (o->device != NULL && c->type != PROTO_CTL_DOCTOR)
+			usage("--device only goes with doctor");
 		if (nargs != nwords + (o->latest ? 0 : c->nargs))
 			usage(c->nargs == 2 ? "this command takes a device id and a name" :
 			    c->nargs == 1 ? "this command takes one id (or, for approve, --latest)" :
 			    "this command takes no arguments");
 		memset(m, 0, sizeof(*m));
-		if (c->msg == MSG_TARGET) {
+		if (c->type == PROTO_CTL_DOCTOR) {
+			if (o->device != NULL && strlen(o->device) > PROTO_ID_MAX)
+				usage("the device id is longer than 128 bytes");
+			snprintf(m->target.id, sizeof(m->target.id), "%s",
+			    o->device != NULL ? o->device : "");
+		} else if (c->msg == MSG_TARGET) {
 			m->target.latest = (uint8_t)o->latest;
 			if (!o->latest)
 				snprintf(m->target.id, sizeof(m->target.id), "%s", args[nwords]);
@@ -319,6 +333,7 @@ main(int argc, char *argv[])
 		{ "latest", no_argument, NULL, 'L' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "scope", required_argument, NULL, 'o' },
+		{ "device", required_argument, NULL, 'd' },
 		CLI_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -358,6 +373,9 @@ main(int argc, char *argv[])
 			snprintf(o.scopes.v[o.scopes.n++], sizeof(o.scopes.v[0]), "%s", optarg);
 			o.has_scopes = 1;
 			break;
+		case 'd':
+			o.device = optarg;
+			break;
 		case 'h':
 		case CLI_OPT_HELP:
 			cli_help(usage_text);
@@ -368,7 +386,7 @@ main(int argc, char *argv[])
 		}
 	}
 	cmd = command_find(argv + optind, argc - optind, &o, &msg);
-	if (json && cmd->judge != NULL)
+	if (json && cmd->judge != NULL && cmd->type != PROTO_CTL_DOCTOR)
 		usage("--json does not go with relay check");
 	out = ctl_call(path, cmd->type, cmd->msg == MSG_NONE ? NULL : &msg, json);
 	if (json) {

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 
 #include "brokerd/admission.h"
+#include "brokerd/refusals.h"
 #include "brokerd/broker.h"
 #include "brokerd/gwlink.h"
 #include "brokerd/rpc.h"
@@ -101,6 +102,7 @@ gwserve_connect(struct gwlink_call *call)
 {
 	const struct proto_connect *c = &call->msg->connect;
 	struct admission a;
+	int64_t now = clock_wall_ms();
 
 	if (call->nonce_expired) {
 		/* Past the handshake timeout the client gets what a timeout gives it. */
@@ -111,11 +113,12 @@ gwserve_connect(struct gwlink_call *call)
 		gwserve_close_only(call, c->conn, PROTO_CLOSE_TRY_AGAIN, "gateway busy");
 		return;
 	}
-	admission_decide(gwserve_br, c, call->nonce, clock_wall_ms(), &a);
+	admission_decide(gwserve_br, c, call->nonce, now, &a);
 	if (a.accepted) {
 		sessions_accept(call->book, &a.accept);
 		gwlink_send(call->link, PROTO_BR_ACCEPT, call->id, &a.accept);
 	} else {
+		refusals_record(c, &a.reject, &a.details, now);
 		gwlink_send(call->link, PROTO_BR_REJECT, call->id, &a.reject);
 	}
 	admission_free(&a);

@@ -333,6 +333,7 @@ static const struct proto_layout layouts[] = {
 	LAYOUT(PROTO_CTL_RENAME, fields_ctl_device, struct proto_ctl_device),
 	LAYOUT_EMPTY(PROTO_CTL_AUDIT),
 	LAYOUT_EMPTY(PROTO_CTL_DASHBOARD),
+	LAYOUT(PROTO_CTL_DOCTOR, fields_ctl_target, struct proto_ctl_target),
 	LAYOUT(PROTO_CTL_RESULT, fields_ctl_result, struct proto_ctl_result),
 };
 

@@ -57,6 +57,7 @@ enum proto_type {
 	PROTO_CTL_RENAME = 0x0409,
 	PROTO_CTL_AUDIT = 0x040a,
 	PROTO_CTL_DASHBOARD = 0x040b,	/* the Control UI's URL, with the shared token */
+	PROTO_CTL_DOCTOR = 0x040c,	/* recent refusals explained; a target: the device */
 	/* broker -> gatewayctl answer */
 	PROTO_CTL_RESULT = 0x0501,
 };

@@ -24,7 +24,7 @@ BR_EVENT, BR_CLOSE, BR_CONFIG = 0x0301, 0x0302, 0x0303
 CTL_LIST, CTL_APPROVE, CTL_REJECT, CTL_REMOVE = 0x0401, 0x0402, 0x0403, 0x0404
 CTL_TOKEN_GENERATE, CTL_STATUS = 0x0405, 0x0406
 CTL_TOKEN_ROTATE, CTL_TOKEN_REVOKE, CTL_RENAME, CTL_AUDIT = 0x0407, 0x0408, 0x0409, 0x040a
-CTL_DASHBOARD = 0x040b
+CTL_DASHBOARD, CTL_DOCTOR = 0x040b, 0x040c
 CTL_RESULT = 0x0501
 
 AUTH_TOKEN = 0x01
@@ -89,6 +89,7 @@ LAYOUTS = {
     CTL_APPROVE: [("id", "str"), ("latest", "u8")],
     CTL_REJECT: [("id", "str"), ("latest", "u8")],
     CTL_REMOVE: [("id", "str"), ("latest", "u8")],
+    CTL_DOCTOR: [("id", "str"), ("latest", "u8")],
     CTL_TOKEN_ROTATE: [("device_id", "str"), ("role", "str"), ("label", "str"),
                        ("has_scopes", "u8"), ("scopes", "strs")],
     CTL_TOKEN_REVOKE: [("device_id", "str"), ("role", "str"), ("label", "str"),
