@@ -3,7 +3,7 @@ brokerd makes a self-signed certificate for the host's names and addresses at th
 first start, keeps it in its state dir (tls-cert.pem, tls-key.pem, 0600) and
 hands it to gatewayd; gatewayctl status and both logs show its SHA-256
 fingerprint, which must be that of the certificate the TLS handshake presents.
-README: Configuration (gateway.tls)."""
+clawgate.json(5): gateway.tls.autoGenerate."""
 
 import datetime
 import hashlib
