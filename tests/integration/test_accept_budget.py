@@ -2,7 +2,7 @@
 that have not sent their request (64, an IPv6 /64 counting as one address),
 a reserve of descriptors near the open-file limit keeps loopback clients and
 established sessions served, and the request head has a deadline and a minimum
-rate. doc/operations.md: Limits.
+rate. clawgate(7): LIMITS.
 
 Remote addresses without leaving the host: the test moves its thread into a
 network namespace of its own (unshare), puts private addresses on that

@@ -2,7 +2,7 @@
 scopes, request ids, unknown member names) never reaches an admin's terminal or a
 log with a control or bidirectional formatting character intact:
 
-* gatewayd refuses such characters where client text enters (doc/operations.md, Limits):
+* gatewayd refuses such characters where client text enters (clawgate(7), LIMITS):
   INVALID_REQUEST `invalid connect params: at <pointer>: must NOT contain control
   or bidirectional formatting characters`, while the real clients' values and
   ordinary non-ASCII names and emoji pass;
