@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "common/certfp.h"
 #include "proto/proto.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/clawgate/clawgate.json"
@@ -26,8 +27,6 @@ enum secret_source {
 };
 
 #define CONFIG_ALLOWED_ORIGINS_MAX 64
-/* SHA-256 as browsers show it: 32 upper-case hex pairs joined by colons */
-#define CONFIG_TLS_FINGERPRINT_LEN 95
 #define CONFIG_TLS_DATE_LEN 24	/* "2028-09-06 12:00:00 UTC" */
 
 
@@ -68,7 +67,7 @@ struct config {
 	int tls_auto;
 	char *tls_cert_der;	/* base64 of the DER, once loaded or generated */
 	char *tls_key_der;	/* a secret, like token */
-	char tls_fingerprint[CONFIG_TLS_FINGERPRINT_LEN + 1];
+	char tls_fingerprint[CERTFP_LEN + 1];
 	char tls_not_after[CONFIG_TLS_DATE_LEN + 1];
 	char ui_root[PROTO_PATH_MAX + 1];	/* gateway.controlUi.root; "": the built-in UI */
 	/* How an admin runs gatewayctl on this host, as the Control UI shows it:

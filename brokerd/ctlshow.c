@@ -9,6 +9,7 @@
 
 #include "brokerd/jtree.h"
 #include "common/clock.h"
+#include "common/devcode.h"
 #include "common/textesc.h"
 #include "common/xmalloc.h"
 
@@ -55,13 +56,13 @@ j_join(yajl_val arr)
 	return out;
 }
 
-/* doc/design.md §1: the first 6 hex digits of the device id in two groups. */
+/* common/devcode.h, in a string the table frees with its other cells. */
 static char *
 verification_code(const char *device_id)
 {
-	char *s = xmalloc(8);
+	char *s = xmalloc(DEVCODE_LEN + 1);
 
-	snprintf(s, 8, "%.3s %.3s", device_id, strlen(device_id) > 3 ? device_id + 3 : "");
+	devcode_format(s, device_id);
 	return s;
 }
 

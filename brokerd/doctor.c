@@ -10,6 +10,7 @@
 #include "brokerd/locality.h"
 #include "brokerd/refusals.h"
 #include "brokerd/secret.h"
+#include "common/devcode.h"
 #include "proto/pval.h"
 
 #define DOCTOR_TEXT_MAX 1024
@@ -28,14 +29,14 @@ typedef void doctor_fix_fn(char *out, size_t n, const struct doctor_ctx *x,
 static void
 doctor_fix_pairing(char *out, size_t n, const struct doctor_ctx *x, const struct refusals_entry *e)
 {
-	/* The verification code: the first 6 hex digits of the device id, which
-	 * the device shows too (gatewayctl devices list). */
+	char code[DEVCODE_LEN + 1];
+
+	devcode_format(code, e->device_id);
 	if (e->request_id[0] != '\0')
-		snprintf(out, n, "if the device shows verification code %.3s %.3s, approve it "
+		snprintf(out, n, "if the device shows verification code %s, approve it "
 		    "with: %s devices approve %s (see the request first with: %s devices list); "
-		    "or refuse it with: %s devices reject %s", e->device_id, strlen(e->device_id) >
-		    3 ? e->device_id + 3 : "", x->ctl, e->request_id, x->ctl, x->ctl,
-		    e->request_id);
+		    "or refuse it with: %s devices reject %s", code, x->ctl, e->request_id, x->ctl,
+		    x->ctl, e->request_id);
 	else
 		snprintf(out, n, "see the device's request with: %s devices list, then approve it "
 		    "with: %s devices approve <requestId>", x->ctl, x->ctl);

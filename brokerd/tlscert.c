@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "brokerd/fileio.h"
+#include "common/certfp.h"
 #include "brokerd/problem.h"
 #include "brokerd/tlsgen.h"
 #include "common/log.h"
@@ -78,19 +79,6 @@ tlscert_b64(const unsigned char *der, int len)
 }
 
 static void
-tlscert_fingerprint(X509 *cert, struct config *cfg)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	char *p = cfg->tls_fingerprint;
-
-	if (X509_digest(cert, EVP_sha256(), md, &n) != 1 || n != 32)
-		fatalx("TLS: cannot compute the certificate's SHA-256 fingerprint");
-	for (unsigned int i = 0; i < n; i++)
-		p += sprintf(p, "%s%02X", i > 0 ? ":" : "", md[i]);
-}
-
-static void
 tlscert_not_after(X509 *cert, struct config *cfg)
 {
 	struct tm tm;
@@ -126,7 +114,8 @@ tlscert_adopt(struct config *cfg, X509 *cert, EVP_PKEY *key)
 		cfg->tls_cert_der = cfg->tls_key_der = NULL;
 		return -1;
 	}
-	tlscert_fingerprint(cert, cfg);
+	if (certfp_sha256(cert, cfg->tls_fingerprint) < 0)
+		fatalx("TLS: cannot compute the certificate's SHA-256 fingerprint");
 	tlscert_not_after(cert, cfg);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "common/certfp.h"
 #include "common/log.h"
 #include "gatewayd/gatewayd.h"
 
@@ -57,9 +58,7 @@ tls_use_generated(const struct proto_br_hello *st)
 {
 	unsigned char *cder, *kder;
 	const unsigned char *p;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	char fp[3 * EVP_MAX_MD_SIZE + 1] = "", *f = fp;
-	unsigned int mdlen = 0;
+	char fp[CERTFP_LEN + 1] = "";
 	int clen = 0, klen = 0;
 	X509 *cert = NULL;
 	EVP_PKEY *key = NULL;
@@ -77,9 +76,8 @@ tls_use_generated(const struct proto_br_hello *st)
 	    SSL_CTX_use_PrivateKey(tls_ctx, key) != 1 || SSL_CTX_check_private_key(tls_ctx) != 1)
 		fatalx("TLS: brokerd sent a self-signed certificate and key that cannot be "
 		    "used: check brokerd's log, and its files tls-cert.pem and tls-key.pem");
-	if (X509_digest(cert, EVP_sha256(), md, &mdlen) == 1)
-		for (unsigned int i = 0; i < mdlen; i++)
-			f += sprintf(f, "%s%02X", i > 0 ? ":" : "", md[i]);
+	/* Only for the log: a fingerprint OpenSSL cannot compute is left empty. */
+	(void)certfp_sha256(cert, fp);
 	log_info("TLS enabled with brokerd's self-signed certificate (SHA-256 fingerprint %s)",
 	    fp);
 	X509_free(cert);
