@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from clawgate_test.fixtures import close_all_tracked, track
 from clawgate_test.harness import Gateway
 from clawgate_test.rawws import RawWS, frame
 
@@ -51,14 +52,10 @@ def gw_short_wait(path):
     g.remove_root()
 
 
-_open = []
-
-
 @pytest.fixture(autouse=True)
-def close_connections():
+def close_and_settle():
     yield
-    while _open:
-        _open.pop().close()
+    close_all_tracked()
     # gatewayd frees what the closed connections held once it reads their EOF.
     time.sleep(0.3)
 
@@ -67,7 +64,7 @@ def connect(g):
     ws = RawWS(g.port, timeout=10.0)
     assert ws.status == 101, ws.head
     ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    _open.append(ws)
+    track(ws)
     return ws
 
 

@@ -23,6 +23,7 @@ from wsproto.events import (
 )
 from wsproto.extensions import PerMessageDeflate
 
+from clawgate_test.fixtures import track
 from clawgate_test.harness import Gateway
 from clawgate_test.rawws import frame
 
@@ -41,14 +42,7 @@ def echo(request):
     gw.remove_root()
 
 
-_open = []
-
-
-@pytest.fixture(autouse=True)
-def close_connections():
-    yield
-    while _open:
-        _open.pop().close()
+pytestmark = pytest.mark.usefixtures("close_tracked")
 
 
 class Echo:
@@ -56,7 +50,7 @@ class Echo:
 
     def __init__(self, port, extensions=()):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        _open.append(self.sock)
+        track(self.sock)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.ws = WSConnection(ConnectionType.CLIENT)
         self.sock.sendall(self.ws.send(Request(host="127.0.0.1:%d" % port, target="/",

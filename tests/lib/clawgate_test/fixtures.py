@@ -15,6 +15,10 @@
   openclaw      Node 24 + openclaw 2026.9.6 installed once (the module
                 openclaw_cli); skips, loudly, only when the npm registry cannot be
                 reached
+  close_tracked closes, after the test, every connection track() was given (a
+                module that opens raw connections marks its tests with
+                pytest.mark.usefixtures("close_tracked")), so that one test's
+                sockets cannot hold gatewayd's budgets in the next
 
 Every daemon a test started, restarts included, must not have died of a signal the
 test did not send (Daemon.signal, Daemon.kill): a SIGSYS from the seccomp filter or
@@ -134,3 +138,23 @@ def openclaw():
     except openclaw_cli.RegistryUnreachable as exc:
         skip_loudly("SKIPPED: %s" % exc)
     return openclaw_cli
+
+
+_tracked = []
+
+
+def track(conn):
+    """Registers a connection (anything with close()) for close_tracked; returns it."""
+    _tracked.append(conn)
+    return conn
+
+
+def close_all_tracked():
+    while _tracked:
+        _tracked.pop().close()
+
+
+@pytest.fixture
+def close_tracked():
+    yield
+    close_all_tracked()
