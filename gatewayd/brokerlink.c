@@ -15,6 +15,7 @@
 #include "gatewayd/dialer.h"
 #include "gatewayd/flush.h"
 #include "gatewayd/gatewayd.h"
+#include "gatewayd/reconfig.h"
 #include "proto/link.h"
 
 #define BROKERLINK_RETRY_MS 250
@@ -121,22 +122,6 @@ brokerlink_check_settings(const struct proto_br_hello *h)
 		fatalx("brokerd sent unusable settings (%s): check brokerd's configuration", bad);
 }
 
-/* The relay is the first hello's until gatewayd restarts: its sandbox was set
- * up for it (or for no relay at all), like the listeners. Both hellos were
- * decoded by proto_decode, which zeroes what a value leaves unused, so equal
- * settings compare equal byte for byte. */
-static void
-brokerlink_keep_relay(const struct proto_br_hello *first)
-{
-	struct proto_br_hello *now = &gatewayd.settings;
-
-	if (memcmp(&first->relay, &now->relay, sizeof(now->relay)) == 0)
-		return;
-	log_warnx("brokerd's clawgate.relay changed: gatewayd keeps relaying as it started "
-	    "until it restarts: systemctl restart gatewayd");
-	now->relay = first->relay;
-}
-
 static int
 brokerlink_on_hello(const union brokerlink_msg *m)
 {
@@ -146,7 +131,7 @@ brokerlink_on_hello(const union brokerlink_msg *m)
 	brokerlink_check_settings(&m->hello);
 	gatewayd.settings = m->hello;
 	if (!first)
-		brokerlink_keep_relay(&before);
+		reconfig_hello(&before);
 	if (brokerlink_hello_timer != NULL)
 		event_free(brokerlink_hello_timer);
 	brokerlink_hello_timer = NULL;
@@ -154,32 +139,26 @@ brokerlink_on_hello(const union brokerlink_msg *m)
 	brokerlink_was_up = 1;
 	log_info("connected to brokerd %s at %s", gatewayd.settings.version, brokerlink_path);
 	brokerlink_user->up(first);
-	/* The generated TLS key is in tls_init's context now (first hello) or
-	 * not needed (a later one: the listeners keep the first's). */
+	/* The generated TLS key is in the TLS context now (tls_init after the
+	 * first hello, reconfig_hello after a later one). */
 	explicit_bzero(gatewayd.settings.tls_key_der, sizeof(gatewayd.settings.tls_key_der));
 	return 0;
 }
 
 /* brokerd reloaded its configuration: the settings that may change while
- * gatewayd runs apply to the connections accepted from now on (the proxies
- * are looked at on each upgrade); sessions keep going. */
+ * gatewayd runs apply to the connections accepted and the sessions relayed
+ * from now on (the proxies are looked at on each upgrade); sessions keep
+ * going. A configuration brokerd could not have sent breaks the protocol. */
 static int
 brokerlink_on_config(const union brokerlink_msg *m)
 {
-	const struct proto_br_config *c = &m->config;
-	struct proto_br_hello *now = &gatewayd.settings;
+	const char *bad;
 
-	if (c->gatewayctl[0] == '\0') {
-		log_warnx("brokerd sent BR_CONFIG without a gatewayctl command");
+	if ((bad = reconfig_check(&m->config)) != NULL) {
+		log_warnx("brokerd sent BR_CONFIG with %s", bad);
 		return -1;
 	}
-	now->ntrusted_proxies = c->ntrusted_proxies;
-	memcpy(now->trusted_proxies, c->trusted_proxies, sizeof(now->trusted_proxies));
-	now->allow_real_ip_fallback = c->allow_real_ip_fallback;
-	memcpy(now->gatewayctl, c->gatewayctl, sizeof(now->gatewayctl));
-	log_info("brokerd reloaded its configuration: %u trusted prox%s, allowRealIpFallback "
-	    "%s, for new connections", c->ntrusted_proxies,
-	    c->ntrusted_proxies == 1 ? "y" : "ies", c->allow_real_ip_fallback ? "on" : "off");
+	reconfig_config(&m->config);
 	brokerlink_user->reconfigured();
 	return 0;
 }

@@ -25,8 +25,8 @@ enum gatewayd_echo {
 
 extern struct gatewayd gatewayd;
 
-/* Whether gatewayd relays sessions to an upstream (clawgate.relay, as the first
- * BR_HELLO said: brokerlink keeps it until gatewayd restarts). */
+/* Whether gatewayd relays sessions to an upstream (clawgate.relay, on or off
+ * as the first BR_HELLO said until gatewayd restarts: reconfig.h). */
 static inline int
 relay_mode(void)
 {

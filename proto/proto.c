@@ -117,6 +117,9 @@ _Static_assert(offsetof(struct proto_br_hello, relay.required_headers) ==
 _Static_assert(offsetof(struct proto_br_config, trusted_proxies) ==
     offsetof(struct proto_br_config, ntrusted_proxies) + sizeof(uint32_t),
     "config proxy list layout");
+_Static_assert(offsetof(struct proto_br_config, relay.required_headers) ==
+    offsetof(struct proto_br_config, relay.nrequired_headers) + sizeof(uint32_t),
+    "config relay header list layout");
 #define F_ERROR(st, f)                                                          \
 	F_STR(st, f.code, PROTO_CS_ATOM), F_STR(st, f.message, PROTO_CS_TEXT),  \
 	    F_BLOB(st, f.details), F_INT(PK_U8, st, f.retryable),               \
@@ -163,6 +166,19 @@ static const struct proto_field fields_br_config[] = {
 	    PROTO_CS_ATOM, PROTO_MAX_PROXIES },
 	F_INT(PK_U8, struct proto_br_config, allow_real_ip_fallback),
 	F_STR(struct proto_br_config, gatewayctl, PROTO_CS_TEXT),
+	F_INT(PK_U8, struct proto_br_config, tls_enabled),
+	F_STR(struct proto_br_config, tls_cert_path, PROTO_CS_TEXT),
+	F_STR(struct proto_br_config, tls_key_path, PROTO_CS_TEXT),
+	F_STR(struct proto_br_config, tls_cert_der, PROTO_CS_ATOM),
+	F_STR(struct proto_br_config, tls_key_der, PROTO_CS_ATOM),
+	F_STR(struct proto_br_config, relay.addr, PROTO_CS_ATOM),
+	F_INT(PK_U16, struct proto_br_config, relay.port),
+	F_STR(struct proto_br_config, relay.host, PROTO_CS_ATOM),
+	F_STR(struct proto_br_config, relay.user_header, PROTO_CS_ATOM),
+	F_STR(struct proto_br_config, relay.user, PROTO_CS_ATOM),
+	{ PK_STRLIST, offsetof(struct proto_br_config, relay.nrequired_headers), PROTO_NAME_MAX,
+	    PROTO_CS_ATOM, PROTO_MAX_RELAY_HEADERS },
+	F_STR(struct proto_br_config, relay.client_ip_placeholder, PROTO_CS_ATOM),
 };
 
 static const struct proto_field fields_conn_ref[] = {

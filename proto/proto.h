@@ -20,7 +20,7 @@
 
 #include "proto/pbuf.h"
 
-#define PROTO_VERSION 13
+#define PROTO_VERSION 14
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -167,12 +167,22 @@ struct proto_br_hello {
 
 /* BR_CONFIG: the settings of BR_HELLO that a reload of brokerd's
  * configuration may change while gatewayd runs (it applies them to the
- * connections it accepts from then on). */
+ * connections it accepts and the sessions it relays from then on). */
 struct proto_br_config {
 	uint32_t ntrusted_proxies;
 	char trusted_proxies[PROTO_MAX_PROXIES][PROTO_ADDR_MAX + 1];
 	uint8_t allow_real_ip_fallback;
 	char gatewayctl[PROTO_COMMAND_MAX + 1];
+	/* gateway.tls as in BR_HELLO: gatewayd loads the certificate and key
+	 * again (the files, or the generated pair carried here) for new
+	 * connections; TLS on or off, or files or generated, as it started. */
+	uint8_t tls_enabled;
+	char tls_cert_path[PROTO_TEXT_MAX + 1];
+	char tls_key_path[PROTO_TEXT_MAX + 1];
+	char tls_cert_der[PROTO_TLS_CERT_MAX + 1];
+	char tls_key_der[PROTO_TLS_KEY_MAX + 1];
+	/* clawgate.relay for new sessions: on, and on the port, it started with */
+	struct proto_relay relay;
 };
 
 /* The WebSocket close codes (RFC 6455 §7.4.1) clawgate sends a client, whether

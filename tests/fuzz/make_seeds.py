@@ -181,6 +181,18 @@ def gwlink_seeds():
         "config": pl.encode(pl.BR_CONFIG, {
             "trusted_proxies": ["10.0.0.0/8", "::1"], "allow_real_ip_fallback": 1,
             "gatewayctl": "gatewayctl --socket /run/clawgate/control.sock"}),
+        # TLS files and a relay, which the fuzzed gatewayd (no TLS, no relay)
+        # keeps for its restart: it reads no file.
+        "config-tls-relay": pl.encode(pl.BR_CONFIG, {
+            "gatewayctl": "gatewayctl", "tls_enabled": 1,
+            "tls_cert_path": "/etc/clawgate/cert.pem", "tls_key_path": "/etc/clawgate/key.pem",
+            "relay_addr": "127.0.0.1", "relay_port": 28811, "relay_host": "127.0.0.1:28811",
+            "relay_user_header": "x-clawgate-user", "relay_user": "clawgate",
+            "relay_required_headers": ["x-clawgate-relay"],
+            "relay_client_ip_placeholder": "192.0.2.1"}),
+        "config-tls-generated": pl.encode(pl.BR_CONFIG, {
+            "gatewayctl": "gatewayctl", "tls_enabled": 1, "tls_cert_der": "AAAA",
+            "tls_key_der": "AAAA"}),
     }
     for name, data in link.items():
         write("brokerlink", name, data)

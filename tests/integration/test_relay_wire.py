@@ -295,7 +295,10 @@ def test_an_upstream_that_never_says_hello_is_unavailable(make_gateway, scripted
     conn.sock.close()
 
 
-def test_the_relay_stays_the_first_brokers_until_gatewayd_restarts(make_gateway, scripted):
+def test_another_upstream_port_from_a_restarted_broker_waits_for_gatewayd(make_gateway,
+                                                                          scripted):
+    """gatewayd's sandbox connects to the upstream port it started with only: a
+    brokerd restarted with another one is relayed to as before."""
     gw = relay_gateway(make_gateway, scripted)
     other = ScriptedUpstream()
     try:
@@ -304,7 +307,9 @@ def test_the_relay_stays_the_first_brokers_until_gatewayd_restarts(make_gateway,
         gw.config_path.write_text(json.dumps(config))
         gw.broker.stop()
         gw.start_broker()
-        wait_until(lambda: "brokerd's clawgate.relay changed" in gw.log_text("gatewayd"),
+        wait_until(lambda: "clawgate.relay changed (another upstream port, which gatewayd's "
+                   "sandbox does not reach): gatewayd keeps relaying as it started until it "
+                   "restarts: systemctl restart gatewayd" in gw.log_text("gatewayd"),
                    TIMEOUT, "gatewayd to notice the new relay settings")
         # Still the first upstream (the second would never answer).
         client, conn, _, _ = relayed_session(gw, scripted)

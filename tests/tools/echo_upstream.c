@@ -16,7 +16,8 @@
  *     "echo.data" of size bytes each (seq 1..count); "echo.close" {code,reason}
  *     closes with that code; any other request is answered ok with its params as
  *     the payload. Pings are answered; messages over 25 MiB close 1009.
- * Prints "port N" once it listens on 127.0.0.1 (--port 0: a free port). */
+ * Prints "port N" once it listens on 127.0.0.1, or the loopback address --addr
+ * names (--port 0: a free port). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -302,13 +303,14 @@ eu_on_term(int sig)
 }
 
 /* The options, as the head comment describes them. */
-static const char eu_usage[] = "echo-upstream [--port N] [--record FILE] [--user-header NAME] "
+static const char eu_usage[] = "echo-upstream [--addr 127.X.Y.Z] [--port N] [--record FILE] [--user-header NAME] "
     "[--user NAME] [--required NAME]... [--max-conns N]";
 static const struct option eu_options[] = {
 	{ "port", required_argument, NULL, 'p' }, { "record", required_argument, NULL, 'r' },
 	{ "user-header", required_argument, NULL, 'H' }, { "user", required_argument, NULL, 'u' },
 	{ "required", required_argument, NULL, 'R' },
-	{ "max-conns", required_argument, NULL, 'm' }, { NULL, 0, NULL, 0 } };
+	{ "max-conns", required_argument, NULL, 'm' }, { "addr", required_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 } };
 
 int
 main(int argc, char **argv)
@@ -321,6 +323,12 @@ main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", eu_options, NULL)) != -1) {
 		switch (opt) {
 		case 'p': sa.sin_port = htons((uint16_t)atoi(optarg)); break;
+		case 'a':
+			/* Loopback only: a test upstream is never reachable from elsewhere. */
+			if (inet_pton(AF_INET, optarg, &sa.sin_addr) != 1 ||
+			    (ntohl(sa.sin_addr.s_addr) >> 24) != 127)
+				eu_die("--addr wants a 127.0.0.0/8 address, not %s", optarg);
+			break;
 		case 'r':
 			if ((eu.record = fopen(optarg, "a")) == NULL)
 				eu_die("cannot open %s: %s", optarg, strerror(errno));
@@ -348,7 +356,7 @@ main(int argc, char **argv)
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4096) < 0 ||
 	    getsockname(lfd, (struct sockaddr *)&sa, &salen) < 0)
-		eu_die("cannot listen on 127.0.0.1:%d: %s", ntohs(sa.sin_port), strerror(errno));
+		eu_die("cannot listen on port %d: %s", ntohs(sa.sin_port), strerror(errno));
 	printf("port %d\n", ntohs(sa.sin_port));
 	fflush(stdout);
 	pthread_attr_init(&attr);

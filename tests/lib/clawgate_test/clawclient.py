@@ -272,12 +272,15 @@ class Connection:
         _open_connections.add(self)
 
     @classmethod
-    def open(cls, url, *, origin=None, headers=None, timeout=TIMEOUT):
+    def open(cls, url, *, origin=None, headers=None, timeout=TIMEOUT, ssl=None):
+        """ssl: the context a wss:// URL is verified with (default: the system's)."""
+        tls = {} if ssl is None else {"ssl": ssl}
+
         async def _open():
             # Like real clients: no subprotocol, permessage-deflate offered.
             return await ws_connect(url, origin=origin, extra_headers=headers,
                                     open_timeout=timeout, close_timeout=2,
-                                    ping_interval=None, max_size=64 << 20)
+                                    ping_interval=None, max_size=64 << 20, **tls)
         return cls(_Loop.run(_open(), timeout), url)
 
     def send_text(self, text, timeout=TIMEOUT):
@@ -422,7 +425,7 @@ class Attempt:
 
 def handshake(url, params, *, identity=None, version="v3", nonce=None,
               signed_at_offset_ms=0, device_id=None, edit=None, origin=None,
-              headers=None, timeout=TIMEOUT, check_hello=True):
+              headers=None, timeout=TIMEOUT, check_hello=True, ssl=None):
     """Opens a connection, reads connect.challenge and sends connect with params.
 
     With identity, `device` is signed the way real clients do it: over the
@@ -430,8 +433,9 @@ def handshake(url, params, *, identity=None, version="v3", nonce=None,
     edit(params) runs after signing, to tamper with what is sent. Returns an
     Attempt whose connection is still open (closed by the server on rejection).
     check_hello=False skips hello-ok's shape checks (a relayed hello-ok is the
-    upstream's, with members clawgate's own does not have)."""
-    conn = Connection.open(url, origin=origin, headers=headers, timeout=timeout)
+    upstream's, with members clawgate's own does not have). ssl: a wss:// URL's
+    context."""
+    conn = Connection.open(url, origin=origin, headers=headers, timeout=timeout, ssl=ssl)
     challenge = conn.read_challenge(timeout)
     params = json.loads(json.dumps(params))     # callers may reuse theirs
     if identity is not None:

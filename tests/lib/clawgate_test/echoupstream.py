@@ -32,13 +32,16 @@ REQUIRED_HEADER = "x-clawgate-relay"
 
 class EchoUpstream:
     def __init__(self, root, *, user_header=USER_HEADER, user=USER,
-                 required=(REQUIRED_HEADER,)):
+                 required=(REQUIRED_HEADER,), addr="127.0.0.1", port=0):
+        """addr, port: where to listen (a loopback address; port 0: a free one)."""
         if not os.access(ECHO_UPSTREAM, os.X_OK):
             raise AssertionError("not built: %s (ninja -C %s)" % (ECHO_UPSTREAM, BUILD))
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.record = self.root / "echo-upstream.jsonl"
-        self.argv = [str(ECHO_UPSTREAM), "--port", "0", "--record", str(self.record),
+        self.addr = addr
+        self.argv = [str(ECHO_UPSTREAM), "--addr", addr, "--port", str(port),
+                     "--record", str(self.record),
                      "--user-header", user_header, "--user", user]
         for name in required:
             self.argv += ["--required", name]
@@ -59,7 +62,7 @@ class EchoUpstream:
 
     @property
     def url(self):
-        return "ws://127.0.0.1:%d" % self.port
+        return "ws://%s:%d" % (self.addr, self.port)
 
     def _records(self, key):
         if not self.record.exists():

@@ -13,7 +13,7 @@ import struct
 
 from .clawclient import cli_params, sign_device
 
-VERSION = 13    # PROTO_VERSION
+VERSION = 14    # PROTO_VERSION
 HDR = struct.Struct(">IHHII")
 
 GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 0x0104, 0x0105
@@ -84,7 +84,11 @@ LAYOUTS = {
     BR_CLOSE: [("target", "u8"), ("device", "bytes:32"), ("roles", "u8"),
                ("except_conn", "u64"), ("code", "u16"), ("reason", "str")],
     BR_CONFIG: [("trusted_proxies", "strs"), ("allow_real_ip_fallback", "u8"),
-                ("gatewayctl", "str")],
+                ("gatewayctl", "str"), ("tls_enabled", "u8"), ("tls_cert_path", "str"),
+                ("tls_key_path", "str"), ("tls_cert_der", "str"), ("tls_key_der", "str"),
+                ("relay_addr", "str"), ("relay_port", "u16"), ("relay_host", "str"),
+                ("relay_user_header", "str"), ("relay_user", "str"),
+                ("relay_required_headers", "strs"), ("relay_client_ip_placeholder", "str")],
     CTL_LIST: [], CTL_TOKEN_GENERATE: [], CTL_STATUS: [], CTL_AUDIT: [], CTL_DASHBOARD: [],
     CTL_APPROVE: [("id", "str"), ("latest", "u8")],
     CTL_REJECT: [("id", "str"), ("latest", "u8")],
