@@ -56,10 +56,9 @@ ctldoctor_upstream(yajl_val relay)
 	char at[32], ok[32];
 
 	if (!YAJL_IS_TRUE(jtree_get(st, "known"))) {
-		printf("  relay upstream %s: not tried yet (gatewayd reports it once linked to "
-		    "brokerd; fix if it stays so: systemctl start gatewayd)\n",
-		    jtree_text(relay, "upstream"));
-		return 1;
+		printf("  relay upstream %s: not tried yet (gatewayd reports it with the first "
+		    "relayed session)\n", jtree_text(relay, "upstream"));
+		return 0;
 	}
 	ctldoctor_when(at, jtree_int(st, "atMs"));
 	ctldoctor_when(ok, jtree_int(st, "lastOkMs"));

@@ -9,7 +9,6 @@
 #include "gatewayd/brokerlink.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/session_priv.h"
-#include "gatewayd/upstream.h"
 
 static struct {
 	struct proto_gw_refused slot[REPORT_SLOTS];
@@ -22,8 +21,6 @@ static struct {
 	int64_t last_ok_ms;
 	int64_t sent_ms;		/* when its state last went to brokerd */
 	char error[PROTO_TEXT_MAX + 1];
-	struct event *probe_timer;
-	struct upstream *probe;
 } report;
 
 /* src into dst if it fits the field's charset, else "" (a client's text that
@@ -143,21 +140,11 @@ report_upstream_send(void)
 	brokerlink_send(PROTO_GW_UPSTREAM, &m);
 }
 
-static void report_probe(void);
-
-static void
-report_probe_cb(evutil_socket_t fd, short what, void *arg)
-{
-	if (!report.reachable)
-		report_probe();
-}
-
 void
 report_upstream(int reachable, const char *error)
 {
 	int changed = !report.known || report.reachable != reachable;
 	int64_t now = clock_wall_ms();
-	const struct timeval tv = { REPORT_PROBE_MS / 1000, 0 };
 
 	if (changed)
 		report.since_ms = now;
@@ -172,68 +159,6 @@ report_upstream(int reachable, const char *error)
 	if (changed || (reachable && clock_mono_ms() - report.sent_ms >=
 	    REPORT_UPSTREAM_REFRESH_MS))
 		report_upstream_send();
-	/* While it is down, gatewayd looks again now and then on its own. */
-	if (!reachable) {
-		if (report.probe_timer == NULL && (report.probe_timer = evtimer_new(gatewayd.base,
-		    report_probe_cb, NULL)) == NULL)
-			fatalx("cannot allocate the probe timer");
-		if (!evtimer_pending(report.probe_timer, NULL))
-			evtimer_add(report.probe_timer, &tv);
-	}
-}
-
-static void
-report_probe_open(void *arg)
-{
-	struct upstream *u = report.probe;
-
-	report.probe = NULL;
-	report_upstream(1, "");
-	upstream_close(u, PROTO_CLOSE_NORMAL, "");
-}
-
-static void
-report_probe_message(void *arg, const uint8_t *msg, size_t len)
-{
-}
-
-static void
-report_probe_drained(void *arg)
-{
-}
-
-static void
-report_probe_closed(void *arg, int opened, uint16_t code, const char *reason, const char *why)
-{
-	report.probe = NULL;
-	if (!opened)
-		report_upstream(0, why);
-}
-
-static const struct upstream_cbs report_probe_cbs = {
-	report_probe_open, report_probe_message, report_probe_drained, report_probe_closed,
-};
-
-/* An upgrade with the headers every relayed session carries: what answers it
- * answers the sessions. */
-static void
-report_probe(void)
-{
-	const struct proto_relay *r = &gatewayd.settings.relay;
-	struct upgrade_header h[PROTO_MAX_RELAY_HEADERS + 2];
-	struct upstream_target t;
-	const char *why = NULL;
-	size_t n = 0;
-
-	if (report.probe != NULL)
-		return;
-	h[n++] = (struct upgrade_header){ r->user_header, r->user };
-	for (uint32_t i = 0; i < r->nrequired_headers; i++)
-		h[n++] = (struct upgrade_header){ r->required_headers[i], "1" };
-	h[n++] = (struct upgrade_header){ "X-Forwarded-For", r->client_ip_placeholder };
-	t = (struct upstream_target){ r->addr, r->port, r->host, h, n, 65536 };
-	if ((report.probe = upstream_open(&t, &report_probe_cbs, NULL, &why)) == NULL)
-		report_upstream(0, why != NULL ? why : "cannot start a connection");
 }
 
 void
@@ -242,7 +167,6 @@ report_link_up(void)
 	if (!relay_mode())
 		return;
 	report_upstream_send();
-	report_probe();
 }
 
 void
@@ -250,10 +174,5 @@ report_free(void)
 {
 	if (report.flush != NULL)
 		event_free(report.flush);
-	if (report.probe_timer != NULL)
-		event_free(report.probe_timer);
-	if (report.probe != NULL)
-		upstream_close(report.probe, PROTO_CLOSE_NORMAL, "");
-	report.flush = report.probe_timer = NULL;
-	report.probe = NULL;
+	report.flush = NULL;
 }

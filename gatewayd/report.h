@@ -6,9 +6,9 @@
  * coalesced over REPORT_FLUSH_MS into one report with a count, in a table of
  * REPORT_SLOTS: a flood of refusals costs brokerd at most that many reports
  * per flush, and the rest are counted here. The upstream's state goes when it
- * changes, and refreshed at most every REPORT_UPSTREAM_REFRESH_MS while
- * reachable; gatewayd probes it when the link to brokerd comes up, and again
- * every REPORT_PROBE_MS while it is unreachable.
+ * changes (as the relayed sessions find it), and refreshed at most every
+ * REPORT_UPSTREAM_REFRESH_MS while reachable. gatewayd makes no connection of
+ * its own to the upstream: the upstream sees only the sessions it relays.
  */
 #ifndef GATEWAYD_REPORT_H
 #define GATEWAYD_REPORT_H
@@ -18,7 +18,6 @@
 #define REPORT_SLOTS 16
 #define REPORT_FLUSH_MS 1000
 #define REPORT_UPSTREAM_REFRESH_MS 30000
-#define REPORT_PROBE_MS 60000
 
 struct session;
 
@@ -32,8 +31,8 @@ void report_session(const struct session *s, const char *kind, uint16_t code,
     const char *reason);
 /* The upstream answered (reachable) or failed with error. */
 void report_upstream(int reachable, const char *error);
-/* The link to brokerd is up: the upstream's state goes again (brokerd may be
- * new), after a probe in relay mode. */
+/* The link to brokerd is up: the upstream's state, if known, goes again
+ * (brokerd may be new). */
 void report_link_up(void);
 /* Frees the timers at exit. */
 void report_free(void);

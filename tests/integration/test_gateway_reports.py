@@ -11,6 +11,7 @@ import pytest
 
 from clawgate_test import protolink as pl
 from clawgate_test import rawws
+from clawgate_test.clawclient import cli_params, handshake
 from clawgate_test.harness import free_port
 from test_hostile_gateway import Scene
 
@@ -165,10 +166,15 @@ def test_a_truncated_report_drops_the_link(gateway):
 
 
 def test_an_unreachable_relay_upstream_is_explained(make_gateway):
-    """clawgate.relay at a loopback port nobody listens on: gatewayd's probe
-    fails, and doctor says so with the fix."""
+    """clawgate.relay at a loopback port nobody listens on: until a session is
+    relayed doctor cannot tell; once one fails, it says unreachable with the fix."""
     port = free_port()
     gw = make_gateway(config_clawgate={"relay": {"upstream": "ws://127.0.0.1:%d" % port}})
+    relay = doctor(gw)["install"]["relay"]
+    assert relay["upstreamState"] == {"known": False}, relay
+    assert "not tried yet" in gw.ctl("doctor").stdout
+    attempt = handshake(gw.url, cli_params(token=gw.token))
+    assert not attempt.ok, attempt.res
     deadline = time.monotonic() + 10
     while True:
         relay = doctor(gw)["install"]["relay"]
