@@ -30,18 +30,50 @@ ctldoctor_problem(yajl_val p)
 	    last);
 	if (count > 1)
 		printf(" (first %s)", first);
-	printf("\n  from %s%s (%s), client %s/%s", jtree_text(p, "address"),
-	    jtree_int(p, "viaProxy") ? " via a trusted proxy" : "", jtree_text(p, "locality"),
-	    jtree_text(p, "clientId"), jtree_text(p, "clientMode"));
+	printf("\n  from %s%s (%s), ", jtree_text(p, "address"),
+	    jtree_int(p, "viaProxy") ? " via a trusted proxy" : "", jtree_text(p, "locality"));
+	if (YAJL_IS_TRUE(jtree_get(p, "byGatewayd")) && jtree_text(p, "clientId")[0] == '\0')
+		printf("refused by gatewayd before any connect request");
+	else
+		printf("client %s/%s", jtree_text(p, "clientId"), jtree_text(p, "clientMode"));
 	if (name[0] != '\0')
 		printf(" \"%s\"", name);
 	printf(", %s%s\n", dev[0] != '\0' ? "device " : "no device identity", dev);
 	if (jtree_text(p, "origin")[0] != '\0')
 		printf("  origin: %s\n", jtree_text(p, "origin"));
-	printf("  refused: %lld \"%s\"", jtree_int(p, "closeCode"), jtree_text(p, "reason"));
+	printf("  refused%s: %lld \"%s\"", YAJL_IS_TRUE(jtree_get(p, "byGatewayd")) ?
+	    " by gatewayd" : "", jtree_int(p, "closeCode"), jtree_text(p, "reason"));
 	if (jtree_text(p, "detailsCode")[0] != '\0')
 		printf(" (%s)", jtree_text(p, "detailsCode"));
 	printf("\n  cause: %s\n  fix: %s\n", jtree_text(p, "cause"), jtree_text(p, "fix"));
+}
+
+/* The relay upstream as gatewayd last found it; non-zero if unreachable. */
+static int
+ctldoctor_upstream(yajl_val relay)
+{
+	yajl_val st = jtree_get(relay, "upstreamState");
+	char at[32], ok[32];
+
+	if (!YAJL_IS_TRUE(jtree_get(st, "known"))) {
+		printf("  relay upstream %s: not tried yet (gatewayd reports it with the first "
+		    "relayed session)\n", jtree_text(relay, "upstream"));
+		return 0;
+	}
+	ctldoctor_when(at, jtree_int(st, "atMs"));
+	ctldoctor_when(ok, jtree_int(st, "lastOkMs"));
+	if (YAJL_IS_TRUE(jtree_get(st, "reachable"))) {
+		printf("  relay upstream %s: reachable (last connected %s)\n",
+		    jtree_text(relay, "upstream"), at);
+		return 0;
+	}
+	printf("  relay upstream %s: unreachable since %s (%s)", jtree_text(relay, "upstream"),
+	    at, jtree_text(st, "error"));
+	if (jtree_int(st, "lastOkMs") > 0)
+		printf(", last reachable %s", ok);
+	printf(";\n    fix: start the OpenClaw gateway there, or correct clawgate.relay in the "
+	    "config, then restart brokerd and gatewayd\n");
+	return 1;
 }
 
 /* The installation's facts; non-zero if one needs fixing. */
@@ -77,6 +109,8 @@ ctldoctor_install(yajl_val in)
 	if (jtree_text(in, "tlsFingerprintSha256")[0] != '\0')
 		printf(" (SHA-256 %s)", jtree_text(in, "tlsFingerprintSha256"));
 	printf("\n  trusted proxies: %lld\n", jtree_int(in, "trustedProxies"));
+	if (jtree_get(in, "relay") != NULL && ctldoctor_upstream(jtree_get(in, "relay")) != 0)
+		bad = 1;
 	if (jtree_get(in, "relay") != NULL && ctlrelay_check(in) != 0)
 		bad = 1;
 	return bad;
@@ -100,6 +134,10 @@ ctldoctor_show(yajl_val a)
 		    dev, jtree_int(a, "refusalsKept"), jtree_int(a, "refusalsCapacity"));
 	for (size_t i = 0; i < n; i++)
 		ctldoctor_problem(problems->u.array.values[i]);
+	if (jtree_int(a, "gatewayReportsDropped") > 0)
+		printf("\n%lld refusals gatewayd reported were not kept: it reported faster than "
+		    "brokerd keeps reports (brokerd's log says when)\n",
+		    jtree_int(a, "gatewayReportsDropped"));
 	bad = ctldoctor_install(jtree_get(a, "install"));
 	return n > 0 || bad;
 }

@@ -144,55 +144,165 @@ doctor_fix_pair_limit(char *out, size_t n, const struct doctor_ctx *x,
 }
 
 static void
+doctor_fix_proxy_untrusted(char *out, size_t n, const struct doctor_ctx *x,
+    const struct refusals_entry *e)
+{
+	snprintf(out, n, "if %s is your reverse proxy, or Docker's NAT gateway in front of a "
+	    "published port, add \"%s\" to gateway.trustedProxies in %s, then systemctl reload "
+	    "brokerd; if it is not, the client itself sent X-Forwarded-For, X-Real-IP or "
+	    "Forwarded: connect it without them", e->addr, e->addr, x->config);
+}
+
+static void
+doctor_fix_proxy_no_client(char *out, size_t n, const struct doctor_ctx *x,
+    const struct refusals_entry *e)
+{
+	snprintf(out, n, "make the proxy at %s append the client's address to "
+	    "X-Forwarded-For (nginx: proxy_set_header X-Forwarded-For "
+	    "$proxy_add_x_forwarded_for;); a proxy that sends only X-Real-IP needs "
+	    "gateway.allowRealIpFallback set to true in %s, then systemctl reload brokerd",
+	    e->addr, x->config);
+}
+
+static void
+doctor_fix_preauth(char *out, size_t n, const struct doctor_ctx *x,
+    const struct refusals_entry *e)
+{
+	snprintf(out, n, "if many clients share %s (a NAT, or a proxy not in "
+	    "gateway.trustedProxies), list the proxy in gateway.trustedProxies in %s and "
+	    "systemctl reload brokerd; if one client needs more, raise "
+	    "OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP in brokerd's environment (now %u) and "
+	    "restart brokerd; otherwise something at that address opens sockets without "
+	    "authenticating", e->addr, x->config, (unsigned)x->br->cfg->max_preauth_per_ip);
+}
+
+static void
+doctor_fix_bad_upgrade(char *out, size_t n, const struct doctor_ctx *x,
+    const struct refusals_entry *e)
+{
+	snprintf(out, n, "a reverse proxy in front must pass the WebSocket upgrade (nginx: "
+	    "proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header "
+	    "Connection \"upgrade\";); without one, update the client: it must send HTTP/1.1, "
+	    "Connection: Upgrade, Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key");
+}
+
+static void
+doctor_fix_timeout(char *out, size_t n, const struct doctor_ctx *x,
+    const struct refusals_entry *e)
+{
+	snprintf(out, n, "a client on a slow link needs more time: raise "
+	    "OPENCLAW_HANDSHAKE_TIMEOUT_MS in brokerd's environment (now %u) and restart "
+	    "brokerd; a client that never sends a connect is no OpenClaw client: check what "
+	    "connects from %s", (unsigned)x->br->cfg->handshake_timeout_ms, e->addr);
+}
+
+static void
+doctor_fix_bad_connect(char *out, size_t n, const struct doctor_ctx *x,
+    const struct refusals_entry *e)
+{
+	snprintf(out, n, "the reason says what was wrong: update the client to one that speaks "
+	    "OpenClaw's gateway protocol 4, or point it at the right port");
+}
+
+static void
 doctor_fix_other(char *out, size_t n, const struct doctor_ctx *x, const struct refusals_entry *e)
 {
 	snprintf(out, n, "read the reason above and brokerd's log (journalctl -u brokerd) "
 	    "around that time");
 }
 
-/* Refusal kinds, matched on details.code (a trailing '*' matches a prefix), else
- * on the error code; the first row that matches explains. */
+/* What a row's code is matched against. */
+enum doctor_match {
+	DOCTOR_BY_DETAILS,	/* brokerd's refusal: details.code */
+	DOCTOR_BY_ERROR,	/* brokerd's refusal: the error's code */
+	DOCTOR_BY_GATEWAY,	/* gatewayd's own refusal (GW_REFUSED): its kind */
+};
+
+/* Refusal kinds, matched on details.code (a trailing '*' matches a prefix), the
+ * error code, or gatewayd's kind; the first row that matches explains. */
 static const struct {
 	const char *code;
-	int by_error;		/* code is the error's, not the details' */
+	enum doctor_match by;
 	const char *kind;
 	const char *cause;
 	doctor_fix_fn *fix;
 } doctor_kinds[] = {
-	{ "PAIRING_REQUIRED", 0, "pairing-required", "the device is not approved for what it "
+	{ "PAIRING_REQUIRED", DOCTOR_BY_DETAILS,
+	    "pairing-required", "the device is not approved for what it "
 	    "asks: a new device, or a role, scope or metadata upgrade", doctor_fix_pairing },
-	{ "AUTH_TOKEN_MISSING", 0, "token-missing", "the client sent no shared token",
+	{ "AUTH_TOKEN_MISSING", DOCTOR_BY_DETAILS,
+	    "token-missing", "the client sent no shared token",
 	    doctor_fix_secret },
-	{ "AUTH_TOKEN_MISMATCH", 0, "token-mismatch", "the client sent a shared token that is "
+	{ "AUTH_TOKEN_MISMATCH", DOCTOR_BY_DETAILS,
+	    "token-mismatch", "the client sent a shared token that is "
 	    "not this gateway's (an old one, or another gateway's)", doctor_fix_secret },
-	{ "AUTH_PASSWORD_MISSING", 0, "password-missing", "the client sent no password",
+	{ "AUTH_PASSWORD_MISSING", DOCTOR_BY_DETAILS,
+	    "password-missing", "the client sent no password",
 	    doctor_fix_secret },
-	{ "AUTH_PASSWORD_MISMATCH", 0, "password-mismatch", "the client sent a wrong password",
+	{ "AUTH_PASSWORD_MISMATCH", DOCTOR_BY_DETAILS,
+	    "password-mismatch", "the client sent a wrong password",
 	    doctor_fix_secret },
-	{ "AUTH_*_NOT_CONFIGURED", 0, "secret-not-configured", "", doctor_fix_not_configured },
-	{ "AUTH_DEVICE_TOKEN_MISMATCH", 0, "stale-device-token", "the device offered a device "
+	{ "AUTH_*_NOT_CONFIGURED", DOCTOR_BY_DETAILS,
+	    "secret-not-configured", "", doctor_fix_not_configured },
+	{ "AUTH_DEVICE_TOKEN_MISMATCH", DOCTOR_BY_DETAILS,
+	    "stale-device-token", "the device offered a device "
 	    "token this gateway does not hold for it: the device was removed or its token "
 	    "rotated or revoked, or the client kept an old token after a reinstall or cleared "
 	    "browser data", doctor_fix_stale },
-	{ "AUTH_SCOPE_MISMATCH", 0, "scope-mismatch", "the device's token does not cover the "
+	{ "AUTH_SCOPE_MISMATCH", DOCTOR_BY_DETAILS,
+	    "scope-mismatch", "the device's token does not cover the "
 	    "scopes it asked for", doctor_fix_scope },
-	{ "AUTH_RATE_LIMITED", 0, "rate-limited", "too many failed authentication attempts "
+	{ "AUTH_RATE_LIMITED", DOCTOR_BY_DETAILS,
+	    "rate-limited", "too many failed authentication attempts "
 	    "from this address", doctor_fix_rate },
-	{ "CONTROL_UI_ORIGIN_NOT_ALLOWED", 0, "origin-not-allowed", "the Control UI was opened "
+	{ "CONTROL_UI_ORIGIN_NOT_ALLOWED", DOCTOR_BY_DETAILS,
+	    "origin-not-allowed", "the Control UI was opened "
 	    "from a web origin this gateway does not allow", doctor_fix_origin },
-	{ "CONTROL_UI_DEVICE_IDENTITY_REQUIRED", 0, "control-ui-insecure-context", "the Control "
+	{ "CONTROL_UI_DEVICE_IDENTITY_REQUIRED", DOCTOR_BY_DETAILS,
+	    "control-ui-insecure-context", "the Control "
 	    "UI came without a device identity: browsers give it one only in a secure context "
 	    "(https://, or http://localhost), so it was opened over plain http at another "
 	    "address", doctor_fix_insecure },
-	{ "DEVICE_IDENTITY_REQUIRED", 0, "device-identity-required", "a client without a device "
+	{ "DEVICE_IDENTITY_REQUIRED", DOCTOR_BY_DETAILS,
+	    "device-identity-required", "a client without a device "
 	    "identity came without the shared secret", doctor_fix_identity },
-	{ "DEVICE_AUTH_*", 0, "device-proof-failed", "the device's signed proof failed",
+	{ "DEVICE_AUTH_*", DOCTOR_BY_DETAILS,
+	    "device-proof-failed", "the device's signed proof failed",
 	    doctor_fix_proof },
-	{ "PROTOCOL_MISMATCH", 0, "protocol-mismatch", "the client speaks another protocol "
+	{ "PROTOCOL_MISMATCH", DOCTOR_BY_DETAILS,
+	    "protocol-mismatch", "the client speaks another protocol "
 	    "version", doctor_fix_protocol },
-	{ "UNAVAILABLE", 1, "pairing-limited", "no new pairing request could be made: too many "
+	{ PROTO_GWREF_PROXY_UNTRUSTED, DOCTOR_BY_GATEWAY,
+	    "untrusted-proxy-headers", "forwarding headers "
+	    "(X-Forwarded-For, X-Real-IP, Forwarded) came from an address that is not in "
+	    "gateway.trustedProxies: a reverse proxy or Docker's NAT gateway clawgate was not "
+	    "told about, or a client sending them itself; gatewayd refused the upgrade (HTTP "
+	    "403)", doctor_fix_proxy_untrusted },
+	{ PROTO_GWREF_PROXY_NO_CLIENT, DOCTOR_BY_GATEWAY,
+	    "proxy-named-no-client", "a trusted proxy's "
+	    "forwarding headers named no client address: X-Forwarded-For missing, unparseable, "
+	    "or only loopback and trusted proxies; gatewayd refused the upgrade (HTTP 403)",
+	    doctor_fix_proxy_no_client },
+	{ PROTO_GWREF_PREAUTH_LIMIT, DOCTOR_BY_GATEWAY,
+	    "too-many-unauthenticated", "the address held as many "
+	    "unauthenticated WebSocket sockets as it may; gatewayd refused another upgrade "
+	    "(HTTP 503)", doctor_fix_preauth },
+	{ PROTO_GWREF_BAD_UPGRADE, DOCTOR_BY_GATEWAY,
+	    "bad-websocket-upgrade", "a WebSocket upgrade request "
+	    "that is not RFC 6455's (often a reverse proxy that drops the Upgrade and "
+	    "Connection headers or speaks HTTP/1.0 upstream); gatewayd answered with an HTTP "
+	    "error", doctor_fix_bad_upgrade },
+	{ PROTO_GWREF_HANDSHAKE_TIMEOUT, DOCTOR_BY_GATEWAY,
+	    "handshake-timeout", "the client opened a "
+	    "WebSocket but sent no connect request within the handshake timeout",
+	    doctor_fix_timeout },
+	{ PROTO_GWREF_BAD_CONNECT, DOCTOR_BY_GATEWAY,
+	    "invalid-connect", "the client's first message was not "
+	    "a valid OpenClaw connect request", doctor_fix_bad_connect },
+	{ "UNAVAILABLE", DOCTOR_BY_ERROR,
+	    "pairing-limited", "no new pairing request could be made: too many "
 	    "from this address, or too many pending", doctor_fix_pair_limit },
-	{ "", 1, "other", "", doctor_fix_other },
+	{ "", DOCTOR_BY_ERROR, "other", "", doctor_fix_other },
 };
 
 static int
@@ -207,16 +317,43 @@ doctor_code_matches(const char *pattern, const char *code)
 	    strcmp(code + strlen(code) - strlen(star + 1), star + 1) == 0;
 }
 
+#define DOCTOR_NKINDS (sizeof(doctor_kinds) / sizeof(doctor_kinds[0]))
+
+static int
+doctor_row_matches(size_t i, const struct refusals_entry *e)
+{
+	switch (doctor_kinds[i].by) {
+	case DOCTOR_BY_DETAILS:
+		return !e->by_gateway && doctor_code_matches(doctor_kinds[i].code,
+		    e->details_code);
+	case DOCTOR_BY_ERROR:
+		return !e->by_gateway && doctor_code_matches(doctor_kinds[i].code,
+		    e->error_code);
+	case DOCTOR_BY_GATEWAY:
+		return e->by_gateway && strcmp(doctor_kinds[i].code, e->details_code) == 0;
+	}
+	return 0;
+}
+
 static size_t
 doctor_kind(const struct refusals_entry *e)
 {
-	size_t i, n = sizeof(doctor_kinds) / sizeof(doctor_kinds[0]);
+	size_t i;
 
-	for (i = 0; i + 1 < n; i++)
-		if (doctor_code_matches(doctor_kinds[i].code, doctor_kinds[i].by_error ?
-		    e->error_code : e->details_code))
+	for (i = 0; i + 1 < DOCTOR_NKINDS; i++)
+		if (doctor_row_matches(i, e))
 			break;
 	return i;
+}
+
+int
+doctor_gateway_kind(const char *kind)
+{
+	for (size_t i = 0; i < DOCTOR_NKINDS; i++)
+		if (doctor_kinds[i].by == DOCTOR_BY_GATEWAY && strcmp(doctor_kinds[i].code,
+		    kind) == 0)
+			return 1;
+	return 0;
 }
 
 static void
@@ -233,6 +370,8 @@ doctor_problem(struct pbuf *b, const struct doctor_ctx *x, const struct refusals
 	pval_kv_int(b, "lastAtMs", e->at_ms);
 	pval_kv_str(b, "address", e->addr);
 	pval_kv_bool(b, "viaProxy", e->proxied);
+	pval_kv_bool(b, "byGatewayd", e->by_gateway);
+	pval_kv_str(b, "peer", e->peer);
 	pval_kv_str(b, "locality", e->locality);
 	pval_kv_str(b, "clientId", e->client_id);
 	pval_kv_str(b, "clientMode", e->client_mode);
@@ -280,7 +419,7 @@ doctor_problems(struct pbuf *b, const struct doctor_ctx *x, const char *device_i
 			groups[ngroups].count = 0;
 			ngroups++;
 		}
-		groups[g].count++;
+		groups[g].count += e->count;
 		groups[g].first_ms = e->at_ms;
 	}
 	pval_key(b, "problems");
@@ -318,6 +457,25 @@ doctor_secret_where(struct doctor_ctx *x)
 		    "%s)", config_auth_mode_name(cfg->auth_mode));
 		break;
 	}
+}
+
+/* The relay upstream as gatewayd last found it (brokerd has no network). */
+static void
+doctor_upstream(struct pbuf *b)
+{
+	const struct refusals_upstream *u = refusals_upstream();
+
+	pval_key(b, "upstreamState");
+	pval_obj_begin(b);
+	pval_kv_bool(b, "known", u->known);
+	if (u->known) {
+		pval_kv_bool(b, "reachable", u->last.reachable);
+		pval_kv_int(b, "atMs", u->last.at_ms);
+		pval_kv_int(b, "lastOkMs", u->last.last_ok_ms);
+		pval_kv_str(b, "error", u->last.error);
+		pval_kv_int(b, "reportedAtMs", u->reported_ms);
+	}
+	pval_obj_end(b);
 }
 
 static void
@@ -361,6 +519,7 @@ doctor_install(struct pbuf *b, const struct doctor_ctx *x)
 		pval_kv_str(b, "upstream", cfg->relay_url);
 		pval_kv_str(b, "addr", cfg->relay.addr);
 		pval_kv_int(b, "port", cfg->relay.port);
+		doctor_upstream(b);
 		pval_obj_end(b);
 	}
 	pval_obj_end(b);
@@ -379,8 +538,11 @@ doctor_pval(struct pbuf *b, struct broker *br, const char *device_id, int64_t no
 	pval_obj_begin(b);
 	pval_kv_int(b, "nowMs", now_ms);
 	pval_kv_str(b, "deviceId", device_id);
-	pval_kv_int(b, "refusalsKept", (int64_t)refusals_count());
+	pval_kv_int(b, "refusalsKept", (int64_t)(refusals_count() - refusals_count_gateway()));
 	pval_kv_int(b, "refusalsCapacity", REFUSALS_MAX);
+	pval_kv_int(b, "gatewayReportsKept", (int64_t)refusals_count_gateway());
+	pval_kv_int(b, "gatewayReportsCapacity", REFUSALS_GATEWAY_MAX);
+	pval_kv_int(b, "gatewayReportsDropped", (int64_t)refusals_dropped());
 	doctor_problems(b, &x, device_id);
 	doctor_install(b, &x);
 	pval_obj_end(b);

@@ -17,4 +17,7 @@ struct broker;
 /* device_id: only that device's refusals ("" for all). */
 void doctor_pval(struct pbuf *b, struct broker *br, const char *device_id, int64_t now_ms);
 
+/* Whether kind is a GW_REFUSED kind doctor explains (gatewayd may send no other). */
+int doctor_gateway_kind(const char *kind);
+
 #endif

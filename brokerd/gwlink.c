@@ -38,6 +38,10 @@
 #define GWLINK_ALL_OUTPUT (PROTO_MAX_PAYLOAD + (8u << 20))
 /* A link must say hello this soon after it is accepted. */
 #define GWLINK_HELLO_TIMEOUT_MS 5000
+/* gatewayd's reports (GW_REFUSED, GW_UPSTREAM) per link: a burst of this many,
+ * then this many per second; gatewayd coalesces repeats and sends far fewer. */
+#define GWLINK_REPORT_BURST 32
+#define GWLINK_REPORTS_PER_S 8
 /* Accounts a link may come from, besides root. */
 #define GWLINK_MAX_UIDS 4
 
@@ -55,6 +59,11 @@ struct gwlink {
 	uint32_t pid;			/* gatewayd's, once its hello named it */
 	struct nonces *nonces;		/* the challenges outstanding */
 	struct sessions_link *book;	/* its page of the session book */
+	/* The report bucket: tokens in thousandths, refilled from report_ms on;
+	 * report_excess is set (and logged once) while reports are over the rate. */
+	int64_t report_tokens;
+	int64_t report_ms;
+	int report_excess;
 };
 
 static struct {
@@ -238,6 +247,43 @@ gwlink_name(struct gwlink *l, uint32_t pid, uint32_t worker, uint32_t workers)
 	return 0;
 }
 
+void
+gwlink_refuse(struct gwlink *l, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	gwlink_drop(l, 1, "%s", why);
+}
+
+int
+gwlink_report_budget(struct gwlink *l, int64_t now_mono_ms)
+{
+	const int64_t full = GWLINK_REPORT_BURST * 1000;
+
+	if (now_mono_ms > l->report_ms) {
+		l->report_tokens += (now_mono_ms - l->report_ms) * GWLINK_REPORTS_PER_S;
+		if (l->report_tokens > full)
+			l->report_tokens = full;
+		l->report_ms = now_mono_ms;
+	}
+	if (l->report_tokens >= 1000) {
+		l->report_tokens -= 1000;
+		if (l->report_excess && l->report_tokens >= full / 2)
+			l->report_excess = 0;
+		return 0;
+	}
+	if (!l->report_excess)
+		log_warnx("gateway link (gatewayd pid %u): reports come faster than %d per second: "
+		    "the excess is counted, not kept (gatewayctl doctor shows how many)", l->pid,
+		    GWLINK_REPORTS_PER_S);
+	l->report_excess = 1;
+	return -1;
+}
+
 /* ---- the dispatcher ---- */
 
 static const struct gwlink_permit *
@@ -372,6 +418,8 @@ gwlink_open(struct bufferevent *bev)
 	l->state = GWLINK_NEW;
 	l->nonces = nonces_new(GWLINK_LINK_CHALLENGES);
 	l->book = sessions_link_new();
+	l->report_tokens = GWLINK_REPORT_BURST * 1000;
+	l->report_ms = clock_mono_ms();
 	if ((l->hello_timer = evtimer_new(gwlink_table.base, gwlink_hello_late, l)) == NULL ||
 	    evtimer_add(l->hello_timer, &hello) < 0)
 		fatalx("gateway link: cannot set up the hello timer");

@@ -41,6 +41,8 @@ union gwlink_msg {
 	struct proto_session_ref sref;
 	struct proto_connect connect;
 	struct proto_rpc rpc;
+	struct proto_gw_refused refused;
+	struct proto_gw_upstream upstream;
 };
 
 /* A link's state: whether its hello has been answered. */
@@ -107,6 +109,12 @@ void gwlink_challenge_forget(struct gwlink *l, uint64_t conn);
 /* Names the link's gatewayd in log lines by its pid; -1 (the link dropped) if
  * it is a link beyond the workers gatewayd says it runs. */
 int gwlink_name(struct gwlink *l, uint32_t pid, uint32_t worker, uint32_t workers);
+
+/* Drops the link for a message its handler found invalid, naming why. */
+void gwlink_refuse(struct gwlink *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Takes a token from the link's bucket for one report: -1 (logged once while it
+ * lasts) when the link reports faster than brokerd keeps reports. */
+int gwlink_report_budget(struct gwlink *l, int64_t now_mono_ms);
 
 /* Sends msg to every ready link (a link still before its hello gets the
  * settings in force with its BR_HELLO). */

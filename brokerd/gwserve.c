@@ -8,6 +8,7 @@
 #include "brokerd/refusals.h"
 #include "brokerd/broker.h"
 #include "brokerd/gwlink.h"
+#include "brokerd/gwreport.h"
 #include "brokerd/rpc.h"
 #include "brokerd/sessions.h"
 #include "common/clock.h"
@@ -158,7 +159,8 @@ gwserve_session_closed(struct gwlink_call *call)
  * The permit table. GW_HELLO is once per link: it is permitted only on a NEW
  * link, which it leaves READY. A connect is decided once per challenge, as it
  * takes the challenge; RPCs and session closes are only for sessions the broker
- * accepted on this link for that conn.
+ * accepted on this link for that conn. Reports need nothing but the hello:
+ * they answer nothing and name no conn.
  */
 static const struct gwlink_permit gwserve_permits[] = {
 	/* type			  link state	after		needs resolved first */
@@ -174,11 +176,16 @@ static const struct gwlink_permit gwserve_permits[] = {
 	    gwserve_closed },
 	{ PROTO_GW_SESSION_CLOSED, GWLINK_READY, GWLINK_READY,	GWLINK_NEED_TICKET,
 	    gwserve_session_closed },
+	{ PROTO_GW_REFUSED,	  GWLINK_READY,	GWLINK_READY,	GWLINK_NEED_NOTHING,
+	    gwreport_refused },
+	{ PROTO_GW_UPSTREAM,	  GWLINK_READY,	GWLINK_READY,	GWLINK_NEED_NOTHING,
+	    gwreport_upstream },
 };
 
 void
 gwserve_init(struct event_base *base, struct broker *br)
 {
 	gwserve_br = br;
+	gwreport_init(br);
 	gwlink_init(base, gwserve_permits, sizeof(gwserve_permits) / sizeof(gwserve_permits[0]));
 }

@@ -22,6 +22,7 @@
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/handshake.h"
 #include "gatewayd/http.h"
+#include "gatewayd/report.h"
 #include "gatewayd/session_priv.h"
 
 #define ADMIT_PREAUTH_MAX_MESSAGE 65536	/* doc/protocol.md §1; more: 1009 */
@@ -82,14 +83,19 @@ admit_connect_result(struct session *s, struct handshake_result *hs)
 	case HANDSHAKE_CONNECT:
 		break;
 	case HANDSHAKE_NOT_JSON:
+		report_session(s, PROTO_GWREF_BAD_CONNECT, PROTO_CLOSE_NORMAL,
+		    "first frame is not JSON");
 		session_reject(s, PROTO_CLOSE_NORMAL, "", "first frame is not JSON");
 		return;
 	case HANDSHAKE_NOT_REQUEST:
+		report_session(s, PROTO_GWREF_BAD_CONNECT, PROTO_CLOSE_POLICY,
+		    "first frame is not a request frame");
 		session_reject(s, PROTO_CLOSE_POLICY, "invalid request frame",
 		    "not a request frame");
 		return;
 	case HANDSHAKE_NOT_CONNECT:
 	case HANDSHAKE_BAD_PARAMS:
+		report_session(s, PROTO_GWREF_BAD_CONNECT, PROTO_CLOSE_POLICY, hs->error);
 		render_res_invalid(hs->id, hs->error, &out);
 		session_send_rendered(s, &out);
 		session_reject(s, PROTO_CLOSE_POLICY, hs->error,

@@ -5,6 +5,7 @@
  * configured proxies, and an address gets only so many unauthenticated sockets.
  */
 #include <stdio.h>
+#include <string.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -16,6 +17,7 @@
 #include "gatewayd/http.h"
 #include "gatewayd/preauth.h"
 #include "gatewayd/proxy.h"
+#include "gatewayd/report.h"
 #include "gatewayd/session_priv.h"
 #include "gatewayd/staticfiles.h"
 #include "gatewayd/tls.h"
@@ -99,6 +101,24 @@ front_echo(struct session *s)
 		session_read_ws(s);
 }
 
+/* The TCP peer when a trusted proxy named the client, else NULL. */
+static const char *
+front_proxy(const struct session *s)
+{
+	return strncmp(s->via, "proxy:", 6) == 0 ? s->via + 6 : NULL;
+}
+
+/* The status http_respond refuses an upgrade request with. */
+static uint16_t
+front_status(const struct http_request *req)
+{
+	if (req->status != 0)
+		return (uint16_t)req->status;
+	if (!req->is_get)
+		return 405;
+	return req->version_other ? 426 : 400;
+}
+
 void
 front_read(struct session *s)
 {
@@ -116,11 +136,15 @@ front_read(struct session *s)
 	 * them; from anyone else they are refused rather than ignored. */
 	if (http_wants_upgrade(&req) && req.proxy_headers) {
 		char client[PROTO_ADDR_MAX + 1];
+		int r = proxy_attribute(&gatewayd.settings, s->peer, &req, client);
 
-		if (proxy_attribute(&gatewayd.settings, s->peer, &req, client) < 0) {
-			log_info("refused an upgrade from %s: forwarding headers from a peer that is "
-			    "not in gateway.trustedProxies, or naming no usable client address",
-			    s->peer);
+		if (r < 0) {
+			log_info("refused an upgrade from %s: %s", s->peer, r == PROXY_UNTRUSTED ?
+			    "forwarding headers from a peer that is not in gateway.trustedProxies" :
+			    "forwarding headers of a trusted proxy naming no usable client address");
+			report_refused(r == PROXY_UNTRUSTED ? PROTO_GWREF_PROXY_UNTRUSTED :
+			    PROTO_GWREF_PROXY_NO_CLIENT, s->peer, NULL, 403,
+			    "proxy client attribution is required");
 			http_refuse_proxy(&front_out);
 			front_answer(s);
 			return;
@@ -135,6 +159,8 @@ front_read(struct session *s)
 		log_info("refused an upgrade from %s: %u unauthenticated sockets already (raise "
 		    "OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP for brokerd if that is legitimate)",
 		    s->peer, gatewayd.settings.max_preauth_per_ip);
+		report_refused(PROTO_GWREF_PREAUTH_LIMIT, s->peer, front_proxy(s), 503,
+		    "too many unauthenticated sockets");
 		http_refuse(503, "Too many unauthenticated sockets", &front_out);
 		front_answer(s);
 		return;
@@ -149,6 +175,9 @@ front_read(struct session *s)
 	}
 	if (http_respond(&req, front_file, &front_out) == HTTP_ACTION_CLOSE) {
 		log_debug("%s: HTTP request answered and closed", s->peer);
+		if (req.upgrade)
+			report_refused(PROTO_GWREF_BAD_UPGRADE, s->peer, NULL, front_status(&req),
+			    "not an RFC 6455 upgrade request");
 		front_answer(s);
 		return;
 	}

@@ -20,6 +20,7 @@
 #include "gatewayd/brokerlink.h"
 #include "gatewayd/flush.h"
 #include "gatewayd/gatewayd.h"
+#include "gatewayd/report.h"
 #include "gatewayd/listener.h"
 #include "gatewayd/msgbudget.h"
 #include "gatewayd/render.h"
@@ -104,6 +105,7 @@ static void
 main_broker_up(int first)
 {
 	ui_set_gatewayctl(gatewayd.settings.gatewayctl);
+	report_link_up();
 	if (first)
 		main_ready();
 	else
@@ -315,6 +317,7 @@ main(int argc, char **argv)
 		fatalx("the event loop failed");
 
 	listener_close_all();
+	report_free();
 	session_free_all();
 	staticfiles_close();
 	ui_free();

@@ -48,7 +48,7 @@ proxy_attribute(const struct proto_br_hello *st, const char *peer,
 		return 0;
 	}
 	if (ipaddr_parse(peer, a) < 0 || !proxy_trusted(st, a))
-		return -1;
+		return PROXY_UNTRUSTED;
 	snprintf(hops, sizeof(hops), "%s", req->forwarded_for);
 	/* Right to left; each hop was added by the proxy to its right. */
 	for (;;) {
@@ -58,7 +58,7 @@ proxy_attribute(const struct proto_br_hello *st, const char *peer,
 		if (*hop != '\0') {
 			/* An unparseable hop ends the walk: what lies left is unknown. */
 			if (ipaddr_parse(hop, a) < 0)
-				return -1;
+				return PROXY_NO_CLIENT;
 			if (ipaddr_classify(a) != IPADDR_LOOPBACK && !proxy_trusted(st, a)) {
 				ipaddr_format(a, client, PROTO_ADDR_MAX + 1);
 				return 0;
@@ -76,5 +76,5 @@ proxy_attribute(const struct proto_br_hello *st, const char *peer,
 		ipaddr_format(a, client, PROTO_ADDR_MAX + 1);
 		return 0;
 	}
-	return -1;
+	return PROXY_NO_CLIENT;
 }

@@ -14,7 +14,11 @@
 #include "proto/proto.h"
 
 /* 0: client holds the attributed address (the peer itself without proxy
- * headers); -1: refuse with HTTP 403 proxy_attribution_required. */
+ * headers); refuse with HTTP 403 proxy_attribution_required otherwise:
+ * PROXY_UNTRUSTED, the peer is not a trusted proxy, or PROXY_NO_CLIENT, it is
+ * but its headers name no client. */
+#define PROXY_UNTRUSTED (-1)
+#define PROXY_NO_CLIENT (-2)
 int proxy_attribute(const struct proto_br_hello *settings, const char *peer,
     const struct http_request *req, char client[PROTO_ADDR_MAX + 1]);
 

@@ -20,6 +20,7 @@
 #include "common/xmalloc.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/jsonedit.h"
+#include "gatewayd/report.h"
 #include "gatewayd/session_priv.h"
 #include "gatewayd/tls.h"
 #include "gatewayd/upstream.h"
@@ -79,6 +80,7 @@ relay_unavailable(struct session *s, const char *why)
 {
 	log_warnx("relay: the upstream gateway at %s port %u failed %s's session: %s",
 	    gatewayd.settings.relay.addr, gatewayd.settings.relay.port, s->peer, why);
+	report_upstream(0, why);
 	if (s->pre != NULL)
 		session_send_retryable(s, s->pre->connect_id, RELAY_UNAVAILABLE);
 	session_close(s, PROTO_CLOSE_TRY_AGAIN, "upstream gateway unavailable");
@@ -172,6 +174,7 @@ relay_up_open(void *arg)
 	struct session *s = arg;
 
 	s->relay->phase = RELAY_CHALLENGE;
+	report_upstream(1, "");
 }
 
 static int

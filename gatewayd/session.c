@@ -23,6 +23,7 @@
 #include "gatewayd/fdbudget.h"
 #include "gatewayd/gatewayd.h"
 #include "gatewayd/preauth.h"
+#include "gatewayd/report.h"
 #include "gatewayd/session_priv.h"
 #include "gatewayd/tls.h"
 #include "gatewayd/upstream.h"
@@ -387,6 +388,8 @@ session_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* doc/protocol.md §5: close 1000, empty reason, no res. */
+	report_session(s, PROTO_GWREF_HANDSHAKE_TIMEOUT, PROTO_CLOSE_NORMAL,
+	    "no connect within the handshake timeout");
 	session_reject(s, PROTO_CLOSE_NORMAL, "", "handshake timeout");
 }
 

@@ -181,6 +181,26 @@ static const struct proto_field fields_br_config[] = {
 	F_STR(struct proto_br_config, relay.client_ip_placeholder, PROTO_CS_ATOM),
 };
 
+static const struct proto_field fields_gw_refused[] = {
+	F_STR(struct proto_gw_refused, kind, PROTO_CS_ATOM),
+	F_STR(struct proto_gw_refused, addr, PROTO_CS_ATOM),
+	F_STR(struct proto_gw_refused, peer, PROTO_CS_ATOM),
+	F_INT(PK_U16, struct proto_gw_refused, code),
+	F_STR(struct proto_gw_refused, reason, PROTO_CS_DISPLAY),
+	F_STR(struct proto_gw_refused, client_id, PROTO_CS_ATOM),
+	F_STR(struct proto_gw_refused, client_mode, PROTO_CS_ATOM),
+	F_STR(struct proto_gw_refused, device_id, PROTO_CS_DISPLAY),
+	F_STR(struct proto_gw_refused, origin, PROTO_CS_TEXT),
+	F_INT(PK_U32, struct proto_gw_refused, count),
+};
+
+static const struct proto_field fields_gw_upstream[] = {
+	F_INT(PK_U8, struct proto_gw_upstream, reachable),
+	F_INT(PK_I64, struct proto_gw_upstream, at_ms),
+	F_INT(PK_I64, struct proto_gw_upstream, last_ok_ms),
+	F_STR(struct proto_gw_upstream, error, PROTO_CS_DISPLAY),
+};
+
 static const struct proto_field fields_conn_ref[] = {
 	F_INT(PK_U64, struct proto_conn_ref, conn),
 };
@@ -330,6 +350,8 @@ static const struct proto_layout layouts[] = {
 	LAYOUT(PROTO_GW_RPC, fields_rpc, struct proto_rpc),
 	LAYOUT(PROTO_GW_CLOSED, fields_conn_ref, struct proto_conn_ref),
 	LAYOUT(PROTO_GW_SESSION_CLOSED, fields_session_ref, struct proto_session_ref),
+	LAYOUT(PROTO_GW_REFUSED, fields_gw_refused, struct proto_gw_refused),
+	LAYOUT(PROTO_GW_UPSTREAM, fields_gw_upstream, struct proto_gw_upstream),
 	LAYOUT(PROTO_BR_HELLO, fields_br_hello, struct proto_br_hello),
 	LAYOUT(PROTO_BR_CHALLENGE, fields_challenge, struct proto_challenge),
 	LAYOUT(PROTO_BR_ACCEPT, fields_accept, struct proto_accept),

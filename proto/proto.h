@@ -20,7 +20,7 @@
 
 #include "proto/pbuf.h"
 
-#define PROTO_VERSION 14
+#define PROTO_VERSION 15
 #define PROTO_HDR_LEN 16
 /* Largest payload the broker sends (device lists); gatewayd and gatewayctl accept it. */
 #define PROTO_MAX_PAYLOAD (16u << 20)
@@ -35,6 +35,9 @@ enum proto_type {
 	PROTO_GW_RPC = 0x0104,
 	PROTO_GW_CLOSED = 0x0105,
 	PROTO_GW_SESSION_CLOSED = 0x0106,	/* an accepted session ended: its ticket */
+	/* gateway -> broker reports, for gatewayctl doctor; no answer */
+	PROTO_GW_REFUSED = 0x0107,	/* gatewayd refused a client on its own */
+	PROTO_GW_UPSTREAM = 0x0108,	/* relay mode: whether the upstream answers */
 	/* broker -> gateway answers */
 	PROTO_BR_HELLO = 0x0201,
 	PROTO_BR_CHALLENGE = 0x0202,
@@ -183,6 +186,41 @@ struct proto_br_config {
 	char tls_key_der[PROTO_TLS_KEY_MAX + 1];
 	/* clawgate.relay for new sessions: on, and on the port, it started with */
 	struct proto_relay relay;
+};
+
+/* GW_REFUSED: gatewayd refused a client without asking brokerd (a WebSocket
+ * close or an HTTP error status in code), count times alike within a few
+ * seconds (gatewayd coalesces repeats). kind is one of the PROTO_GWREF_*
+ * names; addr is the client as attributed, peer the TCP peer when it differs
+ * (a trusted proxy) or when it is the address refused for its forwarding
+ * headers. The client-chosen fields are what gatewayd had parsed by then. */
+#define PROTO_GWREF_PROXY_UNTRUSTED "PROXY_UNTRUSTED"	/* headers from an untrusted peer */
+#define PROTO_GWREF_PROXY_NO_CLIENT "PROXY_NO_CLIENT"	/* a trusted proxy named no client */
+#define PROTO_GWREF_PREAUTH_LIMIT "PREAUTH_LIMIT"	/* unauthenticated sockets per address */
+#define PROTO_GWREF_BAD_UPGRADE "BAD_UPGRADE"		/* an upgrade that is not RFC 6455's */
+#define PROTO_GWREF_HANDSHAKE_TIMEOUT "HANDSHAKE_TIMEOUT"	/* no connect in time */
+#define PROTO_GWREF_BAD_CONNECT "BAD_CONNECT"		/* a first message that is no connect */
+struct proto_gw_refused {
+	char kind[PROTO_NAME_MAX + 1];
+	char addr[PROTO_ADDR_MAX + 1];
+	char peer[PROTO_ADDR_MAX + 1];		/* "" when it is addr */
+	uint16_t code;
+	char reason[PROTO_REASON_MAX + 1];
+	char client_id[PROTO_NAME_MAX + 1];
+	char client_mode[PROTO_NAME_MAX + 1];
+	char device_id[PROTO_ID_MAX + 1];
+	char origin[PROTO_TEXT_MAX + 1];
+	uint32_t count;
+};
+
+/* GW_UPSTREAM: relay mode, what gatewayd last saw of its upstream (a session's
+ * connect to it, or gatewayd's own probe): reachable or not at at_ms, the last
+ * time it answered (0: never since gatewayd started), and what failed. */
+struct proto_gw_upstream {
+	uint8_t reachable;
+	int64_t at_ms;
+	int64_t last_ok_ms;
+	char error[PROTO_TEXT_MAX + 1];		/* "" when reachable */
 };
 
 /* The WebSocket close codes (RFC 6455 §7.4.1) clawgate sends a client, whether

@@ -132,6 +132,13 @@ def gwlink_seeds():
           + rpc("device.pair.remove", 11, device_id=device)
           + rpc("chat.send", 12)
           + pl.encode(pl.GW_SESSION_CLOSED, {"conn": 0, "ticket": ZERO_TICKET}, 13))
+    refused = {"kind": "PROXY_UNTRUSTED", "addr": "192.0.2.1", "peer": "", "code": 403,
+               "reason": "proxy client attribution is required", "client_id": "cli",
+               "client_mode": "cli", "device_id": device, "origin": "", "count": 3}
+    write("gwlink", "gateway-reports", hello + pl.encode(pl.GW_REFUSED, refused, 2)
+          + pl.encode(pl.GW_REFUSED, dict(refused, kind="BAD_UPGRADE", code=400), 3)
+          + pl.encode(pl.GW_UPSTREAM, {"reachable": 0, "at_ms": 1764000000000,
+                                       "last_ok_ms": 0, "error": "Connection refused"}, 4))
     write("gwlink", "wrong-token", hello + pl.encode(pl.GW_CHALLENGE, {"conn": 7}, 2)
           + pl.encode(pl.GW_CONNECT, pl.connect_msg(7, cli_params(token="wrong")), 3)
           + pl.encode(pl.GW_CLOSED, {"conn": 7}, 4))

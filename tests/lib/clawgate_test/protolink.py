@@ -13,11 +13,12 @@ import struct
 
 from .clawclient import cli_params, sign_device
 
-VERSION = 14    # PROTO_VERSION
+VERSION = 15    # PROTO_VERSION
 HDR = struct.Struct(">IHHII")
 
 GW_HELLO, GW_CHALLENGE, GW_CONNECT, GW_RPC, GW_CLOSED = 0x0101, 0x0102, 0x0103, 0x0104, 0x0105
 GW_SESSION_CLOSED = 0x0106
+GW_REFUSED, GW_UPSTREAM = 0x0107, 0x0108
 BR_HELLO, BR_CHALLENGE, BR_ACCEPT, BR_REJECT, BR_RPC_RESULT = (0x0201, 0x0202, 0x0203, 0x0204,
                                                               0x0205)
 BR_EVENT, BR_CLOSE, BR_CONFIG = 0x0301, 0x0302, 0x0303
@@ -45,6 +46,11 @@ LAYOUTS = {
     GW_CHALLENGE: [("conn", "u64")],
     GW_CLOSED: [("conn", "u64")],
     GW_SESSION_CLOSED: [("conn", "u64"), ("ticket", TICKET)],
+    GW_REFUSED: [("kind", "str"), ("addr", "str"), ("peer", "str"), ("code", "u16"),
+                 ("reason", "str"), ("client_id", "str"), ("client_mode", "str"),
+                 ("device_id", "str"), ("origin", "str"), ("count", "u32")],
+    GW_UPSTREAM: [("reachable", "u8"), ("at_ms", "i64"), ("last_ok_ms", "i64"),
+                  ("error", "str")],
     GW_CONNECT: [
         ("conn", "u64"), ("peer_ip", "str"), ("proxy_headers", "u8"), ("origin", "str"),
         ("host", "str"), ("min_protocol", "i64"), ("max_protocol", "i64"),

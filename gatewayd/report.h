@@ -1,0 +1,40 @@
+/*
+ * What gatewayd tells brokerd for gatewayctl doctor (brokerd has no network
+ * and sees only the connects it decides): the clients gatewayd refused on its
+ * own (GW_REFUSED), and in relay mode whether the upstream answers
+ * (GW_UPSTREAM). Refusals alike (kind, addresses, client, device, code) are
+ * coalesced over REPORT_FLUSH_MS into one report with a count, in a table of
+ * REPORT_SLOTS: a flood of refusals costs brokerd at most that many reports
+ * per flush, and the rest are counted here. The upstream's state goes when it
+ * changes (as the relayed sessions find it), and refreshed at most every
+ * REPORT_UPSTREAM_REFRESH_MS while reachable. gatewayd makes no connection of
+ * its own to the upstream: the upstream sees only the sessions it relays.
+ */
+#ifndef GATEWAYD_REPORT_H
+#define GATEWAYD_REPORT_H
+
+#include <stdint.h>
+
+#define REPORT_SLOTS 16
+#define REPORT_FLUSH_MS 1000
+#define REPORT_UPSTREAM_REFRESH_MS 30000
+
+struct session;
+
+/* A refusal of kind (a PROTO_GWREF_* name) of addr (the client as attributed),
+ * through peer ("" or NULL: addr is the TCP peer), answered with code (an HTTP
+ * status or a WebSocket close code) and reason. */
+void report_refused(const char *kind, const char *addr, const char *peer, uint16_t code,
+    const char *reason);
+/* The same for a session, with what it had sent of its connect. */
+void report_session(const struct session *s, const char *kind, uint16_t code,
+    const char *reason);
+/* The upstream answered (reachable) or failed with error. */
+void report_upstream(int reachable, const char *error);
+/* The link to brokerd is up: the upstream's state, if known, goes again
+ * (brokerd may be new). */
+void report_link_up(void);
+/* Frees the timers at exit. */
+void report_free(void);
+
+#endif
