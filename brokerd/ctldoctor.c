@@ -56,15 +56,16 @@ ctldoctor_upstream(yajl_val relay)
 	char at[32], ok[32];
 
 	if (!YAJL_IS_TRUE(jtree_get(st, "known"))) {
-		printf("  relay upstream %s: not tried yet (gatewayd reports it with the first "
-		    "relayed session)\n", jtree_text(relay, "upstream"));
+		printf("  relay upstream %s: not reported yet (gatewayd probes it once connected "
+		    "to brokerd, within seconds: if no gatewayd is connected, start it with "
+		    "systemctl start gatewayd)\n", jtree_text(relay, "upstream"));
 		return 0;
 	}
 	ctldoctor_when(at, jtree_int(st, "atMs"));
 	ctldoctor_when(ok, jtree_int(st, "lastOkMs"));
 	if (YAJL_IS_TRUE(jtree_get(st, "reachable"))) {
-		printf("  relay upstream %s: reachable (last connected %s)\n",
-		    jtree_text(relay, "upstream"), at);
+		printf("  relay upstream %s: reachable (connected %s, by gatewayd's probe or a "
+		    "relayed session)\n", jtree_text(relay, "upstream"), at);
 		return 0;
 	}
 	printf("  relay upstream %s: unreachable since %s (%s)", jtree_text(relay, "upstream"),

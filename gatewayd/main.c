@@ -23,6 +23,7 @@
 #include "gatewayd/report.h"
 #include "gatewayd/listener.h"
 #include "gatewayd/msgbudget.h"
+#include "gatewayd/probe.h"
 #include "gatewayd/render.h"
 #include "gatewayd/session.h"
 #include "gatewayd/tls.h"
@@ -110,6 +111,7 @@ main_broker_up(int first)
 		main_ready();
 	else
 		session_broker_back();
+	probe_link_up();
 }
 
 /* A reload of brokerd's configuration: the page shows its gatewayctl command. */
@@ -195,6 +197,8 @@ main(int argc, char **argv)
 		/* Hidden: a small large-message budget and short deadlines, for its
 		 * tests: KIB,WAIT_MS,GRACE_MS (gatewayd/wsbudget.c). */
 		{ "test-msg-budget", required_argument, NULL, 'B' },
+		/* Hidden: the upstream probe's period in ms (probe.h), for its tests. */
+		{ "test-upstream-probe", required_argument, NULL, 'P' },
 		/* Hidden: the sandbox's negative test (sandbox_selftest). */
 		{ "sandbox-selftest", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
@@ -203,7 +207,7 @@ main(int argc, char **argv)
 	enum log_level level = LOG_LEVEL_INFO;
 	struct event *sigterm, *sigint, *sighup;
 	unsigned long workers = 1, budget_kib = 0;
-	long wait_ms, grace_ms;
+	long wait_ms, grace_ms, probe_ms;
 	char *end, extra;
 	int c;
 
@@ -274,6 +278,16 @@ main(int argc, char **argv)
 			}
 			ws_budget_times(wait_ms, grace_ms);
 			break;
+		case 'P':
+			probe_ms = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || probe_ms < 100 ||
+			    probe_ms > PROBE_PERIOD_MS) {
+				fprintf(stderr, "gatewayd: --test-upstream-probe wants 100-%d (ms), "
+				    "not \"%s\"\n", PROBE_PERIOD_MS, optarg);
+				main_usage();
+			}
+			probe_set_period(probe_ms);
+			break;
 		case CLI_OPT_HELP:
 			cli_help(main_usage_text);
 		case CLI_OPT_VERSION:
@@ -317,6 +331,7 @@ main(int argc, char **argv)
 		fatalx("the event loop failed");
 
 	listener_close_all();
+	probe_free();
 	report_free();
 	session_free_all();
 	staticfiles_close();

@@ -20,8 +20,9 @@ static struct {
 	int64_t since_ms;		/* when it became what it is */
 	int64_t last_ok_ms;
 	int64_t sent_ms;		/* when its state last went to brokerd */
+	int64_t session_ms;		/* monotonic: a relayed session's last word, or -1 */
 	char error[PROTO_TEXT_MAX + 1];
-} report;
+} report = { .session_ms = -1 };
 
 /* src into dst if it fits the field's charset, else "" (a client's text that
  * cannot go over the link is not worth a report's loss). */
@@ -140,14 +141,19 @@ report_upstream_send(void)
 	brokerlink_send(PROTO_GW_UPSTREAM, &m);
 }
 
-void
-report_upstream(int reachable, const char *error)
+/* A new state goes at once, as does another error (a probe's or a session's:
+ * doctor shows the latest); a reachable upstream's time is refreshed at most
+ * every REPORT_UPSTREAM_REFRESH_MS. */
+static void
+report_upstream_set(int reachable, const char *error)
 {
 	int changed = !report.known || report.reachable != reachable;
 	int64_t now = clock_wall_ms();
 
 	if (changed)
 		report.since_ms = now;
+	if (!reachable && strcmp(report.error, error) != 0)
+		changed = 1;
 	report.known = 1;
 	report.reachable = reachable;
 	if (reachable) {
@@ -159,6 +165,25 @@ report_upstream(int reachable, const char *error)
 	if (changed || (reachable && clock_mono_ms() - report.sent_ms >=
 	    REPORT_UPSTREAM_REFRESH_MS))
 		report_upstream_send();
+}
+
+void
+report_upstream(int reachable, const char *error)
+{
+	report.session_ms = clock_mono_ms();
+	report_upstream_set(reachable, error);
+}
+
+void
+report_upstream_probed(int reachable, const char *error)
+{
+	report_upstream_set(reachable, error);
+}
+
+int64_t
+report_upstream_session_ms(void)
+{
+	return report.session_ms;
 }
 
 void

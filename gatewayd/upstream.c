@@ -256,18 +256,28 @@ upstream_request(struct upstream *u, const struct upstream_target *t)
 	return r;
 }
 
+int
+upstream_sockaddr(const char *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	int sslen = sizeof(*ss);
+	char spec[PROTO_ADDR_MAX + 16];
+
+	snprintf(spec, sizeof(spec), strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr,
+	    (unsigned)port);
+	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)ss, &sslen) < 0)
+		return -1;
+	return sslen;
+}
+
 struct upstream *
 upstream_open(const struct upstream_target *t, const struct upstream_cbs *cbs, void *arg,
     const char **why)
 {
 	struct sockaddr_storage ss;
-	int sslen = sizeof(ss), fd;
-	char spec[PROTO_ADDR_MAX + 16];
+	int sslen, fd;
 	struct upstream *u;
 
-	snprintf(spec, sizeof(spec), strchr(t->addr, ':') ? "[%s]:%u" : "%s:%u", t->addr,
-	    (unsigned)t->port);
-	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) < 0) {
+	if ((sslen = upstream_sockaddr(t->addr, t->port, &ss)) < 0) {
 		*why = "not a numeric address";
 		return NULL;
 	}

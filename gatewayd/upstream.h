@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "gatewayd/upgrade.h"
 
@@ -38,6 +39,10 @@ struct upstream_target {
 	size_t nheaders;
 	uint64_t max_message;
 };
+
+/* The socket address of a numeric IPv4 or IPv6 addr and port: its length, or
+ * -1 if addr is not numeric. */
+int upstream_sockaddr(const char *addr, uint16_t port, struct sockaddr_storage *ss);
 
 /* Starts connecting. NULL with *why set if it cannot even start (a bad
  * address or header, no socket); else callbacks follow. */

@@ -1,8 +1,8 @@
 """What gatewayd refuses on its own reaches gatewayctl doctor: gatewayd reports it
 to brokerd (GW_REFUSED, coalesced), and brokerd keeps the reports in a ring of
-their own at a bounded rate; in relay mode gatewayd reports whether its upstream
-answers (GW_UPSTREAM). Real daemons; the hostile reports come from a fake
-gatewayd speaking the link protocol."""
+their own at a bounded rate (gatewayd's reports of the relay upstream,
+GW_UPSTREAM: test_upstream_probe.py). Real daemons; the hostile reports come from
+a fake gatewayd speaking the link protocol."""
 
 import socket
 import time
@@ -11,8 +11,6 @@ import pytest
 
 from clawgate_test import protolink as pl
 from clawgate_test import rawws
-from clawgate_test.clawclient import cli_params, handshake
-from clawgate_test.harness import free_port
 from test_hostile_gateway import Scene
 
 GATEWAY_RING = 64           # REFUSALS_GATEWAY_MAX
@@ -164,32 +162,3 @@ def test_a_truncated_report_drops_the_link(gateway):
     link.close()
     scene.assert_unharmed()
 
-
-def test_an_unreachable_relay_upstream_is_explained(make_gateway):
-    """clawgate.relay at a loopback port nobody listens on: until a session is
-    relayed doctor cannot tell; once one fails, it says unreachable with the fix."""
-    port = free_port()
-    gw = make_gateway(config_clawgate={"relay": {"upstream": "ws://127.0.0.1:%d" % port}})
-    relay = doctor(gw)["install"]["relay"]
-    assert relay["upstreamState"] == {"known": False}, relay
-    assert "not tried yet" in gw.ctl("doctor").stdout
-    attempt = handshake(gw.url, cli_params(token=gw.token))
-    assert not attempt.ok, attempt.res
-    deadline = time.monotonic() + 10
-    while True:
-        relay = doctor(gw)["install"]["relay"]
-        if relay["upstreamState"]["known"]:
-            break
-        assert time.monotonic() < deadline, relay
-        time.sleep(0.2)
-    state = relay["upstreamState"]
-    assert state["reachable"] is False and state["lastOkMs"] == 0, state
-    assert "refused" in state["error"].lower(), state
-    assert relay["upstream"] == "ws://127.0.0.1:%d" % port, relay
-    text = gw.ctl("doctor")
-    assert text.rc == 1, text
-    assert "relay upstream ws://127.0.0.1:%d: unreachable since" % port in text.stdout, \
-        text.stdout
-    assert "start the OpenClaw gateway there, or correct clawgate.relay" in text.stdout
-    assert gw.broker.logged("reports the upstream gateway ws://127.0.0.1:%d unreachable"
-                            % port), gw.logs()

@@ -86,10 +86,19 @@ class ScriptedUpstream:
         self.port = self.server.getsockname()[1]
 
     def accept(self, status=101, timeout=TIMEOUT):
-        self.server.settimeout(timeout)
-        sock, _ = self.server.accept()
+        """The next relayed connection: gatewayd's probes of the upstream (a
+        connect closed without a byte sent) are passed over, as an OpenClaw
+        gateway does."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.server.settimeout(max(0.01, deadline - time.monotonic()))
+            sock, _ = self.server.accept()
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            head = sock.recv(4096)
+            if head:
+                break
+            sock.close()
         sock.settimeout(timeout)
-        head = b""
         while b"\r\n\r\n" not in head:
             chunk = sock.recv(4096)
             assert chunk, "gatewayd closed before its upgrade request was complete"
