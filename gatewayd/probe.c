@@ -20,6 +20,18 @@ static struct {
 	int64_t period_ms;
 } probe = { -1, NULL, NULL, PROBE_PERIOD_MS };
 
+/* The attempt in flight, if any: its timeout and its socket. */
+static void
+probe_close(void)
+{
+	if (probe.wait != NULL)
+		event_free(probe.wait);
+	probe.wait = NULL;
+	if (probe.fd >= 0)
+		close(probe.fd);
+	probe.fd = -1;
+}
+
 /* The probe is over: its socket goes, its outcome to brokerd (why: what
  * failed, NULL for err's text). A failure is logged when it differs from the
  * last probe's, not every period. */
@@ -29,12 +41,7 @@ probe_done(int err, const char *why)
 	static char last[PROTO_TEXT_MAX + 1];
 	char error[PROTO_TEXT_MAX + 1];
 
-	if (probe.wait != NULL)
-		event_free(probe.wait);
-	probe.wait = NULL;
-	if (probe.fd >= 0)
-		close(probe.fd);
-	probe.fd = -1;
+	probe_close();
 	if (err == 0) {
 		last[0] = '\0';
 		report_upstream_probed(1, "");
@@ -134,12 +141,7 @@ probe_link_up(void)
 void
 probe_free(void)
 {
-	if (probe.wait != NULL)
-		event_free(probe.wait);
-	probe.wait = NULL;
-	if (probe.fd >= 0)
-		close(probe.fd);
-	probe.fd = -1;
+	probe_close();
 	if (probe.tick != NULL)
 		event_free(probe.tick);
 	probe.tick = NULL;
