@@ -41,7 +41,7 @@ dialer_answer(int fd, int err)
 }
 
 static void __attribute__((noreturn))
-dialer_run(const struct sockaddr_un *sun, const struct sandbox_user *user)
+dialer_run(const struct sockaddr_un *sun, const struct sandbox_user *user, pid_t parent)
 {
 	struct sandbox_policy policy = { .user = user, .no_dumps = 1,
 	    .rules = allowlist_dialer_rules, .nrules = allowlist_dialer_nrules, .tcp_lock = 1 };
@@ -55,7 +55,9 @@ dialer_run(const struct sockaddr_un *sun, const struct sandbox_user *user)
 		fatal("close_range");
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0)
 		fatal("prctl(PR_SET_PDEATHSIG)");
-	if (getppid() == 1)
+	/* gatewayd died before the death signal was set. Compared with gatewayd's
+	 * pid, not with 1: in a container gatewayd itself is often pid 1. */
+	if (getppid() != parent)
 		_exit(0);
 	while (read(DIALER_FD, &c, 1) == 1) {
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
@@ -83,6 +85,7 @@ dialer_start(const char *path, const struct sandbox_user *user)
 {
 	struct sockaddr_un sun;
 	int pair[2];
+	pid_t parent = getpid();
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -96,7 +99,7 @@ dialer_start(const char *path, const struct sandbox_user *user)
 	if (dialer_pid == 0) {
 		if (dup2(pair[1], DIALER_FD) < 0)
 			fatal("dup2");
-		dialer_run(&sun, user);
+		dialer_run(&sun, user, parent);
 	}
 	close(pair[1]);
 	dialer_fd = pair[0];

@@ -16,6 +16,12 @@ CLAWGATE_BENCH_DEPS=(nginx)
 # The Debian package (debian/, scripts/build-deb): debhelper and dpkg-dev build it,
 # lintian checks it.
 CLAWGATE_DEB_DEPS=(debhelper dpkg-dev lintian)
+# The container test (tests/containers/run): Podman with runc, its networking
+# (netavark, aardvark-dns, iptables, slirp4netns) and storage (fuse-overlayfs,
+# uidmap), docker-compose driving Podman's Docker API, debootstrap for a base image
+# made without a registry.
+CLAWGATE_CONTAINER_DEPS=(podman runc netavark aardvark-dns iptables slirp4netns uidmap
+	fuse-overlayfs docker-compose debootstrap)
 # The libFuzzer targets (tests/fuzz/): clang and its runtime, which holds libFuzzer.
 CLAWGATE_FUZZ_DEPS=(clang libclang-rt-14-dev)
 

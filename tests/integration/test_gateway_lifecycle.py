@@ -3,6 +3,7 @@ peers, and brokerd going away and coming back while gatewayd keeps serving.
 (SIGTERM's 1012 `service restart` is a row of test_rejections.py.)"""
 
 import time
+from pathlib import Path
 
 from clawgate_test.clawclient import cli_params, handshake
 from clawgate_test.flows import raw_session
@@ -59,3 +60,18 @@ def test_brokerd_away_and_back(gateway):
         time.sleep(0.2)
     assert attempt.conn.request("health")["ok"] is True
     assert session.expect_close() == (1012, "service restart")
+
+
+def test_gatewayd_as_pid_1(make_gateway):
+    """In a container gatewayd is often pid 1 (Docker and Podman start the image's
+    command so): its broker dialer, whose parent is then pid 1, must not take
+    that for gatewayd having died, and gatewayd must link to brokerd and serve."""
+    gw = make_gateway(start=False)
+    gw.start_broker()
+    gw.start_gatewayd(wrapper=("unshare", "--pid", "--fork", "--kill-child"))
+    nspid = [line for line in Path("/proc/%d/status" % gw.gatewayd.pid).read_text().splitlines()
+             if line.startswith("NSpid:")][0].split()
+    assert nspid[-1] == "1", "gatewayd is not pid 1 in its namespace: %r" % (nspid,)
+    session = handshake(gw.url, cli_params(token=gw.token))
+    assert session.ok, session
+    assert session.conn.request("health")["ok"] is True
