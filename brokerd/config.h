@@ -29,6 +29,13 @@ enum secret_source {
 #define CONFIG_ALLOWED_ORIGINS_MAX 64
 #define CONFIG_TLS_DATE_LEN 24	/* "2028-09-06 12:00:00 UTC" */
 
+/* clawgate.relay.guard: where the upstream's port is kept from everyone but
+ * gatewayd, so where gatewayctl relay check and doctor look for it. */
+enum relay_guard {
+	RELAY_GUARD_NFTABLES,	/* this host's table inet clawgate_guard */
+	RELAY_GUARD_UPSTREAM,	/* the upstream's own (its container's filter) */
+};
+
 
 struct config {
 	char *path;		/* the file read; NULL when the default path was missing */
@@ -76,6 +83,7 @@ struct config {
 	/* clawgate.relay, as gatewayd gets it, and the upstream's URL as written */
 	struct proto_relay relay;
 	char relay_url[PROTO_TEXT_MAX + 1];
+	enum relay_guard relay_guard;	/* reported only: gatewayd never gets it */
 };
 
 /* Reads path (or the default) and the environment into cfg. Reports each
@@ -96,5 +104,7 @@ void config_free(struct config *cfg);
 
 const char *config_auth_mode_name(enum auth_mode mode);
 const char *config_secret_source_name(enum secret_source src);
+/* clawgate.relay.guard's value, as status and doctor report it */
+const char *config_relay_guard_name(enum relay_guard guard);
 
 #endif

@@ -386,7 +386,7 @@ static const struct configfile_key configfile_gateway[] = {
 
 static const struct configfile_key configfile_relay[] = {
 	CF_READ("upstream"), CF_READ("userHeader"), CF_READ("user"),
-	CF_READ("requiredHeaders"), CF_READ("clientIpPlaceholder"),
+	CF_READ("requiredHeaders"), CF_READ("clientIpPlaceholder"), CF_READ("guard"),
 	CF_END,
 };
 

@@ -220,6 +220,35 @@ relay_placeholder(struct proto_relay *relay, yajl_val root)
 	snprintf(relay->client_ip_placeholder, sizeof(relay->client_ip_placeholder), "%s", ip);
 }
 
+static const char *const relay_guard_names[] = { "nftables", "upstream" };
+
+const char *
+config_relay_guard_name(enum relay_guard guard)
+{
+	return relay_guard_names[guard];
+}
+
+/* Only reporting depends on it: gatewayd relays the same either way. */
+static void
+relay_guard(struct config *cfg, yajl_val root)
+{
+	const char *guard = config_str(root, RELAY("guard"), "clawgate.relay.guard");
+
+	cfg->relay_guard = RELAY_GUARD_NFTABLES;
+	if (guard == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(relay_guard_names) / sizeof(*relay_guard_names); i++)
+		if (strcmp(guard, relay_guard_names[i]) == 0) {
+			cfg->relay_guard = (enum relay_guard)i;
+			return;
+		}
+	problem_report("%s: clawgate.relay.guard \"%s\" is not a place clawgate knows the "
+	    "upstream's guard in: write \"nftables\" (this host's table inet clawgate_guard, "
+	    "which clawgate-relay-guard@PORT.service loads; the default) or \"upstream\" (the "
+	    "upstream guards its own port, as the openclaw container of compose.yaml does)",
+	    config_file_name(), guard);
+}
+
 void
 config_relay(struct config *cfg, yajl_val root)
 {
@@ -251,4 +280,5 @@ config_relay(struct config *cfg, yajl_val root)
 	relay_user(relay, root);
 	relay_required_headers(relay, root);
 	relay_placeholder(relay, root);
+	relay_guard(cfg, root);
 }

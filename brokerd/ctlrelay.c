@@ -187,6 +187,15 @@ ctlrelay_check(yajl_val status)
 		    "guard\n");
 		return 0;
 	}
+	/* The upstream's own filter is in a namespace nft here cannot list (its
+	 * container's): nothing on this host to check. */
+	if (strcmp(jtree_text(relay, "guard"), "upstream") == 0) {
+		printf("relay: upstream %s\nguarded by the upstream itself (clawgate.relay.guard: "
+		    "upstream): not checked from here; see clawgate.json(5), clawgate.relay.guard "
+		    "(with compose.yaml: docker compose exec openclaw nft list ruleset shows the "
+		    "upstream's guard)\n", upstream);
+		return 0;
+	}
 	rc = ctlrelay_nft(&out, &err);
 	if (rc != 0 && strstr(err, "No such file or directory") == NULL) {
 		printf("cannot tell whether the upstream at %s is guarded: `nft -j list table "

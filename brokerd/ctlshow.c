@@ -290,8 +290,10 @@ ctlshow_status(yajl_val s)
 		printf("TLS: certificate %s (its fingerprint: openssl x509 -noout -fingerprint "
 		    "-sha256 -in %s)\n", jtree_text(tls, "certPath"), jtree_text(tls, "certPath"));
 	if (jtree_get(s, "relay") != NULL)
-		printf("relay mode: upstream %s (whether only clawgate can reach it: gatewayctl "
-		    "relay check)\n", jtree_text(jtree_get(s, "relay"), "upstream"));
+		printf("relay mode: upstream %s (%s)\n", jtree_text(jtree_get(s, "relay"), "upstream"),
+		    strcmp(jtree_text(jtree_get(s, "relay"), "guard"), "upstream") == 0 ?
+		    "guarded by the upstream itself: clawgate.relay.guard is upstream" :
+		    "whether only clawgate can reach it: gatewayctl relay check");
 	free(up);
 }
 

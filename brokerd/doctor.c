@@ -519,6 +519,7 @@ doctor_install(struct pbuf *b, const struct doctor_ctx *x)
 		pval_kv_str(b, "upstream", cfg->relay_url);
 		pval_kv_str(b, "addr", cfg->relay.addr);
 		pval_kv_int(b, "port", cfg->relay.port);
+		pval_kv_str(b, "guard", config_relay_guard_name(cfg->relay_guard));
 		doctor_upstream(b);
 		pval_obj_end(b);
 	}

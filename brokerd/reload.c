@@ -122,6 +122,8 @@ static const struct reload_key reload_keys[] = {
 	KEY1("gateway.controlUi.root", RELOAD_RESTART_BOTH, NULL, ui_root),
 	KEY2J("clawgate.relay", RELOAD_GATEWAY, "applies to the sessions relayed from now on",
 	    relay, relay_url, reload_judge_relay),
+	KEY1("clawgate.relay.guard", RELOAD_APPLY, "gatewayctl relay check and doctor report "
+	    "it from now on", relay_guard),
 	KEY1("gateway.auth.mode", RELOAD_RESTART_BROKERD, NULL, auth_mode),
 };
 

@@ -59,6 +59,7 @@ status_pval(struct pbuf *b, struct broker *br, int local)
 			pval_kv_str(b, "upstream", br->cfg->relay_url);
 			pval_kv_str(b, "addr", br->cfg->relay.addr);
 			pval_kv_int(b, "port", br->cfg->relay.port);
+			pval_kv_str(b, "guard", config_relay_guard_name(br->cfg->relay_guard));
 			pval_obj_end(b);
 		}
 	}

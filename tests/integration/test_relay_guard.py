@@ -151,7 +151,8 @@ def test_status_names_the_upstream_and_relay_check_knows_relay_off(make_gateway)
     assert "relay mode: upstream ws://127.0.0.1:%d (whether only clawgate can reach it: " \
         "gatewayctl relay check)" % port in gw.ctl_ok("status").stdout
     assert gw.ctl_ok("status", json_output=True).json["relay"] == {
-        "upstream": "ws://127.0.0.1:%d" % port, "addr": "127.0.0.1", "port": port}
+        "upstream": "ws://127.0.0.1:%d" % port, "addr": "127.0.0.1", "port": port,
+        "guard": "nftables"}
     plain = make_gateway()
     assert "relay" not in plain.ctl_ok("status", json_output=True).json
     assert "relay mode" not in plain.ctl_ok("status").stdout
