@@ -45,7 +45,8 @@ ctldoctor_problem(yajl_val p)
 	    " by gatewayd" : "", jtree_int(p, "closeCode"), jtree_text(p, "reason"));
 	if (jtree_text(p, "detailsCode")[0] != '\0')
 		printf(" (%s)", jtree_text(p, "detailsCode"));
-	printf("\n  cause: %s\n  fix: %s\n", jtree_text(p, "cause"), jtree_text(p, "fix"));
+	printf("\n  cause: %s\n  %s: %s\n", jtree_text(p, "cause"),
+	    YAJL_IS_TRUE(jtree_get(p, "resolved")) ? "resolved" : "fix", jtree_text(p, "fix"));
 }
 
 /* The relay upstream as gatewayd last found it; non-zero if unreachable. */
@@ -121,7 +122,7 @@ int
 ctldoctor_show(yajl_val a)
 {
 	yajl_val problems = jtree_get(a, "problems");
-	size_t n = jtree_len(problems);
+	size_t n = jtree_len(problems), unresolved = 0;
 	const char *dev = jtree_text(a, "deviceId");
 	int bad;
 
@@ -133,12 +134,15 @@ ctldoctor_show(yajl_val a)
 		printf("%zu problem%s%s%s in the last %lld refusals brokerd keeps (of %lld), "
 		    "newest first:\n", n, n == 1 ? "" : "s", dev[0] != '\0' ? " of device " : "",
 		    dev, jtree_int(a, "refusalsKept"), jtree_int(a, "refusalsCapacity"));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		ctldoctor_problem(problems->u.array.values[i]);
+		unresolved += !YAJL_IS_TRUE(jtree_get(problems->u.array.values[i], "resolved"));
+	}
 	if (jtree_int(a, "gatewayReportsDropped") > 0)
 		printf("\n%lld refusals gatewayd reported were not kept: it reported faster than "
 		    "brokerd keeps reports (brokerd's log says when)\n",
 		    jtree_int(a, "gatewayReportsDropped"));
 	bad = ctldoctor_install(jtree_get(a, "install"));
-	return n > 0 || bad;
+	/* Resolved problems are history: they explain, they do not fail. */
+	return unresolved > 0 || bad;
 }

@@ -356,15 +356,31 @@ doctor_gateway_kind(const char *kind)
 	return 0;
 }
 
+/* A pairing refusal whose device was approved since, and asks for nothing more:
+ * worth showing (it explains what the client saw), not worth acting on. */
+static int
+doctor_resolved(const struct doctor_ctx *x, size_t kind, const struct refusals_entry *e)
+{
+	return doctor_kinds[kind].fix == doctor_fix_pairing && e->device_id[0] != '\0' &&
+	    registry_device_find(x->br->reg, e->device_id) != NULL &&
+	    registry_pending_of(x->br->reg, e->device_id) == NULL;
+}
+
 static void
 doctor_problem(struct pbuf *b, const struct doctor_ctx *x, const struct refusals_entry *e,
     size_t kind, size_t count, int64_t first_ms)
 {
 	char fix[DOCTOR_TEXT_MAX];
+	int resolved = doctor_resolved(x, kind, e);
 
-	doctor_kinds[kind].fix(fix, sizeof(fix), x, e);
+	if (resolved)
+		snprintf(fix, sizeof(fix), "nothing left to do: the device is paired now and has "
+		    "no open request");
+	else
+		doctor_kinds[kind].fix(fix, sizeof(fix), x, e);
 	pval_obj_begin(b);
 	pval_kv_str(b, "kind", doctor_kinds[kind].kind);
+	pval_kv_bool(b, "resolved", resolved);
 	pval_kv_int(b, "count", (int64_t)count);
 	pval_kv_int(b, "firstAtMs", first_ms);
 	pval_kv_int(b, "lastAtMs", e->at_ms);

@@ -123,6 +123,25 @@ def test_doctor_filters_by_device_and_reports_installation(make_gateway):
     assert usage.rc == 2 and "--device only goes with doctor" in usage.stderr, usage
 
 
+def test_an_approved_request_is_resolved_not_a_problem(gateway):
+    waiting, approved = Identity(), Identity()
+    request_pairing(gateway, waiting)
+    request_id = request_pairing(gateway, approved)
+    assert gateway.ctl("doctor").rc == 1                # two open requests
+    gateway.ctl_ok("devices", "approve", request_id)
+    pairs = {p["deviceId"]: p for p in doctor(gateway)["problems"]}
+    assert pairs[approved.device_id]["resolved"] is True, pairs
+    assert "nothing left to do" in pairs[approved.device_id]["fix"], pairs
+    assert pairs[waiting.device_id]["resolved"] is False, pairs
+    assert gateway.ctl("doctor").rc == 1                # one still waits
+    only = gateway.ctl("doctor", "--device", approved.device_id)
+    assert only.rc == 0 and "resolved: nothing left to do" in only.stdout, only
+    gateway.ctl_ok("devices", "reject", request_pairing(gateway, waiting))
+    # Rejected is not paired: still a problem, with the approve command.
+    text = gateway.ctl("doctor", "--device", waiting.device_id)
+    assert text.rc == 1 and "fix: " in text.stdout, text
+
+
 def test_ring_keeps_the_newest_refusals_only(gateway):
     params = cli_params(token=gateway.token)
     params.update(minProtocol=5, maxProtocol=6)
